@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "SPConvLab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SPConvLab", targets: ["SPConvLab"]),
+        .library(name: "FeatureProbe", targets: ["FeatureProbe"]),
+        .executable(name: "probe-cli", targets: ["probe-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - Public API
+        .target(
+            name: "SPConvLab",
+            dependencies: ["CDNNL", "CBLAS", "CPNG"]
+        ),
+        .target(name: "FeatureProbe", dependencies: ["SPConvLab"]),
+        .executableTarget(
+            name: "probe-cli",
+            dependencies: [
+                "SPConvLab", "FeatureProbe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Implementation details
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "SPConvLabTests",
+            dependencies: ["SPConvLab"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab"]),
+    ]
+)

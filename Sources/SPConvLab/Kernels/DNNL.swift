@@ -1,0 +1,170 @@
+import CDNNL
+import Synchronization
+
+/// The process-wide oneDNN CPU engine and stream.
+///
+/// oneDNN picks its instruction set (AVX-512, AVX2, SSE4.1) at run time from CPUID, so the build
+/// assumes no particular CPU. Debian's oneDNN 2.6 threads with OpenMP; `setThreads` sets
+/// the OpenMP thread count that every later primitive uses.
+final class DNNL: @unchecked Sendable {
+    static let shared = DNNL()
+
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    /// oneDNN streams are not re-entrant: executions from several threads are serialised.
+    let executionLock = Mutex<Void>(())
+
+    private init() {
+        var engine: dnnl_engine_t?
+        var stream: dnnl_stream_t?
+        guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine,
+              dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream
+        else { fatalError("oneDNN could not create a CPU engine; is libdnnl2 installed?") }
+        self.engine = engine
+        self.stream = stream
+    }
+
+    /// Sets the number of threads oneDNN (OpenMP) and OpenBLAS use from now on.
+    static func setThreads(_ count: Int) {
+        omp_set_num_threads(Int32(count))
+    }
+
+    static var maxThreads: Int { Int(omp_get_max_threads()) }
+
+    /// Throws a backend error when a oneDNN call did not succeed.
+    static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
+        guard status == dnnl_success else {
+            throw SPConvLabError(.backend, "oneDNN refused \(what()) (status \(status.rawValue)); this shape or setting is not supported by the oneDNN build on this machine.")
+        }
+    }
+}
+
+/// A oneDNN memory descriptor for a dense tensor.
+struct MemoryDescriptor {
+    var raw = dnnl_memory_desc_t()
+
+    /// A plain descriptor with a format tag (`dnnl_nchw`, `dnnl_goihw`, `dnnl_a`, ...) or `dnnl_format_tag_any`.
+    init(_ dims: [Int], tag: dnnl_format_tag_t) throws {
+        var d = dims.map(Int64.init)
+        let status = withDims(&d) { dnnl_memory_desc_init_by_tag(&raw, Int32(dims.count), $0, dnnl_f32, tag) }
+        try DNNL.check(status, "a memory descriptor for dims \(dims)")
+    }
+
+    /// A descriptor with explicit element strides (used to view a channel slice without a copy).
+    init(_ dims: [Int], strides: [Int]) throws {
+        var d = dims.map(Int64.init)
+        var s = strides.map(Int64.init)
+        let status = withDims(&d) { dp in withDims(&s) { sp in
+            dnnl_memory_desc_init_by_strides(&raw, Int32(dims.count), dp, dnnl_f32, sp)
+        } }
+        try DNNL.check(status, "a strided memory descriptor for dims \(dims)")
+    }
+
+    init(raw: dnnl_memory_desc_t) { self.raw = raw }
+
+    /// Bytes needed to hold a tensor in this layout (including any padding of blocked layouts).
+    var byteCount: Int { withUnsafePointer(to: raw) { dnnl_memory_desc_get_size($0) } }
+
+    func isEqual(to other: MemoryDescriptor) -> Bool {
+        withUnsafePointer(to: raw) { a in withUnsafePointer(to: other.raw) { b in
+            dnnl_memory_desc_equal(a, b) != 0
+        } }
+    }
+}
+
+/// Calls `body` with a pointer to the first element of a dims array, the C layout of `dnnl_dims_t`.
+@inline(__always)
+private func withDims<R>(_ dims: inout [Int64], _ body: (UnsafePointer<Int64>) -> R) -> R {
+    if dims.isEmpty { dims = [0] }
+    return dims.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A created oneDNN primitive with its descriptor, executed on caller-owned memory.
+final class DNNLPrimitive: @unchecked Sendable {
+    let descriptor: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
+
+    /// Creates the primitive from an op descriptor (for example a `dnnl_convolution_desc_t`).
+    init(opDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil, what: String) throws {
+        var pd: dnnl_primitive_desc_t?
+        try DNNL.check(dnnl_primitive_desc_create(&pd, opDescriptor, attributes, DNNL.shared.engine, nil), what)
+        guard let pd else { throw SPConvLabError(.backend, "oneDNN returned no descriptor for \(what).") }
+        var p: dnnl_primitive_t?
+        let status = dnnl_primitive_create(&p, pd)
+        guard status == dnnl_success, let p else {
+            dnnl_primitive_desc_destroy(pd)
+            try DNNL.check(status, what)
+            throw SPConvLabError(.backend, "oneDNN returned no primitive for \(what).")
+        }
+        descriptor = pd
+        primitive = p
+    }
+
+    /// Creates a reorder between two layouts of the same tensor.
+    init(reorderFrom source: MemoryDescriptor, to destination: MemoryDescriptor) throws {
+        var pd: dnnl_primitive_desc_t?
+        var s = source.raw, d = destination.raw
+        let engine = DNNL.shared.engine
+        try DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, nil), "a reorder")
+        guard let pd else { throw SPConvLabError(.backend, "oneDNN returned no reorder descriptor.") }
+        var p: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&p, pd), "a reorder primitive")
+        descriptor = pd
+        primitive = p!
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(descriptor)
+    }
+
+    /// The layout the primitive chose for one of its arguments (`dnnl_query_weights_md`, ...).
+    func memoryDescriptor(_ query: dnnl_query_t, index: Int32 = 0) -> MemoryDescriptor {
+        MemoryDescriptor(raw: dnnl_primitive_desc_query_md(descriptor, query, index).pointee)
+    }
+
+    /// One argument of an execution: which slot, its layout, and where its data is.
+    struct Argument {
+        var slot: Int32
+        var descriptor: MemoryDescriptor
+        var pointer: UnsafeMutableRawPointer
+    }
+
+    /// Executes synchronously on the shared stream.
+    func execute(_ arguments: [Argument]) throws {
+        let engine = DNNL.shared.engine
+        var memories: [dnnl_memory_t?] = []
+        memories.reserveCapacity(arguments.count)
+        defer { for m in memories { if let m { dnnl_memory_destroy(m) } } }
+        var execArgs: [dnnl_exec_arg_t] = []
+        for argument in arguments {
+            var memory: dnnl_memory_t?
+            var md = argument.descriptor.raw
+            try DNNL.check(dnnl_memory_create(&memory, &md, engine, argument.pointer), "a memory object")
+            memories.append(memory)
+            execArgs.append(dnnl_exec_arg_t(arg: argument.slot, memory: memory))
+        }
+        try DNNL.shared.executionLock.withLock { _ in
+            let status = execArgs.withUnsafeBufferPointer {
+                dnnl_primitive_execute(primitive, DNNL.shared.stream, Int32($0.count), $0.baseAddress)
+            }
+            try DNNL.check(status, "an execution")
+            try DNNL.check(dnnl_stream_wait(DNNL.shared.stream), "waiting for the stream")
+        }
+    }
+}
+
+// DNNL_ARG_* are C macros that Swift does not import; their values from dnnl_types.h.
+enum DNNLArgument {
+    static let src: Int32 = 1
+    static let dst: Int32 = 17
+    static let weights: Int32 = 33
+    static let bias: Int32 = 41
+    static let mean: Int32 = 49
+    static let variance: Int32 = 50
+    static let scale: Int32 = 51
+    static let shift: Int32 = 52
+    static let src1: Int32 = 2
+    static let from: Int32 = 1
+    static let to: Int32 = 17
+}

@@ -1,0 +1,224 @@
+import CBLAS
+
+/// Fast CPU kernels for the memory-bound ops. Each has a twin in `ReferenceOps`.
+///
+/// These loops are written over raw buffers so the optimiser vectorises them; they are the only
+/// place besides the oneDNN wrappers where unsafe pointers appear.
+enum ElementwiseKernels {
+    /// `y[n, c, i] = x[n, c, i] * scale[c] + shift[c]`, optionally followed by ReLU.
+    static func channelAffine(_ input: Tensor, scale: [Float], shift: [Float], relu: Bool) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        let plane = h * w
+        return Tensor(uninitializedShape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                for b in 0..<n {
+                    for ch in 0..<c {
+                        let base = (b * c + ch) * plane
+                        let (a, s) = (scale[ch], shift[ch])
+                        if relu {
+                            for i in base..<(base + plane) { out[i] = max(x[i] * a + s, 0) }
+                        } else {
+                            for i in base..<(base + plane) { out[i] = x[i] * a + s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func relu(_ input: Tensor) -> Tensor {
+        Tensor(uninitializedShape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                for i in 0..<x.count { out[i] = max(x[i], 0) }
+            }
+        }
+    }
+
+    /// Same-shape sum, optionally followed by ReLU.
+    static func add(_ a: Tensor, _ b: Tensor, relu: Bool) -> Tensor {
+        Tensor(uninitializedShape: a.shape) { out in
+            a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { y in
+                    if relu {
+                        for i in 0..<x.count { out[i] = max(x[i] + y[i], 0) }
+                    } else {
+                        for i in 0..<x.count { out[i] = x[i] + y[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `x[n, c, :, :] * s[n, c]` for a per-sample, per-channel factor of shape `[N, C, 1, 1]`.
+    static func multiplyPerChannel(_ input: Tensor, _ factors: Tensor) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        let plane = h * w
+        return Tensor(uninitializedShape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                factors.withUnsafeBufferPointer { f in
+                    for p in 0..<(n * c) {
+                        let s = f[p]
+                        for i in (p * plane)..<((p + 1) * plane) { out[i] = x[i] * s }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Max or average pooling (average counts padding in the divisor, PyTorch's default).
+    static func pool(_ input: Tensor, kernelSize k: Int, stride: Int, padding: Int, isMax: Bool) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        let g = Conv2DGeometry(kernelSize: k, stride: stride, padding: padding)
+        let (ho, wo) = (g.outputExtent(h), g.outputExtent(w))
+        let divisor = Float(k * k)
+        return Tensor(uninitializedShape: [n, c, ho, wo]) { out in
+            input.withUnsafeBufferPointer { x in
+                for p in 0..<(n * c) {
+                    let src = p * h * w, dst = p * ho * wo
+                    for oy in 0..<ho {
+                        let y0 = oy * stride - padding
+                        let yLo = max(y0, 0), yHi = min(y0 + k, h)
+                        for ox in 0..<wo {
+                            let x0 = ox * stride - padding
+                            let xLo = max(x0, 0), xHi = min(x0 + k, w)
+                            var acc: Float = isMax ? -.infinity : 0
+                            for y in yLo..<yHi {
+                                let row = src + y * w
+                                for xx in xLo..<xHi { acc = isMax ? max(acc, x[row + xx]) : acc + x[row + xx] }
+                            }
+                            out[dst + oy * wo + ox] = isMax ? acc : acc / divisor
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean over each H x W plane: `[N, C, H, W] -> [N, C, 1, 1]`.
+    static func globalAveragePool(_ input: Tensor) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        let plane = h * w
+        return Tensor(uninitializedShape: [n, c, 1, 1]) { out in
+            input.withUnsafeBufferPointer { x in
+                for p in 0..<(n * c) {
+                    var sum: Float = 0
+                    for i in (p * plane)..<((p + 1) * plane) { sum += x[i] }
+                    out[p] = sum / Float(plane)
+                }
+            }
+        }
+    }
+
+    /// `y = x W^T + b` through BLAS sgemm; x `[N, in]`, W `[out, in]`.
+    static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let (n, inFeatures, outFeatures) = (input.shape[0], input.shape[1], weight.shape[0])
+        return Tensor(uninitializedShape: [n, outFeatures]) { out in
+            for b in 0..<n {
+                for o in 0..<outFeatures { out[b * outFeatures + o] = bias?.scalars[o] ?? 0 }
+            }
+            input.withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { wt in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outFeatures), Int32(inFeatures),
+                                1, x.baseAddress, Int32(inFeatures), wt.baseAddress, Int32(inFeatures),
+                                1, out.baseAddress, Int32(outFeatures))
+                }
+            }
+        }
+    }
+
+    /// Softmax along `axis` (max-subtracted for stability).
+    static func softmax(_ input: Tensor, axis: Int) -> Tensor {
+        let outer = input.shape[..<axis].reduce(1, *)
+        let extent = input.shape[axis]
+        let inner = input.shape[(axis + 1)...].reduce(1, *)
+        return Tensor(uninitializedShape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        let base = o * extent * inner + i
+                        var m = -Float.infinity
+                        for j in 0..<extent { m = max(m, x[base + j * inner]) }
+                        var total: Float = 0
+                        for j in 0..<extent {
+                            let e = expf32(x[base + j * inner] - m)
+                            out[base + j * inner] = e
+                            total += e
+                        }
+                        for j in 0..<extent { out[base + j * inner] /= total }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies channels `range` of every sample.
+    static func sliceChannels(_ input: Tensor, _ range: Range<Int>) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        let plane = h * w
+        return Tensor(uninitializedShape: [n, range.count, h, w]) { out in
+            input.withUnsafeBufferPointer { x in
+                for b in 0..<n {
+                    let src = x.baseAddress! + (b * c + range.lowerBound) * plane
+                    (out.baseAddress! + b * range.count * plane).update(from: src, count: range.count * plane)
+                }
+            }
+        }
+    }
+
+    /// Concatenates along channels.
+    static func concatChannels(_ inputs: [Tensor]) -> Tensor {
+        let (n, _, h, w) = inputs[0].nchw
+        let plane = h * w
+        let total = inputs.reduce(0) { $0 + $1.shape[1] }
+        return Tensor(uninitializedShape: [n, total, h, w]) { out in
+            var offset = 0
+            for t in inputs {
+                let c = t.shape[1]
+                t.withUnsafeBufferPointer { x in
+                    for b in 0..<n {
+                        (out.baseAddress! + (b * total + offset) * plane)
+                            .update(from: x.baseAddress! + b * c * plane, count: c * plane)
+                    }
+                }
+                offset += c
+            }
+        }
+    }
+
+    /// SPConv's parameter-free fusion in one sweep:
+    /// `y = w_rep * rep + w_red * red`, `(w_rep, w_red) = softmax(mean(rep), mean(red))` per sample and
+    /// channel, then the optional epilogue `relu?(scale[c] * y + shift[c] + residual)`.
+    static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue? = nil) -> Tensor {
+        let (n, c, h, w) = rep.nchw
+        let plane = h * w
+        let scale = epilogue?.scale, shift = epilogue?.shift
+        let relu = epilogue?.relu ?? false
+        let residual = epilogue?.residual ?? Tensor.zeros([0])
+        let hasResidual = epilogue?.residual != nil
+        return Tensor(uninitializedShape: rep.shape) { out in
+            rep.withUnsafeBufferPointer { a in
+                red.withUnsafeBufferPointer { r in
+                    residual.withUnsafeBufferPointer { res in
+                        for p in 0..<(n * c) {
+                            let range = (p * plane)..<((p + 1) * plane)
+                            var sumA: Float = 0, sumR: Float = 0
+                            for i in range { sumA += a[i]; sumR += r[i] }
+                            let (ma, mr) = (sumA / Float(plane), sumR / Float(plane))
+                            let m = max(ma, mr)
+                            let (ea, er) = (expf32(ma - m), expf32(mr - m))
+                            let ch = p % c
+                            let post = scale?[ch] ?? 1, offset = shift?[ch] ?? 0
+                            let (wa, wr) = (post * ea / (ea + er), post * er / (ea + er))
+                            switch (hasResidual, relu) {
+                            case (false, false): for i in range { out[i] = wa * a[i] + wr * r[i] + offset }
+                            case (false, true): for i in range { out[i] = max(wa * a[i] + wr * r[i] + offset, 0) }
+                            case (true, false): for i in range { out[i] = wa * a[i] + wr * r[i] + offset + res[i] }
+                            case (true, true): for i in range { out[i] = max(wa * a[i] + wr * r[i] + offset + res[i], 0) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// A 3x3 convolution slot of a block: PyTorch's plain `Conv2d`, or an `SPConv` in its place.
+public enum ConvUnit {
+    case plain(Conv2D)
+    case split(SPConv)
+
+    /// Makes the slot for a model variant: a 3x3 conv (padding 1, no bias) or an SPConv.
+    ///
+    /// - Parameter path: the slot's dotted path, named in configuration errors.
+    static func make(_ variant: ModelVariant, inputChannels: Int, outputChannels: Int, stride: Int, bias: Bool = false,
+                     path: String) throws -> ConvUnit {
+        switch variant {
+        case .vanilla:
+            return .plain(Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3,
+                                 stride: stride, padding: 1, bias: bias))
+        case .spconv(let configuration):
+            return .split(try SPConv(inputChannels: inputChannels, outputChannels: outputChannels, stride: stride,
+                                     configuration: configuration, path: path))
+        }
+    }
+
+    var layer: any Layer {
+        switch self {
+        case .plain(let conv): return conv
+        case .split(let spconv): return spconv
+        }
+    }
+
+    /// Fast path: the slot followed by a BatchNorm, then optionally a residual add and a ReLU, fused.
+    func fusedForward(_ input: Tensor, name: String, bn: BatchNorm2D, folder: FoldedConvolution, residual: Tensor?,
+                      relu: Bool, context: ForwardContext) throws -> Tensor {
+        switch self {
+        case .plain(let conv):
+            var postOps: [ConvolutionKernel.PostOp] = residual == nil ? [] : [.sum]
+            if relu { postOps.append(.relu) }
+            return try context.within(name) {
+                try conv.checkInput(input.shape)
+                return try folder.conv(conv, bn).runFast(input, postOps: postOps, residual: residual)
+            }
+        case .split(let spconv):
+            let (scale, shift) = bn.folded
+            let epilogue = FusionEpilogue(scale: scale, shift: shift, residual: residual, relu: relu)
+            return try context.within(name) { try spconv.forward(input, context: context, epilogue: epilogue) }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+/// The split ratio and group count of an SPConv layer.
+public struct SPConvConfiguration: Hashable, Sendable, Codable {
+    /// Fraction of input channels in the representative part; `c_rep = floor(C_in * ratio)`.
+    public var ratio: Double
+    /// Groups of the representative branch's 3x3 group-wise convolution (the paper fixes 2).
+    public var groups: Int
+
+    public init(ratio: Double = 0.5, groups: Int = 2) {
+        self.ratio = ratio
+        self.groups = groups
+    }
+
+    /// Representative channels for `inputChannels`, floored exactly as Python's `int(C * ratio)`.
+    public func representativeChannels(of inputChannels: Int) -> Int {
+        Int((Double(inputChannels) * ratio).rounded(.down))
+    }
+}
+
+/// SPConv (Zhang et al., "Split to Be Slim", IJCAI 2020), the drop-in replacement of a 3x3 conv.
+///
+/// Input `[N, C_in, H, W]` -> output `[N, C_out, H/s, W/s]`. The first `c_rep = floor(C_in * ratio)`
+/// channels go through a group-wise 3x3 conv (`gwc`, stride s, padding 1, `groups`) plus a
+/// point-wise 1x1 conv (`pwc`, reading `AvgPool2d(2, 2)` of them when s = 2), then `bn1`; the other
+/// channels through `AvgPool2d(2, 2)` when s = 2, a 1x1 conv with bias (`conv1x1`) and `bn2`.
+/// The two are merged per sample and channel with weights `softmax(GAP(U_rep), GAP(U_red))`.
+///
+/// On the fast backend BN is folded into the convolutions, the stride-2 `pwc` runs as one 2x2
+/// stride-2 conv equal to pooling then 1x1, `pwc` accumulates into `gwc`'s output, and the fusion,
+/// plus any epilogue the enclosing block asks for, is one sweep over the output.
+public final class SPConv: Layer {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let stride: Int
+    public let configuration: SPConvConfiguration
+    public let representativeChannels: Int
+    public var redundantChannels: Int { inputChannels - representativeChannels }
+
+    public let gwc: Conv2D
+    public let pwc: Conv2D
+    public let conv1x1: Conv2D
+    public let bn1: BatchNorm2D
+    public let bn2: BatchNorm2D
+    private var fused: FusedSPConv?
+    private let fusedLock = CacheLock()
+
+    public var typeName: String { "SPConv" }
+
+    /// Builds the layer, refusing configurations that cannot work.
+    ///
+    /// - Parameter path: the module's dotted path, named in errors.
+    /// - Throws: `SPConvLabError.invalidConfiguration` naming the layer, the numbers, and the
+    ///   nearest ratios or group counts that would work.
+    public init(inputChannels: Int, outputChannels: Int, stride: Int, configuration: SPConvConfiguration,
+                path: String) throws {
+        try SPConv.validate(inputChannels: inputChannels, outputChannels: outputChannels,
+                            configuration: configuration, path: path)
+        let rep = configuration.representativeChannels(of: inputChannels)
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.stride = stride
+        self.configuration = configuration
+        self.representativeChannels = rep
+        gwc = Conv2D(inputChannels: rep, outputChannels: outputChannels, kernelSize: 3, stride: stride, padding: 1,
+                     groups: configuration.groups, bias: false)
+        pwc = Conv2D(inputChannels: rep, outputChannels: outputChannels, kernelSize: 1, bias: false)
+        conv1x1 = Conv2D(inputChannels: inputChannels - rep, outputChannels: outputChannels, kernelSize: 1, bias: true)
+        bn1 = BatchNorm2D(channels: outputChannels)
+        bn2 = BatchNorm2D(channels: outputChannels)
+    }
+
+    public var children: [(name: String, layer: any Layer)] {
+        [("gwc", gwc), ("pwc", pwc), ("conv1x1", conv1x1), ("bn1", bn1), ("bn2", bn2)]
+    }
+
+    static func validate(inputChannels: Int, outputChannels: Int, configuration: SPConvConfiguration, path: String) throws {
+        let (ratio, groups) = (configuration.ratio, configuration.groups)
+        let rep = configuration.representativeChannels(of: inputChannels)
+        let red = inputChannels - rep
+        let name = path.isEmpty ? "SPConv" : "SPConv layer \(path)"
+        guard ratio > 0, ratio < 1, groups >= 1 else {
+            throw SPConvLabError(.invalidConfiguration, "\(name): ratio \(ratio) and groups \(groups) are out of range; the ratio must lie strictly between 0 and 1 and the groups must be a positive integer.")
+        }
+        if rep < 1 || red < 1 || rep % groups != 0 || outputChannels % groups != 0 {
+            var problems: [String] = []
+            if rep < 1 { problems.append("floor(\(inputChannels) * \(ratio)) = \(rep) leaves no representative channel") }
+            if red < 1 { problems.append("it leaves no redundant channel (c_rep = \(rep) of \(inputChannels))") }
+            if rep >= 1 && rep % groups != 0 { problems.append("c_rep = \(rep) is not divisible by groups \(groups)") }
+            if outputChannels % groups != 0 { problems.append("C_out = \(outputChannels) is not divisible by groups \(groups)") }
+            let nearestRatios = nearestWorkingRatios(inputChannels: inputChannels, outputChannels: outputChannels,
+                                                     ratio: ratio, groups: groups)
+            let goodGroups = rep >= 1 && red >= 1
+                ? nearestWorkingGroups(representative: rep, outputChannels: outputChannels, groups: groups) : []
+            var hint: [String] = []
+            if !nearestRatios.isEmpty { hint.append("ratios \(nearestRatios.joined(separator: " or ")) work with groups \(groups)") }
+            if !goodGroups.isEmpty { hint.append("groups \(goodGroups.joined(separator: ", ")) work with ratio \(ratio)") }
+            if hint.isEmpty { hint.append("no ratio works with groups \(groups) for \(inputChannels) -> \(outputChannels) channels") }
+            throw SPConvLabError(.invalidConfiguration, "\(name) (\(inputChannels) -> \(outputChannels) channels, ratio \(ratio), groups \(groups)) cannot be built: \(problems.joined(separator: "; ")). Nearest that would work: \(hint.joined(separator: "; ")).")
+        }
+    }
+
+    /// Up to two ratios `k / C_in` nearest to `ratio` whose split works with `groups`.
+    private static func nearestWorkingRatios(inputChannels: Int, outputChannels: Int, ratio: Double, groups: Int) -> [String] {
+        guard outputChannels % groups == 0 else { return [] }
+        let candidates = (1..<max(inputChannels, 1)).filter { k in
+            k % groups == 0 && SPConvConfiguration(ratio: Double(k) / Double(inputChannels), groups: groups)
+                .representativeChannels(of: inputChannels) == k
+        }
+        let distance: (Int) -> Double = { abs(Double($0) / Double(inputChannels) - ratio) }
+        return candidates.sorted { distance($0) < distance($1) }.prefix(2).sorted().map { "\($0)/\(inputChannels)" }
+    }
+
+    /// Up to three group counts nearest to `groups` that divide both `c_rep` and `C_out`.
+    private static func nearestWorkingGroups(representative: Int, outputChannels: Int, groups: Int) -> [String] {
+        let candidates = (1...representative).filter { representative % $0 == 0 && outputChannels % $0 == 0 }
+        return candidates.sorted { abs($0 - groups) < abs($1 - groups) }.prefix(3).sorted().map { String($0) }
+    }
+
+    func checkSpatial(_ shape: [Int], path: String) throws {
+        guard shape.count == 4, shape[1] == inputChannels else {
+            throw SPConvLabError(.invalidInput, "SPConv layer \(path) expects [N, \(inputChannels), H, W]; got \(shape).")
+        }
+        if stride == 2 && (shape[2] % 2 != 0 || shape[3] % 2 != 0) {
+            throw SPConvLabError(.invalidConfiguration, "SPConv layer \(path) has stride 2 but its input is \(shape[2])x\(shape[3]): an odd size makes the 2x2 average pool (\(shape[2] / 2)) and the strided 3x3 conv (\((shape[2] + 1) / 2)) disagree. Choose an input size that keeps this layer's input even (for the CIFAR ResNets a multiple of 4, for example 28 or 32).")
+        }
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
+        try forward(input, context: context, epilogue: nil)
+    }
+
+    /// Runs the layer; on the fast backend, `epilogue` (the block's BN, ReLU, residual) is fused in.
+    func forward(_ input: Tensor, context: ForwardContext, epilogue: FusionEpilogue?) throws -> Tensor {
+        try checkSpatial(input.shape, path: context.currentPath)
+        if context.backend == .fast && !context.wantsCaptureInside {
+            return try fastForward(input, epilogue: epilogue)
+        }
+        var output = try modularForward(input, context: context)
+        if let epilogue { output = epilogue.apply(to: output) }
+        return output
+    }
+
+    /// The module graph of the authors' `SPConv_3x3.forward`, step by step.
+    private func modularForward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
+        let reference = context.backend == .reference
+        func slice(_ x: Tensor, _ range: Range<Int>) -> Tensor {
+            reference ? ReferenceOps.sliceChannels(x, range) : Ops.sliceChannels(x, range)
+        }
+        func pool(_ x: Tensor) -> Tensor {
+            reference ? ReferenceOps.avgPool2d(x, kernelSize: 2, stride: 2) : Ops.avgPool2d(x, kernelSize: 2, stride: 2)
+        }
+        var xRep = slice(input, 0..<representativeChannels)
+        var xRed = slice(input, representativeChannels..<inputChannels)
+        let gwcOut = try context.call(gwc, "gwc", xRep)
+        if stride == 2 { xRep = pool(xRep) }
+        let pwcOut = try context.call(pwc, "pwc", xRep)
+        let uRep = try context.call(bn1, "bn1", reference ? ReferenceOps.add(gwcOut, pwcOut) : Ops.add(gwcOut, pwcOut))
+        if stride == 2 { xRed = pool(xRed) }
+        let uRed = try context.call(bn2, "bn2", try context.call(conv1x1, "conv1x1", xRed))
+        if !reference { return ElementwiseKernels.softmaxFusion(representative: uRep, redundant: uRed) }
+        // Reference: stack the two pooled means on a trailing axis, softmax, weight and sum.
+        let (n, c, _, _) = uRep.nchw
+        let meanRep = ReferenceOps.adaptiveAvgPool2d(uRep, outputSize: 1)
+        let meanRed = ReferenceOps.adaptiveAvgPool2d(uRed, outputSize: 1)
+        var stacked = [Float](repeating: 0, count: n * c * 2)
+        for i in 0..<(n * c) { stacked[2 * i] = meanRep.scalars[i]; stacked[2 * i + 1] = meanRed.scalars[i] }
+        let weights = ReferenceOps.softmax(Tensor(shape: [n, c, 2], scalars: stacked), axis: 2)
+        let wRep = Tensor(shape: [n, c, 1, 1], scalars: (0..<(n * c)).map { weights.scalars[2 * $0] })
+        let wRed = Tensor(shape: [n, c, 1, 1], scalars: (0..<(n * c)).map { weights.scalars[2 * $0 + 1] })
+        return ReferenceOps.add(ReferenceOps.multiply(uRed, wRed), ReferenceOps.multiply(uRep, wRep))
+    }
+
+    private func fastForward(_ input: Tensor, epilogue: FusionEpilogue?) throws -> Tensor {
+        let fused = try fusedLayers()
+        let xRep = Ops.sliceChannels(input, 0..<representativeChannels)
+        let xRed = Ops.sliceChannels(input, representativeChannels..<inputChannels)
+        let gwcOut = try fused.gwc.runFast(xRep)
+        let uRep = try fused.pwc.runFast(xRep, postOps: [.sum], residual: gwcOut)
+        let uRed = try fused.red.runFast(xRed)
+        return ElementwiseKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue)
+    }
+
+    /// The BN-folded convolutions, rebuilt whenever a weight of this layer changed.
+    private func fusedLayers() throws -> FusedSPConv {
+        try fusedLock.withLock {
+            let revisions = [gwc.revision, pwc.revision, conv1x1.revision, bn1.revision, bn2.revision]
+            if let fused, fused.revisions == revisions { return fused }
+            let made = FusedSPConv(self, revisions: revisions)
+            fused = made
+            return made
+        }
+    }
+
+    public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
+        try checkSpatial(inputShape, path: context.currentPath)
+        let n = inputShape[0]
+        let repShape = [n, representativeChannels, inputShape[2], inputShape[3]]
+        let redShape = [n, redundantChannels, inputShape[2], inputShape[3]]
+        let gwcOut = try context.call(gwc, "gwc", repShape)
+        var pooledRep = repShape, pooledRed = redShape
+        if stride == 2 {
+            pooledRep = [n, representativeChannels, inputShape[2] / 2, inputShape[3] / 2]
+            pooledRed = [n, redundantChannels, inputShape[2] / 2, inputShape[3] / 2]
+            context.record(type: "AvgPool2d", step: "avgpool_s2_3", outputShape: pooledRep, flops: 4 * pooledRep.dropFirst().reduce(1, *))
+        }
+        _ = try context.call(pwc, "pwc", pooledRep)
+        let elements = gwcOut.dropFirst().reduce(1, *)
+        context.record(type: "add", step: "add", outputShape: gwcOut, flops: elements)
+        _ = try context.call(bn1, "bn1", gwcOut)
+        if stride == 2 {
+            context.record(type: "AvgPool2d", step: "avgpool_s2_1", outputShape: pooledRed, flops: 4 * pooledRed.dropFirst().reduce(1, *))
+        }
+        let redOut = try context.call(conv1x1, "conv1x1", pooledRed)
+        _ = try context.call(bn2, "bn2", redOut)
+        // Two global means (H*W each per channel), a softmax of two (5*2 - 2), and 3 per element.
+        let plane = gwcOut[2] * gwcOut[3]
+        context.record(type: "fusion", step: "fusion", outputShape: gwcOut,
+                       flops: outputChannels * (2 * plane + 8) + 3 * elements)
+        return gwcOut
+    }
+}
+
+/// BN-folded copies of an SPConv layer's convolutions for the fast backend.
+private struct FusedSPConv {
+    let revisions: [Int]
+    /// `bn1.scale * gwc`.
+    let gwc: Conv2D
+    /// `bn1.scale * pwc` with bias `bn1.shift`; a 2x2 stride-2 conv (weights / 4) at stride 2.
+    let pwc: Conv2D
+    /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift`; 2x2 stride 2 at stride 2.
+    let red: Conv2D
+
+    init(_ layer: SPConv, revisions: [Int]) {
+        self.revisions = revisions
+        let (a1, b1) = layer.bn1.folded
+        let (a2, b2) = layer.bn2.folded
+        let stride = layer.stride
+        gwc = Conv2D(inputChannels: layer.representativeChannels, outputChannels: layer.outputChannels, kernelSize: 3,
+                     stride: stride, padding: 1, groups: layer.configuration.groups, bias: false)
+        gwc.weight = scaleRows(layer.gwc.weight, by: a1)
+        pwc = FusedSPConv.pointwise(layer.pwc.weight, scale: a1, bias: b1, stride: stride)
+        let redBias = zip(zip(a2, b2), layer.conv1x1.bias!.scalars).map { ab, bias in ab.0 * bias + ab.1 }
+        red = FusedSPConv.pointwise(layer.conv1x1.weight, scale: a2, bias: redBias, stride: stride)
+    }
+
+    /// A 1x1 conv with rows scaled and a bias; at stride 2, the 2x2 stride-2 conv equal to AvgPool2d(2,2) then 1x1.
+    static func pointwise(_ weight: Tensor, scale: [Float], bias: [Float], stride: Int) -> Conv2D {
+        let (out, inp) = (weight.shape[0], weight.shape[1])
+        let scaled = scaleRows(weight, by: scale)
+        if stride == 1 {
+            let conv = Conv2D(inputChannels: inp, outputChannels: out, kernelSize: 1, bias: true)
+            conv.weight = scaled
+            conv.bias = Tensor(shape: [out], scalars: bias)
+            return conv
+        }
+        let conv = Conv2D(inputChannels: inp, outputChannels: out, kernelSize: 2, stride: 2, bias: true)
+        conv.weight = Tensor(shape: [out, inp, 2, 2], scalars: scaled.scalars.flatMap { [Float](repeating: $0 / 4, count: 4) })
+        conv.bias = Tensor(shape: [out], scalars: bias)
+        return conv
+    }
+}
+
+/// Multiplies each output-channel slice of an OIHW weight by a per-channel factor.
+func scaleRows(_ weight: Tensor, by factors: [Float]) -> Tensor {
+    let perRow = weight.count / weight.shape[0]
+    var scalars = weight.scalars
+    for o in 0..<weight.shape[0] {
+        for i in (o * perRow)..<((o + 1) * perRow) { scalars[i] *= factors[o] }
+    }
+    return Tensor(shape: weight.shape, scalars: scalars)
+}

@@ -1,0 +1,111 @@
+/// A built zoo model: its spec, its module tree, and whole-network operations.
+///
+/// Building validates the whole configuration (every SPConv layer's split and groups, and every
+/// layer's shape at the spec's input size) and throws before anything runs. Weights start as a
+/// seeded Kaiming initialisation; `load(_:source:)` replaces them from a PyTorch `state_dict`.
+public final class Network {
+    public let spec: ModelSpec
+    public let root: any Layer
+
+    /// Builds the model and initialises its weights from `seed`.
+    ///
+    /// - Throws: `SPConvLabError.invalidConfiguration` for a configuration that cannot work.
+    public init(_ spec: ModelSpec, seed: UInt64 = 0) throws {
+        guard spec.inputChannels >= 1, spec.classes >= 1, spec.inputSize >= 1 else {
+            throw SPConvLabError(.invalidConfiguration, "\(spec.architecture.rawValue) needs at least 1 input channel, 1 class and an input size of at least 1; got \(spec.inputChannels) channels, \(spec.classes) classes, size \(spec.inputSize).")
+        }
+        self.spec = spec
+        switch spec.architecture {
+        case .vgg16: root = try VGG(spec: spec)
+        default: root = try ResNet(spec: spec)
+        }
+        do {
+            _ = try cost()
+        } catch let error as SPConvLabError {
+            let minimum = spec.architecture == .vgg16 ? "at least 32" : spec.architecture.isCIFAR ? "a multiple of 4 (for example 28 or 32)" : "a multiple of 32 (for example 224)"
+            throw SPConvLabError(.invalidConfiguration, "\(spec.displayName) cannot run on \(spec.inputSize)x\(spec.inputSize) inputs: \(error.message) Input sizes that work for this model: \(minimum).")
+        }
+        initializeWeights(seed: seed)
+    }
+
+    /// Runs the network on a batch `[N, C_in, S, S]` and returns the logits `[N, classes]`.
+    public func callAsFunction(_ input: Tensor, backend: Backend = .fast) throws -> Tensor {
+        try forward(input, context: ForwardContext(backend: backend))
+    }
+
+    /// Runs the network with a caller-made context (for captures).
+    public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == spec.inputChannels, input.shape[0] >= 1 else {
+            throw SPConvLabError(.invalidInput, "\(spec.displayName) expects an input of shape [N, \(spec.inputChannels), H, W] with N >= 1; got \(input.shape).")
+        }
+        return try root.forward(input, context: context)
+    }
+
+    /// Parameters, MACs and FLOPs per image at the spec's input size, per layer and in total.
+    public func cost() throws -> CostLedger {
+        let context = TraceContext()
+        _ = try root.trace([1, spec.inputChannels, spec.inputSize, spec.inputSize], context: context)
+        return context.ledger
+    }
+
+    /// The dotted module paths of the model, parents before children.
+    public var modulePaths: [String] { root.namedModules().map(\.path).filter { !$0.isEmpty } }
+
+    /// The `state_dict`: every parameter and buffer with its PyTorch name, in PyTorch's order.
+    public func stateDict() -> [(name: String, tensor: Tensor)] {
+        var list: [(String, Tensor)] = []
+        root.visitTensors { name, _, tensor in list.append((name, tensor)) }
+        return list
+    }
+
+    /// Number of parameters (weights and biases; not running statistics).
+    public var parameterCount: Int {
+        var total = 0
+        root.visitTensors { _, role, tensor in if role == .parameter { total += tensor.count } }
+        return total
+    }
+
+    /// Replaces every weight from a PyTorch `state_dict`.
+    ///
+    /// `num_batches_tracked` entries are accepted and ignored. Nothing changes unless every key
+    /// matches: missing, unexpected and mis-shaped keys are all reported in one error.
+    public func load(_ tensors: [String: Tensor], source: String) throws {
+        var missing: [String] = [], misshaped: [String] = []
+        var expected = Set<String>()
+        root.visitTensors { name, _, tensor in
+            expected.insert(name)
+            guard let given = tensors[name] else { missing.append(name); return }
+            if given.shape != tensor.shape { misshaped.append("\(name) is \(given.shape) in the file, \(tensor.shape) in the model") }
+        }
+        let unexpected = tensors.keys.filter { !expected.contains($0) && !$0.hasSuffix("num_batches_tracked") }.sorted()
+        if !missing.isEmpty || !unexpected.isEmpty || !misshaped.isEmpty {
+            var parts: [String] = []
+            func list(_ items: [String]) -> String {
+                items.prefix(8).joined(separator: ", ") + (items.count > 8 ? ", and \(items.count - 8) more" : "")
+            }
+            if !missing.isEmpty { parts.append("missing \(missing.count) key(s): \(list(missing))") }
+            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count) key(s): \(list(unexpected))") }
+            if !misshaped.isEmpty { parts.append("mis-shaped \(misshaped.count) key(s): \(list(misshaped))") }
+            throw SPConvLabError(.invalidWeights, "The weights in \(source) do not fit \(spec.displayName) (\(spec.inputChannels) input channel(s), \(spec.classes) classes): \(parts.joined(separator: "; ")). Check --model, --variant, --ratio, --groups, --in-channels and --classes against the checkpoint.")
+        }
+        root.visitTensors { name, _, tensor in tensor = tensors[name]! }
+    }
+
+    /// Seeded Kaiming initialisation: convs `N(0, 2 / fan_out)` (PyTorch's `kaiming_normal_`,
+    /// mode fan_out, ReLU), conv biases 0, BN weight 1 / bias 0, linear `U(-1/sqrt(in), 1/sqrt(in))`.
+    public func initializeWeights(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        for (_, module) in root.namedModules() {
+            if let conv = module as? Conv2D {
+                let fanOut = conv.outputChannels * conv.geometry.kernelSize * conv.geometry.kernelSize
+                conv.weight = .gaussian(conv.weight.shape, standardDeviation: Float((2.0 / Double(fanOut)).squareRoot()),
+                                        generator: &generator)
+                if let bias = conv.bias { conv.bias = .zeros(bias.shape) }
+            } else if let linear = module as? Linear {
+                let bound = Float(1 / Double(linear.inputFeatures).squareRoot())
+                linear.weight = .uniform(linear.weight.shape, in: -bound...bound, generator: &generator)
+                linear.bias = .uniform(linear.bias.shape, in: -bound...bound, generator: &generator)
+            }
+        }
+    }
+}
