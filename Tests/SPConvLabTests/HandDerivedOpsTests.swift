@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import SPConvLab
+
+/// Small cases whose outputs were worked out by hand, checking the reference twins themselves.
+@Suite struct HandDerivedOpsTests {
+    @Test func convolutionOfARampWithABoxFilter() {
+        // 1x1x3x3 input 1..9, 2x2 box of ones, no padding: each output is a sum of a 2x2 window.
+        let x = Tensor(shape: [1, 1, 3, 3], scalars: (1...9).map(Float.init))
+        let w = Tensor(repeating: 1, shape: [1, 1, 2, 2])
+        let y = ReferenceOps.conv2d(x, weight: w, bias: Tensor(shape: [1], scalars: [0.5]),
+                                    geometry: Conv2DGeometry(kernelSize: 2))
+        #expect(y.shape == [1, 1, 2, 2])
+        #expect(y.scalars == [12.5, 16.5, 24.5, 28.5])   // 1+2+4+5, 2+3+5+6, 4+5+7+8, 5+6+8+9 (+0.5)
+    }
+
+    @Test func groupedConvolutionKeepsGroupsApart() {
+        // Two groups of one channel: channel 0 sees only input 0 (x2), channel 1 only input 1 (x3).
+        let x = Tensor(shape: [1, 2, 1, 1], scalars: [1, 10])
+        let w = Tensor(shape: [2, 1, 1, 1], scalars: [2, 3])
+        let y = ReferenceOps.conv2d(x, weight: w, bias: nil, geometry: Conv2DGeometry(kernelSize: 1, groups: 2))
+        #expect(y.scalars == [2, 30])
+    }
+
+    @Test func paddedStrideTwoConvolution() {
+        // 4x4 ones, 3x3 ones, stride 2, padding 1: corners see a 2x2 window, others 2x3 / 3x3.
+        let y = ReferenceOps.conv2d(Tensor(repeating: 1, shape: [1, 1, 4, 4]), weight: Tensor(repeating: 1, shape: [1, 1, 3, 3]),
+                                    bias: nil, geometry: Conv2DGeometry(kernelSize: 3, stride: 2, padding: 1))
+        #expect(y.scalars == [4, 6, 6, 9])
+    }
+
+    @Test func poolingWithPadding() {
+        let x = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4])
+        // Max 3x3 stride 1 padding 1 sees the whole image everywhere.
+        #expect(ReferenceOps.maxPool2d(x, kernelSize: 3, stride: 1, padding: 1).scalars == [4, 4, 4, 4])
+        // Average 3x3 padding 1 counts the padding: every window holds all four values -> 10/9.
+        #expect(ReferenceOps.avgPool2d(x, kernelSize: 3, stride: 1, padding: 1).scalars.allSatisfy { abs($0 - 10.0 / 9) < 1e-6 })
+        #expect(ReferenceOps.avgPool2d(x, kernelSize: 2, stride: 2).scalars == [2.5])
+    }
+
+    @Test func batchNormAndSoftmax() {
+        let x = Tensor(shape: [1, 1, 1, 2], scalars: [3, 5])
+        let y = ReferenceOps.batchNorm(x, mean: Tensor(shape: [1], scalars: [1]), variance: Tensor(shape: [1], scalars: [4 - 1e-5]),
+                                       scale: Tensor(shape: [1], scalars: [2]), shift: Tensor(shape: [1], scalars: [1]))
+        #expect(abs(y.scalars[0] - 3) < 1e-5 && abs(y.scalars[1] - 5) < 1e-5)   // (3-1)/2*2+1, (5-1)/2*2+1
+        let s = ReferenceOps.softmax(Tensor(shape: [1, 2], scalars: [0, Float(log(3.0))]), axis: 1)
+        #expect(abs(s.scalars[0] - 0.25) < 1e-6 && abs(s.scalars[1] - 0.75) < 1e-6)
+    }
+
+    @Test func adaptivePoolingWindowsOverlap() {
+        // 1x1x1x5 -> width 3: windows [0,2), [1,4), [3,5) as PyTorch computes them.
+        let x = Tensor(shape: [1, 1, 1, 5], scalars: [1, 2, 3, 4, 5])
+        let y = ReferenceOps.adaptiveAvgPool2d(Tensor(shape: [1, 1, 5, 5], scalars: Array(repeating: x.scalars, count: 5).flatMap { $0 }), outputSize: 3)
+        #expect(y.scalars[0..<3].map { $0 } == [1.5, 3, 4.5])
+    }
+
+    @Test func broadcastingMultiply() {
+        let a = Tensor(shape: [2, 2, 1, 1], scalars: [1, 2, 3, 4])
+        let b = Tensor(shape: [1, 2, 1, 1], scalars: [10, 100])
+        #expect(ReferenceOps.multiply(a, b).scalars == [10, 200, 30, 400])
+        #expect(Ops.broadcastShape([2, 1, 3], [4, 1]) == [2, 4, 3])
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import SPConvLab
+
+/// Every fast kernel against its plain-loop reference twin, on random shapes.
+@Suite struct OpsTwinTests {
+    struct ConvCase: CustomTestStringConvertible, Sendable {
+        var input: [Int]
+        var outputChannels: Int
+        var kernel: Int
+        var stride = 1
+        var padding = 0
+        var dilation = 1
+        var groups = 1
+        var bias = true
+        var testDescription: String { "in \(input) out \(outputChannels) k\(kernel) s\(stride) p\(padding) d\(dilation) g\(groups) bias \(bias)" }
+    }
+
+    static let convCases: [ConvCase] = [
+        ConvCase(input: [2, 8, 9, 9], outputChannels: 16, kernel: 3, padding: 1),
+        ConvCase(input: [1, 8, 8, 8], outputChannels: 8, kernel: 3, padding: 1, groups: 2, bias: false),
+        ConvCase(input: [2, 16, 7, 11], outputChannels: 8, kernel: 3, stride: 2, padding: 1, groups: 4),
+        ConvCase(input: [1, 12, 10, 10], outputChannels: 12, kernel: 3, padding: 1, groups: 12),      // depthwise
+        ConvCase(input: [3, 5, 13, 13], outputChannels: 7, kernel: 1),                                  // 1x1, odd
+        ConvCase(input: [1, 6, 12, 12], outputChannels: 4, kernel: 1, stride: 2, bias: false),
+        ConvCase(input: [2, 4, 15, 15], outputChannels: 6, kernel: 3, padding: 2, dilation: 2),
+        ConvCase(input: [1, 3, 17, 17], outputChannels: 8, kernel: 7, stride: 2, padding: 3),
+        ConvCase(input: [1, 4, 8, 8], outputChannels: 8, kernel: 2, stride: 2),
+        ConvCase(input: [1, 64, 5, 5], outputChannels: 32, kernel: 3, padding: 1, groups: 2),
+    ]
+
+    @Test(arguments: convCases)
+    func conv2dMatchesReference(_ c: ConvCase) throws {
+        var g = SeededGenerator(seed: 7)
+        let x = Tensor.uniform(c.input, generator: &g)
+        let w = Tensor.uniform([c.outputChannels, c.input[1] / c.groups, c.kernel, c.kernel], generator: &g)
+        let b = c.bias ? Tensor.uniform([c.outputChannels], generator: &g) : nil
+        let geometry = Conv2DGeometry(kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        expectClose(try Ops.conv2d(x, weight: w, bias: b, geometry: geometry),
+                    ReferenceOps.conv2d(x, weight: w, bias: b, geometry: geometry), rtol: 1e-4, atol: 1e-4)
+    }
+
+    @Test func convPostOpsFuseSumAndReLU() throws {
+        var g = SeededGenerator(seed: 3)
+        let x = Tensor.uniform([2, 8, 6, 6], generator: &g)
+        let conv = Conv2D(inputChannels: 8, outputChannels: 8, kernelSize: 3, padding: 1, groups: 2)
+        conv.weight = .uniform(conv.weight.shape, generator: &g)
+        conv.bias = .uniform([8], generator: &g)
+        let residual = Tensor.uniform([2, 8, 6, 6], generator: &g)
+        let fused = try conv.runFast(x, postOps: [.sum, .relu], residual: residual)
+        let expected = ReferenceOps.relu(ReferenceOps.add(
+            ReferenceOps.conv2d(x, weight: conv.weight, bias: conv.bias, geometry: conv.geometry), residual))
+        expectClose(fused, expected, atol: 1e-4)
+    }
+
+    @Test(arguments: [[2, 5, 9, 9], [1, 3, 8, 8], [1, 1, 7, 10]])
+    func poolsMatchReference(_ shape: [Int]) {
+        var g = SeededGenerator(seed: 11)
+        let x = Tensor.uniform(shape, generator: &g)
+        for (k, s, p) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)] {
+            expectClose(Ops.maxPool2d(x, kernelSize: k, stride: s, padding: p),
+                        ReferenceOps.maxPool2d(x, kernelSize: k, stride: s, padding: p), "max k\(k) s\(s) p\(p)")
+            expectClose(Ops.avgPool2d(x, kernelSize: k, stride: s, padding: p),
+                        ReferenceOps.avgPool2d(x, kernelSize: k, stride: s, padding: p), "avg k\(k) s\(s) p\(p)")
+        }
+        expectClose(Ops.adaptiveAvgPool2d(x, outputSize: 1), ReferenceOps.adaptiveAvgPool2d(x, outputSize: 1))
+    }
+
+    @Test(arguments: [[1, 4, 5, 5], [3, 16, 8, 2]])
+    func elementwiseMatchReference(_ shape: [Int]) {
+        var g = SeededGenerator(seed: 5)
+        let x = Tensor.uniform(shape, generator: &g), y = Tensor.uniform(shape, generator: &g)
+        let c = shape[1]
+        let mean = Tensor.uniform([c], generator: &g), variance = Tensor.uniform([c], in: 0.1...2, generator: &g)
+        let scale = Tensor.uniform([c], generator: &g), shift = Tensor.uniform([c], generator: &g)
+        expectClose(Ops.batchNorm(x, mean: mean, variance: variance, scale: scale, shift: shift),
+                    ReferenceOps.batchNorm(x, mean: mean, variance: variance, scale: scale, shift: shift))
+        expectClose(Ops.relu(x), ReferenceOps.relu(x))
+        expectClose(Ops.add(x, y), ReferenceOps.add(x, y))
+        let perChannel = Tensor.uniform([shape[0], c, 1, 1], generator: &g)
+        expectClose(Ops.multiply(x, perChannel), ReferenceOps.multiply(x, perChannel))
+        for axis in 0..<4 { expectClose(Ops.softmax(x, axis: axis), ReferenceOps.softmax(x, axis: axis), "softmax axis \(axis)") }
+        expectClose(Ops.sliceChannels(x, 1..<c), ReferenceOps.sliceChannels(x, 1..<c))
+        expectClose(Ops.concatChannels([x, y]), ReferenceOps.concatChannels([x, y]))
+    }
+
+    @Test func linearMatchesReference() {
+        var g = SeededGenerator(seed: 9)
+        for (n, i, o) in [(1, 64, 10), (5, 17, 3), (32, 512, 100)] {
+            let x = Tensor.uniform([n, i], generator: &g)
+            let w = Tensor.uniform([o, i], generator: &g), b = Tensor.uniform([o], generator: &g)
+            expectClose(Ops.linear(x, weight: w, bias: b), ReferenceOps.linear(x, weight: w, bias: b), atol: 1e-4)
+        }
+    }
+
+    @Test func softmaxFusionMatchesReference() {
+        var g = SeededGenerator(seed: 13)
+        let a = Tensor.uniform([2, 3, 4, 4], generator: &g), r = Tensor.uniform([2, 3, 4, 4], generator: &g)
+        let fused = ElementwiseKernels.softmaxFusion(representative: a, redundant: r)
+        let ma = ReferenceOps.adaptiveAvgPool2d(a, outputSize: 1), mr = ReferenceOps.adaptiveAvgPool2d(r, outputSize: 1)
+        let wa = Tensor(shape: ma.shape, scalars: zip(ma.scalars, mr.scalars).map { 1 / (1 + exp($1 - $0)) })
+        let wr = Tensor(shape: ma.shape, scalars: wa.scalars.map { 1 - $0 })
+        expectClose(fused, ReferenceOps.add(ReferenceOps.multiply(a, wa), ReferenceOps.multiply(r, wr)))
+    }
+}
