@@ -1,0 +1,36 @@
+import Dispatch
+
+/// Engine-wide settings.
+public enum Engine {
+    /// Sets the number of threads the kernels (oneDNN's OpenMP pool and OpenBLAS) use.
+    public static func setThreads(_ count: Int) {
+        precondition(count >= 1, "thread count must be at least 1, got \(count)")
+        DNNL.setThreads(count)
+        BLAS.setThreads(count)
+    }
+
+    /// The number of threads kernels use now.
+    public static var threads: Int { DNNL.maxThreads }
+}
+
+/// Median-of-runs timing of a whole-network forward pass.
+public enum Stopwatch {
+    /// Milliseconds of each timed run of `body`, after `warmup` untimed runs.
+    public static func measure(warmup: Int, runs: Int, _ body: () throws -> Void) rethrows -> [Double] {
+        for _ in 0..<warmup { try body() }
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times
+    }
+
+    /// The median of a non-empty list.
+    public static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import SPConvLab
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time whole-network forward passes: median ms per batch after warm-up.",
+        discussion: "Build in release mode for real numbers: swift build -c release, then .build/release/probe-cli bench ...")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Images per batch.")
+    var batch: Int = 1
+
+    @Option(help: "Threads for the kernels (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Untimed runs before timing.")
+    var warmup: Int = 3
+
+    @Option(help: "Timed runs; the median is reported.")
+    var runs: Int = 10
+
+    @Flag(help: "Print JSON (key ms_per_batch) instead of a line of text.")
+    var json = false
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be 0 or more.") }
+        guard runs >= 1 else { throw ValidationError("--runs \(runs) must be at least 1.") }
+    }
+
+    struct Result: Encodable {
+        var model: String
+        var variant: String
+        var ratio: Double?
+        var groups: Int?
+        var batch: Int
+        var threads: Int
+        var inputSize: Int
+        var msPerBatch: Double
+        var msMin: Double
+        var gflopsPerSecond: Double
+        var runs: Int
+
+        enum CodingKeys: String, CodingKey {
+            case model, variant, ratio, groups, batch, threads, runs
+            case inputSize = "input_size", msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
+        }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            if let threads { Engine.setThreads(threads) }
+            let network = try model.makeNetwork(weights: nil)
+            let spec = network.spec
+            var generator = SeededGenerator(seed: 1)
+            let input = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)
+            let times = try Stopwatch.measure(warmup: warmup, runs: runs) { _ = try network(input) }
+            let median = Stopwatch.median(times)
+            let flops = Double(try network.cost().flops) * Double(batch)
+            let c = spec.variant.spconvConfiguration
+            let result = Result(model: spec.architecture.rawValue, variant: spec.variant.name, ratio: c?.ratio, groups: c?.groups,
+                                batch: batch, threads: Engine.threads, inputSize: spec.inputSize, msPerBatch: median,
+                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs)
+            if json {
+                print(try jsonText(result))
+            } else {
+                print(String(format: "%@, batch %d, %d threads: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
+                             spec.displayName, batch, Engine.threads, median, runs, times.min()!, result.gflopsPerSecond))
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SPConvLab
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a model on a .npy tensor, a PNG, or a folder of PNGs and print the top classes.",
+        discussion: """
+        A .npy input is a float32 NCHW array used as is. PNG inputs are decoded with libpng, alpha
+        ignored, converted to the model's channels (gray replicated, or BT.601 luma), resized so the
+        shorter side is the input size (bilinear, half-pixel centres), centre-cropped, scaled to
+        [0, 1] and normalised with the dataset mean/std (--normalization, default by model: CIFAR-10
+        for 3-channel CIFAR models, Fashion-MNIST for 1-channel ones, ImageNet for resnet18/50).
+        """)
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded random weights).")
+    var weights: String?
+
+    @Option(help: "A .npy float32 NCHW tensor, a .png file, or a folder of .png files.")
+    var input: String
+
+    @Option(help: "Write the logits here as a .npy float32 array [N, classes].")
+    var output: String?
+
+    @Option(help: "Image normalisation: cifar10, fashion-mnist, imagenet or none (default: by model).")
+    var normalization: String?
+
+    @Option(help: "How many top classes to print per input.")
+    var top: Int = 3
+
+    func validate() throws {
+        if let normalization, NormalizationChoice(rawValue: normalization) == nil {
+            throw ValidationError("--normalization '\(normalization)' is not known; choose cifar10, fashion-mnist, imagenet or none.")
+        }
+        guard top >= 1 else { throw ValidationError("--top \(top) must be at least 1.") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let network = try model.makeNetwork(weights: weights)
+            let loader = InputLoader(spec: network.spec, normalization: normalization.flatMap(NormalizationChoice.init)?.value)
+            let (batch, labels) = try loader.load(input)
+            let logits = try network(batch)
+            if let output { try NPYFile.write(logits, to: output) }
+            let names = ClassNames.names(for: network.spec)
+            let probabilities = Ops.softmax(logits, axis: 1)
+            for (i, label) in labels.enumerated() {
+                let row = Array(probabilities.scalars[(i * network.spec.classes)..<((i + 1) * network.spec.classes)])
+                let best = row.indices.sorted { row[$0] > row[$1] }.prefix(top)
+                print("\(label): " + best.map { "\(names[$0]) \(String(format: "%.1f%%", 100 * row[$0]))" }.joined(separator: ", "))
+            }
+            if let output { printError("wrote logits \(logits.shape) to \(output)") }
+        }
+    }
+}
+
+/// The named normalisations the command line accepts.
+enum NormalizationChoice: String {
+    case cifar10, imagenet, none
+    case fashionMNIST = "fashion-mnist"
+
+    var value: Normalization {
+        switch self {
+        case .cifar10: return .cifar10
+        case .imagenet: return .imagenet
+        case .fashionMNIST: return .fashionMNIST
+        case .none: return .none
+        }
+    }
+}

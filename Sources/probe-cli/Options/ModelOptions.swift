@@ -1,0 +1,58 @@
+import ArgumentParser
+import SPConvLab
+
+/// The flags that choose and shape a zoo model, shared by every command that builds one.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
+    var model: String
+
+    @Option(name: .long, help: "vanilla, or spconv (3x3 convs replaced by SPConv).")
+    var variant: String = "vanilla"
+
+    @Option(name: .long, help: "SPConv split ratio, a decimal or a fraction (0.5, 1/4); spconv only.")
+    var ratio: String = "1/2"
+
+    @Option(name: .long, help: "Groups of SPConv's group-wise 3x3 conv; spconv only.")
+    var groups: Int = 2
+
+    @Option(name: [.customLong("in-channels")], help: "Input channels (1 for Fashion-MNIST).")
+    var inChannels: Int = 3
+
+    @Option(name: .long, help: "Output classes (default: 10 for CIFAR models, 1000 for resnet18/50).")
+    var classes: Int?
+
+    @Option(name: [.customLong("input-size")], help: "Square input size in pixels (default: 32 for CIFAR models, 224 for resnet18/50).")
+    var inputSize: Int?
+
+    func validate() throws {
+        guard Architecture(rawValue: model) != nil else {
+            throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        guard ["vanilla", "spconv"].contains(variant) else {
+            throw ValidationError("--variant '\(variant)' is not known; choose vanilla or spconv.")
+        }
+        do { _ = try SPConvConfiguration.parseRatio(ratio) } catch let error as SPConvLabError {
+            throw ValidationError(error.message)
+        }
+        guard groups >= 1 else { throw ValidationError("--groups \(groups) must be a positive integer (the paper uses 2).") }
+        guard inChannels >= 1 else { throw ValidationError("--in-channels \(inChannels) must be at least 1.") }
+        if let classes, classes < 1 { throw ValidationError("--classes \(classes) must be at least 1.") }
+        if let inputSize, inputSize < 1 { throw ValidationError("--input-size \(inputSize) must be at least 1.") }
+    }
+
+    /// The model spec these flags describe (call after validation).
+    func spec() throws -> ModelSpec {
+        let variant: ModelVariant = self.variant == "spconv"
+            ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(ratio), groups: groups))
+            : .vanilla
+        return ModelSpec(Architecture(rawValue: model)!, variant: variant, inputChannels: inChannels,
+                         classes: classes, inputSize: inputSize)
+    }
+
+    /// Builds the network, loading weights when a path is given.
+    func makeNetwork(weights: String?) throws -> Network {
+        let network = try Network(try spec())
+        if let weights { try network.loadWeights(contentsOf: weights) }
+        return network
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import SPConvLab
+
+/// Writes a message line to standard error (data goes to standard output).
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Runs a command body, turning library errors into a message on stderr and exit code 1.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as SPConvLabError {
+        printError("error: \(error.message)")
+        throw ExitCode.failure
+    }
+}
+
+/// JSON text of an encodable value, keys sorted for stable output.
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// Formats an integer with thousands separators: 25557032 -> "25,557,032".
+func grouped(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return (value < 0 ? "-" : "") + out
+}
+
+/// Formats a count in millions, truncated (not rounded) to two decimals as the paper prints its
+/// tables: 18,345,448 -> "18.34M", 105,082 -> "0.10M".
+func millions(_ value: Int) -> String {
+    let hundredths = value / 10_000
+    return "\(hundredths / 100).\(String(format: "%02d", hundredths % 100))M"
+}
