@@ -5,6 +5,7 @@ import Testing
 /// Checks two tensors have the same shape and agree within `|a - b| <= atol + rtol * |b|` everywhere.
 func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-4, atol: Float = 1e-5,
                  _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+    let (actual, expected) = (actual.rowMajor(), expected.rowMajor())
     #expect(actual.shape == expected.shape, comment, sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
     var worst: (index: Int, excess: Float) = (-1, 0)
@@ -20,6 +21,8 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-4, atol:
 
 /// The largest relative difference `max |a - b| / max |b|` between two same-shaped tensors.
 func maxRelativeDifference(_ actual: Tensor, _ expected: Tensor) -> Float {
+    let (actual, expected) = (actual.rowMajor(), expected.rowMajor())
+    precondition(actual.shape == expected.shape, "shapes differ: \(actual.shape) vs \(expected.shape)")
     let scale = expected.scalars.map(abs).max() ?? 1
     let diff = zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
     return diff / max(scale, 1e-12)

@@ -1,10 +1,14 @@
 import CDNNL
+import Foundation
 
 /// A oneDNN forward convolution for one input shape, with weights packed once into the layout
 /// the primitive prefers.
 ///
-/// Layout: input `[N, C_in, H, W]`, weight `[C_out, C_in / groups, K, K]` (PyTorch's OIHW),
-/// bias `[C_out]`, output `[N, C_out, H_out, W_out]`, all NCHW float32.
+/// Layout: input `[N, C_in, H, W]` row-major or channel-blocked, weight `[C_out, C_in / groups, K, K]`
+/// (PyTorch's OIHW), bias `[C_out]`; the output `[N, C_out, H_out, W_out]` is channel-blocked with
+/// the engine's block size, the layout oneDNN's direct JIT kernels run fastest on.
+/// A grouped convolution whose groups are not whole channel blocks has no JIT kernel in oneDNN
+/// 2.6 (only a slow reference one); it runs as a dense convolution with block-diagonal weights.
 /// Optional fused post-operations run on the output before it is stored: `.sum` adds the
 /// tensor passed as `residual` (the destination starts as a copy of it), `.relu` clamps at zero.
 final class ConvolutionKernel: @unchecked Sendable {
@@ -20,6 +24,11 @@ final class ConvolutionKernel: @unchecked Sendable {
 
     let key: Key
     let outputShape: [Int]
+    /// The groups the primitive really uses: `key.geometry.groups`, or 1 for the dense fallback.
+    let effectiveGroups: Int
+    /// The source layout the primitive reads; inputs in another layout are converted first.
+    let sourceLayout: TensorLayout
+    let block: Int
     private let primitive: DNNLPrimitive
     private let sourceDescriptor: MemoryDescriptor
     private let userWeightDescriptor: MemoryDescriptor
@@ -33,33 +42,72 @@ final class ConvolutionKernel: @unchecked Sendable {
         let g = key.geometry
         let (ho, wo) = (g.outputExtent(h), g.outputExtent(w))
         outputShape = [n, key.outputChannels, ho, wo]
-        sourceDescriptor = try MemoryDescriptor(key.inputShape, tag: dnnl_nchw)
-        destinationDescriptor = try MemoryDescriptor(outputShape, tag: dnnl_nchw)
-        let k = g.kernelSize
-        if g.groups == 1 {
-            userWeightDescriptor = try MemoryDescriptor([key.outputChannels, c, k, k], tag: dnnl_oihw)
-        } else {
-            userWeightDescriptor = try MemoryDescriptor(
-                [g.groups, key.outputChannels / g.groups, c / g.groups, k, k], tag: dnnl_goihw)
-        }
-        let anyWeights = try MemoryDescriptor(
-            g.groups == 1 ? [key.outputChannels, c, k, k] : [g.groups, key.outputChannels / g.groups, c / g.groups, k, k],
-            tag: dnnl_format_tag_any)
+        block = DNNL.shared.channelBlock
+        let blockTag = block == 16 ? dnnl_nChw16c : dnnl_nChw8c
+        destinationDescriptor = try MemoryDescriptor(outputShape, tag: blockTag)
         biasDescriptor = key.hasBias ? try MemoryDescriptor([key.outputChannels], tag: dnnl_a) : nil
+        // oneDNN 2.6's direct JIT kernels need whole channel blocks per group, except for a
+        // row-major source with few channels (its "first convolution" kernel). Try the layouts and
+        // group counts in order of cost and keep the first that has a JIT kernel; the reference
+        // kernel, hundreds of times slower, only when nothing else exists.
+        let candidates: [(groups: Int, layout: TensorLayout)] = [
+            (g.groups, .channelBlocked(block)), (1, .channelBlocked(block)),
+            (g.groups, .rowMajor), (1, .rowMajor),
+        ]
+        var chosen: (primitive: DNNLPrimitive, weights: MemoryDescriptor, groups: Int, layout: TensorLayout, source: MemoryDescriptor)?
+        var seen = Set<String>()
+        for candidate in candidates where seen.insert("\(candidate.groups) \(candidate.layout)").inserted {
+            let source = try MemoryDescriptor(key.inputShape, tag: candidate.layout == .rowMajor ? dnnl_nchw : blockTag)
+            guard let made = try? ConvolutionKernel.makePrimitive(key, groups: candidate.groups, source: source,
+                                                                  destination: destinationDescriptor, bias: biasDescriptor)
+            else { continue }
+            let isReference = made.0.implementationName.hasPrefix("ref")
+            if chosen == nil || !isReference {
+                chosen = (made.0, made.1, candidate.groups, candidate.layout, source)
+            }
+            if !isReference { break }
+        }
+        guard let chosen else {
+            throw SPConvLabError(.backend, "oneDNN has no convolution for input \(key.inputShape) with \(g) on this machine.")
+        }
+        primitive = chosen.primitive
+        userWeightDescriptor = chosen.weights
+        effectiveGroups = chosen.groups
+        sourceLayout = chosen.layout
+        sourceDescriptor = chosen.source
+        packedWeightDescriptor = primitive.memoryDescriptor(dnnl_query_weights_md)
+    }
 
+    static let algorithm: dnnl_alg_kind_t = {
+        switch getenv("SPCONVLAB_CONV_ALGO").map({ String(cString: $0) }) {
+        case "winograd": return dnnl_convolution_winograd
+        case "auto": return dnnl_convolution_auto
+        default: return dnnl_convolution_direct
+        }
+    }()
+
+    /// Creates the primitive for a group count, returning it and the PyTorch-order weight layout.
+    private static func makePrimitive(_ key: Key, groups: Int, source: MemoryDescriptor, destination: MemoryDescriptor,
+                                      bias biasDescriptor: MemoryDescriptor?) throws -> (DNNLPrimitive, MemoryDescriptor) {
+        let g = key.geometry
+        let (c, k, o) = (key.inputShape[1], g.kernelSize, key.outputChannels)
+        let weightDims = groups == 1 ? [o, c, k, k] : [groups, o / groups, c / groups, k, k]
+        let userWeights = try MemoryDescriptor(weightDims, tag: groups == 1 ? dnnl_oihw : dnnl_goihw)
+        let anyWeights = try MemoryDescriptor(weightDims, tag: dnnl_format_tag_any)
         var op = dnnl_convolution_desc_t()
-        var src = sourceDescriptor.raw, wei = anyWeights.raw, dst = destinationDescriptor.raw
+        var src = source.raw, wei = anyWeights.raw, dst = destination.raw
         var bias = biasDescriptor?.raw ?? dnnl_memory_desc_t()
         var strides: [Int64] = [Int64(g.stride), Int64(g.stride)]
         var dilates: [Int64] = [Int64(g.dilation - 1), Int64(g.dilation - 1)]
         var pads: [Int64] = [Int64(g.padding), Int64(g.padding)]
+        let hasBias = biasDescriptor != nil
         let status = withUnsafeMutablePointer(to: &bias) { biasPointer in
             strides.withUnsafeMutableBufferPointer { sp in
                 dilates.withUnsafeMutableBufferPointer { dp in
                     pads.withUnsafeMutableBufferPointer { pp in
                         dnnl_dilated_convolution_forward_desc_init(
-                            &op, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei,
-                            key.hasBias ? biasPointer : nil, &dst, sp.baseAddress, dp.baseAddress, pp.baseAddress, pp.baseAddress)
+                            &op, dnnl_forward_inference, ConvolutionKernel.algorithm, &src, &wei,
+                            hasBias ? biasPointer : nil, &dst, sp.baseAddress, dp.baseAddress, pp.baseAddress, pp.baseAddress)
                     }
                 }
             }
@@ -81,15 +129,16 @@ final class ConvolutionKernel: @unchecked Sendable {
             }
             try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "post-ops")
         }
-        primitive = try withUnsafePointer(to: &op) {
+        let primitive = try withUnsafePointer(to: &op) {
             try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), attributes: attributes,
                               what: "a convolution of input \(key.inputShape) with \(g)")
         }
-        packedWeightDescriptor = primitive.memoryDescriptor(dnnl_query_weights_md)
+        return (primitive, userWeights)
     }
 
     /// Reorders PyTorch-layout weights into the primitive's preferred layout (done once per layer).
     func packWeights(_ weight: Tensor) throws -> [Float] {
+        let weight = effectiveGroups == key.geometry.groups ? weight : ConvolutionKernel.blockDiagonal(weight, groups: key.geometry.groups)
         let count = packedWeightDescriptor.byteCount / MemoryLayout<Float>.stride
         if packedWeightDescriptor.isEqual(to: userWeightDescriptor) { return weight.scalars }
         let reorder = try DNNLPrimitive(reorderFrom: userWeightDescriptor, to: packedWeightDescriptor)
@@ -105,15 +154,31 @@ final class ConvolutionKernel: @unchecked Sendable {
         return packed
     }
 
+    /// The dense `[C_out, C_in, K, K]` weight equal to a grouped one (zero outside each group's block).
+    static func blockDiagonal(_ weight: Tensor, groups: Int) -> Tensor {
+        let (o, cPerGroup, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let c = cPerGroup * groups, oPerGroup = o / groups, taps = kh * kw
+        var dense = [Float](repeating: 0, count: o * c * taps)
+        for oc in 0..<o {
+            let group = oc / oPerGroup
+            for icg in 0..<cPerGroup {
+                let ic = group * cPerGroup + icg
+                for t in 0..<taps { dense[(oc * c + ic) * taps + t] = weight.scalars[(oc * cPerGroup + icg) * taps + t] }
+            }
+        }
+        return Tensor(shape: [o, c, kh, kw], scalars: dense)
+    }
+
     /// Runs the convolution. `residual` must be given exactly when the post-ops include `.sum`.
     func run(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: Tensor? = nil) throws -> Tensor {
         precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape), got \(input.shape)")
+        let input = sourceLayout == .rowMajor ? input.rowMajor() : input.channelBlocked(block)
         var output: Tensor
         if let residual {
             precondition(residual.shape == outputShape, "residual \(residual.shape) must match output \(outputShape)")
-            output = residual
+            output = residual.channelBlocked(block)
         } else {
-            output = Tensor(uninitializedShape: outputShape) { _ in }
+            output = Tensor(blockedShape: outputShape, block: block) { _ in }
         }
         // oneDNN takes `void *` for every argument but writes only the destination.
         try input.withUnsafeBufferPointer { s in

@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 import Synchronization
 
 /// The process-wide oneDNN CPU engine and stream.
@@ -11,10 +12,24 @@ final class DNNL: @unchecked Sendable {
 
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
+    /// Channel block of the fast path's feature maps: 16 where oneDNN runs AVX-512, else 8.
+    let channelBlock: Int
     /// oneDNN streams are not re-entrant: executions from several threads are serialised.
     let executionLock = Mutex<Void>(())
 
     private init() {
+        // Feature maps are allocated and freed on every layer; keep glibc from returning them to
+        // the kernel (mmap/munmap and page faults per tensor) by serving them from the heap.
+        mallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
+        mallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
+        // SPCONVLAB_MAX_ISA=avx2 holds oneDNN to AVX2 (tests use it to run the narrower path).
+        if let limit = getenv("SPCONVLAB_MAX_ISA").map({ String(cString: $0).lowercased() }) {
+            switch limit {
+            case "avx2": dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2)
+            case "sse41": dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41)
+            default: break
+            }
+        }
         var engine: dnnl_engine_t?
         var stream: dnnl_stream_t?
         guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine,
@@ -22,6 +37,17 @@ final class DNNL: @unchecked Sendable {
         else { fatalError("oneDNN could not create a CPU engine; is libdnnl2 installed?") }
         self.engine = engine
         self.stream = stream
+        // oneDNN's ISA values are bit sets; avx512_core's own bit is 0x20 (avx512_core = avx2 | 0x20).
+        let avx512Bit = dnnl_cpu_isa_avx512_core.rawValue & ~dnnl_cpu_isa_avx2.rawValue
+        channelBlock = dnnl_get_effective_cpu_isa().rawValue & avx512Bit != 0 ? 16 : 8
+    }
+
+    /// The instruction set oneDNN dispatches to on this CPU (after any SPCONVLAB_MAX_ISA limit).
+    static var isaName: String {
+        _ = shared
+        if shared.channelBlock == 16 { return "avx512" }
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        return isa & dnnl_cpu_isa_avx2.rawValue == dnnl_cpu_isa_avx2.rawValue ? "avx2" : "isa 0x" + String(isa, radix: 16)
     }
 
     /// Sets the number of threads oneDNN (OpenMP) and OpenBLAS use from now on.
@@ -113,6 +139,13 @@ final class DNNLPrimitive: @unchecked Sendable {
         primitive = p!
     }
 
+    /// oneDNN's name of the implementation it chose (`jit:avx512_core`, `gemm:jit`, `ref:any`, ...).
+    var implementationName: String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
+        return String(cString: name)
+    }
+
     deinit {
         dnnl_primitive_destroy(primitive)
         dnnl_primitive_desc_destroy(descriptor)
@@ -165,6 +198,7 @@ enum DNNLArgument {
     static let scale: Int32 = 51
     static let shift: Int32 = 52
     static let src1: Int32 = 2
+    static let workspace: Int32 = 64
     static let from: Int32 = 1
     static let to: Int32 = 17
 }

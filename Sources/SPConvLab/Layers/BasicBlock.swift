@@ -40,6 +40,7 @@ public final class BasicBlock: Layer {
             let hidden = try conv1.fusedForward(x, name: "conv1", bn: bn1, folder: folded1, residual: nil, relu: true, context: context)
             return try conv2.fusedForward(hidden, name: "conv2", bn: bn2, folder: folded2, residual: identity, relu: true, context: context)
         }
+        let x = x.rowMajor()
         let ops = ModularOps(context.backend)
         var out = try context.call(bn1, "bn1", try context.call(conv1.layer, "conv1", x))
         out = ops.relu(out)

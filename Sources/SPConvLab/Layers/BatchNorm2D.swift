@@ -35,6 +35,7 @@ public final class BatchNorm2D: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
+        let input = input.rowMajor()
         guard input.rank == 4, input.shape[1] == channels else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d expects [N, \(channels), H, W]; got \(input.shape).")
         }

@@ -52,6 +52,7 @@ public final class Bottleneck: Layer {
             return try ConvUnit.plain(conv3).fusedForward(out, name: "conv3", bn: bn3, folder: folded3, residual: identity,
                                                           relu: true, context: context)
         }
+        let x = x.rowMajor()
         let ops = ModularOps(context.backend)
         var out = ops.relu(try context.call(bn1, "bn1", try context.call(conv1, "conv1", x)))
         out = ops.relu(try context.call(bn2, "bn2", try context.call(conv2.layer, "conv2", out)))

@@ -42,8 +42,8 @@ public final class Conv2D: Layer {
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
         try checkInput(input.shape)
         switch context.backend {
-        case .reference: return ReferenceOps.conv2d(input, weight: weight, bias: bias, geometry: geometry)
-        case .fast: return try runFast(input)
+        case .reference: return ReferenceOps.conv2d(input.rowMajor(), weight: weight, bias: bias, geometry: geometry)
+        case .fast: return try runFast(input).rowMajor()
         }
     }
 

@@ -32,7 +32,7 @@ public final class ForwardContext {
         let output = try child.forward(input, context: self)
         if !capturePaths.isEmpty {
             let path = currentPath
-            if capturePaths.contains(path) { captured[path] = output }
+            if capturePaths.contains(path) { captured[path] = output.rowMajor() }
         }
         return output
     }

@@ -134,7 +134,7 @@ public final class SPConv: Layer {
         if context.backend == .fast && !context.wantsCaptureInside {
             return try fastForward(input, epilogue: epilogue)
         }
-        var output = try modularForward(input, context: context)
+        var output = try modularForward(input.rowMajor(), context: context)
         if let epilogue { output = epilogue.apply(to: output) }
         return output
     }
@@ -171,12 +171,16 @@ public final class SPConv: Layer {
 
     private func fastForward(_ input: Tensor, epilogue: FusionEpilogue?) throws -> Tensor {
         let fused = try fusedLayers()
-        let xRep = Ops.sliceChannels(input, 0..<representativeChannels)
-        let xRed = Ops.sliceChannels(input, representativeChannels..<inputChannels)
+        let block = DNNL.shared.channelBlock
+        let x = input.channelBlocked(block)
+        let xRep = LayoutKernels.sliceChannels(x, 0..<representativeChannels, block: block)
+        let xRed = LayoutKernels.sliceChannels(x, representativeChannels..<inputChannels, block: block)
         let gwcOut = try fused.gwc.runFast(xRep)
         let uRep = try fused.pwc.runFast(xRep, postOps: [.sum], residual: gwcOut)
         let uRed = try fused.red.runFast(xRed)
-        return ElementwiseKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue)
+        var epilogue = epilogue
+        if let residual = epilogue?.residual { epilogue?.residual = residual.channelBlocked(block) }
+        return LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue, block: block)
     }
 
     /// The BN-folded convolutions, rebuilt whenever a weight of this layer changed.

@@ -4,7 +4,7 @@ public final class ReLU: Layer {
     public init() {}
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        context.backend == .fast ? Ops.relu(input) : ReferenceOps.relu(input)
+        context.backend == .fast ? Ops.relu(input.rowMajor()) : ReferenceOps.relu(input)
     }
 
     public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
@@ -22,6 +22,7 @@ public final class Pool2D: Layer {
     public let kernelSize: Int
     public let stride: Int
     public let padding: Int
+    private let kernels = LockedBox<[PoolingKernel.Key: PoolingKernel]>([:])
 
     public var typeName: String { kind == .max ? "MaxPool2d" : "AvgPool2d" }
 
@@ -34,6 +35,16 @@ public final class Pool2D: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
         _ = try outputShape(input.shape)
+        let key = PoolingKernel.Key(inputShape: input.shape, kernelSize: kernelSize,
+                                    stride: stride, padding: padding, isMax: kind == .max)
+        if context.backend == .fast, case .channelBlocked = input.layout {
+            return try kernels.withLock {
+                if let kernel = kernels.value[key] { return kernel }
+                let kernel = try PoolingKernel(key)
+                kernels.value[key] = kernel
+                return kernel
+            }.run(input)
+        }
         switch (kind, context.backend) {
         case (.max, .fast): return Ops.maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
         case (.max, .reference): return ReferenceOps.maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
@@ -64,8 +75,11 @@ public final class GlobalAvgPool2D: Layer {
     public init() {}
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        context.backend == .fast ? Ops.adaptiveAvgPool2d(input, outputSize: 1)
-                                 : ReferenceOps.adaptiveAvgPool2d(input, outputSize: 1)
+        switch (context.backend, input.layout) {
+        case (.fast, .channelBlocked(let block)): return LayoutKernels.globalAveragePool(input, block: block)
+        case (.fast, .rowMajor): return Ops.adaptiveAvgPool2d(input, outputSize: 1)
+        case (.reference, _): return ReferenceOps.adaptiveAvgPool2d(input, outputSize: 1)
+        }
     }
 
     public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
@@ -97,7 +111,7 @@ public final class Linear: Layer {
     }
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        let flat = input.reshaped(to: [input.shape[0], input.count / max(input.shape[0], 1)])
+        let flat = input.rowMajor().reshaped(to: [input.shape[0], input.count / max(input.shape[0], 1)])
         guard flat.shape[1] == inputFeatures else {
             throw SPConvLabError(.invalidInput, "Linear expects \(inputFeatures) features per sample; got input \(input.shape).")
         }

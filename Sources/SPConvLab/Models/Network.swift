@@ -38,7 +38,7 @@ public final class Network {
         guard input.rank == 4, input.shape[1] == spec.inputChannels, input.shape[0] >= 1 else {
             throw SPConvLabError(.invalidInput, "\(spec.displayName) expects an input of shape [N, \(spec.inputChannels), H, W] with N >= 1; got \(input.shape).")
         }
-        return try root.forward(input, context: context)
+        return try root.forward(input, context: context).rowMajor()
     }
 
     /// Parameters, MACs and FLOPs per image at the spec's input size, per layer and in total.

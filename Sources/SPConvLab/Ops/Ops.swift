@@ -11,7 +11,7 @@ public enum Ops {
         try validateConv(input: input, weight: weight, bias: bias, geometry: geometry)
         let kernel = try ConvolutionKernel(.init(inputShape: input.shape, outputChannels: weight.shape[0],
                                                  geometry: geometry, hasBias: bias != nil, postOps: []))
-        return try kernel.run(input: input, packedWeights: kernel.packWeights(weight), bias: bias)
+        return try kernel.run(input: input, packedWeights: kernel.packWeights(weight), bias: bias).rowMajor()
     }
 
     static func validateConv(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) throws {

@@ -1,13 +1,26 @@
-/// A dense, row-major Float32 tensor; 4-D tensors are NCHW.
+/// How a tensor's elements are laid out in `scalars`.
+public enum TensorLayout: Hashable, Sendable {
+    /// Row-major in the order of `shape` (NCHW for feature maps). Every public API returns this.
+    case rowMajor
+    /// oneDNN's `nChw{b}c` for a 4-D `[N, C, H, W]`: `[N][ceil(C/b)][H][W][b]`, the channels past
+    /// C in the last block zero. Only the engine's fast path produces it.
+    case channelBlocked(Int)
+}
+
+/// A dense Float32 tensor; 4-D tensors are NCHW.
 ///
 /// `Tensor` is a value type with copy-on-write storage (a Swift array), so passing it around
 /// never copies data until one side mutates it. Kernels reach the memory only through
-/// `withUnsafeBufferPointer` / `withUnsafeMutableBufferPointer` closures.
+/// `withUnsafeBufferPointer` / `withUnsafeMutableBufferPointer` closures. Tensors made by users
+/// and returned by the public API are row-major; inside a fused forward pass the engine keeps
+/// feature maps in oneDNN's channel-blocked layout (`layout`), and `rowMajor()` converts back.
 public struct Tensor: Sendable, Equatable {
     /// The extent of each dimension, outermost first (`[N, C, H, W]` for feature maps).
     public private(set) var shape: [Int]
-    /// The elements in row-major order; `scalars.count == shape.product`.
+    /// The elements in the order `layout` gives (row-major unless the engine says otherwise).
     public private(set) var scalars: [Float]
+    /// The memory layout of `scalars`.
+    public internal(set) var layout: TensorLayout = .rowMajor
 
     /// Creates a tensor from a shape and its row-major elements.
     ///
@@ -41,18 +54,33 @@ public struct Tensor: Sendable, Equatable {
         }
     }
 
-    /// Number of elements.
+    /// Creates a 4-D tensor in the channel-blocked layout with block size `block`.
+    init(blockedShape shape: [Int], block: Int,
+         initializer: (inout UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        precondition(shape.count == 4, "a channel-blocked tensor is 4-D, got \(shape)")
+        let storage = shape[0] * ((shape[1] + block - 1) / block) * block * shape[2] * shape[3]
+        self.shape = shape
+        self.layout = .channelBlocked(block)
+        self.scalars = try [Float](unsafeUninitializedCapacity: storage) { buffer, initialized in
+            try initializer(&buffer)
+            initialized = storage
+        }
+    }
+
+    /// Number of stored elements (for a channel-blocked tensor, including its padding channels).
     public var count: Int { scalars.count }
     /// Number of dimensions.
     public var rank: Int { shape.count }
 
     /// Returns the same elements under a new shape with the same element count.
     public func reshaped(to newShape: [Int]) -> Tensor {
-        Tensor(shape: newShape, scalars: scalars)
+        precondition(layout == .rowMajor, "reshape needs a row-major tensor; call rowMajor() first")
+        return Tensor(shape: newShape, scalars: scalars)
     }
 
     /// Changes the shape in place; the element count must not change.
     public mutating func reshape(to newShape: [Int]) {
+        precondition(layout == .rowMajor, "reshape needs a row-major tensor; call rowMajor() first")
         precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
         shape = newShape
     }
@@ -64,6 +92,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     private func flatIndex(_ index: [Int]) -> Int {
+        precondition(layout == .rowMajor, "element access needs a row-major tensor; call rowMajor() first")
         precondition(index.count == shape.count, "index \(index) does not match rank \(shape.count)")
         var flat = 0
         for (i, extent) in zip(index, shape) {

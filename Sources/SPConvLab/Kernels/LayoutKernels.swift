@@ -1,0 +1,175 @@
+/// Kernels on oneDNN's channel-blocked layout `nChw{b}c`: `[N][ceil(C/b)][H][W][b]`.
+///
+/// Element `(n, c, y, x)` lives at `((n * CB + c / b) * H * W + y * W + x) * b + c % b` with
+/// `CB = ceil(C / b)`; the lanes past C in the last block are kept zero, as oneDNN requires.
+/// The hot loops work on whole blocks as SIMD vectors (`SIMD16<Float>` or `SIMD8<Float>`).
+enum LayoutKernels {
+    /// Row-major NCHW -> channel-blocked.
+    static func toBlocked(_ input: Tensor, block b: Int) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        let plane = h * w, cb = (c + b - 1) / b
+        return Tensor(blockedShape: input.shape, block: b) { out in
+            if c % b != 0 { out.initialize(repeating: 0) }
+            input.withUnsafeBufferPointer { x in
+                for s in 0..<n {
+                    for ch in 0..<c {
+                        let src = x.baseAddress! + (s * c + ch) * plane
+                        let dst = out.baseAddress! + (s * cb + ch / b) * plane * b + ch % b
+                        for i in 0..<plane { dst[i * b] = src[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Channel-blocked -> row-major NCHW.
+    static func toRowMajor(_ input: Tensor, block b: Int) -> Tensor {
+        sliceToRowMajor(input, 0..<input.shape[1], block: b)
+    }
+
+    /// Channels `range` of a channel-blocked tensor, as a row-major tensor.
+    static func sliceToRowMajor(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let plane = h * w, cb = (c + b - 1) / b, count = range.count
+        return Tensor(uninitializedShape: [n, count, h, w]) { out in
+            input.withUnsafeBufferPointer { x in
+                for s in 0..<n {
+                    for j in 0..<count {
+                        let ch = range.lowerBound + j
+                        let src = x.baseAddress! + (s * cb + ch / b) * plane * b + ch % b
+                        let dst = out.baseAddress! + (s * count + j) * plane
+                        for i in 0..<plane { dst[i] = src[i * b] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Channels `range` of a channel-blocked tensor, as a new channel-blocked tensor.
+    static func sliceChannels(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let plane = h * w, cbIn = (c + b - 1) / b, count = range.count, cbOut = (count + b - 1) / b
+        return Tensor(blockedShape: [n, count, h, w], block: b) { out in
+            input.withUnsafeBufferPointer { x in
+                for s in 0..<n {
+                    for block in 0..<cbOut {
+                        let dst = out.baseAddress! + (s * cbOut + block) * plane * b
+                        let first = range.lowerBound + block * b
+                        let lanes = min(b, count - block * b)
+                        if first % b == 0 && lanes == b {
+                            dst.update(from: x.baseAddress! + (s * cbIn + first / b) * plane * b, count: plane * b)
+                            continue
+                        }
+                        // A block that straddles input blocks, or a partial last block: lane by lane.
+                        for lane in 0..<b {
+                            let dstLane = dst + lane
+                            guard lane < lanes else {
+                                for i in 0..<plane { dstLane[i * b] = 0 }
+                                continue
+                            }
+                            let ch = first + lane
+                            let src = x.baseAddress! + (s * cbIn + ch / b) * plane * b + ch % b
+                            for i in 0..<plane { dstLane[i * b] = src[i * b] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean of each channel of a channel-blocked tensor, as row-major `[N, C, 1, 1]`.
+    static func globalAveragePool(_ input: Tensor, block b: Int) -> Tensor {
+        b == 16 ? globalAveragePool(input, vector: SIMD16<Float>.self) : globalAveragePool(input, vector: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private static func globalAveragePool<V: SIMD>(_ input: Tensor, vector: V.Type) -> Tensor where V.Scalar == Float {
+        let b = V.scalarCount
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let plane = h * w, cb = (c + b - 1) / b
+        return Tensor(uninitializedShape: [n, c, 1, 1]) { out in
+            input.withUnsafeBufferPointer { x in
+                let raw = UnsafeRawPointer(x.baseAddress!)
+                for s in 0..<n {
+                    for block in 0..<cb {
+                        let base = (s * cb + block) * plane * b
+                        var sum = V()
+                        for i in 0..<plane { sum += raw.loadUnaligned(fromByteOffset: (base + i * b) * 4, as: V.self) }
+                        let mean = sum / V(repeating: Float(plane))
+                        for lane in 0..<b where block * b + lane < c { out[s * c + block * b + lane] = mean[lane] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// SPConv's fusion on channel-blocked `rep` and `red` (and `residual`), output channel-blocked;
+    /// the same arithmetic as `ElementwiseKernels.softmaxFusion`.
+    static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue?, block b: Int) -> Tensor {
+        // The block size is a literal at each call so the lane loops unroll and vectorise.
+        b == 16 ? softmaxFusion(rep, red, epilogue, lanes: 16) : softmaxFusion(rep, red, epilogue, lanes: 8)
+    }
+
+    @inline(__always)
+    private static func softmaxFusion(_ rep: Tensor, _ red: Tensor, _ epilogue: FusionEpilogue?, lanes b: Int) -> Tensor {
+        let (n, c, h, w) = (rep.shape[0], rep.shape[1], rep.shape[2], rep.shape[3])
+        let plane = h * w, cb = (c + b - 1) / b
+        let relu = epilogue?.relu ?? false
+        let residual = epilogue?.residual
+        precondition(residual == nil || residual!.layout == .channelBlocked(b), "residual must share the block layout")
+        // Per-lane affine of the epilogue, zero past C so the padding lanes stay zero.
+        var scale = [Float](repeating: 0, count: cb * b), shift = scale
+        for ch in 0..<c {
+            scale[ch] = epilogue?.scale?[ch] ?? 1
+            shift[ch] = epilogue?.shift?[ch] ?? 0
+        }
+        let empty = Tensor.zeros([0])
+        return Tensor(blockedShape: rep.shape, block: b) { out in
+            rep.withUnsafeBufferPointer { a in
+                red.withUnsafeBufferPointer { r in
+                    (residual ?? empty).withUnsafeBufferPointer { res in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * b) { temp in
+                            let (sa, sr, wa, wr, off) = (temp.baseAddress!, temp.baseAddress! + b, temp.baseAddress! + 2 * b,
+                                                         temp.baseAddress! + 3 * b, temp.baseAddress! + 4 * b)
+                            for s in 0..<n {
+                                for block in 0..<cb {
+                                    let base = (s * cb + block) * plane * b
+                                    let (pa, pr, po) = (a.baseAddress! + base, r.baseAddress! + base, out.baseAddress! + base)
+                                    for lane in 0..<b { sa[lane] = 0; sr[lane] = 0 }
+                                    for i in 0..<plane {
+                                        for lane in 0..<b { sa[lane] += pa[i * b + lane]; sr[lane] += pr[i * b + lane] }
+                                    }
+                                    for lane in 0..<b {
+                                        let (ma, mr) = (sa[lane] / Float(plane), sr[lane] / Float(plane))
+                                        let m = max(ma, mr)
+                                        let (ea, er) = (expf32(ma - m), expf32(mr - m))
+                                        let k = block * b + lane
+                                        wa[lane] = scale[k] * ea / (ea + er)
+                                        wr[lane] = scale[k] * er / (ea + er)
+                                        off[lane] = shift[k]
+                                    }
+                                    if residual != nil {
+                                        let pres = res.baseAddress! + base
+                                        for i in 0..<plane {
+                                            for lane in 0..<b {
+                                                let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + off[lane] + pres[i * b + lane]
+                                                po[i * b + lane] = relu ? max(v, 0) : v
+                                            }
+                                        }
+                                    } else {
+                                        for i in 0..<plane {
+                                            for lane in 0..<b {
+                                                let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + off[lane]
+                                                po[i * b + lane] = relu ? max(v, 0) : v
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
