@@ -38,6 +38,6 @@ let package = Package(
             dependencies: ["SPConvLab"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab"]),
+        .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab", "probe-cli"]),
     ]
 )

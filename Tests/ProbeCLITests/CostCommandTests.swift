@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// `probe-cli cost`: totals as text (grouped digits, millions truncated as the paper prints them)
+/// and as JSON whose per-layer rows add up to the totals.
+@Suite("probe-cli cost")
+struct CostCommandTests {
+    struct TextCase: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        var params: String
+        var millions: String
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    /// Reference counts from the paper's tables and from PyTorch (`tools/`, `Fixtures/torch/params.json`).
+    static let textCases = [
+        TextCase(arguments: ["--model", "resnet50"], params: "25,557,032", millions: "25.55M"),
+        TextCase(arguments: ["--model", "resnet50", "--variant", "spconv", "--ratio", "1/2"], params: "18,345,448", millions: "18.34M"),
+        TextCase(arguments: ["--model", "resnet50", "--variant", "spconv", "--ratio", "1/4"], params: "16,930,792", millions: "16.93M"),
+        TextCase(arguments: ["--model", "resnet50", "--variant", "spconv", "--ratio", "0.125"], params: "16,223,464", millions: "16.22M"),
+        TextCase(arguments: ["--model", "resnet20"], params: "272,474", millions: "0.27M"),
+        TextCase(arguments: ["--model", "resnet20", "--variant", "spconv", "--ratio", "1/2"], params: "105,082", millions: "0.10M"),
+    ]
+
+    @Test(arguments: textCases)
+    func textPrintsParameterCount(_ testCase: TextCase) throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["cost"] + testCase.arguments, in: directory.url)
+            expectSuccess(result)
+            #expect(result.outputLines.contains("params: \(testCase.params) (\(testCase.millions))"), "\(result)")
+        }
+    }
+
+    @Test func layersFlagListsEveryLayerBeforeTheTotals() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["cost", "--model", "resnet20", "--variant", "spconv", "--layers"],
+                                                 in: directory.url)
+            expectSuccess(result)
+            #expect(result.outputLines.contains { $0.hasPrefix("layer1.0.conv1.gwc ") }, "\(result)")
+            #expect(result.outputLines.contains("params: 105,082 (0.10M)"), "\(result)")
+        }
+    }
+
+    struct Report: Decodable {
+        struct Layer: Decodable {
+            var path: String
+            var type: String
+            var params: Int
+            var macs: Int
+            var flops: Int
+        }
+        var model: String
+        var variant: String
+        var params: Int
+        var macs: Int
+        var flops: Int
+        var layers: [Layer]
+    }
+
+    @Test func jsonHasIntegerTotals() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["cost", "--model", "resnet50", "--json"], in: directory.url)
+            expectSuccess(result)
+            // An integer literal, not 25557032.0 or 2.5557032e7.
+            #expect(result.stdout.contains(#/"params"\s*:\s*25557032\s*[,\n}]/#), "\(result)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+            #expect(report.params == 25_557_032)
+            #expect(report.model == "resnet50" && report.variant == "vanilla")
+        }
+    }
+
+    @Test(arguments: [["--model", "resnet20"], ["--model", "resnet20", "--variant", "spconv", "--ratio", "1/4", "--groups", "4"]])
+    func jsonLayersSumToTheTotals(_ arguments: [String]) throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["cost"] + arguments + ["--json"], in: directory.url)
+            expectSuccess(result)
+            let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+            #expect(!report.layers.isEmpty)
+            #expect(report.layers.reduce(0) { $0 + $1.params } == report.params)
+            #expect(report.layers.reduce(0) { $0 + $1.macs } == report.macs)
+            #expect(report.layers.reduce(0) { $0 + $1.flops } == report.flops)
+            #expect(report.layers.first?.path == "conv1")
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import SPConvLab
+import Testing
+
+/// Well-formed flags that cannot work (impossible models, broken files, missing inputs) fail at run
+/// time: exit code 1 and one `error:` line that names the value or file and what would be accepted.
+@Suite("probe-cli runtime failures")
+struct RuntimeFailureTests {
+    private func expectRunFailure(_ arguments: [String], mentions: [String], prepare: (TemporaryDirectory) throws -> Void = { _ in },
+                                  sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try withTemporaryDirectory { directory in
+            try prepare(directory)
+            let result = try ProbeCLIProcess.run(arguments, in: directory.url, sourceLocation: sourceLocation)
+            expectFailure(result, exitCode: 1, mentions: mentions, sourceLocation: sourceLocation)
+        }
+    }
+
+    private static func copyHorse(to directory: TemporaryDirectory) throws {
+        try FileManager.default.copyItem(at: repositoryFile("assets/images/horse.png"), to: directory.file("horse.png"))
+    }
+
+    private static func saveResNet20Weights(to directory: TemporaryDirectory, name: String = "resnet20.safetensors") throws {
+        try Network(ModelSpec(.resnet20)).saveWeights(to: directory.file(name).path)
+    }
+
+    // MARK: Models that cannot be built
+
+    @Test func impossibleSPConvSplitNamesTheLayerAndSuggestsFixes() throws {
+        try expectRunFailure(["cost", "--model", "resnet20", "--variant", "spconv", "--ratio", "0.7", "--groups", "4"],
+                             mentions: ["layer1.0.conv1", "0.7", "groups 4", "ratios", "work with"])
+    }
+
+    @Test func oddSizeAtAStride2SPConvIsRejected() throws {
+        try expectRunFailure(["cost", "--model", "resnet20", "--variant", "spconv", "--input-size", "30"],
+                             mentions: ["30x30", "stride 2", "multiple of 4"])
+    }
+
+    @Test func vgg16OnATooSmallInputIsRejected() throws {
+        try expectRunFailure(["run", "--model", "vgg16", "--input-size", "28", "--input", "horse.png"],
+                             mentions: ["vgg16", "28x28", "at least 32"], prepare: Self.copyHorse)
+    }
+
+    // MARK: Weights
+
+    @Test func truncatedSafetensorsNamesTheFile() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--weights", "cut.safetensors", "--input", "horse.png"],
+                             mentions: ["cut.safetensors", "truncated"]) { directory in
+            try Self.copyHorse(to: directory)
+            try Self.saveResNet20Weights(to: directory)
+            let bytes = try Data(contentsOf: directory.file("resnet20.safetensors"))
+            try bytes.prefix(bytes.count / 2).write(to: directory.file("cut.safetensors"))
+        }
+    }
+
+    @Test func textFileNamedSafetensorsIsRejected() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--weights", "notes.safetensors", "--input", "horse.png"],
+                             mentions: ["notes.safetensors", "safetensors"]) { directory in
+            try Self.copyHorse(to: directory)
+            try Data("These are not weights.\n".utf8).write(to: directory.file("notes.safetensors"))
+        }
+    }
+
+    @Test func missingWeightsFileIsNamed() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--weights", "absent.safetensors", "--input", "horse.png"],
+                             mentions: ["absent.safetensors"], prepare: Self.copyHorse)
+    }
+
+    @Test func weightsOfAnotherArchitectureListMissingKeys() throws {
+        try expectRunFailure(["run", "--model", "resnet56", "--weights", "resnet20.safetensors", "--input", "horse.png"],
+                             mentions: ["resnet20.safetensors", "resnet56", "missing", "layer1.3.conv1.weight"]) { directory in
+            try Self.copyHorse(to: directory)
+            try Self.saveResNet20Weights(to: directory)
+        }
+    }
+
+    @Test func wrongShapedWeightsNameTheKey() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--in-channels", "1", "--weights", "resnet20.safetensors",
+                              "--input", "horse.png"],
+                             mentions: ["resnet20.safetensors", "mis-shaped", "conv1.weight", "[16, 3, 3, 3]", "[16, 1, 3, 3]"]) { directory in
+            try Self.copyHorse(to: directory)
+            try Self.saveResNet20Weights(to: directory)
+        }
+    }
+
+    // MARK: Inputs
+
+    @Test func truncatedPNGIsRejected() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "cut.png"], mentions: ["cut.png", "truncated"]) { directory in
+            let bytes = try Data(contentsOf: repositoryFile("assets/images/horse.png"))
+            try bytes.prefix(300).write(to: directory.file("cut.png"))
+        }
+    }
+
+    @Test func textFileNamedPNGIsRejected() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "x.png"], mentions: ["x.png", "not a PNG"]) { directory in
+            try Data("hello\n".utf8).write(to: directory.file("x.png"))
+        }
+    }
+
+    @Test func emptyFolderIsRejected() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "empty"], mentions: ["empty", "no PNG"]) { directory in
+            try FileManager.default.createDirectory(at: directory.file("empty"), withIntermediateDirectories: false)
+        }
+    }
+
+    @Test func npyWithTheWrongChannelCountIsRejected() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "gray.npy"],
+                             mentions: ["gray.npy", "[2, 1, 32, 32]", "[N, 3, H, W]"]) { directory in
+            try NPYFile.write(.zeros([2, 1, 32, 32]), to: directory.file("gray.npy").path)
+        }
+    }
+
+    @Test(arguments: ["missing.npy", "missing.png", "missing-folder"])
+    func missingInputPathIsNamed(_ path: String) throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", path], mentions: [path])
+    }
+
+    @Test func unwritableOutputIsNamed() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "batch.npy", "--output", "no-such-folder/logits.npy"],
+                             mentions: ["no-such-folder/logits.npy"]) { directory in
+            try NPYFile.write(.zeros([1, 3, 32, 32]), to: directory.file("batch.npy").path)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+/// Bad flags are usage errors: exit code 64 and a message naming the bad value, before any work.
+@Suite("probe-cli usage errors")
+struct UsageErrorTests {
+    struct UsageCase: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        /// Text the message must contain: the flag and the value as given.
+        var mentions: [String]
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    static let cases = [
+        UsageCase(arguments: ["cost", "--model", "resnet21"], mentions: ["--model", "'resnet21'", "resnet20"]),
+        UsageCase(arguments: ["run", "--model", "alexnet", "--input", "x.npy"], mentions: ["--model", "'alexnet'"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--variant", "foo"], mentions: ["--variant", "'foo'", "spconv"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--variant", "spconv", "--ratio", "1.5"], mentions: ["--ratio", "'1.5'"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--variant", "spconv", "--ratio", "abc"], mentions: ["--ratio", "'abc'"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--variant", "spconv", "--ratio", "0"], mentions: ["--ratio", "'0'"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--variant", "spconv", "--ratio", "1/0"], mentions: ["--ratio", "'1/0'"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--variant", "spconv", "--groups", "0"], mentions: ["--groups 0"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--classes", "0"], mentions: ["--classes 0"]),
+        UsageCase(arguments: ["bench", "--model", "resnet20", "--batch", "0"], mentions: ["--batch 0"]),
+        UsageCase(arguments: ["bench", "--model", "resnet20", "--threads", "0"], mentions: ["--threads 0"]),
+        UsageCase(arguments: ["run", "--model", "resnet20", "--input", "x.npy", "--normalization", "mnist"],
+                  mentions: ["--normalization", "'mnist'"]),
+        UsageCase(arguments: ["run", "--model", "resnet20", "--input", "x.npy", "--top", "0"], mentions: ["--top 0"]),
+        UsageCase(arguments: ["run", "--model", "resnet20"], mentions: ["--input"]),
+    ]
+
+    @Test(arguments: cases)
+    func exitsWith64NamingTheValue(_ testCase: UsageCase) throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(testCase.arguments, in: directory.url)
+            expectFailure(result, exitCode: 64, mentions: testCase.mentions)
+        }
+    }
+}
