@@ -32,12 +32,15 @@ enum LayoutKernels {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cb = (c + b - 1) / b, count = range.count
         return Tensor(uninitializedShape: [n, count, h, w]) { out in
+            let dstBase = out.baseAddress!
             input.withUnsafeBufferPointer { x in
-                for s in 0..<n {
-                    for j in 0..<count {
+                let srcBase = x.baseAddress!
+                parallelFor(n * count) { items in
+                    for item in items {
+                        let (s, j) = (item / count, item % count)
                         let ch = range.lowerBound + j
-                        let src = x.baseAddress! + (s * cb + ch / b) * plane * b + ch % b
-                        let dst = out.baseAddress! + (s * count + j) * plane
+                        let src = srcBase + (s * cb + ch / b) * plane * b + ch % b
+                        let dst = dstBase + item * plane
                         for i in 0..<plane { dst[i] = src[i * b] }
                     }
                 }
@@ -50,26 +53,32 @@ enum LayoutKernels {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cbIn = (c + b - 1) / b, count = range.count, cbOut = (count + b - 1) / b
         return Tensor(blockedShape: [n, count, h, w], block: b) { out in
+            let dstBase = out.baseAddress!
             input.withUnsafeBufferPointer { x in
-                for s in 0..<n {
-                    for block in 0..<cbOut {
-                        let dst = out.baseAddress! + (s * cbOut + block) * plane * b
-                        let first = range.lowerBound + block * b
-                        let lanes = min(b, count - block * b)
-                        if first % b == 0 && lanes == b {
-                            dst.update(from: x.baseAddress! + (s * cbIn + first / b) * plane * b, count: plane * b)
-                            continue
-                        }
-                        // A block that straddles input blocks, or a partial last block: lane by lane.
-                        for lane in 0..<b {
-                            let dstLane = dst + lane
-                            guard lane < lanes else {
-                                for i in 0..<plane { dstLane[i * b] = 0 }
+                let srcBase = x.baseAddress!
+                parallelFor(n * cbOut) { items in
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: b) { laneOffset in
+                        for item in items {
+                            let (s, block) = (item / cbOut, item % cbOut)
+                            let dst = dstBase + item * plane * b
+                            let first = range.lowerBound + block * b
+                            let lanes = min(b, count - block * b)
+                            let src = srcBase + s * cbIn * plane * b
+                            if first % b == 0 && lanes == b {
+                                dst.update(from: src + (first / b) * plane * b, count: plane * b)
                                 continue
                             }
-                            let ch = first + lane
-                            let src = x.baseAddress! + (s * cbIn + ch / b) * plane * b + ch % b
-                            for i in 0..<plane { dstLane[i * b] = src[i * b] }
+                            // A block that straddles two input blocks, or a partial last block:
+                            // gather lane by lane with each lane's offset worked out once.
+                            for lane in 0..<lanes {
+                                let ch = first + lane
+                                laneOffset[lane] = (ch / b) * plane * b + ch % b
+                            }
+                            for i in 0..<plane {
+                                let row = dst + i * b
+                                for lane in 0..<lanes { row[lane] = src[laneOffset[lane] + i * b] }
+                                for lane in lanes..<b { row[lane] = 0 }
+                            }
                         }
                     }
                 }
@@ -128,13 +137,16 @@ enum LayoutKernels {
             rep.withUnsafeBufferPointer { a in
                 red.withUnsafeBufferPointer { r in
                     (residual ?? empty).withUnsafeBufferPointer { res in
+                        let (aBase, rBase, oBase, resBase) = (a.baseAddress!, r.baseAddress!, out.baseAddress!, res.baseAddress)
+                        parallelFor(n * cb) { items in
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * b) { temp in
                             let (sa, sr, wa, wr, off) = (temp.baseAddress!, temp.baseAddress! + b, temp.baseAddress! + 2 * b,
                                                          temp.baseAddress! + 3 * b, temp.baseAddress! + 4 * b)
-                            for s in 0..<n {
-                                for block in 0..<cb {
-                                    let base = (s * cb + block) * plane * b
-                                    let (pa, pr, po) = (a.baseAddress! + base, r.baseAddress! + base, out.baseAddress! + base)
+                            for item in items {
+                                do {
+                                    let block = item % cb
+                                    let base = item * plane * b
+                                    let (pa, pr, po) = (aBase + base, rBase + base, oBase + base)
                                     for lane in 0..<b { sa[lane] = 0; sr[lane] = 0 }
                                     for i in 0..<plane {
                                         for lane in 0..<b { sa[lane] += pa[i * b + lane]; sr[lane] += pr[i * b + lane] }
@@ -149,7 +161,7 @@ enum LayoutKernels {
                                         off[lane] = shift[k]
                                     }
                                     if residual != nil {
-                                        let pres = res.baseAddress! + base
+                                        let pres = resBase! + base
                                         for i in 0..<plane {
                                             for lane in 0..<b {
                                                 let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + off[lane] + pres[i * b + lane]
@@ -166,6 +178,7 @@ enum LayoutKernels {
                                     }
                                 }
                             }
+                        }
                         }
                     }
                 }

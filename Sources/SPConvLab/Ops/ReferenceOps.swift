@@ -127,9 +127,9 @@ public enum ReferenceOps {
         let rank = shape.count
         let aShape = [Int](repeating: 1, count: rank - a.rank) + a.shape
         let bShape = [Int](repeating: 1, count: rank - b.rank) + b.shape
-        var out = Tensor.zeros(shape)
+        var values = [Float](repeating: 0, count: shape.reduce(1, *))
         var index = [Int](repeating: 0, count: rank)
-        for flat in 0..<out.count {
+        for flat in 0..<values.count {
             var rest = flat
             for d in stride(from: rank - 1, through: 0, by: -1) { index[d] = rest % shape[d]; rest /= shape[d] }
             var ai = 0, bi = 0
@@ -137,9 +137,9 @@ public enum ReferenceOps {
                 ai = ai * aShape[d] + (aShape[d] == 1 ? 0 : index[d])
                 bi = bi * bShape[d] + (bShape[d] == 1 ? 0 : index[d])
             }
-            out.withUnsafeMutableBufferPointer { $0[flat] = op(a.scalars[ai], b.scalars[bi]) }
+            values[flat] = op(a.scalars[ai], b.scalars[bi])
         }
-        return out
+        return Tensor(shape: shape, scalars: values)
     }
 
     /// Softmax along `axis`, computed as exp(x - max) / sum.
@@ -147,17 +147,15 @@ public enum ReferenceOps {
         let outer = input.shape[..<axis].reduce(1, *)
         let extent = input.shape[axis]
         let inner = input.shape[(axis + 1)...].reduce(1, *)
-        var out = input
+        var values = input.scalars
         for o in 0..<outer { for i in 0..<inner {
             let indices = (0..<extent).map { (o * extent + $0) * inner + i }
             let m = indices.map { Double(input.scalars[$0]) }.max() ?? 0
             let exps = indices.map { Foundation_exp(Double(input.scalars[$0]) - m) }
             let total = exps.reduce(0, +)
-            out.withUnsafeMutableBufferPointer { buf in
-                for (j, idx) in indices.enumerated() { buf[idx] = Float(exps[j] / total) }
-            }
+            for (j, idx) in indices.enumerated() { values[idx] = Float(exps[j] / total) }
         } }
-        return out
+        return Tensor(shape: input.shape, scalars: values)
     }
 
     /// Channels `range` of an NCHW tensor.
