@@ -110,6 +110,16 @@ struct RuntimeFailureTests {
         }
     }
 
+    @Test func npyWithNaNIsRejected() throws {
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "nan.npy"],
+                             mentions: ["nan.npy", "non-finite", "index 5"]) { directory in
+            var values = [Float](repeating: 0, count: 3 * 32 * 32)
+            values[5] = .nan
+            values[9] = .infinity
+            try NPYFile.write(Tensor(shape: [1, 3, 32, 32], scalars: values), to: directory.file("nan.npy").path)
+        }
+    }
+
     @Test(arguments: ["missing.npy", "missing.png", "missing-folder"])
     func missingInputPathIsNamed(_ path: String) throws {
         try expectRunFailure(["run", "--model", "resnet20", "--input", path], mentions: [path])

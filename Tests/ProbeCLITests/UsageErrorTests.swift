@@ -27,6 +27,9 @@ struct UsageErrorTests {
                   mentions: ["--normalization", "'mnist'"]),
         UsageCase(arguments: ["run", "--model", "resnet20", "--input", "x.npy", "--top", "0"], mentions: ["--top 0"]),
         UsageCase(arguments: ["run", "--model", "resnet20"], mentions: ["--input"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--in-channels", "1000000000"], mentions: ["--in-channels 1000000000", "1...4096"]),
+        UsageCase(arguments: ["cost", "--model", "resnet50", "--classes", "99999999"], mentions: ["--classes 99999999"]),
+        UsageCase(arguments: ["cost", "--model", "resnet20", "--input-size", "100000"], mentions: ["--input-size 100000"]),
     ]
 
     @Test(arguments: cases)

@@ -18,6 +18,11 @@ public struct InputLoader: Sendable {
             guard tensor.rank == 4, tensor.shape[1] == spec.inputChannels, tensor.shape[0] >= 1 else {
                 throw SPConvLabError(.invalidInput, "The array in \(path) has shape \(tensor.shape); \(spec.displayName) needs a float32 NCHW array of shape [N, \(spec.inputChannels), H, W] with N >= 1.")
             }
+            let nonFinite = tensor.scalars.lazy.filter { !$0.isFinite }.count
+            guard nonFinite == 0 else {
+                let first = tensor.scalars.firstIndex { !$0.isFinite }!
+                throw SPConvLabError(.invalidInput, "The array in \(path) holds \(nonFinite) non-finite value(s) (NaN or infinity), the first at flat index \(first); a model input must be finite numbers.")
+            }
             return (tensor, (0..<tensor.shape[0]).map { "sample \($0)" })
         }
         let images = try ImagePreprocessor.loadImages(at: path)

@@ -36,6 +36,12 @@ public struct ModelSpec: Hashable, Sendable, Codable {
         self.inputSize = inputSize ?? architecture.defaultInputSize
     }
 
+    /// The accepted ranges of the spec's options: wide enough for any real dataset, narrow enough
+    /// that a mistyped value is refused before it allocates gigabytes of weights.
+    public static let inputChannelRange = 1...4096
+    public static let classRange = 1...100_000
+    public static let inputSizeRange = 1...4096
+
     /// A short human-readable name, e.g. `resnet20 spconv(ratio 0.5, groups 2)`.
     public var displayName: String {
         switch variant {

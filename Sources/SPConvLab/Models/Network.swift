@@ -11,8 +11,9 @@ public final class Network {
     ///
     /// - Throws: `SPConvLabError.invalidConfiguration` for a configuration that cannot work.
     public init(_ spec: ModelSpec, seed: UInt64 = 0) throws {
-        guard spec.inputChannels >= 1, spec.classes >= 1, spec.inputSize >= 1 else {
-            throw SPConvLabError(.invalidConfiguration, "\(spec.architecture.rawValue) needs at least 1 input channel, 1 class and an input size of at least 1; got \(spec.inputChannels) channels, \(spec.classes) classes, size \(spec.inputSize).")
+        guard ModelSpec.inputChannelRange.contains(spec.inputChannels), ModelSpec.classRange.contains(spec.classes),
+              ModelSpec.inputSizeRange.contains(spec.inputSize) else {
+            throw SPConvLabError(.invalidConfiguration, "\(spec.architecture.rawValue) cannot be built with \(spec.inputChannels) input channel(s), \(spec.classes) classes and input size \(spec.inputSize): input channels must lie in \(ModelSpec.inputChannelRange), classes in \(ModelSpec.classRange) and the input size in \(ModelSpec.inputSizeRange).")
         }
         self.spec = spec
         switch spec.architecture {

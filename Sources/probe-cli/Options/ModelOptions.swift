@@ -35,9 +35,15 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError(error.message)
         }
         guard groups >= 1 else { throw ValidationError("--groups \(groups) must be a positive integer (the paper uses 2).") }
-        guard inChannels >= 1 else { throw ValidationError("--in-channels \(inChannels) must be at least 1.") }
-        if let classes, classes < 1 { throw ValidationError("--classes \(classes) must be at least 1.") }
-        if let inputSize, inputSize < 1 { throw ValidationError("--input-size \(inputSize) must be at least 1.") }
+        guard ModelSpec.inputChannelRange.contains(inChannels) else {
+            throw ValidationError("--in-channels \(inChannels) is out of range; give a number in \(ModelSpec.inputChannelRange) (1 for Fashion-MNIST, 3 for RGB).")
+        }
+        if let classes, !ModelSpec.classRange.contains(classes) {
+            throw ValidationError("--classes \(classes) is out of range; give a number in \(ModelSpec.classRange).")
+        }
+        if let inputSize, !ModelSpec.inputSizeRange.contains(inputSize) {
+            throw ValidationError("--input-size \(inputSize) is out of range; give a number of pixels in \(ModelSpec.inputSizeRange).")
+        }
     }
 
     /// The model spec these flags describe (call after validation).
