@@ -16,7 +16,7 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "SPConvLab",
-            dependencies: ["CDNNL", "CBLAS", "CPNG"]
+            dependencies: ["CDNNL", "CBLAS", "CPNG", "CZlib"]
         ),
         .target(name: "FeatureProbe", dependencies: ["SPConvLab"]),
         .executableTarget(
@@ -31,11 +31,17 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: - Tests
         .testTarget(
             name: "SPConvLabTests",
             dependencies: ["SPConvLab"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FeatureProbeTests",
+            dependencies: ["FeatureProbe", "SPConvLab"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab", "probe-cli"]),
