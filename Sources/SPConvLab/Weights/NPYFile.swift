@@ -123,9 +123,17 @@ public enum NPYFile {
     /// - Parameter tensor: The array to encode.
     /// - Returns: The complete file.
     public static func encode(_ tensor: Tensor) -> [UInt8] {
-        let shapeText = NPYHeader.pythonTupleText(tensor.shape)
+        let tensor = tensor.rowMajor()
+        var bytes = header(forShape: tensor.shape)
+        StoredFloatFormat.appendFloat32(tensor.scalars, to: &bytes)
+        return bytes
+    }
+
+    /// The magic, version and header of a version 1.0 `<f4` file of `shape`, padded as NumPy pads it.
+    static func header(forShape shape: [Int]) -> [UInt8] {
+        let shapeText = NPYHeader.pythonTupleText(shape)
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
-        if let first = tensor.shape.first {
+        if let first = shape.first {
             header += String(repeating: " ", count: max(0, growthAxisMaximumDigits - String(first).count))
         }
         // NumPy pads to the next multiple of 64, adding a full 64 bytes when already aligned.
@@ -133,13 +141,12 @@ public enum NPYFile {
         let padding = alignment - unpadded % alignment
         header += String(repeating: " ", count: padding) + "\n"
         let headerBytes = Array(header.utf8)
-        precondition(headerBytes.count <= Int(UInt16.max), "a \(tensor.rank)-dimensional shape needs a header of \(headerBytes.count) bytes, beyond the 65535 that version 1.0 allows")
+        precondition(headerBytes.count <= Int(UInt16.max), "a \(shape.count)-dimensional shape needs a header of \(headerBytes.count) bytes, beyond the 65535 that version 1.0 allows")
 
         var bytes = magic + [1, 0]
         bytes.append(UInt8(truncatingIfNeeded: headerBytes.count))
         bytes.append(UInt8(truncatingIfNeeded: headerBytes.count >> 8))
         bytes.append(contentsOf: headerBytes)
-        StoredFloatFormat.appendFloat32(tensor.scalars, to: &bytes)
         return bytes
     }
 

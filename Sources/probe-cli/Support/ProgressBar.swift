@@ -1,0 +1,48 @@
+import Foundation
+
+/// Progress on standard error: a redrawn bar with rate and ETA when stderr is a terminal, a plain
+/// line per step otherwise (logs and CI stay readable).
+final class ProgressBar {
+    private let label: String
+    private let unit: String
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+    private var finished = false
+
+    init(_ label: String, unit: String = "images") {
+        self.label = label
+        self.unit = unit
+    }
+
+    /// Reports `done` of `total`, with an optional note on the current item.
+    func update(_ done: Int, of total: Int, note: String = "") {
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let stats = String(format: "%d/%d %@, %.1f %@/s, ETA %@", done, total, unit, rate, unit, ProgressBar.format(eta))
+        if isTerminal {
+            guard done == total || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
+            lastDraw = Date()
+            let width = 24, filled = total > 0 ? width * done / total : width
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            write("\r\u{1B}[2K\(label) [\(bar)] \(stats)\(note.isEmpty ? "" : "  \(note)")")
+            if done == total { write("\n"); finished = true }
+        } else {
+            write("\(label): \(stats)\(note.isEmpty ? "" : " (\(note))")\n")
+        }
+    }
+
+    /// Ends a bar that stopped before reaching its total (an error), so the next message starts clean.
+    func close() {
+        if isTerminal && !finished { write("\n") }
+        finished = true
+    }
+
+    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+    private static func format(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
