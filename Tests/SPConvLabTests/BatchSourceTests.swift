@@ -181,8 +181,8 @@ struct BatchSourceTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         try PNGCodec.write(Image8(width: 2, height: 2, layout: .gray, pixels: [0, 1, 2, 3]),
                            to: folder.appendingPathComponent("a.png").path)
-        let images = try InputSource.make(folder.path, spec: Self.gray28, limit: nil, normalization: Normalization.none)
-        #expect((images as? ImageFolderBatchSource)?.preprocessor.normalization == Normalization.none)
+        let images = try InputSource.make(folder.path, spec: Self.gray28, limit: nil, normalization: Normalization.identity)
+        #expect((images as? ImageFolderBatchSource)?.preprocessor.normalization == Normalization.identity)
         #expect(images.count == 1)
     }
 

@@ -71,7 +71,7 @@ struct ImagePreprocessorTests {
         // 7x2 gray image, size 2: no resampling (scale 1), left = floor((7 - 2) / 2) = 2.
         let pixels: [UInt8] = (0..<14).map { UInt8(($0 % 7) * 10 + ($0 / 7)) }
         let image = Image8(width: 7, height: 2, layout: .gray, pixels: pixels)
-        let preprocessor = try ImagePreprocessor(inputChannels: 1, inputSize: 2, normalization: .none)
+        let preprocessor = try ImagePreprocessor(inputChannels: 1, inputSize: 2, normalization: .identity)
         let tensor = preprocessor.tensor(for: image)
         #expect(tensor.shape == [1, 1, 2, 2])
         Self.expectAllClose(tensor.scalars, [20, 30, 21, 31].map { $0 / 255 }, atol: 1e-7)
@@ -81,7 +81,7 @@ struct ImagePreprocessorTests {
 
     @Test func lumaUsesBT601Weights() throws {
         let image = try PNGCodec.read(from: Self.fixtures.appendingPathComponent("rgb_2x2.png").path)
-        let preprocessor = try ImagePreprocessor(inputChannels: 1, inputSize: 2, normalization: .none)
+        let preprocessor = try ImagePreprocessor(inputChannels: 1, inputSize: 2, normalization: .identity)
         // 0.299 * 255, 0.587 * 255, 0.114 * 255, 0.299 * 10 + 0.587 * 20 + 0.114 * 30 = 18.15.
         Self.expectAllClose(preprocessor.tensor(for: image).scalars,
                             [0.299, 0.587, 0.114, 18.15 / 255], atol: 1e-6)
@@ -89,7 +89,7 @@ struct ImagePreprocessorTests {
 
     @Test func grayIsReplicatedAndAlphaIgnored() throws {
         let image = try PNGCodec.read(from: Self.fixtures.appendingPathComponent("gray_alpha_2x2.png").path)
-        let preprocessor = try ImagePreprocessor(inputChannels: 3, inputSize: 2, normalization: .none)
+        let preprocessor = try ImagePreprocessor(inputChannels: 3, inputSize: 2, normalization: .identity)
         let tensor = preprocessor.tensor(for: image)
         #expect(tensor.shape == [1, 3, 2, 2])
         let plane: [Float] = [0, 100, 200, 255].map { $0 / 255 }
@@ -98,7 +98,7 @@ struct ImagePreprocessorTests {
 
     @Test func rgbaDropsAlphaWithoutCompositing() throws {
         let image = Image8(width: 1, height: 1, layout: .rgba, pixels: [200, 100, 50, 0])
-        let tensor = try ImagePreprocessor(inputChannels: 3, inputSize: 1, normalization: .none).tensor(for: image)
+        let tensor = try ImagePreprocessor(inputChannels: 3, inputSize: 1, normalization: .identity).tensor(for: image)
         Self.expectAllClose(tensor.scalars, [200 / 255, 100 / 255, 50 / 255], atol: 1e-7)
     }
 
@@ -116,7 +116,7 @@ struct ImagePreprocessorTests {
         #expect(Normalization.cifar10.mean == [0.4914, 0.4822, 0.4465])
         #expect(Normalization.cifar10.std == [0.2470, 0.2435, 0.2616])
         #expect(Normalization.imagenet.std == [0.229, 0.224, 0.225])
-        #expect(Normalization.none.mean == [0] && Normalization.none.std == [1])
+        #expect(Normalization.identity.mean == [0] && Normalization.identity.std == [1])
     }
 
     @Test func batchStacksImagesInOrder() throws {
@@ -131,12 +131,12 @@ struct ImagePreprocessorTests {
 
     @Test func refusesUnusableConfigurations() {
         let channels = #expect(throws: SPConvLabError.self) {
-            try ImagePreprocessor(inputChannels: 2, inputSize: 8, normalization: .none)
+            try ImagePreprocessor(inputChannels: 2, inputSize: 8, normalization: .identity)
         }
         #expect(channels?.kind == .invalidConfiguration)
         #expect(channels?.message.contains("2 input channels; only 1 (gray) or 3 (RGB) are accepted") == true)
         #expect(throws: SPConvLabError.self) {
-            try ImagePreprocessor(inputChannels: 3, inputSize: 0, normalization: .none)
+            try ImagePreprocessor(inputChannels: 3, inputSize: 0, normalization: .identity)
         }
         let mismatch = #expect(throws: SPConvLabError.self) {
             try ImagePreprocessor(inputChannels: 1, inputSize: 8, normalization: .imagenet)

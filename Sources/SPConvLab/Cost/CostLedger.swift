@@ -34,6 +34,8 @@ public struct CostLedger: Sendable, Codable, Equatable {
 /// Where `Layer.trace` records costs as it propagates shapes through the module tree.
 public final class TraceContext {
     public private(set) var ledger = CostLedger()
+    /// The output shape of every module traced, by dotted path.
+    public private(set) var outputShapes: [String: [Int]] = [:]
     private var pathStack: [String] = []
 
     public init() {}
@@ -44,7 +46,9 @@ public final class TraceContext {
     public func call(_ child: any Layer, _ name: String, _ inputShape: [Int]) throws -> [Int] {
         pathStack.append(name)
         defer { pathStack.removeLast() }
-        return try child.trace(inputShape, context: self)
+        let output = try child.trace(inputShape, context: self)
+        outputShapes[currentPath] = output
+        return output
     }
 
     /// Records the cost of the current module (or of a functional step named `step` inside it).

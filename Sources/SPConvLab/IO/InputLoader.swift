@@ -37,11 +37,11 @@ extension Normalization {
     /// The normalisation a zoo model expects by default: ImageNet statistics for resnet18/50,
     /// Fashion-MNIST's for 1-channel CIFAR-style models, CIFAR-10's for 3-channel ones.
     public static func `default`(for spec: ModelSpec) -> Normalization {
-        if !spec.architecture.isCIFAR { return spec.inputChannels == 3 ? .imagenet : .none }
+        if !spec.architecture.isCIFAR { return spec.inputChannels == 3 ? .imagenet : .identity }
         switch spec.inputChannels {
         case 1: return .fashionMNIST
         case 3: return .cifar10
-        default: return .none
+        default: return .identity
         }
     }
 }

@@ -34,7 +34,7 @@ public struct Normalization: Sendable, Equatable {
     public static let fashionMNIST = Normalization(mean: [0.2860], std: [0.3530])
 
     /// No normalisation: mean 0, std 1 for every channel, leaving values in [0, 1].
-    public static let none = Normalization(mean: [0], std: [1])
+    public static let identity = Normalization(mean: [0], std: [1])
 
     /// The mean and std of channel `channel`, broadcasting a single value to every channel.
     func parameters(forChannel channel: Int) -> (mean: Float, std: Float) {

@@ -49,6 +49,13 @@ public final class Network {
         return context.ledger
     }
 
+    /// The output shape of every module for a batch of one at the spec's input size, by dotted path.
+    public func outputShapes() throws -> [String: [Int]] {
+        let context = TraceContext()
+        _ = try root.trace([1, spec.inputChannels, spec.inputSize, spec.inputSize], context: context)
+        return context.outputShapes
+    }
+
     /// The dotted module paths of the model, parents before children.
     public var modulePaths: [String] { root.namedModules().map(\.path).filter { !$0.isEmpty } }
 

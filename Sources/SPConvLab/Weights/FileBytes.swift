@@ -1,14 +1,14 @@
 import Foundation
 
-/// Whole-file reads and crash-safe whole-file writes for the weight and array formats.
+/// Whole-file reads and crash-safe whole-file writes, for every file the toolkit writes.
 ///
 /// Writers in this folder are pure encoders that return bytes; this type is the edge where those
 /// bytes meet the file system. Failures become `SPConvLabError(.io, ...)` naming the path.
-enum FileBytes {
+public enum FileBytes {
     /// Reads the whole file at `path`.
     ///
     /// - Throws: `SPConvLabError(.io)` if the file is missing or cannot be read.
-    static func read(contentsOf path: String) throws -> [UInt8] {
+    public static func read(contentsOf path: String) throws -> [UInt8] {
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
@@ -22,7 +22,7 @@ enum FileBytes {
     /// `path` (an atomic replacement on POSIX file systems). On failure the temporary file is removed.
     ///
     /// - Throws: `SPConvLabError(.io)` naming the path and the system's reason.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let destination = URL(fileURLWithPath: path)
         let folder = destination.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
@@ -37,5 +37,10 @@ enum FileBytes {
             try? FileManager.default.removeItem(at: temporary)
             throw SPConvLabError(.io, "cannot write '\(path)': renaming the temporary file '\(temporary.path)' into place failed: \(reason); expected '\(path)' to be a replaceable file in a writable folder.")
         }
+    }
+
+    /// Writes UTF-8 text atomically (see `writeAtomically(_:to:)`).
+    public static func writeText(_ text: String, to path: String) throws {
+        try writeAtomically(Array(text.utf8), to: path)
     }
 }

@@ -59,7 +59,8 @@ struct RunCommand: ParsableCommand {
 
 /// The named normalisations the command line accepts.
 enum NormalizationChoice: String {
-    case cifar10, imagenet, none
+    case cifar10, imagenet
+    case identity = "none"
     case fashionMNIST = "fashion-mnist"
 
     var value: Normalization {
@@ -67,7 +68,7 @@ enum NormalizationChoice: String {
         case .cifar10: return .cifar10
         case .imagenet: return .imagenet
         case .fashionMNIST: return .fashionMNIST
-        case .none: return .none
+        case .identity: return .identity
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeatureProbe
 import Foundation
 import SPConvLab
 
@@ -12,6 +13,9 @@ func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as SPConvLabError {
+        printError("error: \(error.message)")
+        throw ExitCode.failure
+    } catch let error as FeatureProbeError {
         printError("error: \(error.message)")
         throw ExitCode.failure
     }

@@ -29,6 +29,9 @@ final class ProgressBar {
             write("\r\u{1B}[2K\(label) [\(bar)] \(stats)\(note.isEmpty ? "" : "  \(note)")")
             if done == total { write("\n"); finished = true }
         } else {
+            // Logs get a line a second at most, plus the last one.
+            guard done == total || Date().timeIntervalSince(lastDraw) >= 1 else { return }
+            lastDraw = Date()
             write("\(label): \(stats)\(note.isEmpty ? "" : " (\(note))")\n")
         }
     }
