@@ -1,0 +1,53 @@
+import SPConvLab
+
+/// Linear CKA between the layers of two networks on the same images (vanilla vs SPConv, or two
+/// checkpoints), streamed batch by batch.
+///
+/// Every pair (layer of the first network, layer of the second) whose maps have the same spatial
+/// size gets a CKA value in [0, 1]; pairs of different sizes are not comparable under the
+/// channel-level definition (docs/REDUNDANCY.md) and stay `nil`.
+public struct LayerComparison: Sendable {
+    public let firstLayers: [String]
+    public let secondLayers: [String]
+    /// Row-major `firstLayers.count x secondLayers.count`.
+    public let values: [Double?]
+    public let images: Int
+
+    public subscript(first: Int, second: Int) -> Double? { values[first * secondLayers.count + second] }
+
+    /// Runs both networks over `source` once.
+    ///
+    /// - Throws: `FeatureProbeError` when the networks do not take the same input.
+    public static func run(_ first: Network, _ firstLayers: LayerSelection, against second: Network,
+                           _ secondLayers: LayerSelection, source: any BatchSource, batchSize: Int = 32,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws -> LayerComparison {
+        let (a, b) = (first.spec, second.spec)
+        guard a.inputChannels == b.inputChannels, a.inputSize == b.inputSize else {
+            throw FeatureProbeError("The two networks take different inputs (\(a.displayName): \(a.inputChannels)x\(a.inputSize)x\(a.inputSize); \(b.displayName): \(b.inputChannels)x\(b.inputSize)x\(b.inputSize)); compare networks built for the same images.")
+        }
+        let (shapesA, shapesB) = (try first.outputShapes(), try second.outputShapes())
+        var accumulators: [Int: CKAAccumulator] = [:]
+        for (i, pathA) in firstLayers.paths.enumerated() {
+            for (j, pathB) in secondLayers.paths.enumerated() {
+                let (sa, sb) = (shapesA[pathA]!, shapesB[pathB]!)
+                guard sa.count == 4, sb.count == 4, sa[2] == sb[2], sa[3] == sb[3] else { continue }
+                accumulators[i * secondLayers.paths.count + j] = try CKAAccumulator(firstChannels: sa[1], secondChannels: sb[1])
+            }
+        }
+        let contextPathsA = Set(firstLayers.paths), contextPathsB = Set(secondLayers.paths)
+        try source.forEachBatch(size: batchSize) { start, batch in
+            let contextA = ForwardContext(backend: .fast, capturing: contextPathsA)
+            _ = try first.forward(batch, context: contextA)
+            let contextB = ForwardContext(backend: .fast, capturing: contextPathsB)
+            _ = try second.forward(batch, context: contextB)
+            for (index, _) in accumulators {
+                let (i, j) = (index / secondLayers.paths.count, index % secondLayers.paths.count)
+                try accumulators[index]!.add(contextA.captured[firstLayers.paths[i]]!, contextB.captured[secondLayers.paths[j]]!)
+            }
+            progress(start + batch.shape[0], source.count)
+        }
+        let count = firstLayers.paths.count * secondLayers.paths.count
+        return LayerComparison(firstLayers: firstLayers.paths, secondLayers: secondLayers.paths,
+                               values: (0..<count).map { accumulators[$0]?.result() }, images: source.count)
+    }
+}

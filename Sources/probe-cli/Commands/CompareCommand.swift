@@ -1,0 +1,97 @@
+import ArgumentParser
+import FeatureProbe
+import Foundation
+import SPConvLab
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Linear CKA between the layers of two networks on the same images (for example vanilla vs SPConv).",
+        discussion: """
+        The first network is given by the usual model flags and --weights; the second is the same
+        architecture with --against-variant, --against-ratio, --against-groups and --against-weights.
+        --layers is resolved on each network (the same paths name the conv and the SPConv that
+        replaced it). Writes <out>/cka.csv (rows: first network's layers, columns: second's, %.6g,
+        empty where the spatial sizes differ), <out>/cka_pairs.csv (RFC 4180: layer_a, layer_b,
+        cka) and <out>/cka.png (when both lists have the same length).
+        """)
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Weights of the first network (.safetensors).")
+    var weights: String?
+    @Option(name: .customLong("against-variant"), help: "Variant of the second network: vanilla or spconv.")
+    var againstVariant: String = "spconv"
+    @Option(name: .customLong("against-ratio"), help: "SPConv ratio of the second network.")
+    var againstRatio: String = "1/2"
+    @Option(name: .customLong("against-groups"), help: "SPConv groups of the second network.")
+    var againstGroups: Int = 2
+    @Option(name: .customLong("against-weights"), help: "Weights of the second network (.safetensors).")
+    var againstWeights: String?
+    @OptionGroup var inputs: InputOptions
+    @Option(help: "Layers: comma-separated dotted paths, globs or sets (convs, blocks, all).")
+    var layers: String
+    @Option(help: "Output folder (created if missing).")
+    var out: String
+
+    func validate() throws {
+        guard ["vanilla", "spconv"].contains(againstVariant) else {
+            throw ValidationError("--against-variant '\(againstVariant)' is not known; choose vanilla or spconv.")
+        }
+        do { _ = try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio") } catch let error as SPConvLabError {
+            throw ValidationError(error.message)
+        }
+        guard againstGroups >= 1 else { throw ValidationError("--against-groups \(againstGroups) must be a positive integer.") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let first = try model.makeNetwork(weights: weights)
+            var spec = first.spec
+            spec.variant = againstVariant == "spconv"
+                ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio"),
+                                              groups: againstGroups))
+                : .vanilla
+            let second = try Network(spec)
+            if let againstWeights { try second.loadWeights(contentsOf: againstWeights) }
+            let source = try inputs.makeSource(for: first.spec)
+            let (layersA, layersB) = (try LayerSelection(layers, in: first), try LayerSelection(layers, in: second))
+            try OutputFolder.prepare(out)
+            let progress = ProgressBar("compare")
+            let result: LayerComparison
+            do {
+                result = try LayerComparison.run(first, layersA, against: second, layersB, source: source,
+                                                 batchSize: inputs.batch) { progress.update($0, of: $1) }
+            } catch {
+                progress.close()
+                throw error
+            }
+            let cell = { (value: Double?) in value.map { CSVWriter.formatG6($0) } ?? "" }
+            var matrix = ""
+            for i in result.firstLayers.indices {
+                matrix += result.secondLayers.indices.map { cell(result[i, $0]) }.joined(separator: ",") + "\n"
+            }
+            var pairRows: [[String]] = []
+            for i in result.firstLayers.indices {
+                for j in result.secondLayers.indices where result[i, j] != nil {
+                    pairRows.append([result.firstLayers[i], result.secondLayers[j], cell(result[i, j])])
+                }
+            }
+            var files: [(name: String, bytes: [UInt8])] = [
+                ("cka.csv", Array(matrix.utf8)),
+                ("cka_pairs.csv", Array(CSVWriter.table(header: ["layer_a", "layer_b", "cka"], rows: pairRows).utf8)),
+            ]
+            if result.firstLayers.count == result.secondLayers.count {
+                let image = HeatmapRenderer.render(
+                    values: result.values.map { $0.map(Float.init) ?? .nan }, channels: result.firstLayers.count, order: nil,
+                    title: "linear CKA  \(result.images) images",
+                    subtitle: "rows \(first.spec.displayName), columns \(second.spec.displayName); gray = sizes differ")
+                files.append(("cka.png", try PNGCodec.encode(image)))
+            }
+            try StagedFolder.write(files, into: out)
+            print(CSVWriter.table(header: ["layer_a", "layer_b", "cka"],
+                                  rows: pairRows.filter { row in result.firstLayers.firstIndex(of: row[0]) == result.secondLayers.firstIndex(of: row[1]) }),
+                  terminator: "")
+            printError("wrote \(files.map(\.name).joined(separator: ", ")) to \(out)")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import FeatureProbe
+import Foundation
+import SPConvLab
+
+struct GridCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grid",
+        abstract: "Draw one layer's feature maps for one image, tiled with channel indices and clusters marked (the paper's Figure 1).",
+        discussion: """
+        The clusters come from the cosine similarity of the channels over this image's positions
+        (average linkage at --threshold). Each map is min-max normalised on its own.
+        """)
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded random weights).")
+    var weights: String?
+    @OptionGroup var inputs: InputOptions
+    @Option(help: "The layer (one dotted path).")
+    var layer: String
+    @Option(help: "Index of the image in the input.")
+    var image: Int = 0
+    @Option(help: "Similarity at which channels join a cluster, in [0, 1].")
+    var threshold: Double = LayerSummary.defaultThreshold
+    @Option(help: "The PNG file to write.")
+    var out: String
+
+    func validate() throws {
+        guard image >= 0 else { throw ValidationError("--image \(image) must be 0 or more.") }
+        guard (0...1).contains(threshold) else {
+            throw ValidationError("--threshold \(threshold) is outside [0, 1]; give a similarity between 0 and 1.")
+        }
+        guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out '\(out)' must name a .png file.") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let network = try model.makeNetwork(weights: weights)
+            let source = try inputs.makeSource(for: network.spec)
+            let selection = try LayerSelection(layer, in: network)
+            guard selection.paths.count == 1 else {
+                throw FeatureProbeError("--layer '\(layer)' selects \(selection.paths.count) modules; grid draws one, for example \(selection.paths.prefix(3).joined(separator: ", ")).")
+            }
+            guard image < source.count else {
+                throw FeatureProbeError("--image \(image) is outside the input's \(source.count) image(s); give an index from 0 to \(source.count - 1).")
+            }
+            var analysis = RedundancyAnalysis()
+            analysis.threshold = threshold
+            analysis.exampleImage = 0
+            let one = TensorBatchSource(try source.batch(image..<(image + 1)), name: source.label(of: image))
+            let result = try analysis.run(network, layers: selection, source: one)[0]
+            guard let maps = result.exampleMaps, let summary = result.summaries[.cosine] else { return }
+            var clusterOf = [Int](repeating: 0, count: summary.channels)
+            for (id, members) in summary.clusterMembers.enumerated() { for c in members { clusterOf[c] = id } }
+            let picture = FeatureGridRenderer.render(
+                maps: maps, clusterOf: clusterOf,
+                title: "\(result.path)  \(network.spec.displayName)  \(source.label(of: image))  \(summary.clusters) clusters (cosine >= \(threshold))")
+            try FileBytes.writeAtomically(try PNGCodec.encode(picture), to: out)
+            printError("wrote \(out)")
+        }
+    }
+}
