@@ -94,9 +94,9 @@ import SPConvLab
         let maps = Tensor(shape: [channels, size, size], scalars: scalars)
         let grid = FeatureGridRenderer.render(maps: maps, clusterOf: clusters,
                                               title: "layer1.0.conv1  image 0  (32 channels, 16x16)")
-        try FileOutput.writeAtomically(try PNGCodec.encode(grid), to: "\(folder)/grid.png")
+        try FileBytes.writeAtomically(try PNGCodec.encode(grid), to: "\(folder)/grid.png")
         let sheet = PairSheetRenderer.render(maps: maps, pairs: [(0, 11, 0.987), (1, 12, 0.951), (2, 24, -0.5)],
                                              title: "layer1.0.conv1  top 3 pairs  pearson")
-        try FileOutput.writeAtomically(try PNGCodec.encode(sheet), to: "\(folder)/pairs.png")
+        try FileBytes.writeAtomically(try PNGCodec.encode(sheet), to: "\(folder)/pairs.png")
     }
 }

@@ -114,7 +114,7 @@ import SPConvLab
                 title: "layer3.2.conv1.gwc  \(negative ? "pearson" : "cosine")  512 images",
                 subtitle: "resnet20 spconv ratio 0.5 groups 2; channels in \(channels == 64 ? "clustered" : "index") order",
                 clusterStarts: [0, 3, 4, 9, 10])
-            try FileOutput.writeAtomically(try PNGCodec.encode(image), to: "\(folder)/heatmap\(channels).png")
+            try FileBytes.writeAtomically(try PNGCodec.encode(image), to: "\(folder)/heatmap\(channels).png")
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Encodes the CSV outputs: similarity matrices and the RFC 4180 summary table.
 ///
-/// Pure encoders returning strings; ``FileOutput`` writes them.
+/// Pure encoders returning strings; `FileBytes` writes them.
 public enum CSVWriter {
     /// A C x C matrix as text: one line per row, values formatted like Python's `'%.6g' % v`
     /// (``formatG6(_:)-(Float)``) and separated by commas, each line ended by `"\n"`, no header.

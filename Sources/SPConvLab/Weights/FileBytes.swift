@@ -25,6 +25,10 @@ public enum FileBytes {
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let destination = URL(fileURLWithPath: path)
         let folder = destination.deletingLastPathComponent()
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw SPConvLabError(.io, "cannot write '\(path)': the folder '\(folder.path)' does not exist; create it first or choose another output folder.")
+        }
         let temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
         do {
             try Data(bytes).write(to: temporary)
