@@ -93,7 +93,8 @@ public struct SimilarityAccumulator: Sendable {
     private mutating func addPerImage(_ batch: Tensor) throws {
         let (_, c, h, w) = batch.nchw
         let p = Double(h * w)
-        var matrices: [(similarity: [Double], dead: [Bool])] = []
+        // Summed into copies first, so a failing image leaves the accumulator unchanged.
+        var total = similaritySum, counts = deadCounts
         var failure: FeatureProbeError?
         LinearAlgebra.forEachImageChannelGram(of: batch, centred: metric == .pearson) { _, part, means in
             guard failure == nil else { return }
@@ -115,13 +116,13 @@ public struct SimilarityAccumulator: Sendable {
                 for i in 0..<c { meanSquares[i] = moments[i * c + i] }
             }
             let dead = Self.deadChannels(metric: metric, moments: moments, meanSquares: meanSquares, channels: c)
-            matrices.append((Self.normalise(moments, dead: dead, channels: c), dead))
+            let similarity = Self.normalise(moments, dead: dead, channels: c)
+            for i in 0..<(c * c) { total[i] += similarity[i] }
+            for i in 0..<c where dead[i] { counts[i] += 1 }
         }
         if let failure { throw failure }
-        for (similarity, dead) in matrices {
-            for i in 0..<(c * c) { similaritySum[i] += similarity[i] }
-            for i in 0..<c where dead[i] { deadCounts[i] += 1 }
-        }
+        similaritySum = total
+        deadCounts = counts
     }
 
     /// The similarity matrix of everything added so far.
