@@ -3,15 +3,7 @@ import Foundation
 /// Makes the ``BatchSource`` a textual input description names (a command-line argument).
 public enum InputSource {
     /// The accepted descriptions, one per line, as error messages and help text list them.
-    public static let acceptedForms = """
-          PATH.npy                  a float32 NCHW array [N, C_in, H, W], used as is
-          fashion-mnist             the Fashion-MNIST test split (10,000 images) from \(FashionMNIST.defaultFolder)
-          fashion-mnist:test        the same
-          fashion-mnist:train       the Fashion-MNIST training split (60,000 images)
-          synthetic:N               N seeded standard-normal images (seed 0), N >= 1
-          synthetic:N:SEED          the same with seed SEED (0 ... 2^64 - 1)
-          PATH.png or FOLDER        one PNG file, or every .png file of a folder
-        """
+    public static let acceptedForms = "a PATH.npy float32 NCHW array [N, C_in, H, W] used as is; 'fashion-mnist' or 'fashion-mnist:test' (the 10,000 test images in \(FashionMNIST.defaultFolder)) or 'fashion-mnist:train' (60,000); 'synthetic:N' or 'synthetic:N:SEED' (N seeded standard-normal images, seed 0 by default); or a PNG file or a folder of .png files"
 
     /// Makes the batch source `description` names, shaped for the model `spec`.
     ///
@@ -75,6 +67,6 @@ public enum InputSource {
 
     private static func unknown(_ description: String, reason: String) -> SPConvLabError {
         SPConvLabError(.invalidConfiguration,
-            "cannot use '\(description)' as an input: \(reason). Accepted inputs:\n\(acceptedForms)")
+            "cannot use '\(description)' as an input: \(reason). Accepted inputs: \(acceptedForms).")
     }
 }

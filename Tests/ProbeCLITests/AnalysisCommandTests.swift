@@ -1,0 +1,126 @@
+import Foundation
+import SPConvLab
+import Testing
+
+/// similarity, capture, compare and grid, end to end on the built binary.
+@Suite("probe-cli analysis commands")
+struct AnalysisCommandTests {
+    static let model = ["--model", "resnet20", "--variant", "spconv", "--in-channels", "1", "--input-size", "28"]
+
+    @Test func similarityWritesMatricesPicturesAndSummary() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["similarity"] + Self.model + [
+                "--input", "synthetic:12:5", "--batch", "5", "--layers", "layer1.0.conv1,layer3.*", "--metric", "both",
+                "--npy", "--out", "out"], in: directory.url)
+            expectSuccess(result)
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.file("out").path)
+            for layer in ["layer1.0.conv1", "layer3.0", "layer3.1", "layer3.2"] {
+                for metric in ["cosine", "pearson"] {
+                    #expect(files.contains("\(layer).\(metric).csv") && files.contains("\(layer).\(metric).png")
+                            && files.contains("\(layer).\(metric).npy"), "\(layer) \(metric)")
+                }
+                #expect(files.contains("\(layer).grid.png"))
+            }
+            #expect(!files.contains { $0.hasPrefix(".") }, "no staging or temporary files left: \(files)")
+            // The CSV matrix is C x C, symmetric, unit diagonal, and equals the .npy written beside it.
+            let csv = try String(contentsOf: directory.file("out/layer3.2.pearson.csv"), encoding: .utf8)
+            let rows = csv.split(separator: "\n").map { $0.split(separator: ",").map { Float(String($0))! } }
+            #expect(rows.count == 64 && rows.allSatisfy { $0.count == 64 })
+            let npy = try NPYFile.read(contentsOf: directory.file("out/layer3.2.pearson.npy").path)
+            for i in 0..<64 {
+                #expect(abs(rows[i][i] - 1) < 1e-5)
+                for j in 0..<64 {
+                    #expect(abs(rows[i][j] - rows[j][i]) < 1e-5)
+                    #expect(abs(rows[i][j] - npy[i, j]) <= 5e-6 * max(1, abs(npy[i, j])))
+                }
+            }
+            let summary = try String(contentsOf: directory.file("out/summary.csv"), encoding: .utf8)
+            #expect(summary.hasPrefix("model,variant,ratio,groups,layer,channels,images,metric,mean_abs_offdiag,frac_above_threshold,threshold,duplicates,dead,clusters,effective_rank,suggested_ratio\r\n"))
+            #expect(summary.contains("resnet20,spconv,0.5,2,layer3.2,64,12,pearson,"))
+            #expect(result.stdout == summary, "stdout carries the summary table")
+        }
+    }
+
+    @Test func captureWritesOneArrayPerLayer() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["capture"] + Self.model + [
+                "--input", "synthetic:7", "--batch", "3", "--layers", "blocks", "--out", "maps"], in: directory.url)
+            expectSuccess(result)
+            let maps = try NPYFile.read(contentsOf: directory.file("maps/layer2.1.npy").path)
+            #expect(maps.shape == [7, 32, 14, 14])
+            let names = try String(contentsOf: directory.file("maps/inputs.txt"), encoding: .utf8)
+            #expect(names.split(separator: "\n").count == 7)
+        }
+    }
+
+    @Test func compareWritesCKA() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["compare", "--model", "resnet20", "--in-channels", "1", "--input-size", "28",
+                                                  "--input", "synthetic:6", "--layers", "layer1.0,layer3.2", "--out", "cka"],
+                                                 in: directory.url)
+            expectSuccess(result)
+            let pairs = try String(contentsOf: directory.file("cka/cka_pairs.csv"), encoding: .utf8)
+            #expect(pairs.hasPrefix("layer_a,layer_b,cka\r\n"))
+            let values = pairs.split(separator: "\r\n").dropFirst().map { Double($0.split(separator: ",")[2])! }
+            #expect(values.count == 2 && values.allSatisfy { (0...1.0000001).contains($0) }, "only same-size pairs: \(pairs)")
+            #expect(FileManager.default.fileExists(atPath: directory.file("cka/cka.png").path))
+        }
+    }
+
+    @Test func gridWritesAPicture() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["grid"] + Self.model + ["--input", "synthetic:4", "--layer", "layer2.0",
+                                                                          "--image", "3", "--out", "g.png"], in: directory.url)
+            expectSuccess(result)
+            let image = try PNGCodec.read(from: directory.file("g.png").path)
+            #expect(image.width > 200 && image.height > 200)
+        }
+    }
+
+    struct BadCase: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        var exitCode: Int32
+        var mentions: [String]
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    static let badCases: [BadCase] = [
+        BadCase(arguments: ["similarity"] + model + ["--input", "synthetic:2", "--layers", "layer1.0.conv3", "--out", "o"],
+                exitCode: 1, mentions: ["'layer1.0.conv3'", "layer1.0.conv1"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "synthetic:2", "--layers", "layer9.*", "--out", "o"],
+                exitCode: 1, mentions: ["'layer9.*'"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "synthetic:2", "--layers", "blocks", "--threshold", "1.5", "--out", "o"],
+                exitCode: 64, mentions: ["--threshold 1.5", "[0, 1]"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "synthetic:2", "--layers", "blocks", "--metric", "l2", "--out", "o"],
+                exitCode: 64, mentions: ["--metric 'l2'"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "empty", "--layers", "blocks", "--out", "o"],
+                exitCode: 1, mentions: ["empty"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "notes.png", "--layers", "blocks", "--out", "o"],
+                exitCode: 1, mentions: ["notes.png"]),
+        BadCase(arguments: ["similarity", "--model", "resnet20", "--in-channels", "2", "--input", "horse.png", "--layers", "blocks", "--out", "o"],
+                exitCode: 1, mentions: ["2"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "synthetic:2", "--layers", "blocks", "--out", "plain/sub"],
+                exitCode: 1, mentions: ["plain/sub"]),
+        BadCase(arguments: ["similarity"] + model + ["--input", "banana:3", "--layers", "blocks", "--out", "o"],
+                exitCode: 1, mentions: ["banana:3", "synthetic"]),
+        BadCase(arguments: ["grid"] + model + ["--input", "synthetic:2", "--layer", "blocks", "--out", "g.png"],
+                exitCode: 1, mentions: ["blocks", "9"]),
+        BadCase(arguments: ["grid"] + model + ["--input", "synthetic:2", "--layer", "layer1.0", "--image", "5", "--out", "g.png"],
+                exitCode: 1, mentions: ["--image 5", "2 image"]),
+    ]
+
+    @Test(arguments: badCases)
+    func badInputIsRefusedWithoutLeavingFiles(_ bad: BadCase) throws {
+        try withTemporaryDirectory { directory in
+            try FileManager.default.createDirectory(at: directory.file("empty"), withIntermediateDirectories: false)
+            try Data("not a picture".utf8).write(to: directory.file("notes.png"))
+            try Data("a plain file".utf8).write(to: directory.file("plain"))
+            try FileManager.default.copyItem(at: repositoryFile("assets/images/horse.png"), to: directory.file("horse.png"))
+            let result = try ProbeCLIProcess.run(bad.arguments, in: directory.url)
+            expectFailure(result, exitCode: bad.exitCode, mentions: bad.mentions)
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: directory.file("o").path)) ?? []
+            #expect(leftovers.isEmpty, "nothing half-written in the output folder: \(leftovers)")
+            #expect(!FileManager.default.fileExists(atPath: directory.file("g.png").path))
+        }
+    }
+}
