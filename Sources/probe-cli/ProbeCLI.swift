@@ -12,6 +12,7 @@ struct ProbeCLI: ParsableCommand {
         state_dicts saved as safetensors. Exit codes: 0 success, 64 bad usage, 1 failure.
         """,
         subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self,
-                      SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self]
+                      SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self,
+                      BenchSimilarityCommand.self]
     )
 }
