@@ -4,7 +4,7 @@ import SPConvLab
 
 @Suite("Similarity against NumPy (tools/make_similarity_fixtures.py)")
 struct SimilarityFixtureTests {
-    @Test("matrices and dead channels equal NumPy's within 1e-4",
+    @Test("matrices (and their CSV text) and dead channels equal NumPy's within 1e-4",
           arguments: ["relu", "offset"], SimilarityMetric.allCases)
     func matchesNumPy(input: String, metric: SimilarityMetric) throws {
         let maps = try similarityFixture("\(input)_maps")
@@ -15,6 +15,10 @@ struct SimilarityFixtureTests {
             for batchSize in [maps.shape[0], 1] {
                 let s = try similarityMatrix(maps, metric: metric, reduction: reduction, batchSize: batchSize)
                 expectValuesClose(s.values, expected.scalars, tolerance: 1e-4, "\(name), batches of \(batchSize)")
+                // What a user reads: the CSV file's text, parsed back.
+                let csv = CSVWriter.matrix(s.values, channels: s.channels)
+                let parsed = csv.split(separator: "\n").flatMap { $0.split(separator: ",").map { Float(String($0))! } }
+                expectValuesClose(parsed, expected.scalars, tolerance: 1e-4, "\(name) via CSV")
                 #expect(s.deadChannels == dead.scalars.indices.filter { dead.scalars[$0] != 0 }, "\(name)")
             }
         }
