@@ -18,7 +18,7 @@ let package = Package(
             name: "SPConvLab",
             dependencies: ["CDNNL", "CBLAS", "CPNG", "CZlib"]
         ),
-        .target(name: "FeatureProbe", dependencies: ["SPConvLab"]),
+        .target(name: "FeatureProbe", dependencies: ["SPConvLab", "CSQLite"]),
         .executableTarget(
             name: "probe-cli",
             dependencies: [
@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // MARK: - Tests
         .testTarget(

@@ -1,0 +1,75 @@
+/// The rows of the experiment database as Swift values (docs/SCHEMA.md has the tables).
+
+/// The life of one configuration in a sweep.
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
+    case pending, running, done, failed, skipped
+}
+
+/// A sweep: one invocation's grid of configurations, found again by name to resume.
+public struct SweepRecord: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var commandLine: String
+    public var createdAt: String
+}
+
+/// One configuration of a sweep and, once done, what it measured.
+public struct RunRecord: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var sweepID: Int64
+    public var model: String
+    /// `vanilla` or `spconv`.
+    public var variant: String
+    /// SPConv split ratio and groups; nil for the vanilla baseline.
+    public var ratio: Double?
+    public var groups: Int?
+    public var inChannels: Int
+    public var classes: Int
+    public var inputSize: Int
+    public var weightsPath: String?
+    public var weightsSHA256: String?
+    /// The input description (`fashion-mnist`, `assets/images`, `synthetic:64`, ...).
+    public var dataset: String
+    public var images: Int
+    public var status: RunStatus
+    /// Why the run failed or was skipped.
+    public var reason: String?
+    public var params: Int?
+    public var macs: Int?
+    public var flops: Int?
+    public var latencyMS: Double?
+    public var batch: Int
+    public var threads: Int
+    public var accuracy: Double?
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var toolVersion: String
+    public var gitCommit: String?
+    public var host: String?
+}
+
+/// The redundancy summary of one layer in one run, under one metric (the columns of summary.csv).
+public struct LayerMetricRecord: Codable, Sendable, Equatable {
+    public var runID: Int64
+    public var layer: String
+    public var channels: Int
+    public var images: Int
+    public var metric: String
+    public var meanAbsOffDiagonal: Double
+    public var fractionAboveThreshold: Double
+    public var threshold: Double
+    public var duplicates: Int
+    public var dead: Int
+    public var clusters: Int
+    public var effectiveRank: Double
+    public var suggestedRatio: Double
+}
+
+/// A stored C x C similarity matrix (float32 little-endian BLOB in the database).
+public struct SimilarityRecord: Sendable, Equatable {
+    public var runID: Int64
+    public var layer: String
+    public var metric: String
+    public var channels: Int
+    public var values: [Float]
+}
