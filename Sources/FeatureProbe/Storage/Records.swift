@@ -73,3 +73,39 @@ public struct SimilarityRecord: Sendable, Equatable {
     public var channels: Int
     public var values: [Float]
 }
+
+/// What identifies one configuration of a sweep (the UNIQUE key of `runs` within a sweep), plus the
+/// settings it runs with. The vanilla baseline has no ratio or groups.
+public struct RunConfiguration: Hashable, Codable, Sendable {
+    public var model: String
+    public var variant: String
+    public var ratio: Double?
+    public var groups: Int?
+    public var inChannels: Int
+    public var classes: Int
+    public var inputSize: Int
+    public var weightsPath: String?
+    public var weightsSHA256: String?
+    public var dataset: String
+    public var images: Int
+    public var batch: Int
+    public var threads: Int
+
+    public init(model: String, variant: String, ratio: Double?, groups: Int?, inChannels: Int, classes: Int,
+                inputSize: Int, weightsPath: String? = nil, weightsSHA256: String? = nil, dataset: String,
+                images: Int, batch: Int, threads: Int) {
+        self.model = model
+        self.variant = variant
+        self.ratio = ratio
+        self.groups = groups
+        self.inChannels = inChannels
+        self.classes = classes
+        self.inputSize = inputSize
+        self.weightsPath = weightsPath
+        self.weightsSHA256 = weightsSHA256
+        self.dataset = dataset
+        self.images = images
+        self.batch = batch
+        self.threads = threads
+    }
+}
