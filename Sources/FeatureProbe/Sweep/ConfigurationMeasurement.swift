@@ -1,0 +1,87 @@
+import Foundation
+import SPConvLab
+
+/// What one sweep configuration measured: its costs, its speed and its per-layer redundancy.
+public struct ConfigurationMeasurement: Sendable {
+    public var params: Int
+    public var macs: Int
+    public var flops: Int
+    /// Median milliseconds per batch of `batch` images.
+    public var latencyMS: Double
+    public var images: Int
+    public var layerMetrics: [LayerMetricRecord]
+    public var similarity: [SimilarityRecord]
+    public var accuracy: Double?
+}
+
+/// Settings shared by every configuration of a sweep.
+public struct SweepSettings: Sendable {
+    public var layers = "convs"
+    public var metrics: [SimilarityMetric] = [.cosine]
+    public var threshold = LayerSummary.defaultThreshold
+    public var batch = 32
+    public var latencyWarmup = 2
+    public var latencyRuns = 5
+    public init() {}
+}
+
+extension ConfigurationMeasurement {
+    /// Builds the configuration's network, counts its costs, times it and measures redundancy.
+    ///
+    /// - Throws: `SPConvLabError.invalidConfiguration` when the configuration cannot be built
+    ///   (the sweep stores it as skipped), other errors when the measurement fails.
+    public static func measure(_ configuration: RunConfiguration, source: any BatchSource, settings: SweepSettings,
+                               runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in }) throws -> ConfigurationMeasurement {
+        let network = try Network(try configuration.makeSpec())
+        if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
+        let ledger = try network.cost()
+        var generator = SeededGenerator(seed: 1)
+        let timingInput = Tensor.uniform([settings.batch, configuration.inChannels, configuration.inputSize, configuration.inputSize],
+                                         generator: &generator)
+        let times = try Stopwatch.measure(warmup: settings.latencyWarmup, runs: settings.latencyRuns) { _ = try network(timingInput) }
+        var analysis = RedundancyAnalysis()
+        analysis.metrics = settings.metrics
+        analysis.threshold = settings.threshold
+        analysis.batchSize = settings.batch
+        let layers = try LayerSelection(settings.layers, in: network)
+        let results = try analysis.run(network, layers: layers, source: source, progress: progress)
+        var metrics: [LayerMetricRecord] = []
+        var matrices: [SimilarityRecord] = []
+        for layer in results {
+            for metric in settings.metrics {
+                guard let s = layer.summaries[metric], let m = layer.matrices[metric] else { continue }
+                metrics.append(LayerMetricRecord(runID: runID, layer: layer.path, channels: s.channels, images: s.images,
+                                                 metric: metric.rawValue, meanAbsOffDiagonal: s.meanAbsOffDiagonal,
+                                                 fractionAboveThreshold: s.fractionAboveThreshold, threshold: s.threshold,
+                                                 duplicates: s.duplicates, dead: s.dead, clusters: s.clusters,
+                                                 effectiveRank: s.effectiveRank, suggestedRatio: s.suggestedRatio))
+                matrices.append(SimilarityRecord(runID: runID, layer: layer.path, metric: metric.rawValue, channels: m.channels,
+                                                 values: m.values))
+            }
+        }
+        return ConfigurationMeasurement(params: ledger.params, macs: ledger.macs, flops: ledger.flops,
+                                        latencyMS: Stopwatch.median(times), images: source.count,
+                                        layerMetrics: metrics, similarity: matrices, accuracy: nil)
+    }
+}
+
+extension RunConfiguration {
+    /// The zoo spec of this configuration.
+    ///
+    /// - Throws: `FeatureProbeError` for a model or variant this build does not know (a database
+    ///   written by another version).
+    public func makeSpec() throws -> ModelSpec {
+        guard let architecture = Architecture(rawValue: model) else {
+            throw FeatureProbeError("The stored model '\(model)' is not in this build's zoo (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))).")
+        }
+        let spconv: ModelVariant? = switch (variant, ratio, groups) {
+        case ("vanilla", nil, nil): .vanilla
+        case ("spconv", let r?, let g?): .spconv(SPConvConfiguration(ratio: r, groups: g))
+        default: nil
+        }
+        guard let spconv else {
+            throw FeatureProbeError("The stored variant '\(variant)' with ratio \(ratio.map { "\($0)" } ?? "none") and groups \(groups.map(String.init) ?? "none") is not a valid configuration; vanilla has neither, spconv has both.")
+        }
+        return ModelSpec(architecture, variant: spconv, inputChannels: inChannels, classes: classes, inputSize: inputSize)
+    }
+}
