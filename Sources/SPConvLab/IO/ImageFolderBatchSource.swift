@@ -49,8 +49,9 @@ public struct ImageFolderBatchSource: BatchSource, Sendable {
         return preprocessor.tensor(for: try files[range].map { try PNGCodec.read(from: $0) })
     }
 
-    /// The image files at `path`: `path` itself when it is a file, or the PNG files of a folder,
-    /// with the rules and errors of ``ImagePreprocessor/loadImages(at:)`` but without decoding.
+    /// The image files at `path`: `path` itself when it is a file, or the PNG files of a folder
+    /// (non-recursive; names ending in `.png` in any case, not starting with `.`; sorted by Unicode
+    /// code points), without decoding. ``ImagePreprocessor/loadImages(at:)`` decodes this list.
     static func listImageFiles(at path: String) throws -> [String] {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false

@@ -110,35 +110,7 @@ public struct ImagePreprocessor: Sendable {
     ///   `invalidInput` when a folder holds no PNG file or a file is not a valid PNG
     ///   (see ``PNGCodec/decode(_:source:limits:)``).
     public static func loadImages(at path: String) throws -> [(path: String, image: Image8)] {
-        let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SPConvLabError(.io, "image path '\(path)' does not exist; give a PNG file or a folder of PNG files")
-        }
-        guard isDirectory.boolValue else {
-            return [(path, try PNGCodec.read(from: path))]
-        }
-        let names: [String]
-        do {
-            names = try manager.contentsOfDirectory(atPath: path)
-        } catch {
-            throw SPConvLabError(.io, "cannot list image folder '\(path)': \(error.localizedDescription); a readable folder of PNG files is required")
-        }
-        let folder = URL(fileURLWithPath: path)
-        let files = names.filter { name in
-            guard !name.hasPrefix("."), name.lowercased().hasSuffix(".png") else { return false }
-            var entryIsDirectory: ObjCBool = false
-            let entry = folder.appendingPathComponent(name).path
-            return manager.fileExists(atPath: entry, isDirectory: &entryIsDirectory) && !entryIsDirectory.boolValue
-        }.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
-        guard !files.isEmpty else {
-            throw SPConvLabError(.invalidInput,
-                "image folder '\(path)' contains no PNG file; it must hold at least one file whose name ends in .png (any case)")
-        }
-        return try files.map { name in
-            let file = folder.appendingPathComponent(name).path
-            return (file, try PNGCodec.read(from: file))
-        }
+        try ImageFolderBatchSource.listImageFiles(at: path).map { ($0, try PNGCodec.read(from: $0)) }
     }
 
     // MARK: - Steps

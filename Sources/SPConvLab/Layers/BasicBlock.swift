@@ -21,11 +21,7 @@ public final class BasicBlock: Layer {
         conv2 = try .make(variant, inputChannels: outputChannels, outputChannels: outputChannels, stride: 1,
                           path: path + ".conv2")
         bn2 = BatchNorm2D(channels: outputChannels)
-        downsample = stride != 1 || inputChannels != outputChannels
-            ? Sequential([Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
-                                 stride: stride, bias: false),
-                          BatchNorm2D(channels: outputChannels)])
-            : nil
+        downsample = makeProjectionShortcut(inputChannels: inputChannels, outputChannels: outputChannels, stride: stride)
     }
 
     public var children: [(name: String, layer: any Layer)] {
@@ -50,8 +46,7 @@ public final class BasicBlock: Layer {
     }
 
     private func shortcutFused(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        guard let downsample, let conv = downsample.layers[0] as? Conv2D, let bn = downsample.layers[1] as? BatchNorm2D else { return x }
-        return try foldedShortcut.conv(conv, bn).runFast(x)
+        try fusedShortcut(downsample, folder: foldedShortcut, x)
     }
 
     public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
@@ -73,4 +68,19 @@ struct ModularOps {
     init(_ backend: Backend) { self.backend = backend }
     func relu(_ x: Tensor) -> Tensor { backend == .fast ? Ops.relu(x) : ReferenceOps.relu(x) }
     func add(_ a: Tensor, _ b: Tensor) -> Tensor { backend == .fast ? Ops.add(a, b) : ReferenceOps.add(a, b) }
+}
+
+/// The projection shortcut where a block changes shape: a 1x1 conv with the block's stride and a
+/// BatchNorm, PyTorch's `downsample = Sequential(Conv2d, BatchNorm2d)`; nil where the shape stays.
+func makeProjectionShortcut(inputChannels: Int, outputChannels: Int, stride: Int) -> Sequential? {
+    guard stride != 1 || inputChannels != outputChannels else { return nil }
+    return Sequential([Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
+                              stride: stride, bias: false),
+                       BatchNorm2D(channels: outputChannels)])
+}
+
+/// The shortcut on the fast path: the BN-folded projection, or `x` itself.
+func fusedShortcut(_ downsample: Sequential?, folder: FoldedConvolution, _ x: Tensor) throws -> Tensor {
+    guard let downsample, let conv = downsample.layers[0] as? Conv2D, let bn = downsample.layers[1] as? BatchNorm2D else { return x }
+    return try folder.conv(conv, bn).runFast(x)
 }

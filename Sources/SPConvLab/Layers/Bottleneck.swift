@@ -26,11 +26,7 @@ public final class Bottleneck: Layer {
         bn2 = BatchNorm2D(channels: width)
         conv3 = Conv2D(inputChannels: width, outputChannels: outputChannels, kernelSize: 1, bias: false)
         bn3 = BatchNorm2D(channels: outputChannels)
-        downsample = stride != 1 || inputChannels != outputChannels
-            ? Sequential([Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
-                                 stride: stride, bias: false),
-                          BatchNorm2D(channels: outputChannels)])
-            : nil
+        downsample = makeProjectionShortcut(inputChannels: inputChannels, outputChannels: outputChannels, stride: stride)
     }
 
     public var children: [(name: String, layer: any Layer)] {
@@ -42,10 +38,7 @@ public final class Bottleneck: Layer {
 
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
         if context.backend == .fast && !context.wantsCaptureInside {
-            var identity = x
-            if let downsample, let conv = downsample.layers[0] as? Conv2D, let bn = downsample.layers[1] as? BatchNorm2D {
-                identity = try foldedShortcut.conv(conv, bn).runFast(x)
-            }
+            let identity = try fusedShortcut(downsample, folder: foldedShortcut, x)
             var out = try ConvUnit.plain(conv1).fusedForward(x, name: "conv1", bn: bn1, folder: folded1, residual: nil,
                                                              relu: true, context: context)
             out = try conv2.fusedForward(out, name: "conv2", bn: bn2, folder: folded2, residual: nil, relu: true, context: context)

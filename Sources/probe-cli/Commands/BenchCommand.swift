@@ -53,7 +53,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
-            let network = try model.makeNetwork(weights: nil)
+            let network = try model.makeNetwork()
             let spec = network.spec
             var generator = SeededGenerator(seed: 1)
             let input = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)

@@ -15,8 +15,6 @@ struct CaptureCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
-    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded random weights).")
-    var weights: String?
     @OptionGroup var inputs: InputOptions
     @Option(help: "Layers to capture (comma-separated paths, globs or sets).")
     var layers: String
@@ -25,7 +23,7 @@ struct CaptureCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork(weights: weights)
+            let network = try model.makeNetwork()
             let source = try inputs.makeSource(for: network.spec)
             let selection = try LayerSelection(layers, in: network)
             try OutputFolder.prepare(out)

@@ -17,8 +17,6 @@ struct CompareCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
-    @Option(help: "Weights of the first network (.safetensors).")
-    var weights: String?
     @Option(name: .customLong("against-variant"), help: "Variant of the second network: vanilla or spconv.")
     var againstVariant: String = "spconv"
     @Option(name: .customLong("against-ratio"), help: "SPConv ratio of the second network.")
@@ -45,7 +43,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let first = try model.makeNetwork(weights: weights)
+            let first = try model.makeNetwork()
             var spec = first.spec
             spec.variant = againstVariant == "spconv"
                 ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio"),

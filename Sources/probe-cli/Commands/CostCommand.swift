@@ -35,7 +35,7 @@ struct CostCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork(weights: nil)
+            let network = try model.makeNetwork()
             let ledger = try network.cost()
             let spec = network.spec
             if json {

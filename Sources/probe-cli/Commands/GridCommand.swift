@@ -13,8 +13,6 @@ struct GridCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
-    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded random weights).")
-    var weights: String?
     @OptionGroup var inputs: InputOptions
     @Option(help: "The layer (one dotted path).")
     var layer: String
@@ -35,7 +33,7 @@ struct GridCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork(weights: weights)
+            let network = try model.makeNetwork()
             let source = try inputs.makeSource(for: network.spec)
             let selection = try LayerSelection(layer, in: network)
             guard selection.paths.count == 1 else {

@@ -16,8 +16,6 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded random weights).")
-    var weights: String?
 
     @Option(help: "A .npy float32 NCHW tensor, a .png file, or a folder of .png files.")
     var input: String
@@ -40,7 +38,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork(weights: weights)
+            let network = try model.makeNetwork()
             let loader = InputLoader(spec: network.spec, normalization: normalization.flatMap(NormalizationChoice.init)?.value)
             let (batch, labels) = try loader.load(input)
             let logits = try network(batch)

@@ -18,8 +18,6 @@ struct SimilarityCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
-    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded random weights).")
-    var weights: String?
     @OptionGroup var inputs: InputOptions
     @Option(help: "Layers: comma-separated dotted paths (layer1.0.conv1), globs (layer*.*.conv2) or sets (convs, blocks, all).")
     var layers: String
@@ -56,7 +54,7 @@ struct SimilarityCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork(weights: weights)
+            let network = try model.makeNetwork()
             let source = try inputs.makeSource(for: network.spec)
             let selection = try LayerSelection(layers, in: network)
             try OutputFolder.prepare(out)

@@ -24,6 +24,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.customLong("input-size")], help: "Square input size in pixels (default: 32 for CIFAR models, 224 for resnet18/50).")
     var inputSize: Int?
 
+    @Option(help: "Weights: a PyTorch state_dict saved as .safetensors (default: seeded Kaiming initialisation).")
+    var weights: String?
+
     func validate() throws {
         guard Architecture(rawValue: model) != nil else {
             throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -55,8 +58,8 @@ struct ModelOptions: ParsableArguments {
                          classes: classes, inputSize: inputSize)
     }
 
-    /// Builds the network, loading weights when a path is given.
-    func makeNetwork(weights: String?) throws -> Network {
+    /// Builds the network, loading --weights when given.
+    func makeNetwork() throws -> Network {
         let network = try Network(try spec())
         if let weights { try network.loadWeights(contentsOf: weights) }
         return network
