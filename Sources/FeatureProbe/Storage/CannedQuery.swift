@@ -1,0 +1,112 @@
+/// The questions `probe-cli query` answers by name, each a read-only query over the views of
+/// docs/SCHEMA.md returning a ``QueryResult``.
+public enum CannedQuery {
+    /// Every run (of the sweep named `sweep`, or of all sweeps) with its configuration, status,
+    /// costs, accuracy and mean redundancy: one row per run and metric (`run_summary`).
+    public static func runs(path: String, sweep: String? = nil) throws -> QueryResult {
+        let columns = """
+            run_id, sweep, model, variant, ratio, groups, dataset, images, status, params, macs, latency_ms, accuracy, \
+            metric, layers, mean_abs_offdiag, suggested_ratio, reason
+            """
+        if let sweep {
+            return try ReadOnlyQuery.run(path: path, sql: "SELECT \(columns) FROM run_summary WHERE sweep = ? ORDER BY run_id, metric",
+                                         bindings: [.text(sweep)])
+        }
+        return try ReadOnlyQuery.run(path: path, sql: "SELECT \(columns) FROM run_summary ORDER BY run_id, metric")
+    }
+
+    /// One run as `field, value` rows: every column of `runs`, then its sweep's name.
+    ///
+    /// - Throws: ``FeatureProbeError`` when there is no run `runID`.
+    public static func show(path: String, runID: Int64) throws -> QueryResult {
+        let result = try ReadOnlyQuery.run(path: path, sql: """
+            SELECT r.*, s.name AS sweep FROM runs r JOIN sweeps s ON s.id = r.sweep_id WHERE r.id = ?
+            """, bindings: [.integer(runID)])
+        guard let row = result.rows.first else { throw try missingRun(runID, path: path) }
+        return QueryResult(columns: ["field", "value"], rows: zip(result.columns, row).map { [.text($0), $1] })
+    }
+
+    /// A run's layer metrics, by layer and metric.
+    public static func layers(path: String, runID: Int64) throws -> QueryResult {
+        try ReadOnlyQuery.run(path: path, sql: """
+            SELECT layer, metric, channels, images, mean_abs_offdiag, frac_above_threshold, threshold, duplicates, dead,
+                   clusters, effective_rank, suggested_ratio
+            FROM layer_metrics WHERE run_id = ? ORDER BY rowid
+            """, bindings: [.integer(runID)])
+    }
+
+    /// Two runs per layer side by side under one metric: `layer, a_channels, b_channels,
+    /// a_/b_mean_abs_offdiag, a_/b_clusters, a_/b_effective_rank, a_/b_suggested_ratio`, layers of
+    /// either run (a full outer join by the dotted layer path; a layer only one run has shows NULLs
+    /// for the other), in `a`'s layer order then `b`'s.
+    ///
+    /// - Parameter metric: the metric; nil picks the first metric (alphabetically) both runs have.
+    /// - Throws: ``FeatureProbeError`` when a run is missing or the runs share no metric.
+    public static func compare(path: String, runA: Int64, runB: Int64, metric: String? = nil) throws -> QueryResult {
+        let connection = try ReadOnlyQuery.open(path: path)
+        for id in [runA, runB] where try ReadOnlyQuery.run(connection, sql: "SELECT 1 FROM runs WHERE id = ?", bindings: [.integer(id)]).rows.isEmpty {
+            throw try missingRun(id, path: path)
+        }
+        let chosen: String
+        if let metric {
+            chosen = metric
+        } else {
+            let common = try ReadOnlyQuery.run(connection, sql: """
+                SELECT metric FROM layer_metrics WHERE run_id = ? INTERSECT SELECT metric FROM layer_metrics WHERE run_id = ?
+                ORDER BY metric LIMIT 1
+                """, bindings: [.integer(runA), .integer(runB)])
+            guard let first = common.rows.first?.first?.string else {
+                throw FeatureProbeError("Runs \(runA) and \(runB) in \(path) have no similarity metric in common (or no layer metrics), so there is nothing to compare; compare two runs that are done and measured with the same metric.")
+            }
+            chosen = first
+        }
+        return try ReadOnlyQuery.run(connection, sql: """
+            WITH a AS (SELECT *, rowid AS position FROM layer_metrics WHERE run_id = ?1 AND metric = ?3),
+                 b AS (SELECT *, rowid AS position FROM layer_metrics WHERE run_id = ?2 AND metric = ?3)
+            SELECT COALESCE(a.layer, b.layer) AS layer, ?3 AS metric,
+                   a.channels AS a_channels, b.channels AS b_channels,
+                   a.mean_abs_offdiag AS a_mean_abs_offdiag, b.mean_abs_offdiag AS b_mean_abs_offdiag,
+                   a.clusters AS a_clusters, b.clusters AS b_clusters,
+                   a.effective_rank AS a_effective_rank, b.effective_rank AS b_effective_rank,
+                   a.suggested_ratio AS a_suggested_ratio, b.suggested_ratio AS b_suggested_ratio
+            FROM a FULL OUTER JOIN b ON a.layer = b.layer
+            ORDER BY a.position IS NULL, a.position, b.position
+            """, bindings: [.integer(runA), .integer(runB), .text(chosen)])
+    }
+
+    /// The `limit` layers with the highest `mean_abs_offdiag` over all runs (ties by
+    /// `frac_above_threshold`, then run and layer), from `layer_redundancy`.
+    public static func topRedundant(path: String, limit: Int = 10) throws -> QueryResult {
+        guard limit >= 1 else {
+            throw FeatureProbeError("--limit must be a positive number of layers, got \(limit).")
+        }
+        return try ReadOnlyQuery.run(path: path, sql: """
+            SELECT run_id, sweep, model, variant, ratio, groups, layer, metric, channels, mean_abs_offdiag,
+                   frac_above_threshold, duplicates, dead, clusters, effective_rank, suggested_ratio
+            FROM layer_redundancy
+            ORDER BY mean_abs_offdiag DESC, frac_above_threshold DESC, run_id, layer, metric
+            LIMIT ?
+            """, bindings: [SQLValue(limit)])
+    }
+
+    /// The done configurations no other done run of the same sweep beats (`pareto_candidates`).
+    ///
+    /// When any done run has an accuracy, the criterion is "not beaten on both lower MACs and
+    /// higher accuracy"; otherwise "not beaten on both lower MACs and lower mean_abs_offdiag" (per
+    /// metric): at equal cost, the network whose channels repeat each other less uses its MACs
+    /// better. The `criterion` column says which applied. Ordered by sweep, metric, MACs.
+    public static func pareto(path: String) throws -> QueryResult {
+        try ReadOnlyQuery.run(path: path, sql: """
+            SELECT * FROM pareto_candidates
+            WHERE criterion = (CASE WHEN EXISTS (SELECT 1 FROM runs WHERE status = 'done' AND accuracy IS NOT NULL)
+                                    THEN 'accuracy' ELSE 'mean_abs_offdiag' END)
+            ORDER BY sweep, metric, macs, run_id
+            """)
+    }
+
+    private static func missingRun(_ runID: Int64, path: String) throws -> FeatureProbeError {
+        let range = try ReadOnlyQuery.run(path: path, sql: "SELECT min(id), max(id), count(*) FROM runs").rows.first ?? []
+        let known = (range.first?.int64).map { "runs \($0) to \(range[1].int64 ?? $0) (\(range[2].int64 ?? 0) runs)" } ?? "no runs"
+        return FeatureProbeError("There is no run \(runID) in \(path); it holds \(known). List them with `probe-cli query --db \(path) runs`.")
+    }
+}

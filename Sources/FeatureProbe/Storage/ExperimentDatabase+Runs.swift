@@ -1,0 +1,278 @@
+/// Sweeps and runs: creating, claiming, completing and reading them.
+extension ExperimentDatabase {
+    static let runColumns = """
+        id, sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, weights_path, \
+        weights_sha256, dataset, images, status, reason, params, macs, flops, latency_ms, batch, threads, \
+        accuracy, started_at, finished_at, tool_version, git_commit, host
+        """
+    static let configurationMatch = """
+        sweep_id = ? AND model = ? AND variant = ? AND COALESCE(ratio, -1) = COALESCE(?, -1) \
+        AND COALESCE(groups, -1) = COALESCE(?, -1) AND in_channels = ? AND classes = ? AND input_size = ? \
+        AND COALESCE(weights_sha256, weights_path, '') = COALESCE(?, ?, '') AND dataset = ? AND images = ? \
+        AND batch = ? AND threads = ?
+        """
+    static let now = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+    static func configurationKey(sweepID: Int64, _ c: RunConfiguration) -> [SQLValue] {
+        let identity: [SQLValue] = [.integer(sweepID), .text(c.model), .text(c.variant), SQLValue(c.ratio),
+                                    SQLValue(c.groups), SQLValue(c.inChannels), SQLValue(c.classes)]
+        let inputs: [SQLValue] = [SQLValue(c.inputSize), SQLValue(c.weightsSHA256), SQLValue(c.weightsPath),
+                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch), SQLValue(c.threads)]
+        return identity + inputs
+    }
+
+    /// The configuration of a stored run.
+    static func configuration(of run: RunRecord) -> RunConfiguration {
+        RunConfiguration(model: run.model, variant: run.variant, ratio: run.ratio, groups: run.groups,
+                         inChannels: run.inChannels, classes: run.classes, inputSize: run.inputSize,
+                         weightsPath: run.weightsPath, weightsSHA256: run.weightsSHA256, dataset: run.dataset,
+                         images: run.images, batch: run.batch, threads: run.threads)
+    }
+
+    // MARK: - Sweeps
+
+    /// The sweep named `name`, created with `commandLine` if there is none (a resumed sweep finds
+    /// its rows again by name).
+    public func findOrCreateSweep(name: String, commandLine: String) throws -> SweepRecord {
+        try connection.transaction(immediate: true) {
+            try connection.run("INSERT OR IGNORE INTO sweeps (name, command_line, created_at) VALUES (?, ?, \(Self.now))",
+                               [.text(name), .text(commandLine)])
+            guard let sweep = try sweep(named: name) else {
+                throw FeatureProbeError("The sweep \(name) could not be created in \(path).")
+            }
+            return sweep
+        }
+    }
+
+    /// The sweep named `name`, if any.
+    public func sweep(named name: String) throws -> SweepRecord? {
+        try connection.query("SELECT id, name, command_line, created_at FROM sweeps WHERE name = ?", [.text(name)])
+            .rows.first.map(Self.sweepRecord)
+    }
+
+    /// All sweeps, oldest first.
+    public func sweeps() throws -> [SweepRecord] {
+        try connection.query("SELECT id, name, command_line, created_at FROM sweeps ORDER BY id").rows.map(Self.sweepRecord)
+    }
+
+    static func sweepRecord(_ row: [SQLValue]) -> SweepRecord {
+        SweepRecord(id: row[0].int64 ?? 0, name: row[1].string ?? "", commandLine: row[2].string ?? "",
+                    createdAt: row[3].string ?? "")
+    }
+
+    // MARK: - Runs
+
+    /// Inserts a `pending` row for each configuration the sweep lacks and returns the rows of all
+    /// of them, in the order given (existing rows keep their status: a resumed sweep runs only
+    /// what is missing).
+    ///
+    /// - Parameters:
+    ///   - sweepID: the sweep.
+    ///   - configurations: the grid (or this shard's part of it).
+    ///   - toolVersion: the probe-cli version, stored on new rows.
+    ///   - gitCommit: the tool's git commit when known, stored on new rows.
+    /// - Throws: ``FeatureProbeError`` when a configuration breaks a constraint (for example a
+    ///   ratio outside (0, 1], or a ratio without groups); then no row is inserted.
+    public func ensureRuns(sweepID: Int64, configurations: [RunConfiguration], toolVersion: String,
+                           gitCommit: String? = nil) throws -> [RunRecord] {
+        try connection.transaction(immediate: true) {
+            let insert = try connection.prepare("""
+                INSERT OR IGNORE INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size,
+                    weights_sha256, weights_path, dataset, images, batch, threads, tool_version, git_commit, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+                """)
+            let select = try connection.prepare("SELECT \(Self.runColumns) FROM runs WHERE \(Self.configurationMatch)")
+            var records: [RunRecord] = []
+            for configuration in configurations {
+                let key = Self.configurationKey(sweepID: sweepID, configuration)
+                try insert.bind(key + [.text(toolVersion), SQLValue(gitCommit)])
+                while try insert.step() {}
+                try select.bind(key)
+                guard try select.step() else {
+                    throw FeatureProbeError("The run \(configuration) was neither inserted nor found in \(path).")
+                }
+                records.append(Self.runRecord(select.row()))
+            }
+            return records
+        }
+    }
+
+    /// Claims the next runnable run of a sweep for `worker`, atomically.
+    ///
+    /// In one `BEGIN IMMEDIATE` transaction: the first run by id that is `pending`, or `running`
+    /// under a worker on this host whose process is gone (`kill(pid, 0)` fails with ESRCH: a
+    /// process killed mid-run), and that `isEligible` accepts (a shard's filter), becomes
+    /// `running` with this worker, host, pid and `started_at`. Concurrent claimers, in threads or
+    /// processes, never get the same run.
+    ///
+    /// - Returns: the claimed run, or nil when nothing is left to claim.
+    public func claimNext(sweepID: Int64, worker: Worker = .current,
+                          isEligible: (RunRecord) -> Bool = { _ in true }) throws -> RunRecord? {
+        try connection.transaction(immediate: true) {
+            let candidates = try connection.prepare("""
+                SELECT \(Self.runColumns), worker, worker_pid FROM runs
+                WHERE sweep_id = ? AND status IN ('pending', 'running') ORDER BY id
+                """)
+            try candidates.bind([.integer(sweepID)])
+            var chosen: RunRecord?
+            while try candidates.step() {
+                let row = candidates.row()
+                let run = Self.runRecord(row)
+                if run.status == .running {
+                    guard let host = run.host, let pid = row[28].int.map(Int32.init(truncatingIfNeeded:)) else { continue }
+                    let owner = Worker(host: host, pid: pid)
+                    if owner == worker || owner.mayBeAlive { continue }
+                }
+                if isEligible(run) {
+                    chosen = run
+                    break
+                }
+            }
+            guard let chosen else { return nil }
+            try connection.run("""
+                UPDATE runs SET status = 'running', worker = ?, worker_pid = ?, host = ?, started_at = \(Self.now),
+                    finished_at = NULL, reason = NULL
+                WHERE id = ?
+                """, [.text(worker.description), .integer(Int64(worker.pid)), .text(worker.host), .integer(chosen.id)])
+            return try run(id: chosen.id)
+        }
+    }
+
+    /// Records a finished run: its row becomes `done` with the results, and its layer metrics and
+    /// similarity matrices are inserted, all in one transaction, and only while the run is still
+    /// `running` under `worker`.
+    ///
+    /// - Throws: ``FeatureProbeError`` when the run is not claimed by `worker` or any row breaks a
+    ///   constraint (a matrix whose size is not `channels * channels`, ...); then nothing is written.
+    public func complete(runID: Int64, worker: Worker = .current, result: RunResult) throws {
+        try connection.transaction(immediate: true) {
+            let changed = try connection.run("""
+                UPDATE runs SET status = 'done', reason = NULL, params = ?, macs = ?, flops = ?, latency_ms = ?,
+                    accuracy = ?, finished_at = \(Self.now)
+                WHERE id = ? AND status = 'running' AND worker = ?
+                """, [SQLValue(result.params), SQLValue(result.macs), SQLValue(result.flops), SQLValue(result.latencyMS),
+                      SQLValue(result.accuracy), .integer(runID), .text(worker.description)])
+            guard changed == 1 else { throw try notClaimedError(runID: runID, worker: worker) }
+            try connection.run("DELETE FROM layer_metrics WHERE run_id = ?", [.integer(runID)])
+            try connection.run("DELETE FROM similarity WHERE run_id = ?", [.integer(runID)])
+            let insertMetric = try connection.prepare("""
+                INSERT INTO layer_metrics (run_id, layer, metric, channels, images, mean_abs_offdiag,
+                    frac_above_threshold, threshold, duplicates, dead, clusters, effective_rank, suggested_ratio)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for metric in result.layerMetrics {
+                try insertMetric.bind(Self.layerMetricValues(metric, runID: runID))
+                while try insertMetric.step() {}
+            }
+            let insertMatrix = try connection.prepare(
+                "INSERT INTO similarity (run_id, layer, metric, channels, matrix) VALUES (?, ?, ?, ?, ?)")
+            for matrix in result.similarity {
+                try insertMatrix.bind([.integer(runID), .text(matrix.layer), .text(matrix.metric),
+                                       SQLValue(matrix.channels), SQLValue(float32LittleEndian: matrix.values)])
+                while try insertMatrix.step() {}
+            }
+        }
+    }
+
+    static func layerMetricValues(_ metric: LayerMetricRecord, runID: Int64) -> [SQLValue] {
+        [.integer(runID), .text(metric.layer), .text(metric.metric), SQLValue(metric.channels), SQLValue(metric.images),
+         .real(metric.meanAbsOffDiagonal), .real(metric.fractionAboveThreshold), .real(metric.threshold),
+         SQLValue(metric.duplicates), SQLValue(metric.dead), SQLValue(metric.clusters), .real(metric.effectiveRank),
+         .real(metric.suggestedRatio)]
+    }
+
+    /// Marks a pending or running run `failed`, with why.
+    public func fail(runID: Int64, reason: String) throws {
+        try finish(runID: runID, status: .failed, reason: reason)
+    }
+
+    /// Marks a pending or running run `skipped`, with why (for example a ratio the model cannot take).
+    public func skip(runID: Int64, reason: String) throws {
+        try finish(runID: runID, status: .skipped, reason: reason)
+    }
+
+    private func finish(runID: Int64, status: RunStatus, reason: String) throws {
+        try connection.transaction(immediate: true) {
+            let changed = try connection.run("""
+                UPDATE runs SET status = ?, reason = ?, finished_at = \(Self.now)
+                WHERE id = ? AND status IN ('pending', 'running')
+                """, [.text(status.rawValue), .text(reason), .integer(runID)])
+            guard changed == 1 else {
+                let current = try run(id: runID)?.status.rawValue ?? "missing"
+                throw FeatureProbeError("Run \(runID) in \(path) cannot be marked \(status.rawValue): its status is \(current); only pending or running runs can be.")
+            }
+        }
+    }
+
+    /// Puts a sweep's failed runs back to `pending` so the next claims retry them; returns how many.
+    @discardableResult
+    public func retryFailed(sweepID: Int64) throws -> Int {
+        try connection.transaction(immediate: true) {
+            try connection.run("""
+                UPDATE runs SET status = 'pending', reason = NULL, finished_at = NULL WHERE sweep_id = ? AND status = 'failed'
+                """, [.integer(sweepID)])
+        }
+    }
+
+    private func notClaimedError(runID: Int64, worker: Worker) throws -> FeatureProbeError {
+        let row = try connection.query("SELECT status, worker FROM runs WHERE id = ?", [.integer(runID)]).rows.first
+        guard let row else {
+            return FeatureProbeError("Run \(runID) does not exist in \(path); complete only runs returned by claimNext.")
+        }
+        return FeatureProbeError("Run \(runID) in \(path) is \(row[0].string ?? "?") under worker \(row[1].string ?? "none"), not running under \(worker); only the worker that claimed a run can complete it. Nothing was written.")
+    }
+
+    /// The runs of a sweep, by id.
+    public func runs(sweepID: Int64) throws -> [RunRecord] {
+        try connection.query("SELECT \(Self.runColumns) FROM runs WHERE sweep_id = ? ORDER BY id", [.integer(sweepID)])
+            .rows.map(Self.runRecord)
+    }
+
+    /// The run with this id, if any.
+    public func run(id: Int64) throws -> RunRecord? {
+        try connection.query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.integer(id)]).rows.first.map(Self.runRecord)
+    }
+
+    /// A run's layer metrics in the order they were stored (the network's layer order).
+    public func layerMetrics(runID: Int64) throws -> [LayerMetricRecord] {
+        try connection.query("""
+            SELECT run_id, layer, channels, images, metric, mean_abs_offdiag, frac_above_threshold, threshold,
+                   duplicates, dead, clusters, effective_rank, suggested_ratio
+            FROM layer_metrics WHERE run_id = ? ORDER BY rowid
+            """, [.integer(runID)]).rows.map { row in
+            LayerMetricRecord(runID: row[0].int64 ?? 0, layer: row[1].string ?? "", channels: row[2].int ?? 0,
+                              images: row[3].int ?? 0, metric: row[4].string ?? "",
+                              meanAbsOffDiagonal: row[5].double ?? .nan, fractionAboveThreshold: row[6].double ?? .nan,
+                              threshold: row[7].double ?? .nan, duplicates: row[8].int ?? 0, dead: row[9].int ?? 0,
+                              clusters: row[10].int ?? 0, effectiveRank: row[11].double ?? .nan,
+                              suggestedRatio: row[12].double ?? .nan)
+        }
+    }
+
+    /// The stored similarity matrix of one layer under one metric, if any.
+    public func similarity(runID: Int64, layer: String, metric: String) throws -> SimilarityRecord? {
+        try connection.query("SELECT channels, matrix FROM similarity WHERE run_id = ? AND layer = ? AND metric = ?",
+                             [.integer(runID), .text(layer), .text(metric)]).rows.first.map { row in
+            SimilarityRecord(runID: runID, layer: layer, metric: metric, channels: row[0].int ?? 0,
+                             values: SQLValue.decodeFloat32LittleEndian(row[1].bytes ?? []))
+        }
+    }
+
+    /// The layers and metrics with a stored matrix for a run.
+    public func similarityKeys(runID: Int64) throws -> [(layer: String, metric: String)] {
+        try connection.query("SELECT layer, metric FROM similarity WHERE run_id = ? ORDER BY rowid",
+                             [.integer(runID)]).rows.map { ($0[0].string ?? "", $0[1].string ?? "") }
+    }
+
+    static func runRecord(_ row: [SQLValue]) -> RunRecord {
+        RunRecord(id: row[0].int64 ?? 0, sweepID: row[1].int64 ?? 0, model: row[2].string ?? "",
+                  variant: row[3].string ?? "", ratio: row[4].double, groups: row[5].int, inChannels: row[6].int ?? 0,
+                  classes: row[7].int ?? 0, inputSize: row[8].int ?? 0, weightsPath: row[9].string,
+                  weightsSHA256: row[10].string, dataset: row[11].string ?? "", images: row[12].int ?? 0,
+                  status: RunStatus(rawValue: row[13].string ?? "") ?? .pending, reason: row[14].string,
+                  params: row[15].int, macs: row[16].int, flops: row[17].int, latencyMS: row[18].double,
+                  batch: row[19].int ?? 0, threads: row[20].int ?? 0, accuracy: row[21].double,
+                  startedAt: row[22].string, finishedAt: row[23].string, toolVersion: row[24].string ?? "",
+                  gitCommit: row[25].string, host: row[26].string)
+    }
+}
