@@ -1,0 +1,136 @@
+import Foundation
+
+extension SweepReport {
+    /// The content of `index.html` and its encoder.
+    struct Page {
+        struct ChartEntry {
+            /// The picture, or nil when the chart was left out.
+            let file: String?
+            let caption: String
+            let note: String?
+        }
+
+        struct HeatmapEntry {
+            let runID: Int64
+            let file: String
+            let layer: String
+            let metric: String
+            let channels: Int
+        }
+
+        let title: String
+        let generatedAt: Date
+        let runs: [RunRecord]
+        var charts: [ChartEntry] = []
+        var heatmaps: [HeatmapEntry] = []
+
+        init(title: String, generatedAt: Date, runs: [RunRecord]) {
+            self.title = title
+            self.generatedAt = generatedAt
+            self.runs = runs
+        }
+
+        static let style = """
+            body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1280px; padding: 0 16px; color: #222; line-height: 1.4; }
+            h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+            h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 2em; }
+            .meta { color: #555; }
+            table { border-collapse: collapse; font-size: 0.9em; }
+            th, td { border: 1px solid #d0d0d0; padding: 4px 8px; text-align: left; vertical-align: top; }
+            th { background: #f0f0f0; position: sticky; top: 0; }
+            tbody tr:nth-child(even) { background: #fafafa; }
+            td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+            td.reason { max-width: 320px; overflow-wrap: anywhere; color: #555; }
+            .status-done { color: #1a7f37; } .status-failed { color: #c62828; font-weight: bold; }
+            .status-skipped { color: #8a6d00; } .status-pending, .status-running { color: #555; }
+            .table-wrap { overflow-x: auto; }
+            figure { margin: 1.5em 0; }
+            figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+            figcaption { color: #444; font-size: 0.9em; margin-top: 4px; }
+            .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 8px 12px; }
+            .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
+            .grid figure { margin: 0; }
+            """
+
+        /// The page as HTML5 text.
+        func html(labels: RunLabels) -> String {
+            var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            html += "<title>\(escapeHTML(title))</title>\n<style>\n\(Page.style)\n</style>\n</head>\n<body>\n"
+            html += "<h1>\(escapeHTML(title))</h1>\n"
+            let counts = RunStatus.allCases.compactMap { status -> String? in
+                let count = runs.filter { $0.status == status }.count
+                return count == 0 ? nil : "\(count) \(status.rawValue)"
+            }
+            html += "<p class=\"meta\">Generated \(escapeHTML(Page.timestamp(generatedAt))). \(runs.count) run\(runs.count == 1 ? "" : "s")"
+            html += counts.isEmpty ? "." : " (\(counts.joined(separator: ", ")))."
+            html += " Tables: <a href=\"runs.csv\">runs.csv</a>, <a href=\"layer_metrics.csv\">layer_metrics.csv</a>.</p>\n"
+
+            html += "<h2>Runs</h2>\n" + runsTable()
+
+            html += "<h2>Charts</h2>\n"
+            for chart in charts {
+                if let file = chart.file {
+                    html += "<figure><img src=\"\(escapeHTML(file))\" alt=\"\(escapeHTML(chart.caption))\">"
+                    html += "<figcaption>\(escapeHTML(chart.caption))</figcaption></figure>\n"
+                } else if let note = chart.note {
+                    html += "<p class=\"note\">\(escapeHTML(note))</p>\n"
+                }
+            }
+
+            html += "<h2>Similarity heatmaps</h2>\n"
+            if heatmaps.isEmpty {
+                html += "<p class=\"note\">No similarity matrices stored for these runs.</p>\n"
+            }
+            var order: [Int64] = runs.map(\.id).filter { id in heatmaps.contains { $0.runID == id } }
+            for entry in heatmaps where !order.contains(entry.runID) { order.append(entry.runID) }
+            var shown = Set<Int64>()
+            for id in order where shown.insert(id).inserted {
+                html += "<h3>Run \(id): \(escapeHTML(labels.long(id)))</h3>\n<div class=\"grid\">\n"
+                for entry in heatmaps where entry.runID == id {
+                    let caption = "\(entry.layer), \(entry.metric), \(entry.channels) channels"
+                    html += "<figure><a href=\"\(escapeHTML(entry.file))\"><img src=\"\(escapeHTML(entry.file))\" alt=\"\(escapeHTML(caption))\"></a>"
+                    html += "<figcaption>\(escapeHTML(caption))</figcaption></figure>\n"
+                }
+                html += "</div>\n"
+            }
+            html += "</body>\n</html>\n"
+            return html
+        }
+
+        func runsTable() -> String {
+            guard !runs.isEmpty else { return "<p class=\"note\">No runs recorded.</p>\n" }
+            let header = ["id", "model", "variant", "ratio", "groups", "status", "reason", "params", "MACs", "FLOPs",
+                          "latency (ms)", "accuracy", "images"]
+            var html = "<div class=\"table-wrap\"><table>\n<thead><tr>"
+            html += header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+            for run in runs {
+                func numeric(_ text: String, exact: String? = nil) -> String {
+                    let title = exact.map { " title=\"\(escapeHTML($0))\"" } ?? ""
+                    return "<td class=\"num\"\(title)>\(escapeHTML(text))</td>"
+                }
+                func count(_ value: Int?) -> String {
+                    numeric(value.map { ChartTicks.compact(Double($0)) } ?? "", exact: value.map { String($0) })
+                }
+                html += "<tr>" + numeric(String(run.id))
+                html += "<td>\(escapeHTML(run.model))</td><td>\(escapeHTML(run.variant))</td>"
+                html += numeric(run.ratio.map { CSVWriter.formatG6($0) } ?? "") + numeric(run.groups.map { String($0) } ?? "")
+                html += "<td class=\"status-\(escapeHTML(run.status.rawValue))\">\(escapeHTML(run.status.rawValue))</td>"
+                html += "<td class=\"reason\">\(escapeHTML(run.reason ?? ""))</td>"
+                html += count(run.params) + count(run.macs) + count(run.flops)
+                html += numeric(run.latencyMS.map { String(format: "%.3f", $0) } ?? "")
+                html += numeric(run.accuracy.map { String(format: "%.4f", $0) } ?? "")
+                html += numeric(String(run.images)) + "</tr>\n"
+            }
+            return html + "</tbody>\n</table></div>\n"
+        }
+
+        /// `date` as `2025-01-31 14:05:09 UTC`.
+        static func timestamp(_ date: Date) -> String {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            return String(format: "%04d-%02d-%02d %02d:%02d:%02d UTC", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+extension SweepReport {
+    /// How runs are named in legends, captions and headings.
+    struct RunLabels {
+        let runsByID: [Int64: RunRecord]
+        /// Whether the runs cover more than one model, so names must say which.
+        let isMultiModel: Bool
+
+        init(runs: [RunRecord]) {
+            var byID: [Int64: RunRecord] = [:]
+            for run in runs where byID[run.id] == nil { byID[run.id] = run }
+            runsByID = byID
+            isMultiModel = Set(runs.map(\.model)).count > 1
+        }
+
+        /// "vanilla", "r=0.25 g=2" (or the variant name), after the model when there are several.
+        func configuration(_ run: RunRecord) -> String {
+            let base: String
+            if run.variant == "vanilla" {
+                base = "vanilla"
+            } else if let ratio = run.ratio, let groups = run.groups {
+                base = "r=\(CSVWriter.formatG6(ratio)) g=\(groups)"
+            } else {
+                base = run.variant
+            }
+            return isMultiModel ? "\(run.model) \(base)" : base
+        }
+
+        /// "#3 r=0.25 g=2", for a legend with one entry per run.
+        func series(_ id: Int64) -> String {
+            runsByID[id].map { "#\(id) \(configuration($0))" } ?? "#\(id)"
+        }
+
+        /// "resnet18 spconv r=0.25 g=2", for headings; "run 3" for a run not in the list.
+        func long(_ id: Int64) -> String {
+            guard let run = runsByID[id] else { return "run \(id)" }
+            var text = "\(run.model) \(run.variant)"
+            if run.variant != "vanilla", let ratio = run.ratio, let groups = run.groups {
+                text += " r=\(CSVWriter.formatG6(ratio)) g=\(groups)"
+            }
+            return text
+        }
+
+        /// The name of a group-count series, after the model when there are several.
+        func groups(_ groups: Int, model: String) -> String {
+            isMultiModel ? "\(model) g=\(groups)" : "g=\(groups)"
+        }
+
+        /// The name of a vanilla baseline, after the model when there are several.
+        func vanilla(model: String) -> String {
+            isMultiModel ? "\(model) vanilla" : "vanilla"
+        }
+    }
+}

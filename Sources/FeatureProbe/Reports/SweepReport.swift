@@ -1,0 +1,158 @@
+import Foundation
+import SPConvLab
+
+/// The report of a sweep: CSV tables, charts, heatmaps and an `index.html` that shows them,
+/// encoded from plain records (the database layer reads them; `write(_:into:)` stores the result).
+///
+/// Files, with names relative to the report folder:
+/// - `runs.csv`: every ``RunRecord`` field, one row per run in the given order;
+/// - `layer_metrics.csv`: every ``LayerMetricRecord`` field;
+/// - `macs_vs_ratio.png`, `latency_vs_ratio.png`: one series per SPConv group count over the
+///   split ratio, the vanilla baseline as a dashed reference line;
+/// - `redundancy_per_layer.png`: mean |off-diagonal similarity| per layer under the `cosine`
+///   metric (else the first metric recorded), one series per run, vanilla first;
+/// - `accuracy_vs_macs.png` with the Pareto front, only when some run has both accuracy and MACs;
+/// - `heatmaps/run<ID>.<layer>.<metric>.png`, one per stored similarity matrix (index order);
+/// - `index.html`: self-contained (inline CSS, no scripts, no external URLs) with the table of
+///   runs, the charts, the heatmaps grouped by run and a note for each chart left out. Every
+///   `src` and `href` in it names a file of the list (``referencedFiles(in:)``).
+///
+/// With more than one model among the runs, series and reference names start with the model.
+public enum SweepReport {
+    /// The fields of `runs.csv`, in order (the `runs` table's columns).
+    public static let runsHeader = [
+        "id", "sweep_id", "model", "variant", "ratio", "groups", "in_channels", "classes", "input_size",
+        "weights_path", "weights_sha256", "dataset", "images", "status", "reason", "params", "macs", "flops",
+        "latency_ms", "batch", "threads", "accuracy", "started_at", "finished_at", "tool_version", "git_commit", "host",
+    ]
+
+    /// The fields of `layer_metrics.csv`, in order.
+    public static let layerMetricsHeader = [
+        "run_id", "layer", "channels", "images", "metric", "mean_abs_offdiag", "frac_above_threshold", "threshold",
+        "duplicates", "dead", "clusters", "effective_rank", "suggested_ratio",
+    ]
+
+    /// The report's files, `index.html` last.
+    ///
+    /// - Parameters:
+    ///   - runs: The runs, in table order (usually by id).
+    ///   - layerMetrics: Per-layer redundancy summaries, each run's layers in network order.
+    ///   - similarity: Stored similarity matrices; each becomes a heatmap.
+    ///   - title: The page and report title.
+    ///   - generatedAt: The time printed on the page.
+    /// - Returns: `(name, bytes)` pairs; names are relative paths with `/` separators.
+    /// - Throws: ``FeatureProbeError`` when a similarity record's values do not form its
+    ///   `channels x channels` matrix; errors of ``PNGCodec/encode(_:)``.
+    public static func files(runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord],
+                             title: String, generatedAt: Date = Date()) throws -> [(name: String, bytes: [UInt8])] {
+        var files: [(name: String, bytes: [UInt8])] = []
+        files.append(("runs.csv", Array(CSVWriter.table(header: runsHeader, rows: runs.map(runRow)).utf8)))
+        files.append(("layer_metrics.csv", Array(CSVWriter.table(header: layerMetricsHeader,
+                                                                 rows: layerMetrics.map(layerMetricRow)).utf8)))
+        var page = Page(title: title, generatedAt: generatedAt, runs: runs)
+        let labels = RunLabels(runs: runs)
+
+        for figure in figures(runs: runs, layerMetrics: layerMetrics, labels: labels) {
+            switch figure.content {
+            case .chart(let chart):
+                files.append((figure.name, try PNGCodec.encode(ChartRenderer.render(chart))))
+                page.charts.append(.init(file: figure.name, caption: figure.caption, note: nil))
+            case .absent(let note):
+                page.charts.append(.init(file: nil, caption: figure.caption, note: note))
+            }
+        }
+
+        var usedNames = Set<String>()
+        for record in similarity {
+            guard record.channels > 0, record.values.count == record.channels * record.channels else {
+                throw FeatureProbeError("The similarity matrix of run \(record.runID), layer '\(record.layer)', metric '\(record.metric)' has \(record.values.count) values for \(record.channels) channels; expected channels > 0 and channels x channels values. The stored row is damaged: measure the run again.")
+            }
+            var name = "heatmaps/run\(record.runID).\(safeFileName(record.layer)).\(safeFileName(record.metric))"
+            if usedNames.contains(name) {
+                var suffix = 2
+                while usedNames.contains("\(name)-\(suffix)") { suffix += 1 }
+                name += "-\(suffix)"
+            }
+            usedNames.insert(name)
+            name += ".png"
+            let image = HeatmapRenderer.render(values: record.values, channels: record.channels, order: nil,
+                                               title: "run \(record.runID)  \(record.layer)  \(record.metric)",
+                                               subtitle: "\(labels.long(record.runID))  \(record.channels) channels")
+            files.append((name, try PNGCodec.encode(image)))
+            page.heatmaps.append(.init(runID: record.runID, file: name, layer: record.layer,
+                                       metric: record.metric, channels: record.channels))
+        }
+        files.append(("index.html", Array(page.html(labels: labels).utf8)))
+        return files
+    }
+
+    /// The relative paths that `html` points at: every `src="..."` and `href="..."` value, with
+    /// character references decoded, in order of first appearance, each once.
+    public static func referencedFiles(in html: String) -> [String] {
+        var seen = Set<String>(), found: [String] = []
+        for match in html.matches(of: /(?:src|href)\s*=\s*"([^"]*)"/) {
+            let target = unescapeHTML(String(match.output.1))
+            if seen.insert(target).inserted { found.append(target) }
+        }
+        return found
+    }
+
+    // MARK: - CSV rows
+
+    static func runRow(_ run: RunRecord) -> [String] {
+        [String(run.id), String(run.sweepID), run.model, run.variant, number(run.ratio), number(run.groups),
+         String(run.inChannels), String(run.classes), String(run.inputSize), run.weightsPath ?? "",
+         run.weightsSHA256 ?? "", run.dataset, String(run.images), run.status.rawValue, run.reason ?? "",
+         number(run.params), number(run.macs), number(run.flops), number(run.latencyMS), String(run.batch),
+         String(run.threads), number(run.accuracy), run.startedAt ?? "", run.finishedAt ?? "", run.toolVersion,
+         run.gitCommit ?? "", run.host ?? ""]
+    }
+
+    static func layerMetricRow(_ metric: LayerMetricRecord) -> [String] {
+        [String(metric.runID), metric.layer, String(metric.channels), String(metric.images), metric.metric,
+         CSVWriter.formatG6(metric.meanAbsOffDiagonal), CSVWriter.formatG6(metric.fractionAboveThreshold),
+         CSVWriter.formatG6(metric.threshold), String(metric.duplicates), String(metric.dead), String(metric.clusters),
+         CSVWriter.formatG6(metric.effectiveRank), CSVWriter.formatG6(metric.suggestedRatio)]
+    }
+
+    static func number(_ value: Double?) -> String { value.map { CSVWriter.formatG6($0) } ?? "" }
+    static func number(_ value: Int?) -> String { value.map { String($0) } ?? "" }
+
+    // MARK: - Names and escaping
+
+    /// `text` with every character outside `A-Z a-z 0-9 . _ -` replaced by `_`.
+    static func safeFileName(_ text: String) -> String {
+        let kept = text.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": return Character(scalar)
+            default: return "_"
+            }
+        }
+        let name = String(kept)
+        return name.isEmpty ? "_" : name
+    }
+
+    /// `text` safe inside HTML element content and double- or single-quoted attribute values.
+    public static func escapeHTML(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    /// Undoes ``escapeHTML(_:)``.
+    static func unescapeHTML(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+@testable import FeatureProbe
+import SPConvLab
+
+@Suite struct SweepReportTests {
+    static func run(_ id: Int64, ratio: Double?, groups: Int?, status: RunStatus = .done, reason: String? = nil,
+                    accuracy: Double? = nil) -> RunRecord {
+        let vanilla = ratio == nil
+        // MACs fall with the ratio and with more groups; latency follows loosely.
+        let macs = vanilla ? 1_820_000_000 : Int(1_820_000_000 * (0.45 + 0.5 * ratio! / Double(groups!).squareRoot()))
+        return RunRecord(id: id, sweepID: 1, model: "resnet18", variant: vanilla ? "vanilla" : "spconv", ratio: ratio,
+                         groups: groups, inChannels: 3, classes: 10, inputSize: 32, weightsPath: nil, weightsSHA256: nil,
+                         dataset: "synthetic:64", images: 64, status: status, reason: reason,
+                         params: status == .done ? macs / 160 : nil, macs: status == .done ? macs : nil,
+                         flops: status == .done ? 2 * macs : nil,
+                         latencyMS: status == .done ? Double(macs) / 1e8 + Double(id) * 0.1 : nil,
+                         batch: 8, threads: 4, accuracy: accuracy, startedAt: "2025-01-01T00:00:00Z",
+                         finishedAt: "2025-01-01T00:01:00Z", toolVersion: "0.1.0", gitCommit: "abc123", host: "test")
+    }
+
+    /// Vanilla plus ratios 1/4, 1/2, 3/4 x groups 1, 2, 4; one skipped with a reason.
+    static func runs(accuracy: Bool = false) -> [RunRecord] {
+        var runs = [run(1, ratio: nil, groups: nil, accuracy: accuracy ? 0.93 : nil)]
+        var id: Int64 = 2
+        for groups in [1, 2, 4] {
+            for ratio in [0.25, 0.5, 0.75] {
+                let skipped = groups == 4 && ratio == 0.75
+                runs.append(run(id, ratio: ratio, groups: groups, status: skipped ? .skipped : .done,
+                                reason: skipped ? "<script>alert(\"x\")</script> & 3 channels don't split into 4 groups" : nil,
+                                accuracy: accuracy && !skipped ? 0.80 + 0.1 * ratio - 0.01 * Double(groups) : nil))
+                id += 1
+            }
+        }
+        return runs
+    }
+
+    static let layers = ["conv1", "layer1.0.conv1", "layer1.0.conv2", "layer2.0.conv1", "layer2.0.conv2", "fc"]
+
+    static func layerMetrics() -> [LayerMetricRecord] {
+        var records: [LayerMetricRecord] = []
+        for runID: Int64 in [1, 2, 6] {
+            for (index, layer) in layers.enumerated() {
+                for metric in ["pearson", "cosine"] {
+                    records.append(LayerMetricRecord(runID: runID, layer: layer, channels: 16, images: 64, metric: metric,
+                                                     meanAbsOffDiagonal: 0.5 - 0.04 * Double(index) - 0.02 * Double(runID),
+                                                     fractionAboveThreshold: 0.1, threshold: 0.9, duplicates: 1, dead: 0,
+                                                     clusters: 12, effectiveRank: 10.5, suggestedRatio: 0.5))
+                }
+            }
+        }
+        return records
+    }
+
+    static func similarity() -> [SimilarityRecord] {
+        let channels = 8
+        let values = (0..<channels * channels).map { i in i / channels == i % channels ? Float(1) : Float((i * 7) % 10) / 10 }
+        return [SimilarityRecord(runID: 1, layer: "layer1.0.conv1", metric: "cosine", channels: channels, values: values),
+                SimilarityRecord(runID: 6, layer: "layer1.0.conv1", metric: "cosine", channels: channels, values: values)]
+    }
+
+    static func report(accuracy: Bool = false) throws -> [(name: String, bytes: [UInt8])] {
+        try SweepReport.files(runs: runs(accuracy: accuracy), layerMetrics: layerMetrics(), similarity: similarity(),
+                              title: "resnet18 sweep <test>", generatedAt: Date(timeIntervalSince1970: 1_700_000_000))
+    }
+
+    static func text(_ files: [(name: String, bytes: [UInt8])], _ name: String) -> String {
+        String(decoding: files.first { $0.name == name }!.bytes, as: UTF8.self)
+    }
+
+    @Test func fileList() throws {
+        let files = try Self.report()
+        #expect(files.map(\.name) == ["runs.csv", "layer_metrics.csv", "macs_vs_ratio.png", "latency_vs_ratio.png",
+                                      "redundancy_per_layer.png", "heatmaps/run1.layer1.0.conv1.cosine.png",
+                                      "heatmaps/run6.layer1.0.conv1.cosine.png", "index.html"])
+        for file in files where file.name.hasSuffix(".png") {
+            let image = try PNGCodec.decode(file.bytes)
+            #expect(image.width >= 400 && image.height >= 300)
+        }
+    }
+
+    @Test func csvRowCounts() throws {
+        let files = try Self.report()
+        let runs = Self.text(files, "runs.csv").components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(runs.count == 1 + 10)
+        #expect(runs[0] == SweepReport.runsHeader.joined(separator: ","))
+        #expect(SweepReport.runsHeader.count == Mirror(reflecting: Self.runs()[0]).children.count)
+        #expect(runs[2].hasPrefix("2,1,resnet18,spconv,0.25,1,3,10,32,,,synthetic:64,64,done,,"))
+        // The skipped run's reason is quoted (it holds a comma-free quote) and its measurements are empty.
+        #expect(runs[10].contains("skipped,\"<script>alert(\"\"x\"\")</script> & 3 channels don't split into 4 groups\",,,,"))
+        let metrics = Self.text(files, "layer_metrics.csv").components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(metrics.count == 1 + 3 * 6 * 2)
+        #expect(metrics[1] == "1,conv1,16,64,pearson,0.48,0.1,0.9,1,0,12,10.5,0.5")
+    }
+
+    @Test func htmlReferencesOnlyListedFiles() throws {
+        let files = try Self.report()
+        let html = Self.text(files, "index.html")
+        let names = Set(files.map(\.name))
+        let referenced = SweepReport.referencedFiles(in: html)
+        #expect(!referenced.isEmpty)
+        for target in referenced { #expect(names.contains(target), "index.html points at '\(target)', which is not written") }
+        for name in files.map(\.name) where name.hasSuffix(".png") {
+            #expect(referenced.contains(name), "\(name) is written but not shown")
+        }
+        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
+        #expect(html.contains("<h3>Run 1: resnet18 vanilla</h3>") && html.contains("<h3>Run 6: resnet18 spconv r=0.5 g=2</h3>"))
+    }
+
+    @Test func htmlEscapesReasonsAndTitle() throws {
+        let html = Self.text(try Self.report(), "index.html")
+        #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 3 channels don&#39;t split into 4 groups"))
+        #expect(html.contains("<title>resnet18 sweep &lt;test&gt;</title>"))
+        #expect(html.contains("Generated 2023-11-14 22:13:20 UTC."))
+        #expect(SweepReport.referencedFiles(in: "<a href=\"a&amp;b.png\">") == ["a&b.png"])
+    }
+
+    @Test func accuracyChartOnlyWithAccuracy() throws {
+        let without = try Self.report(accuracy: false)
+        #expect(!without.contains { $0.name == "accuracy_vs_macs.png" })
+        #expect(Self.text(without, "index.html").contains("No accuracy recorded: train with --train-epochs"))
+        let with = try Self.report(accuracy: true)
+        #expect(with.contains { $0.name == "accuracy_vs_macs.png" })
+        let html = Self.text(with, "index.html")
+        #expect(html.contains("<img src=\"accuracy_vs_macs.png\"") && !html.contains("No accuracy recorded"))
+    }
+
+    @Test func redundancyUsesCosineAndMergesLayerOrder() {
+        let labels = SweepReport.RunLabels(runs: Self.runs())
+        let figure = SweepReport.redundancyFigure(runs: Self.runs(), layerMetrics: Self.layerMetrics(), labels: labels)
+        guard case .chart(let chart) = figure.content else { Issue.record("expected a chart"); return }
+        #expect(chart.categories == Self.layers)
+        #expect(chart.series.map(\.name) == ["#1 vanilla", "#2 r=0.25 g=1", "#6 r=0.5 g=2"])
+        #expect(chart.title.contains("cosine"))
+        #expect(SweepReport.mergedLayerOrder([["a", "b", "d"], ["a", "b", "c", "d", "e"], ["x", "a"]])
+                == ["x", "a", "b", "c", "d", "e"])
+    }
+
+    @Test func badSimilarityRecordThrows() {
+        let bad = SimilarityRecord(runID: 1, layer: "fc", metric: "cosine", channels: 3, values: [1, 2])
+        #expect(throws: FeatureProbeError.self) {
+            try SweepReport.files(runs: [], layerMetrics: [], similarity: [bad], title: "t")
+        }
+    }
+
+    @Test func emptyReportStillHasPage() throws {
+        let files = try SweepReport.files(runs: [], layerMetrics: [], similarity: [], title: "empty")
+        #expect(files.map(\.name) == ["runs.csv", "layer_metrics.csv", "index.html"])
+        let html = Self.text(files, "index.html")
+        for target in SweepReport.referencedFiles(in: html) { #expect(files.map(\.name).contains(target)) }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/chromium")),
+          .timeLimit(.minutes(2)))
+    func rendersInHeadlessBrowser() throws {
+        let folder = ProcessInfo.processInfo.environment["SWEEP_REPORT_KEEP"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("sweep-report-\(UUID().uuidString)").path
+        defer { if ProcessInfo.processInfo.environment["SWEEP_REPORT_KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) } }
+        try SweepReport.write(try Self.report(accuracy: true), into: folder)
+        let shot = URL(fileURLWithPath: folder).appendingPathComponent("shot.png").path
+        try? FileManager.default.removeItem(atPath: shot)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["60", "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                             "--screenshot=\(shot)", "--window-size=1280,2000", "file://\(folder)/index.html"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: shot))
+        let image = try PNGCodec.decode(try FileBytes.read(contentsOf: shot))
+        #expect(image.width == 1280 && image.height == 2000)
+    }
+}
