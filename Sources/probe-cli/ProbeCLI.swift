@@ -13,6 +13,6 @@ struct ProbeCLI: ParsableCommand {
         """,
         subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self,
                       SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self,
-                      BenchSimilarityCommand.self]
+                      BenchSimilarityCommand.self, SweepCommand.self]
     )
 }

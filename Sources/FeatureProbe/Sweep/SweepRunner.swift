@@ -1,0 +1,103 @@
+import Foundation
+import SPConvLab
+
+/// Runs a sweep's configurations against an experiment database until none is left.
+///
+/// Many runners (threads of other processes, `--jobs`, other shells, a restarted run after a
+/// crash) may work on one database: each claims a configuration in one `BEGIN IMMEDIATE`
+/// transaction, measures it, and records it in one transaction when it finishes. A run whose
+/// process died stays `running` until a later claimer on the same host sees its pid is gone and
+/// takes it again, so a killed sweep resumes where it stopped, with every configuration stored
+/// exactly once.
+public struct SweepRunner {
+    public let databasePath: String
+    public let sweepName: String
+    public let commandLine: String
+    public let configurations: [RunConfiguration]
+    public let settings: SweepSettings
+    public let toolVersion: String
+    public let gitCommit: String?
+
+    public init(databasePath: String, sweepName: String, commandLine: String, configurations: [RunConfiguration],
+                settings: SweepSettings, toolVersion: String, gitCommit: String?) {
+        self.databasePath = databasePath
+        self.sweepName = sweepName
+        self.commandLine = commandLine
+        self.configurations = configurations
+        self.settings = settings
+        self.toolVersion = toolVersion
+        self.gitCommit = gitCommit
+    }
+
+    /// Where a sweep stands.
+    public struct Progress: Sendable {
+        public var finished: Int
+        public var total: Int
+        /// The configuration this worker is measuring, or nil between claims.
+        public var current: String?
+        public var counts: [RunStatus: Int]
+    }
+
+    /// Creates the sweep and its pending runs (idempotent), returning the sweep.
+    public func prepare() throws -> SweepRecord {
+        let database = try ExperimentDatabase(path: databasePath)
+        let sweep = try database.findOrCreateSweep(name: sweepName, commandLine: commandLine)
+        _ = try database.ensureRuns(sweepID: sweep.id, configurations: configurations, toolVersion: toolVersion,
+                                    gitCommit: gitCommit)
+        return sweep
+    }
+
+    /// Claims and measures configurations until none is left; returns the final status counts.
+    ///
+    /// - Parameter makeSource: the images for a model spec (called once per distinct spec).
+    public func work(makeSource: (ModelSpec) throws -> any BatchSource,
+                     progress: (Progress) -> Void = { _ in }) throws -> [RunStatus: Int] {
+        let database = try ExperimentDatabase(path: databasePath)
+        let sweep = try prepare()
+        let mine = Set(configurations)
+        var sources: [ModelSpec: any BatchSource] = [:]
+        func report(current: String?) throws {
+            let runs = try database.runs(sweepID: sweep.id).filter { mine.contains(ExperimentDatabase.configuration(of: $0)) }
+            var counts: [RunStatus: Int] = [:]
+            for run in runs { counts[run.status, default: 0] += 1 }
+            let finished = (counts[.done] ?? 0) + (counts[.skipped] ?? 0) + (counts[.failed] ?? 0)
+            progress(Progress(finished: finished, total: runs.count, current: current, counts: counts))
+        }
+        try report(current: nil)
+        while let run = try database.claimNext(sweepID: sweep.id, isEligible: { mine.contains(ExperimentDatabase.configuration(of: $0)) }) {
+            let configuration = ExperimentDatabase.configuration(of: run)
+            try report(current: SweepRunner.describe(configuration))
+            let spec: ModelSpec
+            do {
+                spec = try configuration.makeSpec()
+                _ = try Network(spec)
+            } catch let error as SPConvLabError where error.kind == .invalidConfiguration {
+                try database.skip(runID: run.id, reason: error.message)
+                continue
+            } catch {
+                try database.fail(runID: run.id, reason: "\(error)")
+                continue
+            }
+            do {
+                if sources[spec] == nil { sources[spec] = try makeSource(spec) }
+                let m = try ConfigurationMeasurement.measure(configuration, source: sources[spec]!, settings: settings, runID: run.id)
+                try database.complete(runID: run.id, result: RunResult(
+                    params: m.params, macs: m.macs, flops: m.flops, latencyMS: m.latencyMS, accuracy: m.accuracy,
+                    layerMetrics: m.layerMetrics, similarity: m.similarity))
+            } catch {
+                try database.fail(runID: run.id, reason: "\(error)")
+            }
+        }
+        try report(current: nil)
+        var counts: [RunStatus: Int] = [:]
+        for run in try database.runs(sweepID: sweep.id) where mine.contains(ExperimentDatabase.configuration(of: run)) {
+            counts[run.status, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// A short name for progress lines: `resnet20 vanilla`, `resnet20 spconv 0.25/g4`.
+    public static func describe(_ c: RunConfiguration) -> String {
+        c.variant == "spconv" ? "\(c.model) spconv \(CSVWriter.formatG6(c.ratio ?? 0))/g\(c.groups ?? 0)" : "\(c.model) \(c.variant)"
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import FeatureProbe
+import Foundation
+import SPConvLab
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run the vanilla baseline and every (ratio, groups) SPConv configuration, storing costs, latency and redundancy in SQLite.",
+        discussion: """
+        Each configuration is built, counted (params, MACs, FLOPs), timed (median ms per --batch) and
+        probed (per-layer redundancy of --layers over the input images); a configuration the model
+        cannot take is stored as skipped with the reason. Every configuration is committed in one
+        transaction when it finishes: after a crash or kill -9, run the same command again and it
+        resumes with what is missing. Several processes may share one database (--jobs J, or
+        separate shells). --shard K/N runs configurations K, K+N, K+2N, ... (1-based, in grid order;
+        default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT), each shard into its own database,
+        to be joined with probe-cli merge. Without --input: the Fashion-MNIST test images for a
+        1-channel model when dataset-fashion-mnist is installed, otherwise the bundled photos
+        (assets/images). Schema and queries: docs/SCHEMA.md.
+        """)
+
+    @Option(help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
+    var model: String
+    @Option(help: "Split ratios: decimals, fractions and ranges, comma-separated (1/8,1/4,1/2 or 0.1:0.9:0.1).")
+    var ratios: String = "1/4,1/2,3/4"
+    @Option(help: "Group counts of SPConv's group-wise conv, comma-separated (1,2,4).")
+    var groups: String = "2"
+    @Option(help: "The experiment database (created if missing).")
+    var db: String
+    @Option(name: .customLong("in-channels"), help: "Input channels.")
+    var inChannels: Int = 3
+    @Option(help: "Output classes (default by model).")
+    var classes: Int?
+    @Option(name: .customLong("input-size"), help: "Input size (default by model).")
+    var inputSize: Int?
+    @Option(help: "Images to probe (see the discussion for the default).")
+    var input: String?
+    @Option(help: "Use at most this many images of the input.")
+    var limit: Int = 256
+    @Option(help: "Layers to probe: paths, globs or sets (convs, blocks, all).")
+    var layers: String = "convs"
+    @Option(help: "cosine, pearson, or both.")
+    var metric: String = "cosine"
+    @Option(help: "Similarity threshold for duplicates and clusters, in [0, 1].")
+    var threshold: Double = LayerSummary.defaultThreshold
+    @Option(help: "Batch size for timing and probing.")
+    var batch: Int = 32
+    @Option(help: "Threads per worker process (default: cores / jobs).")
+    var threads: Int?
+    @Option(help: "Sweep name; the same name resumes (default: made from the grid and input).")
+    var name: String?
+    @Option(help: "Worker processes on this machine.")
+    var jobs: Int = 1
+    @Option(help: "Run only shard K of N (K/N).")
+    var shard: String?
+    @Flag(help: .hidden) var worker = false
+
+    func validate() throws {
+        guard Architecture(rawValue: model) != nil else {
+            throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        do {
+            _ = try SweepGrid(ratios: ratios, groups: groups)
+            if let shard { _ = try Shard(shard) }
+        } catch let error as FeatureProbeError {
+            throw ValidationError(error.message)
+        }
+        guard ["cosine", "pearson", "both"].contains(metric) else { throw ValidationError("--metric '\(metric)' is not known; choose cosine, pearson or both.") }
+        guard (0...1).contains(threshold) else { throw ValidationError("--threshold \(threshold) is outside [0, 1].") }
+        guard limit >= 1, batch >= 1, jobs >= 1 else { throw ValidationError("--limit, --batch and --jobs must be at least 1 (got \(limit), \(batch), \(jobs)).") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        guard ModelSpec.inputChannelRange.contains(inChannels) else { throw ValidationError("--in-channels \(inChannels) is out of range \(ModelSpec.inputChannelRange).") }
+    }
+
+    /// The input a sweep uses when --input is absent, as stored (stable across working folders)
+    /// and as a path to read.
+    static func defaultInput(inChannels: Int) -> (label: String, path: String) {
+        inChannels == 1 && FashionMNIST.isInstalled ? ("fashion-mnist", "fashion-mnist")
+                                                    : ("assets/images", ProjectPaths.locate("assets/images"))
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let grid = try SweepGrid(ratios: ratios, groups: groups)
+            let arch = Architecture(rawValue: model)!
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let threadsPerWorker = threads ?? max(1, cores / jobs)
+            Engine.setThreads(threadsPerWorker)
+            let shardChoice = try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
+            let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
+            let base = ModelSpec(arch, inputChannels: inChannels, classes: classes, inputSize: inputSize)
+            let source = try InputSource.make(inputText, spec: base, limit: limit)
+            let configurations = grid.variants.enumerated().filter { shardChoice.contains($0.offset) }.map { _, variant in
+                RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
+                                 groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
+                                 inputSize: base.inputSize, dataset: inputLabel, images: source.count,
+                                 batch: batch, threads: threadsPerWorker)
+            }
+            var settings = SweepSettings()
+            settings.layers = layers
+            settings.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
+            settings.threshold = threshold
+            settings.batch = batch
+            let sweepName = name ?? "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)"
+                + (shardChoice == .whole ? "" : " shard=\(shardChoice.description)")
+            let runner = SweepRunner(databasePath: db, sweepName: sweepName,
+                                     commandLine: (["probe-cli"] + CommandLine.arguments.dropFirst().filter { $0 != "--worker" }).joined(separator: " "),
+                                     configurations: configurations, settings: settings,
+                                     toolVersion: ToolInfo.version, gitCommit: ToolInfo.gitCommit)
+            _ = try runner.prepare()
+            let children = worker ? [] : try (1..<jobs).map { _ in try spawnWorker(threads: threadsPerWorker) }
+            let bar = worker ? nil : ProgressBar("sweep", unit: "configs")
+            let counts: [RunStatus: Int]
+            do {
+                counts = try runner.work(makeSource: { spec in try InputSource.make(inputText, spec: spec, limit: limit) }) { p in
+                    bar?.update(p.finished, of: p.total, note: p.current.map { "now: \($0)" } ?? "")
+                }
+            } catch {
+                bar?.close()
+                throw error
+            }
+            for child in children {
+                child.waitUntilExit()
+                if child.terminationStatus != 0 {
+                    printError("warning: a worker process exited with status \(child.terminationStatus); run the same command again to finish its configurations.")
+                }
+            }
+            if !worker {
+                let summary = RunStatus.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
+                printError("sweep '\(sweepName)' in \(db): \(summary)")
+                print(QueryFormatter.format(try CannedQuery.runs(path: db, sweep: sweepName), as: .table), terminator: "")
+            }
+        }
+    }
+
+    /// Starts another process running this same command as a worker.
+    private func spawnWorker(threads: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if self.threads == nil { arguments += ["--threads", String(threads)] }
+        process.arguments = arguments + ["--worker"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
