@@ -23,8 +23,9 @@ public enum QueryFormatter {
         }
     }
 
-    /// An aligned text table: the header, a rule of dashes, one line per row; numbers right-aligned,
-    /// text left-aligned, columns two spaces apart, lines ended by `"\n"`, trailing spaces trimmed;
+    /// An aligned text table: the header, a rule of dashes, one line per row; columns of numbers
+    /// (and NULLs) right-aligned with their header, other columns left-aligned; newlines in text
+    /// shown as `\n`; columns two spaces apart, lines ended by `"\n"`, trailing spaces trimmed;
     /// then `(N rows)`.
     public static func table(_ result: QueryResult) -> String {
         let cells = result.rows.map { $0.map(tableText) }
@@ -42,10 +43,13 @@ public enum QueryFormatter {
             while text.hasSuffix(" ") { text.removeLast() }
             return text + "\n"
         }
-        var text = line(result.columns, rightAligned: result.columns.map { _ in false })
+        let numeric = result.columns.indices.map { column in
+            result.rows.contains { isNumber($0[column]) } && result.rows.allSatisfy { isNumber($0[column]) || $0[column].isNull }
+        }
+        var text = line(result.columns, rightAligned: numeric)
         text += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-        for (row, values) in zip(cells, result.rows) {
-            text += line(row, rightAligned: values.map(isNumber))
+        for row in cells {
+            text += line(row, rightAligned: numeric)
         }
         text += "(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))\n"
         return text

@@ -200,7 +200,9 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// `quick_check`) with any argument, and value PRAGMAs (`user_version`, `schema_version`,
     /// `application_id`, `page_count`, `page_size`, `freelist_count`, `encoding`, `journal_mode`,
     /// `foreign_keys`, `data_version`, `database_list`, `compile_options`, `function_list`,
-    /// `collation_list`, `module_list`, `pragma_list`) only when read, never assigned. Everything else,
+    /// `collation_list`, `module_list`, `pragma_list`) only when read, never assigned. The
+    /// table-valued forms (`SELECT * FROM pragma_table_info('runs')`) are refused: use the PRAGMA
+    /// statement. Everything else,
     /// among them INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, ATTACH, DETACH, BEGIN, ANALYZE and
     /// `PRAGMA writable_schema`, fails to compile with "not authorized", so it never runs.
     public func installReadOnlyAuthorizer() {
@@ -241,8 +243,9 @@ public final class SQLiteConnection: @unchecked Sendable {
 
     func error(code: Int32, message: String? = nil, sql: String) -> FeatureProbeError {
         let text = message ?? String(cString: sqlite3_errmsg(handle))
-        let primary = code & 0xff
+        var primary = code & 0xff
         var hint = ""
+        if primary == SQLITE_AUTH || text.contains("not authorized") { primary = SQLITE_AUTH }
         switch primary {
         case SQLITE_AUTH:
             hint = " Only reading statements are accepted here (SELECT, WITH ... SELECT, read-only PRAGMAs); writes, ATTACH/DETACH and schema changes are refused and nothing was changed."
