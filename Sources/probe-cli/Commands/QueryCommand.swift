@@ -1,0 +1,104 @@
+import ArgumentParser
+import FeatureProbe
+import Foundation
+
+/// The database and output format shared by the query subcommands.
+struct QueryOptions: ParsableArguments {
+    @Option(help: "The experiment database (opened read-only).")
+    var db: String
+
+    @Option(help: "table (aligned, for people), csv (RFC 4180) or json (an array of objects).")
+    var format: String = "table"
+
+    func validate() throws {
+        guard QueryFormatter.Format(rawValue: format) != nil else {
+            throw ValidationError("--format '\(format)' is not known; choose table, csv or json.")
+        }
+    }
+
+    func print(_ result: QueryResult) {
+        Swift.print(QueryFormatter.format(result, as: QueryFormatter.Format(rawValue: format)!), terminator: "")
+    }
+}
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Ask an experiment database questions, read-only: your own SQL or a canned question.",
+        discussion: """
+        The database is opened read-only: statements that would write, ATTACH, DETACH or change
+        PRAGMAs fail with a clear error and change nothing. Tables and views: docs/SCHEMA.md.
+        Example: probe-cli query --db demo.sqlite "SELECT variant, ratio, groups, macs FROM runs"
+        """,
+        subcommands: [SQL.self, Runs.self, Show.self, Compare.self, TopRedundant.self, Pareto.self],
+        defaultSubcommand: SQL.self)
+
+    struct SQL: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "sql", abstract: "Run one read-only SQL statement.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "One SQL statement (SELECT, WITH, read-only PRAGMAs).")
+        var statement: String
+        func run() throws { try reportingFailures { options.print(try ReadOnlyQuery.run(path: options.db, sql: statement)) } }
+    }
+
+    struct Runs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every run with its configuration, status, costs and mean redundancy.")
+        @OptionGroup var options: QueryOptions
+        @Option(help: "Only the sweep with this name.")
+        var sweep: String?
+        func run() throws { try reportingFailures { options.print(try CannedQuery.runs(path: options.db, sweep: sweep)) } }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One run in full, then its layers.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The run id.") var runID: Int64
+        func run() throws {
+            try reportingFailures {
+                options.print(try CannedQuery.show(path: options.db, runID: runID))
+                options.print(try CannedQuery.layers(path: options.db, runID: runID))
+            }
+        }
+    }
+
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Two runs' layers side by side.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The first run id.") var first: Int64
+        @Argument(help: "The second run id.") var second: Int64
+        @Option(help: "cosine or pearson (default: the first stored).") var metric: String?
+        func run() throws {
+            try reportingFailures { options.print(try CannedQuery.compare(path: options.db, runA: first, runB: second, metric: metric)) }
+        }
+    }
+
+    struct TopRedundant: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "top-redundant", abstract: "The layers with the most redundancy.")
+        @OptionGroup var options: QueryOptions
+        @Option(help: "How many layers.") var limit: Int = 10
+        func validate() throws { guard limit >= 1 else { throw ValidationError("--limit \(limit) must be at least 1.") } }
+        func run() throws { try reportingFailures { options.print(try CannedQuery.topRedundant(path: options.db, limit: limit)) } }
+    }
+
+    struct Pareto: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Configurations not beaten on both MACs and accuracy (or mean redundancy when no accuracy exists).")
+        @OptionGroup var options: QueryOptions
+        func run() throws { try reportingFailures { options.print(try CannedQuery.pareto(path: options.db)) } }
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge shard databases into one, without duplicates.",
+        discussion: "A configuration already done in OUT is not copied again; run ids are renumbered. The inputs are only read.")
+    @Argument(help: "The database to merge into (created if missing).") var output: String
+    @Argument(help: "The shard databases.") var inputs: [String]
+    func validate() throws { guard !inputs.isEmpty else { throw ValidationError("give at least one input database after OUT.") } }
+    func run() throws {
+        try reportingFailures {
+            let summary = try ExperimentDatabase.merge(into: output, from: inputs)
+            printError("merged \(inputs.count) database(s) into \(output): \(summary)")
+        }
+    }
+}
