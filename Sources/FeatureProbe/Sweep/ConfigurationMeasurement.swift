@@ -1,19 +1,6 @@
 import Foundation
 import SPConvLab
 
-/// What one sweep configuration measured: its costs, its speed and its per-layer redundancy.
-public struct ConfigurationMeasurement: Sendable {
-    public var params: Int
-    public var macs: Int
-    public var flops: Int
-    /// Median milliseconds per batch of `batch` images.
-    public var latencyMS: Double
-    public var images: Int
-    public var layerMetrics: [LayerMetricRecord]
-    public var similarity: [SimilarityRecord]
-    public var accuracy: Double?
-}
-
 /// Settings shared by every configuration of a sweep.
 public struct SweepSettings: Sendable {
     public var layers = "convs"
@@ -25,13 +12,15 @@ public struct SweepSettings: Sendable {
     public init() {}
 }
 
-extension ConfigurationMeasurement {
-    /// Builds the configuration's network, counts its costs, times it and measures redundancy.
+/// Measures one sweep configuration.
+public enum ConfigurationMeasurement {
+    /// Builds the configuration's network, counts its costs, times it and measures redundancy
+    /// over `source` (accuracy stays nil until the sweep can train).
     ///
     /// - Throws: `SPConvLabError.invalidConfiguration` when the configuration cannot be built
     ///   (the sweep stores it as skipped), other errors when the measurement fails.
     public static func measure(_ configuration: RunConfiguration, source: any BatchSource, settings: SweepSettings,
-                               runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in }) throws -> ConfigurationMeasurement {
+                               runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in }) throws -> RunResult {
         let network = try Network(try configuration.makeSpec())
         if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
         let ledger = try network.cost()
@@ -59,9 +48,8 @@ extension ConfigurationMeasurement {
                                                  values: m.values))
             }
         }
-        return ConfigurationMeasurement(params: ledger.params, macs: ledger.macs, flops: ledger.flops,
-                                        latencyMS: Stopwatch.median(times), images: source.count,
-                                        layerMetrics: metrics, similarity: matrices, accuracy: nil)
+        return RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
+                         accuracy: nil, layerMetrics: metrics, similarity: matrices)
     }
 }
 

@@ -80,10 +80,9 @@ public struct SweepRunner {
             }
             do {
                 if sources[spec] == nil { sources[spec] = try makeSource(spec) }
-                let m = try ConfigurationMeasurement.measure(configuration, source: sources[spec]!, settings: settings, runID: run.id)
-                try database.complete(runID: run.id, result: RunResult(
-                    params: m.params, macs: m.macs, flops: m.flops, latencyMS: m.latencyMS, accuracy: m.accuracy,
-                    layerMetrics: m.layerMetrics, similarity: m.similarity))
+                let result = try ConfigurationMeasurement.measure(configuration, source: sources[spec]!, settings: settings,
+                                                                  runID: run.id)
+                try database.complete(runID: run.id, result: result)
             } catch {
                 try database.fail(runID: run.id, reason: "\(error)")
             }

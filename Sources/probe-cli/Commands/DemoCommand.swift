@@ -1,23 +1,24 @@
 import ArgumentParser
+import FeatureProbe
 import Foundation
 import SPConvLab
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The toolkit's main job on its embedded default: resnet20 vanilla vs SPConv on the bundled images.",
+        abstract: "The toolkit's main job on its embedded default: a small SPConv sweep of resnet20, stored in SQLite, and its report.",
         discussion: """
-        Runs the bundled photos (assets/images) through resnet20 vanilla and resnet20 SPConv
-        (ratio 1/2, groups 2) and prints each model's top classes, parameters, MACs and time per
-        batch. Trained checkpoints in notebooks-data/models are used when present; otherwise the
-        weights are seeded random ones, and the classes are meaningless (the costs are not).
+        Sweeps resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2: parameters,
+        MACs, FLOPs, latency (median ms per batch of 32) and per-layer channel redundancy of the
+        block outputs, on 256 Fashion-MNIST test images when dataset-fashion-mnist is installed
+        (1-channel 28x28 models), otherwise on the bundled photos (3-channel 32x32). Trained
+        checkpoints in notebooks-data/models (resnet20_vanilla, resnet20_spconv at ratio 1/2,
+        groups 2) are used for their configurations when present. The database goes to
+        <out>/demo.sqlite (made anew), the report to <out>/report/index.html.
         """)
 
-    @Option(help: "A PNG file or a folder of PNGs (default: the bundled assets/images).")
-    var images: String?
-
-    @Option(help: "Threads for the kernels (default: all cores).")
-    var threads: Int?
+    @Option(help: "Output folder.") var out: String = "reports/demo"
+    @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
@@ -26,49 +27,51 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
-            let folder = images ?? ProjectPaths.locate("assets/images")
-            for variant in [ModelVariant.vanilla, .spconv(SPConvConfiguration(ratio: 0.5, groups: 2))] {
-                let network = try Network(ModelSpec(.resnet20, variant: variant))
-                let checkpoint = ProjectPaths.locate("notebooks-data/models/resnet20_\(variant.name).safetensors")
-                var weightsNote = "seeded random weights"
-                if FileManager.default.fileExists(atPath: checkpoint) {
-                    // Shipped checkpoints are 1-channel 28x28 Fashion-MNIST models.
-                    let trained = try Network(ModelSpec(.resnet20, variant: variant, inputChannels: 1, inputSize: 28))
-                    try trained.loadWeights(contentsOf: checkpoint)
-                    try report(trained, folder: folder, weightsNote: "trained weights \(checkpoint)")
-                    continue
-                }
-                try report(network, folder: folder, weightsNote: weightsNote)
+            let start = Date()
+            try OutputFolder.prepare(out)
+            let database = URL(fileURLWithPath: out).appendingPathComponent("demo.sqlite").path
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+
+            let fashion = FashionMNIST.isInstalled
+            let spec = fashion ? ModelSpec(.resnet20, inputChannels: 1, inputSize: 28) : ModelSpec(.resnet20)
+            let input = fashion ? "fashion-mnist" : ProjectPaths.locate("assets/images")
+            let source = try InputSource.make(input, spec: spec, limit: 256)
+            let grid = try SweepGrid(ratios: "1/4,1/2,3/4", groups: "1,2")
+            let checkpoints = ["vanilla": "notebooks-data/models/resnet20_vanilla.safetensors",
+                               "spconv 0.5 2": "notebooks-data/models/resnet20_spconv.safetensors"]
+            let configurations = grid.variants.map { variant -> RunConfiguration in
+                let c = variant.spconvConfiguration
+                let key = c.map { "spconv \(CSVWriter.formatG6($0.ratio)) \($0.groups)" } ?? "vanilla"
+                let checkpoint = checkpoints[key].map(ProjectPaths.locate).flatMap { FileManager.default.fileExists(atPath: $0) && fashion ? $0 : nil }
+                return RunConfiguration(model: "resnet20", variant: variant.name, ratio: c?.ratio, groups: c?.groups,
+                                        inChannels: spec.inputChannels, classes: spec.classes, inputSize: spec.inputSize,
+                                        weightsPath: checkpoint, dataset: fashion ? "fashion-mnist" : "assets/images",
+                                        images: source.count, batch: 32, threads: Engine.threads)
             }
-        }
-    }
+            var settings = SweepSettings()
+            settings.layers = "blocks"
+            let runner = SweepRunner(databasePath: database, sweepName: "demo", commandLine: "probe-cli demo",
+                                     configurations: configurations, settings: settings,
+                                     toolVersion: ToolInfo.version, gitCommit: ToolInfo.gitCommit)
+            printError("demo: resnet20, \(configurations.count) configurations, \(source.count) \(fashion ? "Fashion-MNIST test" : "bundled") images, \(Engine.threads) threads")
+            let bar = ProgressBar("demo sweep", unit: "configs")
+            let counts = try runner.work(makeSource: { _ in source }) { p in
+                bar.update(p.finished, of: p.total, note: p.current.map { "now: \($0)" } ?? "")
+            }
+            print(QueryFormatter.format(try CannedQuery.runs(path: database), as: .table), terminator: "")
+            let reportFolder = URL(fileURLWithPath: out).appendingPathComponent("report").path
+            try OutputFolder.prepare(reportFolder)
+            let data = try SweepReportLoader.load(path: database, heatmaps: .perRun(3))
+            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
+                                              title: "SPConvLab demo: resnet20 on \(fashion ? "Fashion-MNIST" : "the bundled photos")")
+            try SweepReport.write(files, into: reportFolder)
+            let done = counts[.done] ?? 0
+            print("""
 
-    private func report(_ network: Network, folder: String, weightsNote: String) throws {
-        let (batch, labels) = try InputLoader(spec: network.spec).load(folder)
-        let ledger = try network.cost()
-        let times = try Stopwatch.measure(warmup: 1, runs: 5) { _ = try network(batch) }
-        let logits = try network(batch)
-        let probabilities = Ops.softmax(logits, axis: 1)
-        let names = ClassNames.names(for: network.spec)
-        print("== \(network.spec.displayName) (\(weightsNote))")
-        print("   params \(grouped(ledger.params)), MACs \(grouped(ledger.macs)) per image, "
-              + String(format: "%.2f ms per batch of %d (median of 5, %d threads)", Stopwatch.median(times), labels.count, Engine.threads))
-        for (i, label) in labels.enumerated() {
-            let k = network.spec.classes
-            let row = Array(probabilities.scalars[(i * k)..<((i + 1) * k)])
-            let best = row.indices.sorted { row[$0] > row[$1] }.prefix(3)
-            print("   \(label): " + best.map { "\(names[$0]) \(String(format: "%.1f%%", 100 * row[$0]))" }.joined(separator: ", "))
+                \(done) of \(configurations.count) configurations measured in \(String(format: "%.0f", Date().timeIntervalSince(start))) s.
+                Database: \(database)   (try: probe-cli query --db \(database) "SELECT variant, ratio, groups, params, macs, latency_ms FROM runs")
+                Report:   \(reportFolder)/index.html
+                """)
         }
-    }
-}
-
-/// Finds files of the project: relative to the working directory first, then to the source tree
-/// this binary was built from (so `swift run probe-cli demo` works from any folder of the clone).
-enum ProjectPaths {
-    static func locate(_ relativePath: String) -> String {
-        if FileManager.default.fileExists(atPath: relativePath) { return relativePath }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(relativePath).path
     }
 }
