@@ -45,6 +45,6 @@ let package = Package(
             dependencies: ["FeatureProbe", "SPConvLab"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab", "probe-cli"]),
+        .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab", "FeatureProbe", "probe-cli"]),
     ]
 )

@@ -1,0 +1,236 @@
+import FeatureProbe
+import Foundation
+import SPConvLab
+import Testing
+
+/// sweep, query, merge and report end to end, including crashes and concurrent workers.
+@Suite("probe-cli sweep and the experiment database", .serialized)
+struct SweepCommandTests {
+    /// A quick grid: resnet20, 1 channel 28x28, 16 synthetic images, block outputs only.
+    static func sweepArguments(db: String, ratios: String = "1/4,1/2,3/4", groups: String = "1,2,4") -> [String] {
+        ["sweep", "--model", "resnet20", "--ratios", ratios, "--groups", groups, "--db", db, "--in-channels", "1",
+         "--input-size", "28", "--input", "synthetic:16", "--limit", "16", "--layers", "layer1.0,layer3.2", "--batch", "8"]
+    }
+
+    static func runs(_ path: String) throws -> [RunRecord] {
+        let database = try ExperimentDatabase(path: path, mode: .readOnly)
+        return try database.sweeps().flatMap { try database.runs(sweepID: $0.id) }
+    }
+
+    static func key(_ run: RunRecord) -> String { "\(run.variant) \(run.ratio.map { "\($0)" } ?? "-") \(run.groups.map(String.init) ?? "-")" }
+
+    @Test func aSweepStoresEveryConfigurationWithTheCostsOfProbeCliCost() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(Self.sweepArguments(db: "s.sqlite"), in: directory.url, timeout: 240)
+            expectSuccess(result)
+            let runs = try Self.runs(directory.file("s.sqlite").path)
+            #expect(runs.count == 10, "the baseline and 3 x 3 pairs")
+            #expect(Set(runs.map(Self.key)).count == 10)
+            for run in runs {
+                #expect(run.status == .done || (run.status == .skipped && run.reason?.isEmpty == false), "\(Self.key(run)): \(run.status)")
+                guard run.status == .done else { continue }
+                var arguments = ["cost", "--model", "resnet20", "--in-channels", "1", "--input-size", "28", "--json"]
+                if run.variant == "spconv" { arguments += ["--variant", "spconv", "--ratio", "\(run.ratio!)", "--groups", "\(run.groups!)"] }
+                let cost = try ProbeCLIProcess.run(arguments, in: directory.url)
+                let json = try JSONSerialization.jsonObject(with: Data(cost.stdout.utf8)) as! [String: Any]
+                #expect(run.params == json["params"] as? Int && run.macs == json["macs"] as? Int, "\(Self.key(run))")
+                #expect((run.latencyMS ?? 0) > 0)
+            }
+            let database = try ExperimentDatabase(path: directory.file("s.sqlite").path, mode: .readOnly)
+            #expect(try database.integrityCheck() == ["ok"])
+            #expect(try database.layerMetrics(runID: runs[0].id).count == 2)
+            let matrix = try #require(try database.similarity(runID: runs[0].id, layer: "layer3.2", metric: "cosine"))
+            #expect(matrix.channels == 64 && matrix.values.count == 64 * 64)
+        }
+    }
+
+    @Test func aSweepKilledWithSIGKILLResumesAndStoresEachConfigurationOnce() throws {
+        try withTemporaryDirectory { directory in
+            let db = directory.file("k.sqlite").path
+            let process = Process()
+            process.executableURL = try #require(ProbeCLIProcess.executableURL)
+            process.arguments = Self.sweepArguments(db: db)
+            process.currentDirectoryURL = directory.url
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill it as soon as some, but not all, configurations are done.
+            let deadline = Date().addingTimeInterval(120)
+            var doneAtKill = 0
+            while Date() < deadline && process.isRunning {
+                if FileManager.default.fileExists(atPath: db), let runs = try? Self.runs(db) {
+                    doneAtKill = runs.filter { $0.status == .done }.count
+                    if doneAtKill >= 2 { break }
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            #expect(process.isRunning, "the sweep should still be running when it is killed")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
+            let before = try Self.runs(db)
+            #expect(before.contains { $0.status != .done }, "the kill left work undone")
+
+            let resumed = try ProbeCLIProcess.run(Self.sweepArguments(db: db), in: directory.url, timeout: 240)
+            expectSuccess(resumed)
+            let after = try Self.runs(db)
+            #expect(after.count == 10)
+            #expect(Set(after.map(Self.key)).count == 10, "each configuration exactly once")
+            #expect(after.allSatisfy { $0.status == .done || $0.status == .skipped })
+            // What was done before the kill was kept, not redone.
+            for run in before where run.status == .done {
+                #expect(after.first { $0.id == run.id }?.finishedAt == run.finishedAt, "run \(run.id) kept")
+            }
+            #expect(try ExperimentDatabase(path: db, mode: .readOnly).integrityCheck() == ["ok"])
+        }
+    }
+
+    @Test func twoSweepProcessesShareOneDatabase() throws {
+        try withTemporaryDirectory { directory in
+            let db = directory.file("c.sqlite").path
+            var processes: [Process] = []
+            var errors: [URL] = []
+            for index in 0..<2 {
+                let process = Process()
+                process.executableURL = try #require(ProbeCLIProcess.executableURL)
+                process.arguments = Self.sweepArguments(db: db) + ["--threads", "1"]
+                process.currentDirectoryURL = directory.url
+                process.standardOutput = FileHandle.nullDevice
+                let errorFile = directory.file("err\(index).txt")
+                FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: errorFile)
+                errors.append(errorFile)
+                processes.append(process)
+            }
+            for process in processes { try process.run() }
+            for process in processes { process.waitUntilExit() }
+            for (process, errorFile) in zip(processes, errors) {
+                let text = try String(contentsOf: errorFile, encoding: .utf8)
+                #expect(process.terminationStatus == 0, "\(text)")
+                #expect(!text.contains("locked"), "\(text)")
+            }
+            let runs = try Self.runs(db)
+            #expect(runs.count == 10 && Set(runs.map(Self.key)).count == 10)
+            #expect(runs.allSatisfy { $0.status == .done || $0.status == .skipped })
+            #expect(Set(runs.compactMap(\.host)).count == 1)
+        }
+    }
+
+    @Test func jobsAndShardsThenMergeCoverTheGridOnce() throws {
+        try withTemporaryDirectory { directory in
+            expectSuccess(try ProbeCLIProcess.run(Self.sweepArguments(db: "j.sqlite", ratios: "1/2,3/4", groups: "1,2") + ["--jobs", "2"],
+                                                  in: directory.url, timeout: 240))
+            let jobs = try Self.runs(directory.file("j.sqlite").path)
+            #expect(jobs.count == 5 && jobs.allSatisfy { $0.status == .done })
+            for k in 1...2 {
+                expectSuccess(try ProbeCLIProcess.run(Self.sweepArguments(db: "shard\(k).sqlite", ratios: "1/2,3/4", groups: "1,2")
+                                                          + ["--shard", "\(k)/2"], in: directory.url, timeout: 240))
+            }
+            #expect(try Self.runs(directory.file("shard1.sqlite").path).count == 3)
+            #expect(try Self.runs(directory.file("shard2.sqlite").path).count == 2)
+            expectSuccess(try ProbeCLIProcess.run(["merge", "all.sqlite", "shard1.sqlite", "shard2.sqlite"], in: directory.url))
+            expectSuccess(try ProbeCLIProcess.run(["merge", "all.sqlite", "shard1.sqlite", "shard2.sqlite"], in: directory.url))
+            let merged = try Self.runs(directory.file("all.sqlite").path)
+            #expect(merged.filter { $0.status == .done }.count == 5, "merged twice, still once each")
+        }
+    }
+
+    @Test func queryIsReadOnlyAndItsCSVIsRFC4180() throws {
+        try withTemporaryDirectory { directory in
+            expectSuccess(try ProbeCLIProcess.run(Self.sweepArguments(db: "q.sqlite", ratios: "1/2", groups: "2"), in: directory.url, timeout: 240))
+            let checksum = { () throws -> String in
+                try ProbeCLIProcess.run(["query", "--db", "q.sqlite", "--format", "csv",
+                                         "SELECT * FROM runs ORDER BY id"], in: directory.url).stdout
+                    + ProbeCLIProcess.run(["query", "--db", "q.sqlite", "--format", "csv",
+                                           "SELECT count(*), sum(length(matrix)) FROM similarity"], in: directory.url).stdout
+            }
+            let original = try checksum()
+            for statement in ["DELETE FROM runs", "DROP TABLE runs", "INSERT INTO sweeps (name, command_line, created_at) VALUES ('x', 'y', 'z')",
+                              "ATTACH DATABASE 'other.sqlite' AS other", "PRAGMA writable_schema = ON", "UPDATE runs SET params = 0",
+                              "SELECT 1; DELETE FROM runs"] {
+                let result = try ProbeCLIProcess.run(["query", "--db", "q.sqlite", statement], in: directory.url)
+                expectFailure(result, exitCode: 1, mentions: ["q.sqlite"])
+                #expect(try checksum() == original, "data unchanged after \(statement)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: directory.file("other.sqlite").path))
+            // The CSV has a header, CRLF rows, and quotes the sweep name (it contains commas).
+            let csv = try ProbeCLIProcess.run(["query", "runs", "--db", "q.sqlite", "--format", "csv"], in: directory.url)
+            expectSuccess(csv)
+            let lines = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            #expect(lines.count == 3 && lines[0].hasPrefix("run_id,sweep,"))
+            #expect(lines[1].contains("\"resnet20 ratios=1/2 groups=2"))
+            if FileManager.default.fileExists(atPath: "/usr/bin/python3") {
+                let check = Process()
+                check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+                check.arguments = ["-c", "import csv,sys; rows=list(csv.reader(open(sys.argv[1], newline=''))); "
+                                   + "assert len(rows)==3 and all(len(r)==len(rows[0]) for r in rows), rows", directory.file("q.csv").path]
+                try Data(csv.stdout.utf8).write(to: directory.file("q.csv"))
+                try check.run()
+                check.waitUntilExit()
+                #expect(check.terminationStatus == 0, "Python's csv module reads the output back")
+            }
+            let json = try ProbeCLIProcess.run(["query", "--db", "q.sqlite", "--format", "json", "SELECT id, variant, ratio FROM runs"],
+                                               in: directory.url)
+            let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+            #expect(rows?.count == 2 && rows?[1]["ratio"] as? Double == 0.5)
+        }
+    }
+
+    @Test func reportWritesIndexAndChartsReferencingOnlyExistingFiles() throws {
+        try withTemporaryDirectory { directory in
+            expectSuccess(try ProbeCLIProcess.run(Self.sweepArguments(db: "r.sqlite", ratios: "1/4,1/2", groups: "1,2"), in: directory.url, timeout: 240))
+            let result = try ProbeCLIProcess.run(["report", "--db", "r.sqlite", "--out", "report"], in: directory.url)
+            expectSuccess(result)
+            let index = directory.file("report/index.html")
+            let html = try String(contentsOf: index, encoding: .utf8)
+            let referenced = SweepReport.referencedFiles(in: html)
+            #expect(referenced.contains("macs_vs_ratio.png") && referenced.contains("latency_vs_ratio.png")
+                    && referenced.contains("redundancy_per_layer.png"))
+            for file in referenced {
+                #expect(FileManager.default.fileExists(atPath: directory.file("report/\(file)").path), "\(file) exists")
+            }
+            #expect(!referenced.contains("accuracy_vs_macs.png"), "no accuracy without training")
+        }
+    }
+
+    struct BadCase: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        var exitCode: Int32
+        var mentions: [String]
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    static let badCases = [
+        BadCase(arguments: sweepArguments(db: "db.sqlite", ratios: ","), exitCode: 64, mentions: ["--ratios", "empty"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite", ratios: "1/4,1.5"), exitCode: 64, mentions: ["'1.5'", "(0, 1)"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite", groups: "2,x"), exitCode: 64, mentions: ["'x'", "positive integer"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite", groups: "0"), exitCode: 64, mentions: ["'0'"]),
+        BadCase(arguments: sweepArguments(db: "notes.sqlite"), exitCode: 1, mentions: ["notes.sqlite", "not"]),
+        BadCase(arguments: sweepArguments(db: "newer.sqlite"), exitCode: 1, mentions: ["newer.sqlite", "99"]),
+        BadCase(arguments: sweepArguments(db: "plain/db.sqlite"), exitCode: 1, mentions: ["plain/db.sqlite"]),
+        BadCase(arguments: ["query", "--db", "notes.sqlite", "SELECT 1"], exitCode: 1, mentions: ["notes.sqlite"]),
+        BadCase(arguments: ["report", "--db", "newer.sqlite", "--out", "rep"], exitCode: 1, mentions: ["newer.sqlite"]),
+        BadCase(arguments: ["query", "--db", "missing.sqlite", "SELECT 1"], exitCode: 1, mentions: ["missing.sqlite"]),
+    ]
+
+    @Test(arguments: badCases)
+    func badInputFailsAndChangesNoDatabase(_ bad: BadCase) throws {
+        try withTemporaryDirectory { directory in
+            try Data("this is not a database".utf8).write(to: directory.file("notes.sqlite"))
+            try Data("a plain file".utf8).write(to: directory.file("plain"))
+            // A database from a newer schema: a real one whose user_version claims 99 migrations.
+            // Closed before the snapshot, so its write-ahead log is checkpointed into the file.
+            do {
+                let newer = try ExperimentDatabase(path: directory.file("newer.sqlite").path)
+                try newer.connection.execute("PRAGMA user_version = 99")
+            }
+            let snapshot = { (name: String) in try? Data(contentsOf: directory.file(name)) }
+            let before = ["notes.sqlite", "newer.sqlite"].map(snapshot)
+            let result = try ProbeCLIProcess.run(bad.arguments, in: directory.url)
+            expectFailure(result, exitCode: bad.exitCode, mentions: bad.mentions)
+            #expect(["notes.sqlite", "newer.sqlite"].map(snapshot) == before, "existing databases unchanged")
+            #expect(!FileManager.default.fileExists(atPath: directory.file("db.sqlite").path))
+            #expect(!FileManager.default.fileExists(atPath: directory.file("missing.sqlite").path))
+        }
+    }
+}
