@@ -1,26 +1,32 @@
+import FeatureProbe
 import Foundation
 import Testing
 
-/// `probe-cli demo`: resnet20 vanilla against SPConv on the bundled images.
+/// `probe-cli demo`, the README's first command: a small resnet20 sweep and its report.
 @Suite("probe-cli demo")
 struct DemoCommandTests {
-    @Test func comparesVanillaAndSPConvResNet20() throws {
-        // The demo switches to the shipped 1-channel Fashion-MNIST checkpoints when they exist.
-        let trained = FileManager.default.fileExists(
-            atPath: repositoryFile("notebooks-data/models/resnet20_vanilla.safetensors").path)
-        let (vanillaParams, spconvParams) = trained ? ("272,186", "104,794") : ("272,474", "105,082")
+    @Test func sweepsResNet20AndWritesTheReport() throws {
         try withTemporaryDirectory { directory in
-            let result = try ProbeCLIProcess.run(["demo"], in: directory.url)
+            let result = try ProbeCLIProcess.run(["demo", "--out", "demo"], in: directory.url, timeout: 300)
             expectSuccess(result)
-            let lines = result.outputLines
-            let vanilla = try #require(lines.firstIndex { $0.contains("resnet20 vanilla") }, "\(result)")
-            let spconv = try #require(lines.firstIndex { $0.hasPrefix("==") && $0.contains("spconv") }, "\(result)")
-            #expect(vanilla < spconv)
-            #expect(lines[vanilla + 1].contains("params \(vanillaParams)"), "\(result)")
-            #expect(lines[spconv + 1].contains("params \(spconvParams)"), "\(result)")
-            for name in RunCommandTests.bundledImages {
-                #expect(lines.filter { $0.contains("\(name): ") }.count == 2, "\(name) once per model: \(result)")
+            let database = directory.file("demo/demo.sqlite").path
+            let store = try ExperimentDatabase(path: database, mode: .readOnly)
+            let runs = try store.sweeps().flatMap { try store.runs(sweepID: $0.id) }
+            // Vanilla plus ratios 1/4, 1/2, 3/4 x groups 1, 2.
+            #expect(runs.count == 7)
+            #expect(runs.filter { $0.variant == "vanilla" }.count == 1)
+            #expect(runs.allSatisfy { $0.status == .done }, "\(runs.map { "\($0.status) \($0.reason ?? "")" })")
+            #expect(Set(runs.compactMap(\.ratio)) == [0.25, 0.5, 0.75] && Set(runs.compactMap(\.groups)) == [1, 2])
+            #expect(try store.layerMetrics(runID: runs[0].id).count == 9, "the nine residual blocks")
+            #expect(result.stdout.contains("Report:") && result.stdout.contains("demo/report/index.html"))
+            let html = try String(contentsOf: directory.file("demo/report/index.html"), encoding: .utf8)
+            for file in SweepReport.referencedFiles(in: html) {
+                #expect(FileManager.default.fileExists(atPath: directory.file("demo/report/\(file)").path), "\(file)")
             }
+            // A second demo starts afresh rather than piling runs into the old database.
+            expectSuccess(try ProbeCLIProcess.run(["demo", "--out", "demo"], in: directory.url, timeout: 300))
+            let again = try ExperimentDatabase(path: database, mode: .readOnly)
+            #expect(try again.sweeps().flatMap { try again.runs(sweepID: $0.id) }.count == 7)
         }
     }
 }
