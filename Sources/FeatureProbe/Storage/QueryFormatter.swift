@@ -1,3 +1,4 @@
+import SPConvLab
 import Foundation
 
 /// Renders a ``QueryResult`` for people (an aligned table) or programs (CSV, JSON).
@@ -69,7 +70,7 @@ public enum QueryFormatter {
             text += index == 0 ? "\n  {" : ",\n  {"
             for (offset, pair) in zip(result.columns, row).enumerated() {
                 if offset > 0 { text += ", " }
-                text += jsonString(pair.0) + ": " + jsonValue(pair.1)
+                text += JSONText.quoted(pair.0) + ": " + jsonValue(pair.1)
             }
             text += "}"
         }
@@ -112,26 +113,9 @@ public enum QueryFormatter {
         case .null: return "null"
         case .integer(let integer): return String(integer)
         case .real(let real): return real.isFinite ? real.description : "null"
-        case .text(let text): return jsonString(text)
+        case .text(let text): return JSONText.quoted(text)
         case .blob(let bytes): return "{\"blob_bytes\": \(bytes.count)}"
         }
     }
 
-    /// `text` as a JSON string literal (RFC 8259 escapes; control characters as `\\u00XX`).
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }

@@ -247,15 +247,15 @@ public enum Safetensors {
         var separator = ""
         if !metadata.isEmpty {
             let pairs = metadata.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
-                .map { jsonString($0.key) + ":" + jsonString($0.value) }
-            header += jsonString(metadataKey) + ":{" + pairs.joined(separator: ",") + "}"
+                .map { JSONText.quoted($0.key) + ":" + JSONText.quoted($0.value) }
+            header += JSONText.quoted(metadataKey) + ":{" + pairs.joined(separator: ",") + "}"
             separator = ","
         }
         var offset = 0
         for (name, tensor) in tensors {
             let byteCount = 4 * tensor.count
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            header += separator + jsonString(name)
+            header += separator + JSONText.quoted(name)
                 + ":{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + byteCount)]}"
             separator = ","
             offset += byteCount
@@ -285,24 +285,4 @@ public enum Safetensors {
         try FileBytes.writeAtomically(encode(tensors, metadata: metadata), to: path)
     }
 
-    /// A JSON string literal for `text`, escaped exactly as serde_json (the reference writer) does.
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
 }
