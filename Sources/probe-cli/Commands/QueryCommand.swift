@@ -98,7 +98,7 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let summary = try ExperimentDatabase.merge(into: output, from: inputs)
-            printError("merged \(inputs.count) database(s) into \(output): \(summary)")
+            printError("merged \(inputs.count) database(s) into \(output): \(summary.inserted) run(s) inserted, \(summary.updated) updated, \(summary.unchanged) unchanged")
         }
     }
 }

@@ -102,8 +102,8 @@ struct SweepCommand: ParsableCommand {
             settings.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             settings.threshold = threshold
             settings.batch = batch
+            // The shard is not part of the default name: shards of one grid are one sweep once merged.
             let sweepName = name ?? "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)"
-                + (shardChoice == .whole ? "" : " shard=\(shardChoice.description)")
             let runner = SweepRunner(databasePath: db, sweepName: sweepName,
                                      commandLine: (["probe-cli"] + CommandLine.arguments.dropFirst().filter { $0 != "--worker" }).joined(separator: " "),
                                      configurations: configurations, settings: settings,
@@ -125,6 +125,9 @@ struct SweepCommand: ParsableCommand {
                 if child.terminationStatus != 0 {
                     printError("warning: a worker process exited with status \(child.terminationStatus); run the same command again to finish its configurations.")
                 }
+            }
+            if !worker, let running = counts[.running], running > 0 {
+                printError("warning: \(running) configuration(s) are still marked running by other workers (another process, or a process on another host that this machine cannot check); they finish when those workers do. Configurations left by a dead process on another host run again after `probe-cli merge NEW.sqlite \(db)` (unfinished runs arrive pending) and a sweep on NEW.sqlite.")
             }
             if !worker {
                 let summary = RunStatus.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
