@@ -234,3 +234,47 @@ struct SweepCommandTests {
         }
     }
 }
+
+/// Regression tests for review findings on sweeps and outputs.
+@Suite("probe-cli sweep edge cases")
+struct SweepEdgeCaseTests {
+    @Test func aLayerListWithAFlatOutputIsRefusedBeforeTheDatabaseIsMade() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(SweepCommandTests.sweepArguments(db: "x.sqlite", ratios: "1/2", groups: "2")
+                                                     .map { $0 == "layer1.0,layer3.2" ? "blocks,fc" : $0 }, in: directory.url)
+            expectFailure(result, exitCode: 1, mentions: ["'fc'", "2-dimensional"])
+            #expect(!FileManager.default.fileExists(atPath: directory.file("x.sqlite").path))
+        }
+    }
+
+    @Test func resumingWithAnotherThreadCountFindsTheSameRuns() throws {
+        try withTemporaryDirectory { directory in
+            let arguments = SweepCommandTests.sweepArguments(db: "t.sqlite", ratios: "1/2", groups: "1,2")
+            expectSuccess(try ProbeCLIProcess.run(arguments + ["--threads", "1"], in: directory.url, timeout: 240))
+            expectSuccess(try ProbeCLIProcess.run(arguments + ["--threads", "2"], in: directory.url, timeout: 240))
+            #expect(try SweepCommandTests.runs(directory.file("t.sqlite").path).count == 3)
+        }
+    }
+
+    @Test func aRangeWithATinyStepIsRefusedNotTrapped() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(SweepCommandTests.sweepArguments(db: "r.sqlite", ratios: "0.1:0.9:1e-300"), in: directory.url)
+            expectFailure(result, exitCode: 64, mentions: ["0.1:0.9:1e-300", "1000"])
+        }
+    }
+
+    @Test func aFolderInTheWayOfAnOutputFileLeavesNothingWritten() throws {
+        try withTemporaryDirectory { directory in
+            try FileManager.default.createDirectory(at: directory.file("out/layer3.2.npy/x"), withIntermediateDirectories: true)
+            let capture = try ProbeCLIProcess.run(["capture", "--model", "resnet20", "--input", "synthetic:2", "--layers", "blocks",
+                                                   "--out", "out"], in: directory.url)
+            expectFailure(capture, exitCode: 1, mentions: ["layer3.2.npy"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("out").path) == ["layer3.2.npy"])
+            try FileManager.default.createDirectory(at: directory.file("sim/layer2.0.cosine.png/x"), withIntermediateDirectories: true)
+            let similarity = try ProbeCLIProcess.run(["similarity", "--model", "resnet20", "--input", "synthetic:2", "--layers", "blocks",
+                                                      "--out", "sim"], in: directory.url)
+            expectFailure(similarity, exitCode: 1, mentions: ["layer2.0.cosine.png"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("sim").path) == ["layer2.0.cosine.png"])
+        }
+    }
+}

@@ -26,6 +26,23 @@ public struct LayerComparison: Sendable {
             throw FeatureProbeError("The two networks take different inputs (\(a.displayName): \(a.inputChannels)x\(a.inputSize)x\(a.inputSize); \(b.displayName): \(b.inputChannels)x\(b.inputSize)x\(b.inputSize)); compare networks built for the same images.")
         }
         let (shapesA, shapesB) = (try first.outputShapes(), try second.outputShapes())
+        for (network, selection, shapes) in [(first, firstLayers, shapesA), (second, secondLayers, shapesB)] {
+            for path in selection.paths where shapes[path]!.count != 4 {
+                throw FeatureProbeError("The module '\(path)' of \(network.spec.displayName) outputs \(shapes[path]!.count)-dimensional values \(shapes[path]!); CKA here compares feature maps [N, C, H, W]. Choose convolution, block or pooling layers.")
+            }
+        }
+        // Each comparable pair keeps C_a^2 + C_b^2 + C_a C_b float64 accumulators: refuse lists that
+        // would need more than 2 GiB rather than exhaust memory part way.
+        var bytes = 0
+        for pathA in firstLayers.paths {
+            for pathB in secondLayers.paths {
+                let (sa, sb) = (shapesA[pathA]!, shapesB[pathB]!)
+                if sa[2] == sb[2], sa[3] == sb[3] { bytes += 8 * (sa[1] * sa[1] + sb[1] * sb[1] + sa[1] * sb[1]) }
+            }
+        }
+        guard bytes <= 2 << 30 else {
+            throw FeatureProbeError("Comparing \(firstLayers.paths.count) x \(secondLayers.paths.count) layers would hold \(bytes >> 20) MiB of CKA accumulators (more than 2048); give fewer or narrower layers, for example 'blocks'.")
+        }
         var accumulators: [Int: CKAAccumulator] = [:]
         for (i, pathA) in firstLayers.paths.enumerated() {
             for (j, pathB) in secondLayers.paths.enumerated() {

@@ -20,6 +20,14 @@ public struct SimilarityReport {
                                        "mean_abs_offdiag", "frac_above_threshold", "threshold", "duplicates", "dead",
                                        "clusters", "effective_rank", "suggested_ratio"]
 
+    /// Every file name `write` may produce for these layers and metrics (to check targets up front).
+    public func fileNames(layers: [String], metrics: [SimilarityMetric]) -> [String] {
+        layers.flatMap { layer in
+            metrics.flatMap { m in ["\(layer).\(m.rawValue).csv", "\(layer).\(m.rawValue).png"] + (includeNPY ? ["\(layer).\(m.rawValue).npy"] : []) }
+                + ["\(layer).grid.png", "\(layer).pairs.png"]
+        } + ["summary.csv"]
+    }
+
     /// The summary rows for `results`, in `summaryHeader` order.
     public static func summaryRows(_ results: [LayerRedundancy], spec: ModelSpec) -> [[String]] {
         let configuration = spec.variant.spconvConfiguration
@@ -97,6 +105,7 @@ public struct SimilarityReport {
 /// each renamed into place; on failure the staging folder is removed and nothing is left.
 public enum StagedFolder {
     public static func write(_ files: [(name: String, bytes: [UInt8])], into folder: String) throws {
+        try checkTargets(files.map(\.name), in: folder)
         let staging = URL(fileURLWithPath: folder).appendingPathComponent(".staging-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false)
@@ -111,6 +120,17 @@ public enum StagedFolder {
             let target = URL(fileURLWithPath: folder).appendingPathComponent(file.name).path
             guard rename(staging.appendingPathComponent(file.name).path, target) == 0 else {
                 throw FeatureProbeError("Cannot move '\(file.name)' into '\(folder)': \(String(cString: strerror(errno))).")
+            }
+        }
+    }
+
+    /// Refuses, before anything is written, when a file to be written exists as a folder.
+    public static func checkTargets(_ names: [String], in folder: String) throws {
+        for name in names {
+            var isFolder: ObjCBool = false
+            let target = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue {
+                throw FeatureProbeError("Cannot write '\(target)': a folder of that name is in the way. Remove it or choose another output folder; nothing was written.")
             }
         }
     }

@@ -52,7 +52,9 @@ extension ExperimentDatabase {
                 let existing = try select.step() ? select.row() : nil
                 if let existing {
                     let status = RunStatus(rawValue: existing[1].string ?? "") ?? .pending
-                    let better = status != .done && (run.status == .done || (status == .pending && run.status != .pending))
+                    // A row still running in the output may belong to a live worker: leave it alone.
+                    let better = status != .done && status != .running
+                        && (run.status == .done || (status == .pending && run.status != .pending))
                     guard better, let targetID = existing[0].int64 else {
                         summary.unchanged += 1
                         continue

@@ -9,7 +9,7 @@ extension ExperimentDatabase {
         sweep_id = ? AND model = ? AND variant = ? AND COALESCE(ratio, -1) = COALESCE(?, -1) \
         AND COALESCE(groups, -1) = COALESCE(?, -1) AND in_channels = ? AND classes = ? AND input_size = ? \
         AND COALESCE(weights_sha256, weights_path, '') = COALESCE(?, ?, '') AND dataset = ? AND images = ? \
-        AND batch = ? AND threads = ?
+        AND batch = ?
         """
     static let now = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -17,7 +17,7 @@ extension ExperimentDatabase {
         let identity: [SQLValue] = [.integer(sweepID), .text(c.model), .text(c.variant), SQLValue(c.ratio),
                                     SQLValue(c.groups), SQLValue(c.inChannels), SQLValue(c.classes)]
         let inputs: [SQLValue] = [SQLValue(c.inputSize), SQLValue(c.weightsSHA256), SQLValue(c.weightsPath),
-                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch), SQLValue(c.threads)]
+                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch)]
         return identity + inputs
     }
 
@@ -85,7 +85,7 @@ extension ExperimentDatabase {
             var records: [RunRecord] = []
             for configuration in configurations {
                 let key = Self.configurationKey(sweepID: sweepID, configuration)
-                try insert.bind(key + [.text(toolVersion), SQLValue(gitCommit)])
+                try insert.bind(key + [SQLValue(configuration.threads), .text(toolVersion), SQLValue(gitCommit)])
                 while try insert.step() {}
                 try select.bind(key)
                 guard try select.step() else {
@@ -182,21 +182,22 @@ extension ExperimentDatabase {
     }
 
     /// Marks a pending or running run `failed`, with why.
-    public func fail(runID: Int64, reason: String) throws {
-        try finish(runID: runID, status: .failed, reason: reason)
+    public func fail(runID: Int64, worker: Worker = .current, reason: String) throws {
+        try finish(runID: runID, worker: worker, status: .failed, reason: reason)
     }
 
     /// Marks a pending or running run `skipped`, with why (for example a ratio the model cannot take).
-    public func skip(runID: Int64, reason: String) throws {
-        try finish(runID: runID, status: .skipped, reason: reason)
+    public func skip(runID: Int64, worker: Worker = .current, reason: String) throws {
+        try finish(runID: runID, worker: worker, status: .skipped, reason: reason)
     }
 
-    private func finish(runID: Int64, status: RunStatus, reason: String) throws {
+    /// A pending run, or a running one only under `worker` (never another worker's claim).
+    private func finish(runID: Int64, worker: Worker, status: RunStatus, reason: String) throws {
         try connection.transaction(immediate: true) {
             let changed = try connection.run("""
                 UPDATE runs SET status = ?, reason = ?, finished_at = \(Self.now)
-                WHERE id = ? AND status IN ('pending', 'running')
-                """, [.text(status.rawValue), .text(reason), .integer(runID)])
+                WHERE id = ? AND (status = 'pending' OR (status = 'running' AND worker = ?))
+                """, [.text(status.rawValue), .text(reason), .integer(runID), .text(worker.description)])
             guard changed == 1 else {
                 let current = try run(id: runID)?.status.rawValue ?? "missing"
                 throw FeatureProbeError("Run \(runID) in \(path) cannot be marked \(status.rawValue): its status is \(current); only pending or running runs can be.")
@@ -253,8 +254,13 @@ extension ExperimentDatabase {
     public func similarity(runID: Int64, layer: String, metric: String) throws -> SimilarityRecord? {
         try connection.query("SELECT channels, matrix FROM similarity WHERE run_id = ? AND layer = ? AND metric = ?",
                              [.integer(runID), .text(layer), .text(metric)]).rows.first.map { row in
-            SimilarityRecord(runID: runID, layer: layer, metric: metric, channels: row[0].int ?? 0,
-                             values: SQLValue.decodeFloat32LittleEndian(row[1].bytes ?? []))
+            let (channels, bytes) = (row[0].int ?? 0, row[1].bytes ?? [])
+            let (square, overflow) = channels.multipliedReportingOverflow(by: channels)
+            guard channels >= 1, !overflow, bytes.count == 4 * square else {
+                throw FeatureProbeError("The similarity matrix of run \(runID), layer '\(layer)', metric \(metric) in \(path) is damaged: \(bytes.count) bytes for \(channels) channels (expected 4 x C x C). The database was changed outside the toolkit.")
+            }
+            return SimilarityRecord(runID: runID, layer: layer, metric: metric, channels: channels,
+                                    values: SQLValue.decodeFloat32LittleEndian(bytes))
         }
     }
 

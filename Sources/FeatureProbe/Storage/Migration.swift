@@ -68,7 +68,7 @@ public struct Migration: Sendable, Equatable {
         -- vanilla baseline's NULL ratio and groups are folded to -1 (and missing weights to '').
         CREATE UNIQUE INDEX runs_configuration ON runs (
             sweep_id, model, variant, COALESCE(ratio, -1), COALESCE(groups, -1), in_channels, classes,
-            input_size, COALESCE(weights_sha256, weights_path, ''), dataset, images, batch, threads
+            input_size, COALESCE(weights_sha256, weights_path, ''), dataset, images, batch
         );
         CREATE INDEX runs_by_status ON runs (sweep_id, status);
 

@@ -74,8 +74,9 @@ public struct SimilarityRecord: Sendable, Equatable {
     public var values: [Float]
 }
 
-/// What identifies one configuration of a sweep (the UNIQUE key of `runs` within a sweep), plus the
-/// settings it runs with. The vanilla baseline has no ratio or groups.
+/// What identifies one configuration of a sweep (the UNIQUE key of `runs` within a sweep: every
+/// field but `threads`), plus the thread count it runs with. The vanilla baseline has no ratio or
+/// groups. A sweep resumed with another thread count (another `--jobs`) finds its rows again.
 public struct RunConfiguration: Hashable, Codable, Sendable {
     public var model: String
     public var variant: String
@@ -107,5 +108,12 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
         self.images = images
         self.batch = batch
         self.threads = threads
+    }
+
+    /// This configuration with the thread count left out, for comparing identities.
+    public var identity: RunConfiguration {
+        var copy = self
+        copy.threads = 0
+        return copy
     }
 }

@@ -198,7 +198,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// read-only PRAGMAs: the schema inspectors (`table_info`, `table_xinfo`, `table_list`,
     /// `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`, `integrity_check`,
     /// `quick_check`) with any argument, and value PRAGMAs (`user_version`, `schema_version`,
-    /// `application_id`, `page_count`, `page_size`, `freelist_count`, `encoding`, `journal_mode`,
+    /// `application_id`, `page_count`, `page_size`, `freelist_count`, `encoding`,
     /// `foreign_keys`, `data_version`, `database_list`, `compile_options`, `function_list`,
     /// `collation_list`, `module_list`, `pragma_list`) only when read, never assigned. The
     /// table-valued forms (`SELECT * FROM pragma_table_info('runs')`) are refused: use the PRAGMA
@@ -220,7 +220,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     ]
     static let readablePragmas: Set<String> = [
         "user_version", "schema_version", "application_id", "page_count", "page_size", "freelist_count",
-        "encoding", "journal_mode", "foreign_keys", "data_version", "database_list", "compile_options",
+        "encoding", "foreign_keys", "data_version", "database_list", "compile_options",
         "function_list", "collation_list", "module_list", "pragma_list",
     ]
 

@@ -56,7 +56,11 @@ public struct SweepGrid: Sendable, Equatable {
             guard step > 0, stop >= start else {
                 throw FeatureProbeError("--ratios range '\(item)' needs start <= stop and a positive step, as in 0.1:0.9:0.1.")
             }
-            let count = Int(((stop - start) / step + 1e-3).rounded(.down)) + 1
+            let steps = ((stop - start) / step + 1e-3).rounded(.down)
+            guard steps.isFinite, steps < 1000 else {
+                throw FeatureProbeError("--ratios range '\(item)' gives more than 1000 ratios; a sweep takes at most 1000 per range. Use a larger step.")
+            }
+            let count = Int(steps) + 1
             guard count <= 1000 else {
                 throw FeatureProbeError("--ratios range '\(item)' gives \(count) ratios; a sweep takes at most 1000 per range. Use a larger step.")
             }
@@ -72,7 +76,7 @@ public struct SweepGrid: Sendable, Equatable {
 
     private static func number(_ text: String, in item: String) throws -> Double {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.count == 2, let n = Double(parts[0]), let d = Double(parts[1]), d != 0 { return n / d }
+        if parts.count == 2, let n = Double(parts[0]), let d = Double(parts[1]), d != 0, (n / d).isFinite { return n / d }
         if parts.count == 1, let v = Double(text), v.isFinite { return v }
         throw FeatureProbeError("--ratios item '\(item)': '\(text)' is not a number; give decimals (0.25) or fractions (1/4).")
     }
@@ -120,7 +124,8 @@ public struct Shard: Sendable, Equatable {
     public static func fromSlurm(_ environment: [String: String]) throws -> Shard? {
         guard let idText = environment["SLURM_ARRAY_TASK_ID"], let countText = environment["SLURM_ARRAY_TASK_COUNT"] else { return nil }
         let minimum = Int(environment["SLURM_ARRAY_TASK_MIN"] ?? "0") ?? 0
-        guard let id = Int(idText), let count = Int(countText), count >= 1, (minimum..<(minimum + count)).contains(id) else {
+        guard let id = Int(idText), let count = Int(countText), count >= 1, count <= 1_000_000, abs(minimum) <= 1_000_000_000,
+              (minimum..<(minimum + count)).contains(id) else {
             throw FeatureProbeError("SLURM_ARRAY_TASK_ID=\(idText) with SLURM_ARRAY_TASK_COUNT=\(countText) (and SLURM_ARRAY_TASK_MIN=\(minimum)) is not a shard; pass --shard K/N to override.")
         }
         return Shard(index: id - minimum + 1, count: count)

@@ -49,22 +49,25 @@ public struct SweepRunner {
 
     /// Claims and measures configurations until none is left; returns the final status counts.
     ///
-    /// - Parameter makeSource: the images for a model spec (called once per distinct spec).
-    public func work(makeSource: (ModelSpec) throws -> any BatchSource,
+    /// - Parameters:
+    ///   - retryFailed: put the sweep's failed runs back to pending first (after fixing their cause).
+    ///   - makeSource: the images for a model spec (called once per distinct spec).
+    public func work(retryFailed: Bool = false, makeSource: (ModelSpec) throws -> any BatchSource,
                      progress: (Progress) -> Void = { _ in }) throws -> [RunStatus: Int] {
         let database = try ExperimentDatabase(path: databasePath)
         let sweep = try prepare()
-        let mine = Set(configurations)
+        if retryFailed { try database.retryFailed(sweepID: sweep.id) }
+        let mine = Set(configurations.map(\.identity))
         var sources: [ModelSpec: any BatchSource] = [:]
         func report(current: String?) throws {
-            let runs = try database.runs(sweepID: sweep.id).filter { mine.contains(ExperimentDatabase.configuration(of: $0)) }
+            let runs = try database.runs(sweepID: sweep.id).filter { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }
             var counts: [RunStatus: Int] = [:]
             for run in runs { counts[run.status, default: 0] += 1 }
             let finished = (counts[.done] ?? 0) + (counts[.skipped] ?? 0) + (counts[.failed] ?? 0)
             progress(Progress(finished: finished, total: runs.count, current: current, counts: counts))
         }
         try report(current: nil)
-        while let run = try database.claimNext(sweepID: sweep.id, isEligible: { mine.contains(ExperimentDatabase.configuration(of: $0)) }) {
+        while let run = try database.claimNext(sweepID: sweep.id, isEligible: { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }) {
             let configuration = ExperimentDatabase.configuration(of: run)
             try report(current: SweepRunner.describe(configuration))
             let spec: ModelSpec
@@ -89,7 +92,7 @@ public struct SweepRunner {
         }
         try report(current: nil)
         var counts: [RunStatus: Int] = [:]
-        for run in try database.runs(sweepID: sweep.id) where mine.contains(ExperimentDatabase.configuration(of: run)) {
+        for run in try database.runs(sweepID: sweep.id) where mine.contains(ExperimentDatabase.configuration(of: run).identity) {
             counts[run.status, default: 0] += 1
         }
         return counts

@@ -28,6 +28,10 @@ struct CaptureCommand: ParsableCommand {
             let selection = try LayerSelection(layers, in: network)
             try OutputFolder.prepare(out)
             let shapes = try network.outputShapes()
+            try StagedFolder.checkTargets(selection.paths.map { "\($0).npy" } + ["inputs.txt"], in: out)
+            for path in selection.paths where shapes[path]!.count != 4 {
+                throw FeatureProbeError("The module '\(path)' outputs \(shapes[path]!.count)-dimensional values \(shapes[path]!); capture writes feature maps [N, C, H, W]. Choose convolution, block or pooling layers.")
+            }
             var writers: [String: NPYStreamWriter] = [:]
             for path in selection.paths {
                 writers[path] = try NPYStreamWriter(path: "\(out)/\(path).npy", shape: [source.count] + shapes[path]!.dropFirst())

@@ -60,6 +60,10 @@ struct SimilarityCommand: ParsableCommand {
             try OutputFolder.prepare(out)
             var analysis = RedundancyAnalysis()
             analysis.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
+            var report = SimilarityReport()
+            report.includeNPY = npy
+            report.clusteredOrder = order == "clustered"
+            try StagedFolder.checkTargets(report.fileNames(layers: selection.paths, metrics: analysis.metrics), in: out)
             analysis.reduction = SimilarityReduction(rawValue: reduce)!
             analysis.threshold = threshold
             analysis.batchSize = inputs.batch
@@ -72,9 +76,6 @@ struct SimilarityCommand: ParsableCommand {
                 progress.close()
                 throw error
             }
-            var report = SimilarityReport()
-            report.includeNPY = npy
-            report.clusteredOrder = order == "clustered"
             let files = try report.write(results, spec: network.spec, to: out)
             print(CSVWriter.table(header: SimilarityReport.summaryHeader, rows: SimilarityReport.summaryRows(results, spec: network.spec)),
                   terminator: "")

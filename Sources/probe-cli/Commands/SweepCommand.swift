@@ -54,6 +54,8 @@ struct SweepCommand: ParsableCommand {
     var jobs: Int = 1
     @Option(help: "Run only shard K of N (K/N).")
     var shard: String?
+    @Flag(name: .customLong("retry-failed"), help: "Run the sweep's failed configurations again (after fixing their cause).")
+    var retryFailed = false
     @Flag(help: .hidden) var worker = false
 
     func validate() throws {
@@ -91,6 +93,7 @@ struct SweepCommand: ParsableCommand {
             let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
             let base = ModelSpec(arch, inputChannels: inChannels, classes: classes, inputSize: inputSize)
             let source = try InputSource.make(inputText, spec: base, limit: limit)
+            try Self.checkLayers(layers, base: base, grid: grid)
             let configurations = grid.variants.enumerated().filter { shardChoice.contains($0.offset) }.map { _, variant in
                 RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
                                  groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
@@ -113,7 +116,7 @@ struct SweepCommand: ParsableCommand {
             let bar = worker ? nil : ProgressBar("sweep", unit: "configs")
             let counts: [RunStatus: Int]
             do {
-                counts = try runner.work(makeSource: { spec in try InputSource.make(inputText, spec: spec, limit: limit) }) { p in
+                counts = try runner.work(retryFailed: retryFailed && !worker, makeSource: { spec in try InputSource.make(inputText, spec: spec, limit: limit) }) { p in
                     bar?.update(p.finished, of: p.total, note: p.current.map { "now: \($0)" } ?? "")
                 }
             } catch {
@@ -133,8 +136,33 @@ struct SweepCommand: ParsableCommand {
                 let summary = RunStatus.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
                 printError("sweep '\(sweepName)' in \(db): \(summary)")
                 print(QueryFormatter.format(try CannedQuery.runs(path: db, sweep: sweepName), as: .table), terminator: "")
+                if let failed = counts[.failed], failed > 0 {
+                    throw FeatureProbeError("\(failed) configuration(s) failed; their reasons are in the table above (query: probe-cli query --db \(db) \"SELECT id, reason FROM runs WHERE status = 'failed'\"). Fix the cause and run the same command with --retry-failed.")
+                }
             }
         }
+    }
+
+    /// Checks the layer list before any work: it must name modules of the baseline or of an SPConv
+    /// configuration, and only modules with feature-map outputs.
+    static func checkLayers(_ layers: String, base: ModelSpec, grid: SweepGrid) throws {
+        var lastError: Error?
+        for variant in [grid.variants.first!, grid.variants.last!] {
+            var spec = base
+            spec.variant = variant
+            guard let network = try? Network(spec) else { continue }
+            do {
+                let selection = try LayerSelection(layers, in: network)
+                let shapes = try network.outputShapes()
+                for path in selection.paths where shapes[path]!.count != 4 {
+                    throw FeatureProbeError("--layers '\(layers)' includes '\(path)', whose output is \(shapes[path]!.count)-dimensional; a sweep probes feature maps [N, C, H, W]. Choose convolution, block or pooling layers (for example convs or blocks).")
+                }
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        if let lastError { throw lastError }
     }
 
     /// Starts another process running this same command as a worker.
