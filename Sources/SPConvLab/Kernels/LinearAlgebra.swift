@@ -47,9 +47,7 @@ public enum LinearAlgebra {
                             var source = base
                             if let shift {
                                 for ch in 0..<c {
-                                    let (m, row, out) = (shift[ch], base + ch * p, scratch.baseAddress! + ch * p)
-                                    for i in 0..<p { out[i] = row[i] - m }
-                                    sums[ch] += sum(UnsafePointer(out), count: p)
+                                    sums[ch] += shiftAndSum(base + ch * p, by: shift[ch], into: scratch.baseAddress! + ch * p, count: p)
                                 }
                                 source = UnsafePointer(scratch.baseAddress!)
                             } else if computingSums {
@@ -244,6 +242,27 @@ public enum LinearAlgebra {
     }
 
     /// The float64 sum of `count` floats, in eight interleaved lanes so it vectorises.
+    /// Writes `values - shift` to `out` and returns the sum of what it wrote, in one pass.
+    private static func shiftAndSum(_ values: UnsafePointer<Float>, by shift: Float, into out: UnsafeMutablePointer<Float>,
+                                    count: Int) -> Double {
+        var lanes = SIMD8<Double>()
+        let m = SIMD8<Float>(repeating: shift)
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Float>.self) - m
+            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD8<Float>.self)
+            lanes += SIMD8<Double>(v)
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < count {
+            out[i] = values[i] - shift
+            total += Double(out[i])
+            i += 1
+        }
+        return total
+    }
+
     private static func sum(_ values: UnsafePointer<Float>, count: Int) -> Double {
         var lanes = SIMD8<Double>()
         var i = 0
