@@ -256,6 +256,22 @@ struct SweepEdgeCaseTests {
         }
     }
 
+    @Test func checkpointsFromAWeightsFolderAreUsedAndRecorded() throws {
+        try withTemporaryDirectory { directory in
+            try FileManager.default.createDirectory(at: directory.file("ckpt"), withIntermediateDirectories: false)
+            let checkpoint = directory.file("ckpt/resnet20_spconv_r0.5_g2.safetensors").path
+            try Network(ModelSpec(.resnet20, variant: .spconv(SPConvConfiguration(ratio: 0.5, groups: 2)), inputChannels: 1,
+                                  inputSize: 28), seed: 9).saveWeights(to: checkpoint)
+            let arguments = SweepCommandTests.sweepArguments(db: "w.sqlite", ratios: "1/2", groups: "1,2") + ["--weights-dir", "ckpt"]
+            expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240))
+            let runs = try SweepCommandTests.runs(directory.file("w.sqlite").path)
+            let withWeights = runs.filter { $0.weightsPath != nil }
+            #expect(withWeights.count == 1 && withWeights.first?.groups == 2)
+            #expect(withWeights.first?.weightsSHA256 == (try SHA256.hex(ofFile: checkpoint)))
+            #expect(withWeights.first?.status == .done)
+        }
+    }
+
     @Test func aRangeWithATinyStepIsRefusedNotTrapped() throws {
         try withTemporaryDirectory { directory in
             let result = try ProbeCLIProcess.run(SweepCommandTests.sweepArguments(db: "r.sqlite", ratios: "0.1:0.9:1e-300"), in: directory.url)

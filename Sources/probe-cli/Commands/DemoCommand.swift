@@ -39,13 +39,13 @@ struct DemoCommand: ParsableCommand {
             let grid = try SweepGrid(ratios: "1/4,1/2,3/4", groups: "1,2")
             let checkpoints = ["vanilla": "notebooks-data/models/resnet20_vanilla.safetensors",
                                "spconv 0.5 2": "notebooks-data/models/resnet20_spconv.safetensors"]
-            let configurations = grid.variants.map { variant -> RunConfiguration in
+            let configurations = try grid.variants.map { variant -> RunConfiguration in
                 let c = variant.spconvConfiguration
                 let key = c.map { "spconv \(CSVWriter.formatG6($0.ratio)) \($0.groups)" } ?? "vanilla"
                 let checkpoint = checkpoints[key].map(ProjectPaths.locate).flatMap { FileManager.default.fileExists(atPath: $0) && fashion ? $0 : nil }
                 return RunConfiguration(model: "resnet20", variant: variant.name, ratio: c?.ratio, groups: c?.groups,
                                         inChannels: spec.inputChannels, classes: spec.classes, inputSize: spec.inputSize,
-                                        weightsPath: checkpoint, dataset: fashion ? "fashion-mnist" : "assets/images",
+                                        weightsPath: checkpoint, weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: fashion ? "fashion-mnist" : "assets/images",
                                         images: source.count, batch: 32, threads: Engine.threads)
             }
             var settings = SweepSettings()

@@ -54,6 +54,10 @@ struct SweepCommand: ParsableCommand {
     var jobs: Int = 1
     @Option(help: "Run only shard K of N (K/N).")
     var shard: String?
+    @Option(name: .customLong("weights-dir"), help: ArgumentHelp("""
+        A folder of trained checkpoints: a configuration uses <model>_vanilla.safetensors or         <model>_spconv_r<ratio>_g<groups>.safetensors (ratio as in 0.5) from it when present, and the         run records the file's path and SHA-256; others keep seeded random weights.
+        """, valueName: "folder"))
+    var weightsDirectory: String?
     @Flag(name: .customLong("retry-failed"), help: "Run the sweep's failed configurations again (after fixing their cause).")
     var retryFailed = false
     @Flag(help: .hidden) var worker = false
@@ -94,11 +98,14 @@ struct SweepCommand: ParsableCommand {
             let base = ModelSpec(arch, inputChannels: inChannels, classes: classes, inputSize: inputSize)
             let source = try InputSource.make(inputText, spec: base, limit: limit)
             try Self.checkLayers(layers, base: base, grid: grid)
-            let configurations = grid.variants.enumerated().filter { shardChoice.contains($0.offset) }.map { _, variant in
-                RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
-                                 groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
-                                 inputSize: base.inputSize, dataset: inputLabel, images: source.count,
-                                 batch: batch, threads: threadsPerWorker)
+            let configurations = try grid.variants.enumerated().filter { shardChoice.contains($0.offset) }.map { _, variant in
+                let checkpoint = weightsDirectory.map { Self.checkpointPath(in: $0, model: model, variant: variant) }
+                    .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+                return RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
+                                        groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
+                                        inputSize: base.inputSize, weightsPath: checkpoint,
+                                        weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: inputLabel,
+                                        images: source.count, batch: batch, threads: threadsPerWorker)
             }
             var settings = SweepSettings()
             settings.layers = layers
@@ -141,6 +148,12 @@ struct SweepCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// Where a configuration's checkpoint would be in a `--weights-dir` folder.
+    static func checkpointPath(in folder: String, model: String, variant: ModelVariant) -> String {
+        let name = variant.spconvConfiguration.map { "\(model)_spconv_r\(CSVWriter.formatG6($0.ratio))_g\($0.groups)" } ?? "\(model)_vanilla"
+        return URL(fileURLWithPath: folder).appendingPathComponent(name + ".safetensors").path
     }
 
     /// Checks the layer list before any work: it must name modules of the baseline or of an SPConv
