@@ -175,8 +175,13 @@ public final class SPConv: Layer {
         let x = input.channelBlocked(block)
         let xRep = LayoutKernels.sliceChannels(x, 0..<representativeChannels, block: block)
         let xRed = LayoutKernels.sliceChannels(x, representativeChannels..<inputChannels, block: block)
-        let gwcOut = try fused.gwc.runFast(xRep)
-        let uRep = try fused.pwc.runFast(xRep, postOps: [.sum], residual: gwcOut)
+        let uRep: Tensor
+        if let merged = fused.merged {
+            uRep = try merged.runFast(xRep)
+        } else {
+            let gwcOut = try fused.gwc.runFast(xRep)
+            uRep = try fused.pwc.runFast(xRep, postOps: [.sum], residual: gwcOut)
+        }
         let uRed = try fused.red.runFast(xRed)
         var epilogue = epilogue
         if let residual = epilogue?.residual { epilogue?.residual = residual.channelBlocked(block) }
@@ -232,6 +237,11 @@ private struct FusedSPConv {
     let pwc: Conv2D
     /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift`; 2x2 stride 2 at stride 2.
     let red: Conv2D
+    /// When the group-wise conv would run dense anyway (one group, or groups that are not whole
+    /// channel blocks, for which oneDNN has no JIT kernel), `gwc` and `pwc` as one dense 3x3 conv:
+    /// `pwc` sits in the centre tap at stride 1, and at stride 2 (where it reads `AvgPool2d(2, 2)`)
+    /// it is a quarter in each of the four taps that window covers. One conv instead of two plus a sum.
+    let merged: Conv2D?
 
     init(_ layer: SPConv, revisions: [Int]) {
         self.revisions = revisions
@@ -244,6 +254,34 @@ private struct FusedSPConv {
         pwc = FusedSPConv.pointwise(layer.pwc.weight, scale: a1, bias: b1, stride: stride)
         let redBias = zip(zip(a2, b2), layer.conv1x1.bias!.scalars).map { ab, bias in ab.0 * bias + ab.1 }
         red = FusedSPConv.pointwise(layer.conv1x1.weight, scale: a2, bias: redBias, stride: stride)
+        let (groups, block) = (layer.configuration.groups, DNNL.shared.channelBlock)
+        let runsDense = groups == 1 || (layer.representativeChannels / groups) % block != 0
+            || (layer.outputChannels / groups) % block != 0
+        merged = runsDense ? FusedSPConv.mergedRepresentative(layer, scale: a1, shift: b1) : nil
+    }
+
+    /// The dense 3x3 conv equal to `bn1(gwc(x) + pwc(x or AvgPool2d(2, 2)(x)))`.
+    static func mergedRepresentative(_ layer: SPConv, scale: [Float], shift: [Float]) -> Conv2D {
+        let (out, rep, groups) = (layer.outputChannels, layer.representativeChannels, layer.configuration.groups)
+        let (inPerGroup, outPerGroup) = (rep / groups, out / groups)
+        var w = [Float](repeating: 0, count: out * rep * 9)
+        let (gwc, pwc) = (layer.gwc.weight.scalars, layer.pwc.weight.scalars)
+        let pointwiseTaps = layer.stride == 1 ? [(1, 1, Float(1))] : [(1, 1, Float(0.25)), (1, 2, 0.25), (2, 1, 0.25), (2, 2, 0.25)]
+        for o in 0..<out {
+            let group = o / outPerGroup
+            for i in 0..<rep {
+                let base = (o * rep + i) * 9
+                if i / inPerGroup == group {
+                    for t in 0..<9 { w[base + t] = gwc[(o * inPerGroup + i % inPerGroup) * 9 + t] }
+                }
+                for (ky, kx, share) in pointwiseTaps { w[base + ky * 3 + kx] += share * pwc[o * rep + i] }
+                for t in 0..<9 { w[base + t] *= scale[o] }
+            }
+        }
+        let conv = Conv2D(inputChannels: rep, outputChannels: out, kernelSize: 3, stride: layer.stride, padding: 1, bias: true)
+        conv.weight = Tensor(shape: [out, rep, 3, 3], scalars: w)
+        conv.bias = Tensor(shape: [out], scalars: shift)
+        return conv
     }
 
     /// A 1x1 conv with rows scaled and a bias; at stride 2, the 2x2 stride-2 conv equal to AvgPool2d(2,2) then 1x1.
