@@ -38,26 +38,53 @@ public enum LinearAlgebra {
         var sums = [Double](repeating: 0, count: c)
         if p >= packingThreshold {
             // One ssyrk per image on its C x P block (shifted into a scratch block when asked).
-            var block = [Float](repeating: 0, count: shift == nil ? 0 : c * p)
+            // With several images and threads, each thread takes whole images with a one-thread
+            // OpenBLAS and its own Gram; the per-thread Grams are summed at the end. Small per-image
+            // products scale better this way than with OpenBLAS splitting each one.
+            let threads = min(max(Int(openblas_get_num_threads()), 1), n)
+            var partials = [[Float]](repeating: [], count: threads)
+            var partialSums = [[Double]](repeating: [Double](repeating: 0, count: c), count: threads)
+            let previous = openblas_get_num_threads()
+            if threads > 1 { openblas_set_num_threads(1) }
+            defer { if threads > 1 { openblas_set_num_threads(previous) } }
             batch.withUnsafeBufferPointer { x in
-                block.withUnsafeMutableBufferPointer { scratch in
-                    gram.withUnsafeMutableBufferPointer { g in
-                        for image in 0..<n {
-                            let base = x.baseAddress! + image * c * p
-                            var source = base
-                            if let shift {
-                                for ch in 0..<c {
-                                    sums[ch] += shiftAndSum(base + ch * p, by: shift[ch], into: scratch.baseAddress! + ch * p, count: p)
+                let xBase = x.baseAddress!
+                partials.withUnsafeMutableBufferPointer { partialGrams in
+                    partialSums.withUnsafeMutableBufferPointer { partialTotals in
+                        let grams = partialGrams.baseAddress!, totals = partialTotals.baseAddress!
+                        parallelFor(threads) { range in
+                          for t in range {
+                            var local = [Float](repeating: 0, count: c * c)
+                            var localSums = [Double](repeating: 0, count: c)
+                            var block = [Float](repeating: 0, count: shift == nil ? 0 : c * p)
+                            local.withUnsafeMutableBufferPointer { g in
+                                block.withUnsafeMutableBufferPointer { scratch in
+                                    for image in stride(from: t, to: n, by: threads) {
+                                        let base = xBase + image * c * p
+                                        var source = base
+                                        if let shift {
+                                            for ch in 0..<c {
+                                                localSums[ch] += shiftAndSum(base + ch * p, by: shift[ch], into: scratch.baseAddress! + ch * p, count: p)
+                                            }
+                                            source = UnsafePointer(scratch.baseAddress!)
+                                        } else if computingSums {
+                                            for ch in 0..<c { localSums[ch] += sum(base + ch * p, count: p) }
+                                        }
+                                        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(c), Int32(p),
+                                                    1, source, Int32(p), 1, g.baseAddress, Int32(c))
+                                    }
                                 }
-                                source = UnsafePointer(scratch.baseAddress!)
-                            } else if computingSums {
-                                for ch in 0..<c { sums[ch] += sum(base + ch * p, count: p) }
                             }
-                            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(c), Int32(p),
-                                        1, source, Int32(p), 1, g.baseAddress, Int32(c))
+                            (grams + t).pointee = local
+                            (totals + t).pointee = localSums
+                          }
                         }
                     }
                 }
+            }
+            for t in 0..<threads {
+                for i in 0..<(c * c) { gram[i] += partials[t][i] }
+                for ch in 0..<c { sums[ch] += partialSums[t][ch] }
             }
         } else {
             let packed = packChannels(batch, shift: shift)
