@@ -8,10 +8,10 @@ struct BenchSimilarityCommand: ParsableCommand {
         commandName: "bench-similarity",
         abstract: "Time the similarity step on batches of maps, or measure peak memory while streaming many images.",
         discussion: """
-        Default: median ms to turn one batch of seeded maps into a similarity matrix, for the shapes
-        (32,16,32,32), (32,64,8,8), (32,256,16,16), (8,512,28,28) and both metrics, one JSON line each.
-        With --stream N: streams N seeded 64-channel 16x16 images in batches of 100 and prints the
-        process's peak resident memory (run it twice, with 100 and 10000, to compare).
+        Default: median ms to turn one batch of seeded maps into a similarity matrix, for the shapes \
+        (32,16,32,32), (32,64,8,8), (32,256,16,16), (8,512,28,28) and both metrics, one JSON line each. \
+        With --stream N: streams N seeded 64-channel 16x16 images in batches of 100 and prints the \
+        process's peak resident memory (run it twice, with 100 and 10000, to compare). \
         tools/bench_similarity.py runs this beside NumPy and writes docs/PERFORMANCE.md.
         """)
 

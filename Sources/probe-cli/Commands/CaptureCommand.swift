@@ -8,9 +8,9 @@ struct CaptureCommand: ParsableCommand {
         commandName: "capture",
         abstract: "Save the raw feature maps of chosen layers as .npy files, for other tools.",
         discussion: """
-        Writes <out>/<layer>.npy (float32, [N, C, H, W], the layer named by its dotted PyTorch path)
-        for every selected layer, batch by batch, plus <out>/inputs.txt naming each image in order.
-        Layers: dotted paths (layer1.0.conv1, features.3, layer1.0.conv1.gwc), globs (layer*.*.conv2),
+        Writes <out>/<layer>.npy (float32, [N, C, H, W], the layer named by its dotted PyTorch path) \
+        for every selected layer, batch by batch, plus <out>/inputs.txt naming each image in order. \
+        Layers: dotted paths (layer1.0.conv1, features.3, layer1.0.conv1.gwc), globs (layer*.*.conv2), \
         or the sets convs, blocks, all.
         """)
 

@@ -8,11 +8,11 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Linear CKA between the layers of two networks on the same images (for example vanilla vs SPConv).",
         discussion: """
-        The first network is given by the usual model flags and --weights; the second is the same
-        architecture with --against-variant, --against-ratio, --against-groups and --against-weights.
-        --layers is resolved on each network (the same paths name the conv and the SPConv that
-        replaced it). Writes <out>/cka.csv (rows: first network's layers, columns: second's, %.6g,
-        empty where the spatial sizes differ), <out>/cka_pairs.csv (RFC 4180: layer_a, layer_b,
+        The first network is given by the usual model flags and --weights; the second is the same \
+        architecture with --against-variant, --against-ratio, --against-groups and --against-weights. \
+        --layers is resolved on each network (the same paths name the conv and the SPConv that \
+        replaced it). Writes <out>/cka.csv (rows: first network's layers, columns: second's, %.6g, \
+        empty where the spatial sizes differ), <out>/cka_pairs.csv (RFC 4180: layer_a, layer_b, \
         cka) and <out>/cka.png (when both lists have the same length).
         """)
 

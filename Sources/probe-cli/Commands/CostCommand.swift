@@ -6,8 +6,8 @@ struct CostCommand: ParsableCommand {
         commandName: "cost",
         abstract: "Count parameters, MACs and FLOPs per image, per layer and in total.",
         discussion: """
-        Parameters are conv, BatchNorm-affine and linear weights and biases (not running statistics),
-        as PyTorch counts them. MACs are conv and linear multiply-accumulates. FLOPs follow
+        Parameters are conv, BatchNorm-affine and linear weights and biases (not running statistics), \
+        as PyTorch counts them. MACs are conv and linear multiply-accumulates. FLOPs follow \
         docs/COST.md: 2 x MACs plus biases, BatchNorm, ReLU, adds, pooling and SPConv's fusion.
         """)
 

@@ -8,12 +8,12 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "The toolkit's main job on its embedded default: a small SPConv sweep of resnet20, stored in SQLite, and its report.",
         discussion: """
-        Sweeps resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2: parameters,
-        MACs, FLOPs, latency (median ms per batch of 32) and per-layer channel redundancy of the
-        block outputs, on 256 Fashion-MNIST test images when dataset-fashion-mnist is installed
-        (1-channel 28x28 models), otherwise on the bundled photos (3-channel 32x32). Trained
-        checkpoints in notebooks-data/models (resnet20_vanilla, resnet20_spconv at ratio 1/2,
-        groups 2) are used for their configurations when present. The database goes to
+        Sweeps resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2: parameters, \
+        MACs, FLOPs, latency (median ms per batch of 32) and per-layer channel redundancy of the \
+        block outputs, on 256 Fashion-MNIST test images when dataset-fashion-mnist is installed \
+        (1-channel 28x28 models), otherwise on the bundled photos (3-channel 32x32). Trained \
+        checkpoints in notebooks-data/models (resnet20_vanilla, resnet20_spconv at ratio 1/2, \
+        groups 2) are used for their configurations when present. The database goes to \
         <out>/demo.sqlite (made anew), the report to <out>/report/index.html.
         """)
 

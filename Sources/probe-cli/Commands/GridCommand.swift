@@ -8,7 +8,7 @@ struct GridCommand: ParsableCommand {
         commandName: "grid",
         abstract: "Draw one layer's feature maps for one image, tiled with channel indices and clusters marked (the paper's Figure 1).",
         discussion: """
-        The clusters come from the cosine similarity of the channels over this image's positions
+        The clusters come from the cosine similarity of the channels over this image's positions \
         (average linkage at --threshold). Each map is min-max normalised on its own.
         """)
 

@@ -26,8 +26,8 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Ask an experiment database questions, read-only: your own SQL or a canned question.",
         discussion: """
-        The database is opened read-only: statements that would write, ATTACH, DETACH or change
-        PRAGMAs fail with a clear error and change nothing. Tables and views: docs/SCHEMA.md.
+        The database is opened read-only: statements that would write, ATTACH, DETACH or change \
+        PRAGMAs fail with a clear error and change nothing. Tables and views: docs/SCHEMA.md. \
         Example: probe-cli query --db demo.sqlite "SELECT variant, ratio, groups, macs FROM runs"
         """,
         subcommands: [SQL.self, Runs.self, Show.self, Compare.self, TopRedundant.self, Pareto.self],

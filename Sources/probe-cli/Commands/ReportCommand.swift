@@ -7,9 +7,9 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a sweep report: CSVs, charts, stored heatmaps and an index.html that shows them.",
         discussion: """
-        Writes runs.csv, layer_metrics.csv, macs_vs_ratio.png, latency_vs_ratio.png,
-        redundancy_per_layer.png, accuracy_vs_macs.png (when accuracy exists), heatmaps/ redrawn
-        from the stored matrices, and index.html (self-contained; open it from the file system).
+        Writes runs.csv, layer_metrics.csv, macs_vs_ratio.png, latency_vs_ratio.png, \
+        redundancy_per_layer.png, accuracy_vs_macs.png (when accuracy exists), heatmaps/ redrawn \
+        from the stored matrices, and index.html (self-contained; open it from the file system). \
         The database is only read.
         """)
 

@@ -7,10 +7,10 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a model on a .npy tensor, a PNG, or a folder of PNGs and print the top classes.",
         discussion: """
-        A .npy input is a float32 NCHW array used as is. PNG inputs are decoded with libpng, alpha
-        ignored, converted to the model's channels (gray replicated, or BT.601 luma), resized so the
-        shorter side is the input size (bilinear, half-pixel centres), centre-cropped, scaled to
-        [0, 1] and normalised with the dataset mean/std (--normalization, default by model: CIFAR-10
+        A .npy input is a float32 NCHW array used as is. PNG inputs are decoded with libpng, alpha \
+        ignored, converted to the model's channels (gray replicated, or BT.601 luma), resized so the \
+        shorter side is the input size (bilinear, half-pixel centres), centre-cropped, scaled to \
+        [0, 1] and normalised with the dataset mean/std (--normalization, default by model: CIFAR-10 \
         for 3-channel CIFAR models, Fashion-MNIST for 1-channel ones, ImageNet for resnet18/50).
         """)
 

@@ -8,12 +8,12 @@ struct SimilarityCommand: ParsableCommand {
         commandName: "similarity",
         abstract: "Measure channel redundancy of chosen layers: similarity matrices, heatmaps, feature-map grids, summary.csv.",
         discussion: """
-        Each channel of a layer is the vector of its activations over all images and positions. The
-        C x C similarity (cosine, or pearson = cosine of the mean-centred vectors) is accumulated
-        batch by batch, so memory does not grow with the image count. --reduce per-image averages
-        each image's own matrix instead. Writes, per layer and metric, <out>/<layer>.<metric>.csv
-        (the matrix, %.6g, no header) and .png (heatmap, clustered order); per layer <layer>.grid.png
-        (the maps of --image, clusters marked) and <layer>.pairs.png (most similar pairs); and
+        Each channel of a layer is the vector of its activations over all images and positions. The \
+        C x C similarity (cosine, or pearson = cosine of the mean-centred vectors) is accumulated \
+        batch by batch, so memory does not grow with the image count. --reduce per-image averages \
+        each image's own matrix instead. Writes, per layer and metric, <out>/<layer>.<metric>.csv \
+        (the matrix, %.6g, no header) and .png (heatmap, clustered order); per layer <layer>.grid.png \
+        (the maps of --image, clusters marked) and <layer>.pairs.png (most similar pairs); and \
         <out>/summary.csv. Quantities are defined in docs/REDUNDANCY.md.
         """)
 

@@ -8,15 +8,15 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Run the vanilla baseline and every (ratio, groups) SPConv configuration, storing costs, latency and redundancy in SQLite.",
         discussion: """
-        Each configuration is built, counted (params, MACs, FLOPs), timed (median ms per --batch) and
-        probed (per-layer redundancy of --layers over the input images); a configuration the model
-        cannot take is stored as skipped with the reason. Every configuration is committed in one
-        transaction when it finishes: after a crash or kill -9, run the same command again and it
-        resumes with what is missing. Several processes may share one database (--jobs J, or
-        separate shells). --shard K/N runs configurations K, K+N, K+2N, ... (1-based, in grid order;
-        default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT), each shard into its own database,
-        to be joined with probe-cli merge. Without --input: the Fashion-MNIST test images for a
-        1-channel model when dataset-fashion-mnist is installed, otherwise the bundled photos
+        Each configuration is built, counted (params, MACs, FLOPs), timed (median ms per --batch) and \
+        probed (per-layer redundancy of --layers over the input images); a configuration the model \
+        cannot take is stored as skipped with the reason. Every configuration is committed in one \
+        transaction when it finishes: after a crash or kill -9, run the same command again and it \
+        resumes with what is missing. Several processes may share one database (--jobs J, or \
+        separate shells). --shard K/N runs configurations K, K+N, K+2N, ... (1-based, in grid order; \
+        default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT), each shard into its own database, \
+        to be joined with probe-cli merge. Without --input: the Fashion-MNIST test images for a \
+        1-channel model when dataset-fashion-mnist is installed, otherwise the bundled photos \
         (assets/images). Schema and queries: docs/SCHEMA.md.
         """)
 
