@@ -28,3 +28,22 @@ struct BenchCommandTests {
         }
     }
 }
+
+@Suite("probe-cli bench --profile")
+struct BenchProfileTests {
+    @Test func theProfileNamesTheOpsOfAnSPConvNetwork() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--variant", "spconv", "--batch", "2",
+                                                  "--runs", "2", "--warmup", "1", "--json", "--profile"], in: directory.url)
+            expectSuccess(result)
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let ops = json?["ops"] as? [[String: Any]] ?? []
+            let labels = ops.compactMap { $0["op"] as? String }
+            #expect(labels.contains("spconv fusion + BN/residual/ReLU") && labels.contains("spconv split"))
+            #expect(labels.contains { $0.hasPrefix("conv 3x3") } && labels.contains("linear"))
+            // resnet20 has 18 SPConv layers: one fusion and one split per layer and pass.
+            let fusion = ops.first { $0["op"] as? String == "spconv fusion + BN/residual/ReLU" }
+            #expect(fusion?["calls_per_pass"] as? Double == 18)
+        }
+    }
+}

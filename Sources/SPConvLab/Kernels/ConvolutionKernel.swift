@@ -171,8 +171,28 @@ final class ConvolutionKernel: @unchecked Sendable {
 
     /// Runs the convolution. `residual` must be given exactly when the post-ops include `.sum`.
     func run(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: Tensor? = nil) throws -> Tensor {
+        try OpProfiler.measure(profileLabel) {
+            try runUnprofiled(input: input, packedWeights: packedWeights, bias: bias, residual: residual)
+        }
+    }
+
+    /// `conv 3x3 16->16 s1` (with `g2` when grouped, `dense` when run densified), for profiles.
+    var profileLabel: String {
+        let g = key.geometry
+        let groups = g.groups == 1 ? "" : effectiveGroups == g.groups ? " g\(g.groups)" : " g\(g.groups) dense"
+        return "conv \(g.kernelSize)x\(g.kernelSize) \(key.inputShape[1])->\(key.outputChannels) s\(g.stride)\(groups)"
+            + (sourceLayout == .rowMajor ? " (nchw src)" : "")
+    }
+
+    private func runUnprofiled(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: Tensor?) throws -> Tensor {
         precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape), got \(input.shape)")
-        let input = sourceLayout == .rowMajor ? input.rowMajor() : input.channelBlocked(block)
+        // Conversions here are part of this convolution's time in profiles.
+        let input: Tensor = switch (sourceLayout, input.layout) {
+        case (.rowMajor, .channelBlocked(let b)): LayoutKernels.toRowMajor(input, block: b)
+        case (.rowMajor, .rowMajor), (.channelBlocked, .channelBlocked(block)): input
+        case (.channelBlocked, .rowMajor): LayoutKernels.toBlocked(input, block: block)
+        case (.channelBlocked, .channelBlocked(let b)): LayoutKernels.toBlocked(LayoutKernels.toRowMajor(input, block: b), block: block)
+        }
         var output: Tensor
         if let residual {
             precondition(residual.shape == outputShape, "residual \(residual.shape) must match output \(outputShape)")

@@ -54,6 +54,10 @@ final class PoolingKernel: @unchecked Sendable {
     }
 
     func run(_ input: Tensor) throws -> Tensor {
+        try OpProfiler.measure("pool (oneDNN)") { try runUnprofiled(input) }
+    }
+
+    private func runUnprofiled(_ input: Tensor) throws -> Tensor {
         let input = input.channelBlocked(block)
         var output = Tensor(blockedShape: outputShape, block: block) { _ in }
         var scratch = [Float](repeating: 0, count: max(workspace.byteCount / 4, 1))

@@ -57,6 +57,15 @@ public final class Conv2D: Layer {
         return try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual)
     }
 
+    /// The layout the fast kernel for this input shape reads (building the kernel if needed), so a
+    /// producer can write its output in that layout directly.
+    func preferredSourceLayout(for inputShape: [Int]) throws -> TensorLayout {
+        let key = ConvolutionKernel.Key(inputShape: inputShape, outputChannels: outputChannels, geometry: geometry,
+                                        hasBias: bias != nil, postOps: [])
+        let (kernel, _) = try kernels.kernel(for: key, revision: revision) { kernel in try kernel.packWeights(weight) }
+        return kernel.sourceLayout
+    }
+
     func checkInput(_ shape: [Int]) throws {
         guard shape.count == 4, shape[1] == inputChannels else {
             throw SPConvLabError(.invalidInput, "Conv2d expects an input of shape [N, \(inputChannels), H, W]; got \(shape).")

@@ -173,8 +173,18 @@ public final class SPConv: Layer {
         let fused = try fusedLayers()
         let block = DNNL.shared.channelBlock
         let x = input.channelBlocked(block)
-        let xRep = LayoutKernels.sliceChannels(x, 0..<representativeChannels, block: block)
-        let xRed = LayoutKernels.sliceChannels(x, representativeChannels..<inputChannels, block: block)
+        // Each part is sliced straight into the layout its one reader wants (oneDNN runs convs whose
+        // channels are not whole blocks from a row-major source).
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let repLayout = try fused.merged?.preferredSourceLayout(for: [n, representativeChannels, h, w]) ?? .channelBlocked(block)
+        let redLayout = try fused.red.preferredSourceLayout(for: [n, redundantChannels, h, w])
+        func slice(_ range: Range<Int>, _ layout: TensorLayout) -> Tensor {
+            layout == .rowMajor ? LayoutKernels.sliceToRowMajor(x, range, block: block)
+                                : LayoutKernels.sliceChannels(x, range, block: block)
+        }
+        let (xRep, xRed) = OpProfiler.measure("spconv split") {
+            (slice(0..<representativeChannels, repLayout), slice(representativeChannels..<inputChannels, redLayout))
+        }
         let uRep: Tensor
         if let merged = fused.merged {
             uRep = try merged.runFast(xRep)
@@ -185,7 +195,9 @@ public final class SPConv: Layer {
         let uRed = try fused.red.runFast(xRed)
         var epilogue = epilogue
         if let residual = epilogue?.residual { epilogue?.residual = residual.channelBlocked(block) }
-        return LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue, block: block)
+        return OpProfiler.measure("spconv fusion + BN/residual/ReLU") {
+            LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue, block: block)
+        }
     }
 
     /// The BN-folded convolutions, rebuilt whenever a weight of this layer changed.

@@ -76,7 +76,8 @@ public final class GlobalAvgPool2D: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
         switch (context.backend, input.layout) {
-        case (.fast, .channelBlocked(let block)): return LayoutKernels.globalAveragePool(input, block: block)
+        case (.fast, .channelBlocked(let block)):
+            return OpProfiler.measure("global average pool") { LayoutKernels.globalAveragePool(input, block: block) }
         case (.fast, .rowMajor): return Ops.adaptiveAvgPool2d(input, outputSize: 1)
         case (.reference, _): return ReferenceOps.adaptiveAvgPool2d(input, outputSize: 1)
         }
@@ -115,7 +116,7 @@ public final class Linear: Layer {
         guard flat.shape[1] == inputFeatures else {
             throw SPConvLabError(.invalidInput, "Linear expects \(inputFeatures) features per sample; got input \(input.shape).")
         }
-        return context.backend == .fast ? Ops.linear(flat, weight: weight, bias: bias)
+        return context.backend == .fast ? OpProfiler.measure("linear") { Ops.linear(flat, weight: weight, bias: bias) }
                                         : ReferenceOps.linear(flat, weight: weight, bias: bias)
     }
 

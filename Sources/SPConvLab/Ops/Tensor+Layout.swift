@@ -3,7 +3,7 @@ extension Tensor {
     public func rowMajor() -> Tensor {
         switch layout {
         case .rowMajor: return self
-        case .channelBlocked(let block): return LayoutKernels.toRowMajor(self, block: block)
+        case .channelBlocked(let block): return OpProfiler.measure("layout: blocked -> nchw") { LayoutKernels.toRowMajor(self, block: block) }
         }
     }
 
@@ -12,7 +12,7 @@ extension Tensor {
         switch layout {
         case .channelBlocked(let b) where b == block: return self
         case .channelBlocked: return LayoutKernels.toBlocked(rowMajor(), block: block)
-        case .rowMajor: return LayoutKernels.toBlocked(self, block: block)
+        case .rowMajor: return OpProfiler.measure("layout: nchw -> blocked") { LayoutKernels.toBlocked(self, block: block) }
         }
     }
 }

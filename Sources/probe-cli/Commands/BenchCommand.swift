@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON (key ms_per_batch) instead of a line of text.")
     var json = false
 
+    @Flag(help: "Also show where the time goes, op by op (time per pass, calls, share).")
+    var profile = false
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
@@ -43,9 +46,17 @@ struct BenchCommand: ParsableCommand {
         var msMin: Double
         var gflopsPerSecond: Double
         var runs: Int
+        var ops: [OpTime]?
+
+        struct OpTime: Encodable {
+            var op: String
+            var callsPerPass: Double
+            var msPerPass: Double
+            enum CodingKeys: String, CodingKey { case op, callsPerPass = "calls_per_pass", msPerPass = "ms_per_pass" }
+        }
 
         enum CodingKeys: String, CodingKey {
-            case model, variant, ratio, groups, batch, threads, runs
+            case model, variant, ratio, groups, batch, threads, runs, ops
             case inputSize = "input_size", msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
         }
     }
@@ -58,17 +69,34 @@ struct BenchCommand: ParsableCommand {
             var generator = SeededGenerator(seed: 1)
             let input = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)
             let times = try Stopwatch.measure(warmup: warmup, runs: runs) { _ = try network(input) }
+            var ops: [Result.OpTime]?
+            if profile {
+                // A separate profiled pass series, so the timing above is not disturbed by the bookkeeping.
+                OpProfiler.start()
+                for _ in 0..<runs { _ = try network(input) }
+                ops = OpProfiler.stop().map { Result.OpTime(op: $0.label, callsPerPass: Double($0.calls) / Double(runs),
+                                                            msPerPass: Double($0.nanoseconds) / 1e6 / Double(runs)) }
+            }
             let median = Stopwatch.median(times)
             let flops = Double(try network.cost().flops) * Double(batch)
             let c = spec.variant.spconvConfiguration
             let result = Result(model: spec.architecture.rawValue, variant: spec.variant.name, ratio: c?.ratio, groups: c?.groups,
                                 batch: batch, threads: Engine.threads, inputSize: spec.inputSize, msPerBatch: median,
-                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs)
+                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs, ops: ops)
             if json {
                 print(try jsonText(result))
             } else {
                 print(String(format: "%@, batch %d, %d threads: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
                              spec.displayName, batch, Engine.threads, median, runs, times.min()!, result.gflopsPerSecond))
+                if let ops {
+                    let accounted = ops.reduce(0) { $0 + $1.msPerPass }
+                    print("\nwhere the time goes (mean per pass over \(runs) profiled passes):")
+                    print("  " + "op".padding(toLength: 44, withPad: " ", startingAt: 0) + "calls      ms   share")
+                    for op in ops + [Result.OpTime(op: "everything else (Swift glue, allocation)", callsPerPass: 0, msPerPass: max(median - accounted, 0))] {
+                        print("  " + op.op.padding(toLength: 44, withPad: " ", startingAt: 0)
+                              + String(format: "%5.0f %7.2f %6.1f%%", op.callsPerPass, op.msPerPass, 100 * op.msPerPass / median))
+                    }
+                }
             }
         }
     }
