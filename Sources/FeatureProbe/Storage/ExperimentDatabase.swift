@@ -42,11 +42,30 @@ public final class ExperimentDatabase: @unchecked Sendable {
                                           busyTimeout: busyTimeout)
         try checkContents()
         if mode == .readWrite {
-            try connection.execute("PRAGMA journal_mode = WAL")
+            try enableWriteAheadLog(within: busyTimeout)
             try connection.execute("PRAGMA foreign_keys = ON")
             try migrate()
         } else {
             try connection.execute("PRAGMA query_only = ON")
+        }
+    }
+
+    /// Switches the file to WAL unless it already is. Changing the journal mode needs a moment with
+    /// no other connection inside a transaction, and SQLite answers SQLITE_BUSY at once instead of
+    /// calling the busy handler, so two sweeps creating one database together would otherwise see
+    /// "database is locked": retry, with jitter, until the busy timeout.
+    private func enableWriteAheadLog(within timeout: Duration) throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                if try connection.scalar("PRAGMA journal_mode")?.string?.lowercased() == "wal" { return }
+                try connection.execute("PRAGMA journal_mode = WAL")
+                return
+            } catch let error as FeatureProbeError {
+                let code = SQLiteConnection.resultCode(of: error)
+                guard code == 5 || code == 6, ContinuousClock.now < deadline else { throw error }  // SQLITE_BUSY, SQLITE_LOCKED
+                Thread.sleep(forTimeInterval: Double.random(in: 0.005...0.025))
+            }
         }
     }
 
