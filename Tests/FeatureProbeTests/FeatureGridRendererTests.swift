@@ -74,8 +74,10 @@ import SPConvLab
     }
 
     /// Writes an example grid when `FEATUREPROBE_EXAMPLES` names a folder.
-    @Test func writeExampleWhenAsked() throws {
-        guard let folder = ProcessInfo.processInfo.environment["FEATUREPROBE_EXAMPLES"] else { return }
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FEATUREPROBE_EXAMPLES"] != nil,
+                   "set FEATUREPROBE_EXAMPLES=/some/folder to write example pictures"))
+    func writeExampleWhenAsked() throws {
+        let folder = try #require(ProcessInfo.processInfo.environment["FEATUREPROBE_EXAMPLES"])
         var generator = SeededGenerator(seed: 7)
         let (channels, size) = (32, 16)
         var scalars = [Float]()

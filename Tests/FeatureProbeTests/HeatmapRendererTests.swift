@@ -102,8 +102,10 @@ import SPConvLab
     }
 
     /// Writes example pictures when `FEATUREPROBE_EXAMPLES` names a folder (for looking at them).
-    @Test func writeExamplesWhenAsked() throws {
-        guard let folder = ProcessInfo.processInfo.environment["FEATUREPROBE_EXAMPLES"] else { return }
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FEATUREPROBE_EXAMPLES"] != nil,
+                   "set FEATUREPROBE_EXAMPLES=/some/folder to write example pictures"))
+    func writeExamplesWhenAsked() throws {
+        let folder = try #require(ProcessInfo.processInfo.environment["FEATUREPROBE_EXAMPLES"])
         var order = Array(0..<64)
         var generator = SeededGenerator(seed: 3)
         order.shuffle(using: &generator)

@@ -65,9 +65,7 @@ public struct SimilarityReport {
             }
             guard let maps = layer.exampleMaps, let first = SimilarityMetric.allCases.first(where: { layer.summaries[$0] != nil }),
                   let summary = layer.summaries[first], let matrix = layer.matrices[first] else { continue }
-            var clusterOf = [Int](repeating: 0, count: summary.channels)
-            for (id, members) in summary.clusterMembers.enumerated() { for c in members { clusterOf[c] = id } }
-            let grid = FeatureGridRenderer.render(maps: maps, clusterOf: clusterOf,
+            let grid = FeatureGridRenderer.render(maps: maps, clusterOf: summary.clusterOfChannel,
                                                   title: "\(layer.path)  \(spec.displayName)  \(summary.clusters) clusters (\(first.rawValue) >= \(summary.threshold))")
             files.append(("\(layer.path).grid.png", try PNGCodec.encode(grid)))
             let pairs = SimilarityReport.topPairs(matrix, count: topPairs)
@@ -84,8 +82,7 @@ public struct SimilarityReport {
 
     /// Display positions where each cluster starts, for outlines on the clustered heatmap.
     static func clusterStarts(_ summary: LayerSummary) -> [Int] {
-        var clusterOf = [Int](repeating: 0, count: summary.channels)
-        for (id, members) in summary.clusterMembers.enumerated() { for c in members { clusterOf[c] = id } }
+        let clusterOf = summary.clusterOfChannel
         let order = summary.clusteredOrder
         return order.indices.filter { $0 == 0 || clusterOf[order[$0]] != clusterOf[order[$0 - 1]] }
     }

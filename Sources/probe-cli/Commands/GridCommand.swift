@@ -48,10 +48,8 @@ struct GridCommand: ParsableCommand {
             let one = TensorBatchSource(try source.batch(image..<(image + 1)), name: source.label(of: image))
             let result = try analysis.run(network, layers: selection, source: one)[0]
             guard let maps = result.exampleMaps, let summary = result.summaries[.cosine] else { return }
-            var clusterOf = [Int](repeating: 0, count: summary.channels)
-            for (id, members) in summary.clusterMembers.enumerated() { for c in members { clusterOf[c] = id } }
             let picture = FeatureGridRenderer.render(
-                maps: maps, clusterOf: clusterOf,
+                maps: maps, clusterOf: summary.clusterOfChannel,
                 title: "\(result.path)  \(network.spec.displayName)  \(source.label(of: image))  \(summary.clusters) clusters (cosine >= \(threshold))")
             try FileBytes.writeAtomically(try PNGCodec.encode(picture), to: out)
             printError("wrote \(out)")

@@ -6,8 +6,7 @@ enum ToolInfo {
 
     /// `git rev-parse HEAD` in the source tree this binary was built from, when git and the tree exist.
     static let gitCommit: String? = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
+        let root = ProjectPaths.sourceRoot
         guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
