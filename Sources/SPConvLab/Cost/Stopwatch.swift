@@ -27,6 +27,15 @@ public enum Stopwatch {
         return times
     }
 
+    /// A clock started now; `elapsed` reads the seconds since.
+    public static func start() -> Clock { Clock() }
+
+    /// Seconds since the clock was started.
+    public struct Clock: Sendable {
+        private let start = DispatchTime.now().uptimeNanoseconds
+        public var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    }
+
     /// The median of a non-empty list.
     public static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

@@ -111,9 +111,13 @@ final class DNNLPrimitive: @unchecked Sendable {
     let primitive: dnnl_primitive_t
 
     /// Creates the primitive from an op descriptor (for example a `dnnl_convolution_desc_t`).
-    init(opDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil, what: String) throws {
+    ///
+    /// - Parameter hint: the forward primitive a backward one belongs to (oneDNN needs it to
+    ///   pick matching layouts and algorithms).
+    init(opDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil,
+         what: String) throws {
         var pd: dnnl_primitive_desc_t?
-        try DNNL.check(dnnl_primitive_desc_create(&pd, opDescriptor, attributes, DNNL.shared.engine, nil), what)
+        try DNNL.check(dnnl_primitive_desc_create(&pd, opDescriptor, attributes, DNNL.shared.engine, hint?.descriptor), what)
         guard let pd else { throw SPConvLabError(.backend, "oneDNN returned no descriptor for \(what).") }
         var p: dnnl_primitive_t?
         let status = dnnl_primitive_create(&p, pd)
@@ -199,6 +203,10 @@ enum DNNLArgument {
     static let shift: Int32 = 52
     static let src1: Int32 = 2
     static let workspace: Int32 = 64
+    static let diffSource: Int32 = 129
+    static let diffDestination: Int32 = 145
+    static let diffWeights: Int32 = 161
+    static let diffBias: Int32 = 169
     static let from: Int32 = 1
     static let to: Int32 = 17
 }

@@ -31,9 +31,17 @@ public protocol Layer: AnyObject {
 
     /// Propagates a shape and records this module's cost (and its children's) in the ledger.
     func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int]
+
+    /// Runs the module in training mode on a tape (batch statistics in BatchNorm, every op
+    /// recorded for the backward pass); see `Tape`.
+    func trainingForward(_ input: Variable, tape: Tape) throws -> Variable
 }
 
 extension Layer {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable {
+        throw SPConvLabError(.invalidConfiguration, "\(typeName) has no training mode.")
+    }
+
     public var children: [(name: String, layer: any Layer)] { [] }
     public func visitOwnTensors(_ body: (String, TensorRole, inout Tensor) throws -> Void) rethrows {}
 

@@ -1,0 +1,433 @@
+import CBLAS
+import Foundation
+
+/// The backward halves (and the training-mode forwards) of the memory-bound ops, on row-major
+/// NCHW tensors. Each is checked against finite differences of a float64 twin in the tests.
+///
+/// Loops run over whole `H x W` planes or flat chunks split across the engine's threads by
+/// `parallelFor`; every range writes disjoint memory.
+enum TrainingKernels {
+    /// Elements per thread below which a flat loop stays on one thread.
+    static let flatGrain = 32_768
+
+    // MARK: Batch normalisation
+
+    /// Batch statistics of `[N, C, H, W]` per channel: the mean and the biased variance
+    /// (divided by `N * H * W`), accumulated in float64.
+    static func channelStatistics(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        var mean = [Double](repeating: 0, count: c), variance = [Double](repeating: 0, count: c)
+        x.withUnsafeBufferPointer { xs in
+            mean.withUnsafeMutableBufferPointer { means in
+                variance.withUnsafeMutableBufferPointer { variances in
+                    let (ms, vs) = (means, variances)
+                    parallelFor(c) { channels in
+                        for ch in channels {
+                            var sum = 0.0
+                            for b in 0..<n {
+                                let base = (b * c + ch) * plane
+                                var partial: Float = 0
+                                for i in base..<(base + plane) { partial += xs[i] }
+                                sum += Double(partial)
+                            }
+                            let m = sum / Double(n * plane)
+                            let mf = Float(m)
+                            var squares = 0.0
+                            for b in 0..<n {
+                                let base = (b * c + ch) * plane
+                                var partial: Float = 0
+                                for i in base..<(base + plane) { let d = xs[i] - mf; partial += d * d }
+                                squares += Double(partial)
+                            }
+                            ms[ch] = m
+                            vs[ch] = squares / Double(n * plane)
+                        }
+                    }
+                }
+            }
+        }
+        return (mean, variance)
+    }
+
+    /// `y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]`.
+    static func normalize(_ x: Tensor, mean: [Float], invStd: [Float], weight: Tensor, bias: Tensor) -> Tensor {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
+        for ch in 0..<c {
+            scale[ch] = invStd[ch] * weight.scalars[ch]
+            shift[ch] = bias.scalars[ch] - mean[ch] * scale[ch]
+        }
+        return Tensor(uninitializedShape: x.shape) { out in
+            let o = out
+            x.withUnsafeBufferPointer { xs in
+                parallelFor(n * c) { planes in
+                    for p in planes {
+                        let (a, s) = (scale[p % c], shift[p % c])
+                        for i in (p * plane)..<((p + 1) * plane) { o[i] = xs[i] * a + s }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gradients of training-mode batch norm: with `x̂ = (x - mean) * invStd` and `M = N*H*W`,
+    /// `dβ = Σ dy`, `dγ = Σ dy x̂`, `dx = γ invStd / M * (M dy - dβ - x̂ dγ)`.
+    static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, mean: [Float], invStd: [Float],
+                                  weight: Tensor) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        var gradWeight = [Float](repeating: 0, count: c), gradBias = [Float](repeating: 0, count: c)
+        x.withUnsafeBufferPointer { xs in
+            dy.withUnsafeBufferPointer { dys in
+                gradWeight.withUnsafeMutableBufferPointer { gws in
+                    gradBias.withUnsafeMutableBufferPointer { gbs in
+                        let (gw, gb) = (gws, gbs)
+                        parallelFor(c) { channels in
+                            for ch in channels {
+                                var sumDy = 0.0, sumDyXhat = 0.0
+                                let (m, s) = (mean[ch], invStd[ch])
+                                for b in 0..<n {
+                                    let base = (b * c + ch) * plane
+                                    var pd: Float = 0, px: Float = 0
+                                    for i in base..<(base + plane) {
+                                        pd += dys[i]
+                                        px += dys[i] * (xs[i] - m)
+                                    }
+                                    sumDy += Double(pd)
+                                    sumDyXhat += Double(px)
+                                }
+                                gb[ch] = Float(sumDy)
+                                gw[ch] = Float(sumDyXhat) * s
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let count = Float(n * plane)
+        let gradInput = Tensor(uninitializedShape: x.shape) { out in
+            let o = out
+            x.withUnsafeBufferPointer { xs in
+                dy.withUnsafeBufferPointer { dys in
+                    parallelFor(n * c) { planes in
+                        for p in planes {
+                            let ch = p % c
+                            let (m, s) = (mean[ch], invStd[ch])
+                            let k = weight.scalars[ch] * s / count
+                            let (gb, gw) = (gradBias[ch], gradWeight[ch])
+                            for i in (p * plane)..<((p + 1) * plane) {
+                                let xhat = (xs[i] - m) * s
+                                o[i] = k * (count * dys[i] - gb - xhat * gw)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gradInput, Tensor(shape: [c], scalars: gradWeight), Tensor(shape: [c], scalars: gradBias))
+    }
+
+    // MARK: Element-wise
+
+    /// `max(x, 0)`, or with `residual` `max(x + residual, 0)`, over flat chunks on all threads.
+    static func relu(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+        Tensor(uninitializedShape: x.shape) { out in
+            let o = out
+            x.withUnsafeBufferPointer { xs in
+                if let residual {
+                    residual.withUnsafeBufferPointer { rs in
+                        parallelFor(xs.count, minimumPerThread: flatGrain) { range in
+                            for i in range { o[i] = max(xs[i] + rs[i], 0) }
+                        }
+                    }
+                } else {
+                    parallelFor(xs.count, minimumPerThread: flatGrain) { range in
+                        for i in range { o[i] = max(xs[i], 0) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`.
+    static func reluBackward(output y: Tensor, gradOutput dy: Tensor) -> Tensor {
+        Tensor(uninitializedShape: y.shape) { out in
+            let o = out
+            y.withUnsafeBufferPointer { ys in
+                dy.withUnsafeBufferPointer { dys in
+                    parallelFor(ys.count, minimumPerThread: flatGrain) { range in
+                        for i in range { o[i] = ys[i] > 0 ? dys[i] : 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `a + b` for equal shapes on all threads.
+    static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "add: \(a.shape) and \(b.shape) differ")
+        return Tensor(uninitializedShape: a.shape) { out in
+            let o = out
+            a.withUnsafeBufferPointer { xs in
+                b.withUnsafeBufferPointer { ys in
+                    parallelFor(xs.count, minimumPerThread: flatGrain) { range in
+                        for i in range { o[i] = xs[i] + ys[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y[n, c, :, :] = x[n, c, :, :] * factor[n, c]` on all threads.
+    static func scalePlanes(_ x: Tensor, by factors: Tensor) -> Tensor {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        return Tensor(uninitializedShape: x.shape) { out in
+            let o = out
+            x.withUnsafeBufferPointer { xs in
+                factors.withUnsafeBufferPointer { f in
+                    parallelFor(n * c) { planes in
+                        for p in planes {
+                            let s = f[p]
+                            for i in (p * plane)..<((p + 1) * plane) { o[i] = xs[i] * s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Σ_{h,w} a[n, c, h, w] * b[n, c, h, w]` per plane: the factor gradient of `scalePlanes`.
+    static func planeDotProducts(_ a: Tensor, _ b: Tensor) -> [Float] {
+        let (n, c, h, w) = a.nchw
+        let plane = h * w
+        var result = [Float](repeating: 0, count: n * c)
+        a.withUnsafeBufferPointer { xs in
+            b.withUnsafeBufferPointer { ys in
+                result.withUnsafeMutableBufferPointer { rs in
+                    let r = rs
+                    parallelFor(n * c) { planes in
+                        for p in planes {
+                            var sum: Float = 0
+                            for i in (p * plane)..<((p + 1) * plane) { sum += xs[i] * ys[i] }
+                            r[p] = sum
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Sums each plane: `[N, C, H, W] -> [N * C]`, optionally divided by the plane size (the mean).
+    static func planeSums(_ x: Tensor, mean: Bool) -> [Float] {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        var result = [Float](repeating: 0, count: n * c)
+        x.withUnsafeBufferPointer { xs in
+            result.withUnsafeMutableBufferPointer { rs in
+                let r = rs
+                parallelFor(n * c) { planes in
+                    for p in planes {
+                        var sum: Float = 0
+                        for i in (p * plane)..<((p + 1) * plane) { sum += xs[i] }
+                        r[p] = mean ? sum / Float(plane) : sum
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Spreads `value[n, c] / (H * W)` over each plane: the gradient of a global average pool.
+    static func broadcastPlanes(_ values: Tensor, shape: [Int]) -> Tensor {
+        let plane = shape[2] * shape[3]
+        let scale = 1 / Float(plane)
+        return Tensor(uninitializedShape: shape) { out in
+            let o = out
+            values.withUnsafeBufferPointer { v in
+                parallelFor(shape[0] * shape[1]) { planes in
+                    for p in planes {
+                        let s = v[p] * scale
+                        for i in (p * plane)..<((p + 1) * plane) { o[i] = s }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Pooling
+
+    /// The gradient of max or average pooling (average counts padding, as the forward does).
+    /// Max pooling sends each output's gradient to the first maximum of its window, as PyTorch does.
+    static func poolBackward(input x: Tensor, gradOutput dy: Tensor, kernelSize k: Int, stride: Int, padding: Int,
+                             isMax: Bool) -> Tensor {
+        let (n, c, h, w) = x.nchw
+        let (ho, wo) = (dy.shape[2], dy.shape[3])
+        let divisor = Float(k * k)
+        var gradInput = Tensor.zeros(x.shape)
+        gradInput.withUnsafeMutableBufferPointer { out in
+            let o = out
+            x.withUnsafeBufferPointer { xs in
+                dy.withUnsafeBufferPointer { dys in
+                    parallelFor(n * c) { planes in
+                        for p in planes {
+                            let src = p * h * w, dst = p * ho * wo
+                            for oy in 0..<ho {
+                                let y0 = oy * stride - padding
+                                let yLo = max(y0, 0), yHi = min(y0 + k, h)
+                                for ox in 0..<wo {
+                                    let x0 = ox * stride - padding
+                                    let xLo = max(x0, 0), xHi = min(x0 + k, w)
+                                    let g = dys[dst + oy * wo + ox]
+                                    if isMax {
+                                        var best = -Float.infinity, at = -1
+                                        for y in yLo..<yHi {
+                                            for xx in xLo..<xHi where xs[src + y * w + xx] > best {
+                                                best = xs[src + y * w + xx]
+                                                at = src + y * w + xx
+                                            }
+                                        }
+                                        if at >= 0 { o[at] += g }
+                                    } else {
+                                        let share = g / divisor
+                                        for y in yLo..<yHi {
+                                            for xx in xLo..<xHi { o[src + y * w + xx] += share }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+
+    // MARK: Linear
+
+    /// The gradients of `y = x W^T + b`: `dx = dy W`, `dW = dy^T x`, `db = Σ_n dy`.
+    static func linearBackward(input x: Tensor, weight: Tensor, gradOutput dy: Tensor)
+        -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        let (n, inFeatures, outFeatures) = (x.shape[0], x.shape[1], weight.shape[0])
+        let gradInput = Tensor(uninitializedShape: x.shape) { out in
+            dy.withUnsafeBufferPointer { g in
+                weight.withUnsafeBufferPointer { wt in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(inFeatures), Int32(outFeatures),
+                                1, g.baseAddress, Int32(outFeatures), wt.baseAddress, Int32(inFeatures),
+                                0, out.baseAddress, Int32(inFeatures))
+                }
+            }
+        }
+        let gradWeight = Tensor(uninitializedShape: weight.shape) { out in
+            dy.withUnsafeBufferPointer { g in
+                x.withUnsafeBufferPointer { xs in
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), Int32(n),
+                                1, g.baseAddress, Int32(outFeatures), xs.baseAddress, Int32(inFeatures),
+                                0, out.baseAddress, Int32(inFeatures))
+                }
+            }
+        }
+        var gradBias = [Float](repeating: 0, count: outFeatures)
+        for b in 0..<n {
+            for o in 0..<outFeatures { gradBias[o] += dy.scalars[b * outFeatures + o] }
+        }
+        return (gradInput, gradWeight, Tensor(shape: [outFeatures], scalars: gradBias))
+    }
+
+    // MARK: Softmax and loss
+
+    /// The softmax gradient from its output along `axis`: `dx = y * (dy - Σ_axis dy * y)`.
+    static func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, axis: Int) -> Tensor {
+        let outer = y.shape[..<axis].reduce(1, *)
+        let extent = y.shape[axis]
+        let inner = y.shape[(axis + 1)...].reduce(1, *)
+        return Tensor(uninitializedShape: y.shape) { out in
+            y.withUnsafeBufferPointer { ys in
+                dy.withUnsafeBufferPointer { dys in
+                    for o in 0..<outer {
+                        for i in 0..<inner {
+                            let base = o * extent * inner + i
+                            var dot: Float = 0
+                            for j in 0..<extent { dot += ys[base + j * inner] * dys[base + j * inner] }
+                            for j in 0..<extent {
+                                let at = base + j * inner
+                                out[at] = ys[at] * (dys[at] - dot)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean cross-entropy of `[N, K]` logits against class indices, with label smoothing `ε`
+    /// (PyTorch's: the target is `(1 - ε) one_hot + ε / K`), and its gradient with respect to the
+    /// logits, `(softmax(z) - target) / N`.
+    static func crossEntropy(logits: Tensor, labels: [Int], labelSmoothing epsilon: Float)
+        -> (loss: Double, gradient: Tensor) {
+        let (n, k) = (logits.shape[0], logits.shape[1])
+        var loss = 0.0
+        var gradient = [Float](repeating: 0, count: n * k)
+        let offTarget = Double(epsilon) / Double(k)
+        let onTarget = 1 - Double(epsilon) + offTarget
+        logits.withUnsafeBufferPointer { z in
+            for b in 0..<n {
+                let row = b * k
+                var m = -Float.infinity
+                for j in 0..<k { m = max(m, z[row + j]) }
+                var total = 0.0
+                for j in 0..<k { total += exp(Double(z[row + j] - m)) }
+                let logTotal = log(total)
+                for j in 0..<k {
+                    let logP = Double(z[row + j] - m) - logTotal
+                    let target = j == labels[b] ? onTarget : offTarget
+                    loss -= target * logP
+                    gradient[row + j] = Float((exp(logP) - target) / Double(n))
+                }
+            }
+        }
+        return (loss / Double(n), Tensor(shape: logits.shape, scalars: gradient))
+    }
+
+    // MARK: Channels
+
+    /// Writes `gradient` into channels `range` of a zero `[N, C, H, W]`: the gradient of a slice.
+    static func unsliceChannels(_ gradient: Tensor, range: Range<Int>, channels: Int) -> Tensor {
+        let (n, _, h, w) = gradient.nchw
+        let plane = h * w
+        var full = Tensor.zeros([n, channels, h, w])
+        full.withUnsafeMutableBufferPointer { out in
+            gradient.withUnsafeBufferPointer { g in
+                for b in 0..<n {
+                    (out.baseAddress! + (b * channels + range.lowerBound) * plane)
+                        .update(from: g.baseAddress! + b * range.count * plane, count: range.count * plane)
+                }
+            }
+        }
+        return full
+    }
+
+    // MARK: Optimiser
+
+    /// One SGD step with momentum and weight decay, PyTorch's `torch.optim.SGD` (dampening 0, not
+    /// Nesterov): `d = g + λ p`; `v = d` on the first step, else `v = μ v + d`; `p -= lr v`.
+    static func sgdStep(parameter: inout Tensor, gradient: Tensor, velocity: inout Tensor, isFirstStep: Bool,
+                        learningRate: Float, momentum: Float, weightDecay: Float) {
+        parameter.withUnsafeMutableBufferPointer { p in
+            velocity.withUnsafeMutableBufferPointer { v in
+                gradient.withUnsafeBufferPointer { g in
+                    for i in 0..<p.count {
+                        let d = g[i] + weightDecay * p[i]
+                        let vi = isFirstStep ? d : momentum * v[i] + d
+                        v[i] = vi
+                        p[i] -= learningRate * vi
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// Training-mode forward passes of the zoo's modules, written with the tape's ops in the order of
+/// PyTorch's `forward` methods.
+
+extension Conv2D {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable { try tape.conv2d(input, self) }
+}
+
+extension BatchNorm2D {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable { try tape.batchNorm(input, self) }
+}
+
+extension ReLU {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable { tape.relu(input) }
+}
+
+extension Pool2D {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable {
+        _ = try outputShape(tape.value(input).shape)
+        return try tape.pool(input, self)
+    }
+}
+
+extension GlobalAvgPool2D {
+    /// Returns `[N, C]`: the pool and PyTorch's `flatten(1)` in one.
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable { tape.globalAveragePool(input) }
+}
+
+extension Linear {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable {
+        let shape = tape.value(input).shape
+        let flat = shape.count == 2 ? input : tape.reshape(input, [shape[0], shape.dropFirst().reduce(1, *)])
+        return try tape.linear(flat, self)
+    }
+}
+
+extension Sequential {
+    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable {
+        try layers.reduce(input) { x, layer in try layer.trainingForward(x, tape: tape) }
+    }
+}
+
+extension IdentityCapture {
+    func trainingForward(_ input: Variable, tape: Tape) throws -> Variable { input }
+}
+
+extension BasicBlock {
+    public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
+        var out = tape.relu(try bn1.trainingForward(try conv1.layer.trainingForward(x, tape: tape), tape: tape))
+        out = try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape)
+        let identity = try downsample?.trainingForward(x, tape: tape) ?? x
+        return tape.addRelu(out, identity)
+    }
+}
+
+extension Bottleneck {
+    public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
+        var out = tape.relu(try bn1.trainingForward(try conv1.trainingForward(x, tape: tape), tape: tape))
+        out = tape.relu(try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape))
+        out = try bn3.trainingForward(try conv3.trainingForward(out, tape: tape), tape: tape)
+        let identity = try downsample?.trainingForward(x, tape: tape) ?? x
+        return tape.addRelu(out, identity)
+    }
+}
+
+extension SPConv {
+    /// The authors' `SPConv_3x3.forward`: split, the two branches, then the softmax fusion of
+    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights.
+    public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
+        try checkSpatial(tape.value(x).shape, path: "")
+        var xRep = tape.sliceChannels(x, 0..<representativeChannels)
+        var xRed = tape.sliceChannels(x, representativeChannels..<inputChannels)
+        let gwcOut = try gwc.trainingForward(xRep, tape: tape)
+        if stride == 2 {
+            xRep = try tape.pool(xRep, kind: .average, kernelSize: 2, stride: 2)
+            xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2)
+        }
+        let uRep = try bn1.trainingForward(tape.add(gwcOut, try pwc.trainingForward(xRep, tape: tape)), tape: tape)
+        let uRed = try bn2.trainingForward(try conv1x1.trainingForward(xRed, tape: tape), tape: tape)
+        let weights = tape.softmax(tape.stack([tape.globalAveragePool(uRep), tape.globalAveragePool(uRed)]), axis: 0)
+        return tape.add(tape.scalePlanes(uRep, by: tape.select(weights, 0)), tape.scalePlanes(uRed, by: tape.select(weights, 1)))
+    }
+}
+
+extension ResNet {
+    public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
+        var out = tape.relu(try bn1.trainingForward(try conv1.trainingForward(x, tape: tape), tape: tape))
+        if let maxpool { out = try maxpool.trainingForward(out, tape: tape) }
+        for stage in stages { out = try stage.trainingForward(out, tape: tape) }
+        return try fc.trainingForward(avgpool.trainingForward(out, tape: tape), tape: tape)
+    }
+}
+
+extension VGG {
+    public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
+        let out = try avgpool.trainingForward(try features.trainingForward(x, tape: tape), tape: tape)
+        return try classifier.trainingForward(out, tape: tape)
+    }
+}
