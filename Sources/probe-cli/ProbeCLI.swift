@@ -13,7 +13,7 @@ struct ProbeCLI: ParsableCommand {
         """,
         subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self,
                       SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self,
-                      BenchSimilarityCommand.self, SweepCommand.self,
+                      BenchSimilarityCommand.self, SweepCommand.self, TrainCommand.self,
                       QueryCommand.self, MergeCommand.self, ReportCommand.self]
     )
 }

@@ -14,12 +14,12 @@ extension Tape {
         let (weight, bias) = (layer.weight, layer.bias)
         let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: layer.outputChannels,
                                                                geometry: layer.geometry, hasBias: bias != nil))
-        let output = try kernel.forward(input, weight: weight, bias: bias)
+        let (output, saved) = try kernel.forward(input, weight: weight, bias: bias)
         return record(output, inputs: [x]) { [unowned self] gradient in
-            let (gradWeight, gradBias) = try kernel.weightGradients(input: input, gradOutput: gradient)
-            self.accumulate(ParameterKey(layer, "weight"), gradWeight)
-            if let gradBias { self.accumulate(ParameterKey(layer, "bias"), gradBias) }
-            return [try kernel.inputGradient(gradient, weight: weight)]
+            let grads = try kernel.backward(gradient, weight: weight, saved: saved)
+            self.accumulate(ParameterKey(layer, "weight"), grads.weight)
+            if let gradBias = grads.bias { self.accumulate(ParameterKey(layer, "bias"), gradBias) }
+            return [grads.input]
         }
     }
 

@@ -65,7 +65,8 @@ public final class Tape {
 
     /// Back-propagates from `output`, seeded with `seed` (default: ones, for a scalar loss).
     ///
-    /// - Returns: the gradient of every recorded value that `output` depends on, by variable.
+    /// - Returns: the gradients of the constants (leaves) that `output` depends on, by variable;
+    ///   intermediate gradients are freed as soon as they have been propagated.
     @discardableResult
     public func backward(from output: Variable, seed: Tensor? = nil) throws -> [Variable: Tensor] {
         var gradients = [Tensor?](repeating: nil, count: values.count)
