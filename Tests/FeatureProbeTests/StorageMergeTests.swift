@@ -66,6 +66,35 @@ import Testing
         #expect(try out.layerMetrics(runID: runs[0].id).count == 2)
     }
 
+    @Test func trainedRunsKeepTheirEpochsAndAVersion1InputMerges() throws {
+        let folder = try TemporaryFolder()
+        let untrained = storageConfiguration(ratio: 0.5), trained = storageConfiguration(ratio: 0.5, trainEpochs: 2)
+        do {
+            let shard = try ExperimentDatabase(path: folder.file("trained.sqlite"))
+            let sweep = try shard.findOrCreateSweep(name: "grid", commandLine: "probe-cli sweep --train-epochs 2")
+            _ = try shard.ensureRuns(sweepID: sweep.id, configurations: [untrained, trained], toolVersion: "0.2.0")
+            let run = try #require(try shard.claimNext(sweepID: sweep.id, isEligible: { $0.trainEpochs == 2 }))
+            var result = storageResult(accuracy: 0.8)
+            result.trainSeconds = 3.25
+            try shard.complete(runID: run.id, result: result)
+        }
+        try StorageMigrationTests.makeVersion1Database(folder.file("old.sqlite"))
+        let out = folder.file("out.sqlite")
+        let summary = try ExperimentDatabase.merge(into: out, from: [folder.file("trained.sqlite"), folder.file("old.sqlite")])
+        #expect(summary == ExperimentDatabase.MergeSummary(inserted: 4, updated: 0, unchanged: 0))
+        let merged = try ExperimentDatabase(path: out)
+        let grid = try merged.runs(sweepID: try #require(try merged.sweep(named: "grid")).id)
+        #expect(grid.map(\.trainEpochs) == [nil, 2])
+        #expect(grid[1].status == .done && grid[1].accuracy == 0.8 && grid[1].trainSeconds == 3.25)
+        #expect(grid[0].status == .pending && grid[0].trainSeconds == nil)
+        let old = try merged.runs(sweepID: try #require(try merged.sweep(named: "old")).id)
+        #expect(old.count == 2 && old.allSatisfy { $0.trainEpochs == nil } && old[0].accuracy == 0.5)
+        // Merging again changes nothing: the epochs are part of the key.
+        let before = try storageChecksum(out)
+        #expect(try ExperimentDatabase.merge(into: out, from: [folder.file("trained.sqlite"), folder.file("old.sqlite")]).inserted == 0)
+        #expect(try storageChecksum(out) == before)
+    }
+
     @Test func badInputsAreRefusedBeforeAnythingIsWritten() throws {
         let folder = try TemporaryFolder()
         try Self.makeShard(folder.file("good.sqlite"), [storageGrid[0]], done: 1)

@@ -9,7 +9,7 @@ import Testing
         let database = try ExperimentDatabase(path: folder.file())
         #expect(try database.schemaVersion() == Migration.currentVersion)
         #expect(try database.appliedMigrations() == Migration.all.map(\.name))
-        #expect(Migration.all.first?.name == "v1_initial_schema")
+        #expect(Migration.all.map(\.name) == ["v1_initial_schema", "v2_training"])
         let objects = try database.connection.query("SELECT type || ':' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             .rows.compactMap { $0[0].string }
         for expected in ["table:sweeps", "table:runs", "table:layer_metrics", "table:similarity", "table:schema_migrations",
@@ -20,6 +20,89 @@ import Testing
         #expect(try database.connection.scalar("PRAGMA journal_mode") == .text("wal"))
         #expect(try database.connection.scalar("PRAGMA foreign_keys") == .integer(1))
         #expect(try database.integrityCheck() == ["ok"])
+    }
+
+    /// A database as a build that knew only `v1_initial_schema` wrote it: one sweep with a done
+    /// baseline (accuracy 0.5) and a pending SPConv run.
+    static func makeVersion1Database(_ path: String) throws {
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: true))
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL)")
+        try connection.execute(Migration.v1InitialSchema)
+        try connection.execute("INSERT INTO schema_migrations VALUES ('v1_initial_schema', '2026-01-31T12:00:00Z')")
+        try connection.execute("PRAGMA user_version = 1")
+        try connection.execute("""
+            INSERT INTO sweeps (id, name, command_line, created_at) VALUES (1, 'old', 'probe-cli sweep', '2026-01-31T12:00:00Z');
+            INSERT INTO runs (sweep_id, model, variant, in_channels, classes, input_size, dataset, images, status,
+                              params, macs, flops, latency_ms, batch, threads, accuracy, finished_at, tool_version)
+            VALUES (1, 'resnet18', 'vanilla', 3, 10, 32, 'synthetic:64', 64, 'done', 100, 1000, 2000, 1.5, 8, 1, 0.5,
+                    '2026-01-31T12:05:00Z', '0.1.0');
+            INSERT INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, dataset, images,
+                              batch, threads, tool_version)
+            VALUES (1, 'resnet18', 'spconv', 0.5, 2, 3, 10, 32, 'synthetic:64', 64, 8, 1, '0.1.0');
+            """)
+    }
+
+    @Test func aVersion1DatabaseIsReadAsItIsThenMigratesAndKeepsWorking() throws {
+        let folder = try TemporaryFolder()
+        try Self.makeVersion1Database(folder.file())
+        // Read-only (query, report, merge inputs): the old schema as is, training columns NULL.
+        let before = try storageChecksum(folder.file())
+        let old = try ExperimentDatabase(path: folder.file(), mode: .readOnly)
+        #expect(try old.schemaVersion() == 1)
+        #expect(try old.runs(sweepID: 1).map(\.trainEpochs) == [nil, nil])
+        #expect(try CannedQuery.runs(path: folder.file()).columns.contains("train_epochs"))
+        #expect(try storageChecksum(folder.file()) == before)
+
+        let database = try ExperimentDatabase(path: folder.file())
+        #expect(try database.schemaVersion() == 2)
+        #expect(try database.appliedMigrations() == ["v1_initial_schema", "v2_training"])
+        #expect(try database.integrityCheck() == ["ok"])
+        let runs = try database.runs(sweepID: 1)
+        #expect(runs.count == 2)
+        #expect(runs.allSatisfy { $0.trainEpochs == nil && $0.trainSeconds == nil }, "old rows were not trained by a sweep")
+        #expect(runs[0].status == .done && runs[0].accuracy == 0.5 && runs[0].macs == 1000)
+        #expect(try database.connection.query("SELECT train_epochs FROM run_summary").rows == [[.null], [.null]])
+        // The old configurations are found again (no duplicate), and the pending run completes.
+        let again = try database.ensureRuns(sweepID: 1, configurations: [storageConfiguration(), storageConfiguration(ratio: 0.5)],
+                                            toolVersion: "0.2.0")
+        #expect(again.map(\.id) == runs.map(\.id))
+        let claimed = try #require(try database.claimNext(sweepID: 1))
+        #expect(claimed.id == runs[1].id)
+        try database.complete(runID: claimed.id, result: storageResult(macs: 500))
+        #expect(try database.run(id: claimed.id)?.status == .done)
+        // A trained run of the same configuration is a new row beside the old one.
+        let trained = try database.ensureRuns(sweepID: 1, configurations: [storageConfiguration(trainEpochs: 2)], toolVersion: "0.2.0")
+        #expect(trained.count == 1 && !runs.map(\.id).contains(trained[0].id) && trained[0].trainEpochs == 2)
+        #expect(try database.runs(sweepID: 1).count == 3)
+    }
+
+    @Test func runsDifferingOnlyInTrainingEpochsCoexist() throws {
+        let folder = try TemporaryFolder()
+        let (database, sweep, _) = try makeGridDatabase(folder.file())
+        let variants = [storageConfiguration(ratio: 0.5), storageConfiguration(ratio: 0.5, trainEpochs: 1),
+                        storageConfiguration(ratio: 0.5, trainEpochs: 3)]
+        let rows = try database.ensureRuns(sweepID: sweep.id, configurations: variants, toolVersion: "0.1.0")
+        #expect(Set(rows.map(\.id)).count == 3, "untrained, 1 and 3 epochs: three runs")
+        #expect(rows.map(\.trainEpochs) == [nil, 1, 3])
+        #expect(rows.map { ExperimentDatabase.configuration(of: $0) } == variants)
+        // Inserting them again finds the same rows.
+        #expect(try database.ensureRuns(sweepID: sweep.id, configurations: variants, toolVersion: "0.1.0").map(\.id) == rows.map(\.id))
+        #expect(try database.runs(sweepID: sweep.id).count == storageGrid.count + 2)
+        // The schema refuses 0 epochs and negative training time.
+        #expect(throws: FeatureProbeError.self) {
+            try database.ensureRuns(sweepID: sweep.id, configurations: [storageConfiguration(trainEpochs: 0)], toolVersion: "0")
+        }
+        #expect(throws: FeatureProbeError.self) {
+            try database.connection.run("UPDATE runs SET train_seconds = -1 WHERE id = ?", [.integer(rows[1].id)])
+        }
+        // Completing a trained run stores its accuracy and training time.
+        let claimed = try #require(try database.claimNext(sweepID: sweep.id, isEligible: { $0.id == rows[2].id }))
+        var result = storageResult(accuracy: 0.75)
+        result.trainSeconds = 12.5
+        try database.complete(runID: claimed.id, result: result)
+        let done = try #require(try database.run(id: rows[2].id))
+        #expect(done.status == .done && done.accuracy == 0.75 && done.trainEpochs == 3 && done.trainSeconds == 12.5)
     }
 
     @Test func reopeningIsIdempotent() throws {

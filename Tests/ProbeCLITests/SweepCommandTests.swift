@@ -211,6 +211,16 @@ struct SweepCommandTests {
         BadCase(arguments: ["query", "--db", "notes.sqlite", "SELECT 1"], exitCode: 1, mentions: ["notes.sqlite"]),
         BadCase(arguments: ["report", "--db", "newer.sqlite", "--out", "rep"], exitCode: 1, mentions: ["newer.sqlite"]),
         BadCase(arguments: ["query", "--db", "missing.sqlite", "SELECT 1"], exitCode: 1, mentions: ["missing.sqlite"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-epochs", "0"], exitCode: 64, mentions: ["--train-epochs 0", "at least 1"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-epochs", "1", "--train-limit", "1"], exitCode: 64,
+                mentions: ["--train-limit 1", "at least 2"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-epochs", "1", "--test-limit", "0"], exitCode: 64,
+                mentions: ["--test-limit 0"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-limit", "64"], exitCode: 64, mentions: ["--train-limit", "--train-epochs"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite").map { $0 == "28" ? "32" : $0 } + ["--train-epochs", "1"], exitCode: 64,
+                mentions: ["Fashion-MNIST", "32x32", "--input-size 28"]),
+        BadCase(arguments: ["sweep", "--model", "resnet20", "--db", "db.sqlite", "--train-epochs", "1"], exitCode: 64,
+                mentions: ["3 channel(s)", "--in-channels 1"]),
     ]
 
     @Test(arguments: badCases)
@@ -231,6 +241,42 @@ struct SweepCommandTests {
             #expect(["notes.sqlite", "newer.sqlite"].map(snapshot) == before, "existing databases unchanged")
             #expect(!FileManager.default.fileExists(atPath: directory.file("db.sqlite").path))
             #expect(!FileManager.default.fileExists(atPath: directory.file("missing.sqlite").path))
+        }
+    }
+}
+
+/// probe-cli sweep --train-epochs: each configuration trained on Fashion-MNIST, its accuracy stored.
+@Suite("probe-cli sweep with training")
+struct SweepTrainingCommandTests {
+    @Test(.enabled(if: FashionMNIST.isInstalled, "needs Debian's dataset-fashion-mnist package"))
+    func aTrainedSweepStoresAccuracyAndEpochsAndResumes() throws {
+        try withTemporaryDirectory { directory in
+            // Two configurations (the baseline, 1/2 with 2 groups), each trained on 64 images for one epoch.
+            let arguments = ["sweep", "--model", "resnet20", "--in-channels", "1", "--ratios", "1/2", "--train-epochs", "1",
+                             "--train-limit", "64", "--test-limit", "64", "--limit", "16", "--batch", "16",
+                             "--layers", "layer1.0,layer3.2", "--db", "t.sqlite"]
+            expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240))
+            let query = try ProbeCLIProcess.run(["query", "--db", "t.sqlite", "--format", "json",
+                                                 "SELECT r.variant, r.status, r.accuracy, r.train_epochs, r.train_seconds, r.input_size, s.name "
+                                                     + "FROM runs r JOIN sweeps s ON s.id = r.sweep_id ORDER BY r.id"], in: directory.url)
+            expectSuccess(query)
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(query.stdout.utf8)) as? [[String: Any]])
+            #expect(rows.count == 2)
+            for row in rows {
+                #expect(row["status"] as? String == "done", "\(row)")
+                let accuracy = try #require(row["accuracy"] as? Double, "\(row)")
+                #expect((0...1).contains(accuracy) && accuracy * 64 == (accuracy * 64).rounded(), "a fraction of 64 test images: \(row)")
+                #expect(row["train_epochs"] as? Int == 1)
+                #expect((row["train_seconds"] as? Double ?? -1) >= 0)
+                #expect(row["input_size"] as? Int == 28, "--input-size defaults to Fashion-MNIST's when training")
+                #expect((row["name"] as? String)?.contains("train=1 train-limit=64 test-limit=64") == true, "\(row)")
+            }
+            let summary = try ProbeCLIProcess.run(["query", "runs", "--db", "t.sqlite", "--format", "csv"], in: directory.url)
+            #expect(summary.stdout.hasPrefix("run_id,sweep,model,variant,ratio,groups,dataset,images,status,params,macs,latency_ms,accuracy,train_epochs,"))
+            // The same command again finds both done and trains nothing.
+            let again = try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240)
+            expectSuccess(again)
+            #expect(try SweepCommandTests.runs(directory.file("t.sqlite").path).count == 2)
         }
     }
 }

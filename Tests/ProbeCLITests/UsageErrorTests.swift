@@ -30,6 +30,21 @@ struct UsageErrorTests {
         UsageCase(arguments: ["cost", "--model", "resnet20", "--in-channels", "1000000000"], mentions: ["--in-channels 1000000000", "1...4096"]),
         UsageCase(arguments: ["cost", "--model", "resnet50", "--classes", "99999999"], mentions: ["--classes 99999999"]),
         UsageCase(arguments: ["cost", "--model", "resnet20", "--input-size", "100000"], mentions: ["--input-size 100000"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--dataset", "cifar10"],
+                  mentions: ["--dataset", "'cifar10'", "fashion-mnist"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "0"], mentions: ["--epochs 0", "at least 1"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs=-3"], mentions: ["--epochs -3"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--lr", "abc"], mentions: ["--lr", "'abc'", "positive number"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--lr", "0"], mentions: ["--lr", "'0'", "positive number"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--lr=-0.1"], mentions: ["--lr", "'-0.1'"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--lr", "nan"], mentions: ["--lr", "'nan'"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--lr", "inf"], mentions: ["--lr", "'inf'"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--batch", "1"], mentions: ["--batch 1"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--momentum", "1.5"], mentions: ["--momentum 1.5"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--schedule", "linear"], mentions: ["--schedule", "'linear'", "cosine"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--resume"], mentions: ["--resume", "--output"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--output", "model.pt"], mentions: ["--output", "'model.pt'", ".safetensors"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--limit", "1"], mentions: ["--limit 1"]),
     ]
 
     @Test(arguments: cases)

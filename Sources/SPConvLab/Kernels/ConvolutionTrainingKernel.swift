@@ -136,13 +136,23 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
                 }
             }
             for status in statuses { try DNNL.check(status, what) }
-            let forward = try withUnsafePointer(to: &forwardOp) { try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), what: what) }
+            // oneDNN's default scratchpad is per thread and sized when a primitive is created, so a
+            // kernel made on one thread and run on another would find none; the caller provides it.
+            var attributes: dnnl_primitive_attr_t?
+            try DNNL.check(dnnl_primitive_attr_create(&attributes), "primitive attributes")
+            defer { dnnl_primitive_attr_destroy(attributes) }
+            try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "a user scratchpad")
+            let forward = try withUnsafePointer(to: &forwardOp) {
+                try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), attributes: attributes, what: what)
+            }
             self.forward = forward
             data = try withUnsafePointer(to: &dataOp) {
-                try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), hint: forward, what: "the input gradient of " + what)
+                try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), attributes: attributes, hint: forward,
+                                  what: "the input gradient of " + what)
             }
             weights = try withUnsafePointer(to: &weightsOp) {
-                try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), hint: forward, what: "the weight gradient of " + what)
+                try DNNLPrimitive(opDescriptor: UnsafeRawPointer($0), attributes: attributes, hint: forward,
+                                  what: "the weight gradient of " + what)
             }
         }
     }
@@ -218,7 +228,7 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         return Tensor(shape: [o, cPerGroup, kh, kw], scalars: grouped)
     }
 
-    /// Runs a primitive on read-only inputs and one (or two) outputs.
+    /// Runs a primitive on read-only inputs and one (or two) outputs, with a scratchpad of its own.
     private func execute(_ primitive: DNNLPrimitive, _ inputs: [(Int32, MemoryDescriptor, [Float])],
                          _ outputSlot: Int32, _ outputDescriptor: MemoryDescriptor, _ output: inout [Float],
                          extra: (Int32, MemoryDescriptor, UnsafeMutableRawPointer)? = nil) throws {
@@ -227,7 +237,14 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
                 var arguments = zip(inputs, pointers).map { DNNLPrimitive.Argument(slot: $0.0, descriptor: $0.1, pointer: $1) }
                 arguments.append(.init(slot: outputSlot, descriptor: outputDescriptor, pointer: out.baseAddress!))
                 if let extra { arguments.append(.init(slot: extra.0, descriptor: extra.1, pointer: extra.2)) }
-                try primitive.execute(arguments)
+                let scratchpad = primitive.memoryDescriptor(dnnl_query_scratchpad_md)
+                var space = [UInt8](unsafeUninitializedCapacity: max(scratchpad.byteCount, 1)) { _, count in count = max(scratchpad.byteCount, 1) }
+                try space.withUnsafeMutableBytes { bytes in
+                    if scratchpad.byteCount > 0 {
+                        arguments.append(.init(slot: DNNLArgument.scratchpad, descriptor: scratchpad, pointer: bytes.baseAddress!))
+                    }
+                    try primitive.execute(arguments)
+                }
             }
         }
     }

@@ -203,6 +203,7 @@ enum DNNLArgument {
     static let shift: Int32 = 52
     static let src1: Int32 = 2
     static let workspace: Int32 = 64
+    static let scratchpad: Int32 = 80
     static let diffSource: Int32 = 129
     static let diffDestination: Int32 = 145
     static let diffWeights: Int32 = 161

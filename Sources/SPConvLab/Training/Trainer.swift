@@ -27,6 +27,9 @@ public struct TrainingProgress: Sendable {
     public var epochs: Int
     public var step: Int
     public var steps: Int
+    /// Images trained on so far this epoch, and in the whole epoch.
+    public var images: Int
+    public var imagesPerEpoch: Int
     /// Running means over the epoch so far.
     public var loss: Double
     public var accuracy: Double
@@ -105,7 +108,7 @@ public final class Trainer {
             correct += result.correct
             seen += labels.count
             progress(TrainingProgress(epoch: epoch + 1, epochs: configuration.epochs, step: step + 1, steps: steps,
-                                      loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                                      images: seen, imagesPerEpoch: trainSet.count, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
                                       imagesPerSecond: Double(seen) / max(clock.seconds, 1e-9)))
         }
         let seconds = clock.seconds

@@ -158,7 +158,7 @@ struct TrainCommand: ParsableCommand {
             var bar: ProgressBar?
             try trainer.train(progress: { p in
                 if p.step == 1 { bar = ProgressBar("epoch \(p.epoch)/\(p.epochs)") }
-                bar?.update(p.step * batch, of: p.steps * batch,
+                bar?.update(p.images, of: p.imagesPerEpoch,
                             note: String(format: "loss %.4f, acc %.2f%%", p.loss, 100 * p.accuracy))
             }, epochFinished: { record in
                 bar?.close()

@@ -1,0 +1,98 @@
+import Foundation
+import SPConvLab
+import Testing
+
+/// `probe-cli train` end to end on a few Fashion-MNIST images: the files it writes, a run killed
+/// with SIGKILL and resumed, and the runtime errors of --resume.
+@Suite(.enabled(if: FashionMNIST.isInstalled, "needs Debian's dataset-fashion-mnist package"))
+struct TrainCommandTests {
+    /// A quick run: 64 training images in batches of 16, 32 test images, one thread (bit-exact).
+    static func arguments(_ output: String, epochs: Int = 3, extra: [String] = []) -> [String] {
+        ["train", "--model", "resnet20", "--variant", "spconv", "--epochs", String(epochs), "--limit", "64", "--batch", "16",
+         "--test-limit", "32", "--threads", "1", "--seed", "4", "--output", output] + extra
+    }
+
+    static func sidecar(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+
+    @Test func writesACheckpointTheOptimizerStateAndASidecar() throws {
+        try withTemporaryDirectory { directory in
+            let output = directory.file("m.safetensors").path
+            let result = try ProbeCLIProcess.run(Self.arguments(output, epochs: 1), in: directory.url, timeout: 120)
+            expectSuccess(result)
+            #expect(result.stdout.contains("final test accuracy"))
+            let weights = try Safetensors.read(contentsOf: output)
+            #expect(weights["layer1.0.conv1.gwc.weight"]?.shape == [16, 4, 3, 3])
+            #expect(weights["bn1.running_var"] != nil)
+            let state = try Safetensors.read(contentsOf: directory.file("m.optim.safetensors").path)
+            #expect(state.metadata["epoch"] == "1")
+            #expect(state["fc.weight"]?.shape == [10, 64], "a momentum buffer per parameter, by its state_dict name")
+            let json = try Self.sidecar(directory.file("m.json").path)
+            #expect(json["model"] as? String == "resnet20" && json["variant"] as? String == "spconv")
+            #expect(json["ratio"] as? Double == 0.5 && json["groups"] as? Int == 2 && json["in_channels"] as? Int == 1)
+            #expect(json["epochs"] as? Int == 1 && json["seed"] as? Int == 4 && json["finished"] as? Bool == true)
+            let normalization = try #require(json["normalization"] as? [String: [Double]])
+            #expect(normalization["mean"]?.map { ($0 * 1e4).rounded() } == [2860] && normalization["std"]?.map { ($0 * 1e4).rounded() } == [3530])
+            let accuracy = try #require(json["final_test_accuracy"] as? Double)
+            #expect((0...1).contains(accuracy) && json["best_test_accuracy"] as? Double ?? -1 >= accuracy)
+            #expect((json["history"] as? [Any])?.count == 1 && (json["wall_seconds"] as? Double ?? -1) > 0)
+            #expect((json["command"] as? [String])?.contains("--seed") == true)
+        }
+    }
+
+    @Test func aRunKilledWithSIGKILLResumesToTheSameWeights() throws {
+        try withTemporaryDirectory { directory in
+            let whole = directory.file("whole.safetensors").path
+            expectSuccess(try ProbeCLIProcess.run(Self.arguments(whole), in: directory.url, timeout: 180))
+
+            let killed = directory.file("killed.safetensors").path
+            let process = Process()
+            process.executableURL = try #require(ProbeCLIProcess.executableURL)
+            process.arguments = Self.arguments(killed)
+            process.currentDirectoryURL = directory.url
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill it once the first epoch's checkpoint is complete (its sidecar is written last).
+            let deadline = Date().addingTimeInterval(120)
+            let sidecar = directory.file("killed.json").path
+            while Date() < deadline && process.isRunning && (try? Self.sidecar(sidecar))?["completed_epochs"] as? Int ?? 0 < 1 {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            #expect(process.isRunning, "the run should still be training when it is killed")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
+            let completed = try Self.sidecar(sidecar)["completed_epochs"] as? Int ?? 0
+            #expect((1...2).contains(completed))
+
+            let resumed = try ProbeCLIProcess.run(Self.arguments(killed, extra: ["--resume"]), in: directory.url, timeout: 180)
+            expectSuccess(resumed)
+            #expect(resumed.stderr.contains("resuming"))
+            let (a, b) = (try Safetensors.read(contentsOf: whole), try Safetensors.read(contentsOf: killed))
+            #expect(a.names == b.names)
+            for name in a.names { #expect(a[name]!.scalars == b[name]!.scalars, "\(name) differs from the uninterrupted run") }
+            let (sa, sb) = (try Self.sidecar(directory.file("whole.json").path), try Self.sidecar(sidecar))
+            #expect(sa["final_test_accuracy"] as? Double == sb["final_test_accuracy"] as? Double)
+            #expect(sb["completed_epochs"] as? Int == 3 && sb["finished"] as? Bool == true)
+        }
+    }
+
+    @Test func resumingAnotherArchitectureOrAMissingRunFails() throws {
+        try withTemporaryDirectory { directory in
+            let output = directory.file("m.safetensors").path
+            expectSuccess(try ProbeCLIProcess.run(Self.arguments(output, epochs: 1), in: directory.url, timeout: 120))
+            let other = try ProbeCLIProcess.run(["train", "--model", "resnet56", "--epochs", "2", "--limit", "64", "--batch", "16",
+                                                 "--test-limit", "32", "--seed", "4", "--output", output, "--resume"],
+                                                in: directory.url, timeout: 120)
+            expectFailure(other, exitCode: 1, mentions: [output, "resnet56", "do not fit"])
+            let missing = try ProbeCLIProcess.run(Self.arguments(directory.file("none.safetensors").path, extra: ["--resume"]),
+                                                  in: directory.url, timeout: 60)
+            expectFailure(missing, exitCode: 1, mentions: ["none.safetensors", "does not exist"])
+            let noFolder = try ProbeCLIProcess.run(Self.arguments(directory.file("no/such/m.safetensors").path),
+                                                   in: directory.url, timeout: 60)
+            expectFailure(noFolder, exitCode: 1, mentions: ["no/such", "does not exist"])
+        }
+    }
+}
