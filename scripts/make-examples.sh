@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# Regenerates reports/examples: redundancy of resnet20 vanilla and SPConv (ratio 1/2, groups 2) on
-# the bundled photos, three layers, both metrics. Uses trained checkpoints from notebooks-data/models
-# when they exist (1-channel 28x28 Fashion-MNIST models), seeded random weights otherwise.
+# Regenerates reports/examples: the redundancy of resnet20 vanilla and SPConv (ratio 1/2, groups 2)
+# in three layers.
+#
+# With the trained checkpoints in notebooks-data/models (1-channel 28x28 Fashion-MNIST models), it
+# probes 500 Fashion-MNIST test images four ways: trained and seeded-random weights, vanilla and
+# SPConv, and writes comparison.csv (one row per model, weights and layer). Without them, it probes
+# the bundled photos with seeded random weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product probe-cli >&2
 cli=.build/release/probe-cli
 out=reports/examples
+layers=layer1.0.conv1,layer2.0,layer3.2
 rm -rf "$out" && mkdir -p "$out"
-for variant in vanilla spconv; do
-    weights=()
-    model=(--model resnet20 --variant "$variant")
-    if [ -f "notebooks-data/models/resnet20_$variant.safetensors" ]; then
-        weights=(--weights "notebooks-data/models/resnet20_$variant.safetensors")
-        model+=(--in-channels 1 --input-size 28)
-    fi
-    "$cli" similarity "${model[@]}" "${weights[@]}" --input assets/images \
-        --layers layer1.0.conv1,layer2.0,layer3.2 --metric both --out "$out/resnet20-$variant" > /dev/null
-done
+if [ -f notebooks-data/models/resnet20_vanilla.safetensors ] && [ -f notebooks-data/models/resnet20_spconv.safetensors ]; then
+    comparison="$out/comparison.csv"
+    echo "weights,variant,layer,channels,images,mean_abs_offdiag,frac_above_threshold,duplicates,dead,clusters,effective_rank,suggested_ratio" > "$comparison"
+    for variant in vanilla spconv; do
+        for weights in trained random; do
+            folder="$out/resnet20-$variant-$weights"
+            flags=()
+            [ "$weights" = trained ] && flags=(--weights "notebooks-data/models/resnet20_$variant.safetensors")
+            "$cli" similarity --model resnet20 --variant "$variant" --in-channels 1 --input-size 28 "${flags[@]}" \
+                --input fashion-mnist --limit 500 --layers "$layers" --metric cosine --out "$folder" > /dev/null
+            # summary.csv: model,variant,ratio,groups,layer,channels,images,metric,mean_abs_offdiag,...
+            tail -n +2 "$folder/summary.csv" | awk -F, -v w="$weights" -v OFS=, \
+                '{ print w, $2, $5, $6, $7, $9, $10, $12, $13, $14, $15, $16 }' >> "$comparison"
+        done
+    done
+else
+    for variant in vanilla spconv; do
+        "$cli" similarity --model resnet20 --variant "$variant" --input assets/images \
+            --layers "$layers" --metric both --out "$out/resnet20-$variant" > /dev/null
+    done
+fi
 echo "wrote $out" >&2

@@ -18,7 +18,7 @@ PyTorch: torch.set_num_threads(--threads), model.train(), batch 128 (last batch 
 Ours: runs
   <probe-cli> train --model resnet20 --variant <v> [--ratio 0.5 --groups 2] --in-channels 1
       --dataset fashion-mnist --epochs 1 --batch 128 --threads T --limit N --seed 0
-      --output <tmpdir>/<v>.safetensors
+      --test-limit 1000 --output <tmpdir>/<v>.safetensors
   and reads "train_images_per_second" from <tmpdir>/<v>.json.
 With --repeats R each side runs R times and the median is reported.
 
@@ -108,7 +108,7 @@ def ours_epoch(cli, model_name, variant, ratio, groups, args, tmpdir) -> float:
         cmd += ["--ratio", str(ratio), "--groups", str(groups)]
     cmd += ["--in-channels", "1", "--dataset", "fashion-mnist", "--epochs", "1",
             "--batch", str(args.batch), "--threads", str(args.threads),
-            "--limit", str(args.limit), "--seed", "0", "--output", out]
+            "--limit", str(args.limit), "--test-limit", "1000", "--seed", "0", "--output", out]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-20:])

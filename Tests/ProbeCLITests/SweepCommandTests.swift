@@ -252,9 +252,10 @@ struct SweepTrainingCommandTests {
     func aTrainedSweepStoresAccuracyAndEpochsAndResumes() throws {
         try withTemporaryDirectory { directory in
             // Two configurations (the baseline, 1/2 with 2 groups), each trained on 64 images for one epoch.
+            // One thread: beside other test processes, more threads than cores slow training down many times.
             let arguments = ["sweep", "--model", "resnet20", "--in-channels", "1", "--ratios", "1/2", "--train-epochs", "1",
                              "--train-limit", "64", "--test-limit", "64", "--limit", "16", "--batch", "16",
-                             "--layers", "layer1.0,layer3.2", "--db", "t.sqlite"]
+                             "--layers", "layer1.0,layer3.2", "--threads", "1", "--db", "t.sqlite"]
             expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240))
             let query = try ProbeCLIProcess.run(["query", "--db", "t.sqlite", "--format", "json",
                                                  "SELECT r.variant, r.status, r.accuracy, r.train_epochs, r.train_seconds, r.input_size, s.name "

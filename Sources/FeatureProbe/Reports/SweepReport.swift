@@ -23,7 +23,7 @@ public enum SweepReport {
     public static let runsHeader = [
         "id", "sweep_id", "model", "variant", "ratio", "groups", "in_channels", "classes", "input_size",
         "weights_path", "weights_sha256", "dataset", "images", "status", "reason", "params", "macs", "flops",
-        "latency_ms", "batch", "threads", "accuracy", "started_at", "finished_at", "tool_version", "git_commit", "host",
+        "latency_ms", "batch", "threads", "accuracy", "train_epochs", "train_seconds", "started_at", "finished_at", "tool_version", "git_commit", "host",
     ]
 
     /// The fields of `layer_metrics.csv`, in order.
@@ -104,7 +104,7 @@ public enum SweepReport {
          String(run.inChannels), String(run.classes), String(run.inputSize), run.weightsPath ?? "",
          run.weightsSHA256 ?? "", run.dataset, String(run.images), run.status.rawValue, run.reason ?? "",
          number(run.params), number(run.macs), number(run.flops), number(run.latencyMS), String(run.batch),
-         String(run.threads), number(run.accuracy), run.startedAt ?? "", run.finishedAt ?? "", run.toolVersion,
+         String(run.threads), number(run.accuracy), number(run.trainEpochs), number(run.trainSeconds), run.startedAt ?? "", run.finishedAt ?? "", run.toolVersion,
          run.gitCommit ?? "", run.host ?? ""]
     }
 

@@ -2,17 +2,20 @@
 /// docs/SCHEMA.md returning a ``QueryResult``.
 public enum CannedQuery {
     /// Every run (of the sweep named `sweep`, or of all sweeps) with its configuration, status,
-    /// costs, accuracy and mean redundancy: one row per run and metric (`run_summary`).
+    /// costs, accuracy, training epochs and mean redundancy: one row per run and metric
+    /// (`run_summary`; `train_epochs` is NULL in a file written before `v2_training`).
     public static func runs(path: String, sweep: String? = nil) throws -> QueryResult {
+        let connection = try ReadOnlyQuery.open(path: path)
+        let hasEpochs = try ReadOnlyQuery.run(connection, sql: "PRAGMA table_info(run_summary)").rows.contains { $0[1].string == "train_epochs" }
         let columns = """
             run_id, sweep, model, variant, ratio, groups, dataset, images, status, params, macs, latency_ms, accuracy, \
-            metric, layers, mean_abs_offdiag, suggested_ratio, reason
+            \(hasEpochs ? "train_epochs" : "NULL AS train_epochs"), metric, layers, mean_abs_offdiag, suggested_ratio, reason
             """
         if let sweep {
-            return try ReadOnlyQuery.run(path: path, sql: "SELECT \(columns) FROM run_summary WHERE sweep = ? ORDER BY run_id, metric",
+            return try ReadOnlyQuery.run(connection, sql: "SELECT \(columns) FROM run_summary WHERE sweep = ? ORDER BY run_id, metric",
                                          bindings: [.text(sweep)])
         }
-        return try ReadOnlyQuery.run(path: path, sql: "SELECT \(columns) FROM run_summary ORDER BY run_id, metric")
+        return try ReadOnlyQuery.run(connection, sql: "SELECT \(columns) FROM run_summary ORDER BY run_id, metric")
     }
 
     /// One run as `field, value` rows: every column of `runs`, then its sweep's name.

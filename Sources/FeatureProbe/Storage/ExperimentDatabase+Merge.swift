@@ -13,7 +13,8 @@ extension ExperimentDatabase {
     /// Merges the sweeps, runs, layer metrics and similarity matrices of `inputs` into the
     /// database at `output` (created if missing), without duplicates.
     ///
-    /// Sweeps are matched by name and runs by configuration (the `runs_configuration` key), and run
+    /// Sweeps are matched by name and runs by configuration (the `runs_configuration` key, training
+    /// epochs included; an input written before `v2_training` has untrained runs), and run
     /// ids are remapped. A run already `done` in the output is never copied again; an unfinished
     /// one (pending, running, failed, skipped) is replaced by a `done` run of an input, and a
     /// pending one by a failed or skipped one. A `running` row of an input (its process died) comes
@@ -79,14 +80,15 @@ extension ExperimentDatabase {
             SQLValue(run.weightsSHA256), .text(run.dataset), SQLValue(run.images), .text(run.status.rawValue),
             SQLValue(run.reason), SQLValue(run.params), SQLValue(run.macs), SQLValue(run.flops),
             SQLValue(run.latencyMS), SQLValue(run.batch), SQLValue(run.threads), SQLValue(run.accuracy),
+            SQLValue(run.trainEpochs), SQLValue(pending ? nil : run.trainSeconds),
             SQLValue(pending ? nil : run.startedAt), SQLValue(pending ? nil : run.finishedAt),
             .text(run.toolVersion), SQLValue(run.gitCommit), SQLValue(run.host),
         ]
         try connection.run("""
             INSERT INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, weights_path,
                 weights_sha256, dataset, images, status, reason, params, macs, flops, latency_ms, batch, threads,
-                accuracy, started_at, finished_at, tool_version, git_commit, host)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                accuracy, train_epochs, train_seconds, started_at, finished_at, tool_version, git_commit, host)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values)
         let newID = connection.lastInsertRowID
         for metric in try source.layerMetrics(runID: run.id) {

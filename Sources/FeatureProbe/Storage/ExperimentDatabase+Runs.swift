@@ -1,15 +1,23 @@
 /// Sweeps and runs: creating, claiming, completing and reading them.
 extension ExperimentDatabase {
-    static let runColumns = """
+    static let runColumnsV1 = """
         id, sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, weights_path, \
         weights_sha256, dataset, images, status, reason, params, macs, flops, latency_ms, batch, threads, \
         accuracy, started_at, finished_at, tool_version, git_commit, host
         """
+    /// The columns ``runRecord(_:)`` reads, in its order. A file opened read-only keeps its schema,
+    /// so one written before `v2_training` reads its missing training columns as NULL.
+    var runColumns: String {
+        Self.runColumnsV1 + (hasTrainingColumns ? ", train_epochs, train_seconds" : ", NULL AS train_epochs, NULL AS train_seconds")
+    }
+    /// The `runs_configuration` key as a WHERE clause. `train_epochs IS ?` is NULL-safe equality; as
+    /// the schema keeps epochs >= 1 it agrees with the index's `COALESCE(train_epochs, 0)`, and a
+    /// configuration asking for 0 epochs (refused by the CHECK) is not mistaken for an untrained one.
     static let configurationMatch = """
         sweep_id = ? AND model = ? AND variant = ? AND COALESCE(ratio, -1) = COALESCE(?, -1) \
         AND COALESCE(groups, -1) = COALESCE(?, -1) AND in_channels = ? AND classes = ? AND input_size = ? \
         AND COALESCE(weights_sha256, weights_path, '') = COALESCE(?, ?, '') AND dataset = ? AND images = ? \
-        AND batch = ?
+        AND batch = ? AND train_epochs IS ?
         """
     static let now = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -17,7 +25,7 @@ extension ExperimentDatabase {
         let identity: [SQLValue] = [.integer(sweepID), .text(c.model), .text(c.variant), SQLValue(c.ratio),
                                     SQLValue(c.groups), SQLValue(c.inChannels), SQLValue(c.classes)]
         let inputs: [SQLValue] = [SQLValue(c.inputSize), SQLValue(c.weightsSHA256), SQLValue(c.weightsPath),
-                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch)]
+                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch), SQLValue(c.trainEpochs)]
         return identity + inputs
     }
 
@@ -26,7 +34,7 @@ extension ExperimentDatabase {
         RunConfiguration(model: run.model, variant: run.variant, ratio: run.ratio, groups: run.groups,
                          inChannels: run.inChannels, classes: run.classes, inputSize: run.inputSize,
                          weightsPath: run.weightsPath, weightsSHA256: run.weightsSHA256, dataset: run.dataset,
-                         images: run.images, batch: run.batch, threads: run.threads)
+                         images: run.images, batch: run.batch, threads: run.threads, trainEpochs: run.trainEpochs)
     }
 
     // MARK: - Sweeps
@@ -78,10 +86,11 @@ extension ExperimentDatabase {
         try connection.transaction(immediate: true) {
             let insert = try connection.prepare("""
                 INSERT OR IGNORE INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size,
-                    weights_sha256, weights_path, dataset, images, batch, threads, tool_version, git_commit, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+                    weights_sha256, weights_path, dataset, images, batch, train_epochs, threads, tool_version, git_commit,
+                    status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
                 """)
-            let select = try connection.prepare("SELECT \(Self.runColumns) FROM runs WHERE \(Self.configurationMatch)")
+            let select = try connection.prepare("SELECT \(runColumns) FROM runs WHERE \(Self.configurationMatch)")
             var records: [RunRecord] = []
             for configuration in configurations {
                 let key = Self.configurationKey(sweepID: sweepID, configuration)
@@ -110,7 +119,7 @@ extension ExperimentDatabase {
                           isEligible: (RunRecord) -> Bool = { _ in true }) throws -> RunRecord? {
         try connection.transaction(immediate: true) {
             let candidates = try connection.prepare("""
-                SELECT \(Self.runColumns), worker, worker_pid FROM runs
+                SELECT \(runColumns), worker, worker_pid FROM runs
                 WHERE sweep_id = ? AND status IN ('pending', 'running') ORDER BY id
                 """)
             try candidates.bind([.integer(sweepID)])
@@ -119,7 +128,7 @@ extension ExperimentDatabase {
                 let row = candidates.row()
                 let run = Self.runRecord(row)
                 if run.status == .running {
-                    guard let host = run.host, let pid = row[28].int.map(Int32.init(truncatingIfNeeded:)) else { continue }
+                    guard let host = run.host, let pid = row[30].int.map(Int32.init(truncatingIfNeeded:)) else { continue }
                     let owner = Worker(host: host, pid: pid)
                     if owner == worker || owner.mayBeAlive { continue }
                 }
@@ -148,10 +157,10 @@ extension ExperimentDatabase {
         try connection.transaction(immediate: true) {
             let changed = try connection.run("""
                 UPDATE runs SET status = 'done', reason = NULL, params = ?, macs = ?, flops = ?, latency_ms = ?,
-                    accuracy = ?, finished_at = \(Self.now)
+                    accuracy = ?, train_seconds = ?, finished_at = \(Self.now)
                 WHERE id = ? AND status = 'running' AND worker = ?
                 """, [SQLValue(result.params), SQLValue(result.macs), SQLValue(result.flops), SQLValue(result.latencyMS),
-                      SQLValue(result.accuracy), .integer(runID), .text(worker.description)])
+                      SQLValue(result.accuracy), SQLValue(result.trainSeconds), .integer(runID), .text(worker.description)])
             guard changed == 1 else { throw try notClaimedError(runID: runID, worker: worker) }
             try connection.run("DELETE FROM layer_metrics WHERE run_id = ?", [.integer(runID)])
             try connection.run("DELETE FROM similarity WHERE run_id = ?", [.integer(runID)])
@@ -225,13 +234,13 @@ extension ExperimentDatabase {
 
     /// The runs of a sweep, by id.
     public func runs(sweepID: Int64) throws -> [RunRecord] {
-        try connection.query("SELECT \(Self.runColumns) FROM runs WHERE sweep_id = ? ORDER BY id", [.integer(sweepID)])
+        try connection.query("SELECT \(runColumns) FROM runs WHERE sweep_id = ? ORDER BY id", [.integer(sweepID)])
             .rows.map(Self.runRecord)
     }
 
     /// The run with this id, if any.
     public func run(id: Int64) throws -> RunRecord? {
-        try connection.query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.integer(id)]).rows.first.map(Self.runRecord)
+        try connection.query("SELECT \(runColumns) FROM runs WHERE id = ?", [.integer(id)]).rows.first.map(Self.runRecord)
     }
 
     /// A run's layer metrics in the order they were stored (the network's layer order).
@@ -278,7 +287,8 @@ extension ExperimentDatabase {
                   status: RunStatus(rawValue: row[13].string ?? "") ?? .pending, reason: row[14].string,
                   params: row[15].int, macs: row[16].int, flops: row[17].int, latencyMS: row[18].double,
                   batch: row[19].int ?? 0, threads: row[20].int ?? 0, accuracy: row[21].double,
-                  startedAt: row[22].string, finishedAt: row[23].string, toolVersion: row[24].string ?? "",
-                  gitCommit: row[25].string, host: row[26].string)
+                  trainEpochs: row[27].int, trainSeconds: row[28].double, startedAt: row[22].string,
+                  finishedAt: row[23].string, toolVersion: row[24].string ?? "", gitCommit: row[25].string,
+                  host: row[26].string)
     }
 }

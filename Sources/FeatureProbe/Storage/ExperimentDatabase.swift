@@ -24,6 +24,9 @@ public final class ExperimentDatabase: @unchecked Sendable {
     public let path: String
     /// The connection (one per `ExperimentDatabase`; open one per thread or process).
     public let connection: SQLiteConnection
+    /// Whether `runs` has the columns of `v2_training` (always after opening for writing; a file
+    /// opened read-only keeps the schema it was written with).
+    private(set) var hasTrainingColumns = false
 
     /// Opens (and for `.readWrite`, creates and migrates) the database at `path`.
     ///
@@ -48,6 +51,7 @@ public final class ExperimentDatabase: @unchecked Sendable {
         } else {
             try connection.execute("PRAGMA query_only = ON")
         }
+        hasTrainingColumns = try connection.query("PRAGMA table_info(runs)").rows.contains { $0[1].string == "train_epochs" }
     }
 
     /// Switches the file to WAL unless it already is. Changing the journal mode needs a moment with

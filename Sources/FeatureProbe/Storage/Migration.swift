@@ -13,6 +13,7 @@ public struct Migration: Sendable, Equatable {
     /// Every migration this build knows, oldest first.
     public static let all: [Migration] = [
         Migration(name: "v1_initial_schema", sql: v1InitialSchema),
+        Migration(name: "v2_training", sql: v2Training),
     ]
 
     /// The schema version this build writes: `all.count`.
@@ -158,5 +159,32 @@ public struct Migration: Sendable, Equatable {
               WHERE o.sweep_id = r.sweep_id AND o.id <> r.id AND o.status = 'done'
                 AND o.macs <= r.macs AND orr.mean_abs_offdiag <= rr.mean_abs_offdiag
                 AND (o.macs < r.macs OR orr.mean_abs_offdiag < rr.mean_abs_offdiag));
+        """
+
+    /// Sweeps that train: how many epochs a run was trained for (NULL: not trained by the sweep,
+    /// its accuracy, if any, came from elsewhere) and how long training took. A trained and an
+    /// untrained run of one configuration are different runs, so the epochs join the
+    /// configuration key; `run_summary` shows them after the accuracy.
+    static let v2Training = """
+        ALTER TABLE runs ADD COLUMN train_epochs INTEGER CHECK (train_epochs IS NULL OR train_epochs >= 1);
+        ALTER TABLE runs ADD COLUMN train_seconds REAL CHECK (train_seconds IS NULL OR train_seconds >= 0);
+
+        -- One row per configuration and sweep; an untrained run's NULL epochs fold to 0.
+        DROP INDEX runs_configuration;
+        CREATE UNIQUE INDEX runs_configuration ON runs (
+            sweep_id, model, variant, COALESCE(ratio, -1), COALESCE(groups, -1), in_channels, classes,
+            input_size, COALESCE(weights_sha256, weights_path, ''), dataset, images, batch, COALESCE(train_epochs, 0)
+        );
+
+        -- No other view reads run_summary, so it alone is recreated.
+        DROP VIEW run_summary;
+        CREATE VIEW run_summary AS
+        SELECT r.id AS run_id, s.name AS sweep, r.model, r.variant, r.ratio, r.groups, r.dataset, r.images,
+               r.status, r.reason, r.params, r.macs, r.flops, r.latency_ms, r.accuracy, r.train_epochs,
+               rr.metric, rr.layers, rr.mean_abs_offdiag, rr.frac_above_threshold, rr.duplicates, rr.dead,
+               rr.suggested_ratio
+        FROM runs r
+        JOIN sweeps s ON s.id = r.sweep_id
+        LEFT JOIN run_redundancy rr ON rr.run_id = r.id;
         """
 }

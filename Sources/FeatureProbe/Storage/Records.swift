@@ -40,7 +40,12 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var latencyMS: Double?
     public var batch: Int
     public var threads: Int
+    /// Top-1 test accuracy as a fraction in [0, 1], when the sweep trained the run.
     public var accuracy: Double?
+    /// Epochs the sweep trained the run for before measuring; nil when it did not train it.
+    public var trainEpochs: Int? = nil
+    /// Wall time of that training, in seconds.
+    public var trainSeconds: Double? = nil
     public var startedAt: String?
     public var finishedAt: String?
     public var toolVersion: String
@@ -77,6 +82,8 @@ public struct SimilarityRecord: Sendable, Equatable {
 /// What identifies one configuration of a sweep (the UNIQUE key of `runs` within a sweep: every
 /// field but `threads`), plus the thread count it runs with. The vanilla baseline has no ratio or
 /// groups. A sweep resumed with another thread count (another `--jobs`) finds its rows again.
+/// `trainEpochs` set means the sweep trains the freshly built network for that many epochs before
+/// measuring it (and records its accuracy); a trained and an untrained run are different runs.
 public struct RunConfiguration: Hashable, Codable, Sendable {
     public var model: String
     public var variant: String
@@ -91,10 +98,12 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
     public var images: Int
     public var batch: Int
     public var threads: Int
+    /// Epochs to train before measuring; nil: measure the weights as built or loaded.
+    public var trainEpochs: Int?
 
     public init(model: String, variant: String, ratio: Double?, groups: Int?, inChannels: Int, classes: Int,
                 inputSize: Int, weightsPath: String? = nil, weightsSHA256: String? = nil, dataset: String,
-                images: Int, batch: Int, threads: Int) {
+                images: Int, batch: Int, threads: Int, trainEpochs: Int? = nil) {
         self.model = model
         self.variant = variant
         self.ratio = ratio
@@ -108,6 +117,7 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
         self.images = images
         self.batch = batch
         self.threads = threads
+        self.trainEpochs = trainEpochs
     }
 
     /// This configuration with the thread count left out, for comparing identities.

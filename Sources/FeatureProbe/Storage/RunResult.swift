@@ -5,20 +5,23 @@ public struct RunResult: Sendable, Equatable {
     public var macs: Int
     public var flops: Int
     public var latencyMS: Double?
-    /// Top-1 accuracy as a fraction in [0, 1], when labels were available.
+    /// Top-1 test accuracy as a fraction in [0, 1], when the run was trained.
     public var accuracy: Double?
+    /// Wall time of the training, in seconds, when the run was trained.
+    public var trainSeconds: Double?
     /// One summary per layer and metric (their `runID` is ignored and set to the run's).
     public var layerMetrics: [LayerMetricRecord]
     /// The matrices (their `runID` is ignored and set to the run's).
     public var similarity: [SimilarityRecord]
 
-    public init(params: Int, macs: Int, flops: Int, latencyMS: Double?, accuracy: Double?,
+    public init(params: Int, macs: Int, flops: Int, latencyMS: Double?, accuracy: Double?, trainSeconds: Double? = nil,
                 layerMetrics: [LayerMetricRecord] = [], similarity: [SimilarityRecord] = []) {
         self.params = params
         self.macs = macs
         self.flops = flops
         self.latencyMS = latencyMS
         self.accuracy = accuracy
+        self.trainSeconds = trainSeconds
         self.layerMetrics = layerMetrics
         self.similarity = similarity
     }

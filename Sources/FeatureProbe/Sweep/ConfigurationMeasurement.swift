@@ -9,20 +9,50 @@ public struct SweepSettings: Sendable {
     public var batch = 32
     public var latencyWarmup = 2
     public var latencyRuns = 5
+    /// The data and recipe for configurations with ``RunConfiguration/trainEpochs``; nil when the
+    /// sweep does not train.
+    public var training: SweepTraining?
     public init() {}
 }
 
 /// Measures one sweep configuration.
 public enum ConfigurationMeasurement {
-    /// Builds the configuration's network, counts its costs, times it and measures redundancy
-    /// over `source` (accuracy stays nil until the sweep can train).
+    /// Builds the configuration's network, trains it when the configuration asks for epochs,
+    /// counts its costs, times it and measures redundancy over `source`.
     ///
-    /// - Throws: `SPConvLabError.invalidConfiguration` when the configuration cannot be built
-    ///   (the sweep stores it as skipped), other errors when the measurement fails.
+    /// Without ``RunConfiguration/trainEpochs`` the network keeps its seeded (or loaded) weights
+    /// and the accuracy stays nil. With it, the network is built with the training seed, trained
+    /// on `settings.training` (from the checkpoint when the configuration has one), and the
+    /// result carries the test accuracy after the last epoch and the training's wall time; the
+    /// redundancy is then measured on the trained weights.
+    ///
+    /// - Parameters:
+    ///   - progress: images probed so far and in all, during the redundancy analysis.
+    ///   - trainingProgress: called after every training step.
+    /// - Throws: `SPConvLabError.invalidConfiguration` when the configuration cannot be built or
+    ///   trained on the data (the sweep stores the first as skipped), ``FeatureProbeError`` when it
+    ///   asks for training and `settings.training` is nil, other errors when the measurement fails.
     public static func measure(_ configuration: RunConfiguration, source: any BatchSource, settings: SweepSettings,
-                               runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in }) throws -> RunResult {
-        let network = try Network(try configuration.makeSpec())
-        if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
+                               runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in },
+                               trainingProgress: (TrainingProgress) -> Void = { _ in }) throws -> RunResult {
+        let spec = try configuration.makeSpec()
+        var trained: (accuracy: Double, seconds: Double)?
+        let network: Network
+        if let epochs = configuration.trainEpochs {
+            guard let training = settings.training else {
+                throw FeatureProbeError("The configuration \(SweepRunner.describe(configuration)) asks for \(epochs) training epoch(s), but the sweep has no training data; give the sweep its training settings (probe-cli sweep --train-epochs), or measure it untrained.")
+            }
+            network = try Network(spec, seed: training.configuration.seed)
+            if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
+            let trainer = try Trainer(network: network, configuration: training.configuration(epochs: epochs),
+                                      trainSet: training.trainSet, testSet: training.testSet)
+            let clock = Stopwatch.start()
+            try trainer.train(progress: trainingProgress)
+            trained = (trainer.history.last!.testAccuracy, clock.seconds)
+        } else {
+            network = try Network(spec)
+            if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
+        }
         let ledger = try network.cost()
         var generator = SeededGenerator(seed: 1)
         let timingInput = Tensor.uniform([settings.batch, configuration.inChannels, configuration.inputSize, configuration.inputSize],
@@ -49,7 +79,8 @@ public enum ConfigurationMeasurement {
             }
         }
         return RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
-                         accuracy: nil, layerMetrics: metrics, similarity: matrices)
+                         accuracy: trained?.accuracy, trainSeconds: trained?.seconds, layerMetrics: metrics,
+                         similarity: matrices)
     }
 }
 

@@ -36,6 +36,8 @@ public struct SweepRunner {
         /// The configuration this worker is measuring, or nil between claims.
         public var current: String?
         public var counts: [RunStatus: Int]
+        /// Where the training of `current` is, while it trains.
+        public var training: TrainingProgress?
     }
 
     /// Creates the sweep and its pending runs (idempotent), returning the sweep.
@@ -59,12 +61,14 @@ public struct SweepRunner {
         if retryFailed { try database.retryFailed(sweepID: sweep.id) }
         let mine = Set(configurations.map(\.identity))
         var sources: [ModelSpec: any BatchSource] = [:]
+        var last = Progress(finished: 0, total: 0, current: nil, counts: [:])
         func report(current: String?) throws {
             let runs = try database.runs(sweepID: sweep.id).filter { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }
             var counts: [RunStatus: Int] = [:]
             for run in runs { counts[run.status, default: 0] += 1 }
             let finished = (counts[.done] ?? 0) + (counts[.skipped] ?? 0) + (counts[.failed] ?? 0)
-            progress(Progress(finished: finished, total: runs.count, current: current, counts: counts))
+            last = Progress(finished: finished, total: runs.count, current: current, counts: counts)
+            progress(last)
         }
         try report(current: nil)
         while let run = try database.claimNext(sweepID: sweep.id, isEligible: { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }) {
@@ -84,7 +88,11 @@ public struct SweepRunner {
             do {
                 if sources[spec] == nil { sources[spec] = try makeSource(spec) }
                 let result = try ConfigurationMeasurement.measure(configuration, source: sources[spec]!, settings: settings,
-                                                                  runID: run.id)
+                                                                  runID: run.id, trainingProgress: { step in
+                    var now = last
+                    now.training = step
+                    progress(now)
+                })
                 try database.complete(runID: run.id, result: result)
             } catch {
                 try database.fail(runID: run.id, reason: "\(error)")
@@ -98,8 +106,10 @@ public struct SweepRunner {
         return counts
     }
 
-    /// A short name for progress lines: `resnet20 vanilla`, `resnet20 spconv 0.25/g4`.
+    /// A short name for progress lines: `resnet20 vanilla`, `resnet20 spconv 0.25/g4`, and
+    /// ` trained 3 epochs` after it when the configuration trains.
     public static func describe(_ c: RunConfiguration) -> String {
-        c.variant == "spconv" ? "\(c.model) spconv \(CSVWriter.formatG6(c.ratio ?? 0))/g\(c.groups ?? 0)" : "\(c.model) \(c.variant)"
+        let name = c.variant == "spconv" ? "\(c.model) spconv \(CSVWriter.formatG6(c.ratio ?? 0))/g\(c.groups ?? 0)" : "\(c.model) \(c.variant)"
+        return name + (c.trainEpochs.map { " trained \($0) epoch\($0 == 1 ? "" : "s")" } ?? "")
     }
 }

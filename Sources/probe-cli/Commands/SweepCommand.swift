@@ -18,6 +18,21 @@ struct SweepCommand: ParsableCommand {
         to be joined with probe-cli merge. Without --input: the Fashion-MNIST test images for a \
         1-channel model when dataset-fashion-mnist is installed, otherwise the bundled photos \
         (assets/images). Schema and queries: docs/SCHEMA.md.
+
+        --train-epochs N trains every configuration before measuring it, from the weights built \
+        with --train-seed (or its --weights-dir checkpoint), on the Fashion-MNIST training images \
+        (the first --train-limit of them) with probe-cli train's recipe (batch 128, SGD lr 0.1, \
+        momentum 0.9, weight decay 5e-4, one warm-up epoch then cosine, crops and flips), and \
+        stores the test accuracy after the last epoch (on the first --test-limit test images), \
+        the epochs and the training time; the redundancy is then measured on the trained weights. \
+        Training needs --in-channels 1 and 28x28 inputs (--input-size defaults to 28 when \
+        training) and at least 10 classes. Nothing is checkpointed: a configuration interrupted \
+        mid-training is trained again from the start when the sweep resumes. The default sweep \
+        name includes train=N (and the limits and seed when given), so a trained sweep never \
+        resumes an untrained one.
+
+        Example: probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2 --groups 2 \
+        --train-epochs 3 --db trained.sqlite
         """)
 
     @Option(help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
@@ -58,6 +73,14 @@ struct SweepCommand: ParsableCommand {
         A folder of trained checkpoints: a configuration uses <model>_vanilla.safetensors or         <model>_spconv_r<ratio>_g<groups>.safetensors (ratio as in 0.5) from it when present, and the         run records the file's path and SHA-256; others keep seeded random weights.
         """, valueName: "folder"))
     var weightsDirectory: String?
+    @Option(name: .customLong("train-epochs"), help: "Train each configuration for N epochs on Fashion-MNIST before measuring it, and store its test accuracy.")
+    var trainEpochs: Int?
+    @Option(name: .customLong("train-limit"), help: "With --train-epochs: train on the first M training images (default: all 60000).")
+    var trainLimit: Int?
+    @Option(name: .customLong("test-limit"), help: "With --train-epochs: measure accuracy on the first T test images (default: all 10000).")
+    var testLimit: Int?
+    @Option(name: .customLong("train-seed"), help: "With --train-epochs: seed of the initial weights, the shuffling and the augmentation (default 0).")
+    var trainSeed: UInt64?
     @Flag(name: .customLong("retry-failed"), help: "Run the sweep's failed configurations again (after fixing their cause).")
     var retryFailed = false
     @Flag(help: .hidden) var worker = false
@@ -77,6 +100,50 @@ struct SweepCommand: ParsableCommand {
         guard limit >= 1, batch >= 1, jobs >= 1 else { throw ValidationError("--limit, --batch and --jobs must be at least 1 (got \(limit), \(batch), \(jobs)).") }
         if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
         guard ModelSpec.inputChannelRange.contains(inChannels) else { throw ValidationError("--in-channels \(inChannels) is out of range \(ModelSpec.inputChannelRange).") }
+        try validateTraining()
+    }
+
+    /// The training flags: each needs --train-epochs, and training needs a model that takes
+    /// Fashion-MNIST as it is (1 channel, 28x28, at least 10 classes).
+    func validateTraining() throws {
+        guard let trainEpochs else {
+            let stray = [("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--train-seed", trainSeed != nil)]
+                .filter(\.1).map(\.0)
+            if !stray.isEmpty {
+                throw ValidationError("\(stray.joined(separator: " and ")) only appl\(stray.count == 1 ? "ies" : "y") when training; add --train-epochs N (at least 1) to train each configuration, or drop \(stray.count == 1 ? "it" : "them").")
+            }
+            return
+        }
+        guard trainEpochs >= 1 else { throw ValidationError("--train-epochs \(trainEpochs) is not allowed: train for at least 1 epoch, or leave the flag out to measure untrained networks.") }
+        if let trainLimit, trainLimit < 2 { throw ValidationError("--train-limit \(trainLimit) is too small: training needs at least 2 images (Fashion-MNIST has 60000).") }
+        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit \(testLimit) must be at least 1 (Fashion-MNIST has 10000 test images).") }
+        let size = trainingSpec().inputSize, classes = trainingSpec().classes
+        guard inChannels == 1, size == FashionMNIST.imageSize, classes >= FashionMNIST.classNames.count else {
+            throw ValidationError("--train-epochs trains on Fashion-MNIST, whose images have 1 channel, are \(FashionMNIST.imageSize)x\(FashionMNIST.imageSize) and fall into \(FashionMNIST.classNames.count) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels 1, leave --input-size out (it defaults to \(FashionMNIST.imageSize) when training) or give --input-size \(FashionMNIST.imageSize), and leave --classes out or give at least \(FashionMNIST.classNames.count); or drop --train-epochs to measure untrained networks of any shape.")
+        }
+    }
+
+    /// The base model spec: --input-size defaults to Fashion-MNIST's 28 when training, else to the model's.
+    func trainingSpec() -> ModelSpec {
+        ModelSpec(Architecture(rawValue: model)!, inputChannels: inChannels, classes: classes,
+                  inputSize: inputSize ?? (trainEpochs != nil ? FashionMNIST.imageSize : nil))
+    }
+
+    /// The data and recipe of a training sweep, read from the installed Fashion-MNIST.
+    func sweepTraining() throws -> SweepTraining? {
+        guard let trainEpochs else { return nil }
+        var configuration = TrainingConfiguration(epochs: trainEpochs)
+        configuration.seed = trainSeed ?? 0
+        return SweepTraining(trainSet: LabelledImages(try FashionMNIST(split: .train, limit: trainLimit)),
+                             testSet: LabelledImages(try FashionMNIST(split: .test, limit: testLimit)),
+                             configuration: configuration)
+    }
+
+    /// What the default sweep name says about training: ` train=N` and the limits and seed given.
+    var trainingNamePart: String {
+        guard let trainEpochs else { return "" }
+        return " train=\(trainEpochs)" + (trainLimit.map { " train-limit=\($0)" } ?? "")
+            + (testLimit.map { " test-limit=\($0)" } ?? "") + (trainSeed.map { " train-seed=\($0)" } ?? "")
     }
 
     /// The input a sweep uses when --input is absent, as stored (stable across working folders)
@@ -89,13 +156,12 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let grid = try SweepGrid(ratios: ratios, groups: groups)
-            let arch = Architecture(rawValue: model)!
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let threadsPerWorker = threads ?? max(1, cores / jobs)
             Engine.setThreads(threadsPerWorker)
             let shardChoice = try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
             let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
-            let base = ModelSpec(arch, inputChannels: inChannels, classes: classes, inputSize: inputSize)
+            let base = trainingSpec()
             let source = try InputSource.make(inputText, spec: base, limit: limit)
             try Self.checkLayers(layers, base: base, grid: grid)
             let configurations = try grid.variants.enumerated().filter { shardChoice.contains($0.offset) }.map { _, variant in
@@ -105,15 +171,16 @@ struct SweepCommand: ParsableCommand {
                                         groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
                                         inputSize: base.inputSize, weightsPath: checkpoint,
                                         weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: inputLabel,
-                                        images: source.count, batch: batch, threads: threadsPerWorker)
+                                        images: source.count, batch: batch, threads: threadsPerWorker, trainEpochs: trainEpochs)
             }
             var settings = SweepSettings()
             settings.layers = layers
             settings.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             settings.threshold = threshold
             settings.batch = batch
+            settings.training = try sweepTraining()
             // The shard is not part of the default name: shards of one grid are one sweep once merged.
-            let sweepName = name ?? "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)"
+            let sweepName = name ?? "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)\(trainingNamePart)"
             let runner = SweepRunner(databasePath: db, sweepName: sweepName,
                                      commandLine: (["probe-cli"] + CommandLine.arguments.dropFirst().filter { $0 != "--worker" }).joined(separator: " "),
                                      configurations: configurations, settings: settings,
@@ -124,7 +191,10 @@ struct SweepCommand: ParsableCommand {
             let counts: [RunStatus: Int]
             do {
                 counts = try runner.work(retryFailed: retryFailed && !worker, makeSource: { spec in try InputSource.make(inputText, spec: spec, limit: limit) }) { p in
-                    bar?.update(p.finished, of: p.total, note: p.current.map { "now: \($0)" } ?? "")
+                    let training = p.training.map {
+                        String(format: ", epoch %d/%d, %d/%d images, loss %.4f", $0.epoch, $0.epochs, $0.images, $0.imagesPerEpoch, $0.loss)
+                    } ?? ""
+                    bar?.update(p.finished, of: p.total, note: p.current.map { "now: \($0)\(training)" } ?? "")
                 }
             } catch {
                 bar?.close()
