@@ -95,4 +95,17 @@ struct TrainCommandTests {
             expectFailure(noFolder, exitCode: 1, mentions: ["no/such", "does not exist"])
         }
     }
+
+    @Test func aBadDataFileIsNamed() throws {
+        try withTemporaryDirectory { directory in
+            // An image file whose header says it holds labels (magic 0x801), and a short label file.
+            var header = Data([0, 0, 8, 1, 0, 0, 0, 2])
+            header.append(Data(count: 8))
+            try header.write(to: directory.file("train-images-idx3-ubyte"))
+            try Data([0, 0, 8, 1, 0, 0, 0, 2, 1, 2]).write(to: directory.file("train-labels-idx1-ubyte"))
+            let result = try ProbeCLIProcess.run(["train", "--model", "resnet20", "--epochs", "1", "--data-dir", directory.url.path],
+                                                 in: directory.url)
+            expectFailure(result, exitCode: 1, mentions: ["train-images-idx3-ubyte", "magic number"])
+        }
+    }
 }

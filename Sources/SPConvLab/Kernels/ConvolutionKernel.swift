@@ -157,16 +157,36 @@ final class ConvolutionKernel: @unchecked Sendable {
     /// The dense `[C_out, C_in, K, K]` weight equal to a grouped one (zero outside each group's block).
     static func blockDiagonal(_ weight: Tensor, groups: Int) -> Tensor {
         let (o, cPerGroup, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
-        let c = cPerGroup * groups, oPerGroup = o / groups, taps = kh * kw
-        var dense = [Float](repeating: 0, count: o * c * taps)
+        var dense = [Float](repeating: 0, count: o * cPerGroup * groups * kh * kw)
+        forEachBlockDiagonalIndex(outputChannels: o, channelsPerGroup: cPerGroup, groups: groups, taps: kh * kw) { g, d in
+            dense[d] = weight.scalars[g]
+        }
+        return Tensor(shape: [o, cPerGroup * groups, kh, kw], scalars: dense)
+    }
+
+    /// The grouped `[C_out, C_in / groups, K, K]` weight held in the diagonal blocks of a dense one
+    /// (the inverse of `blockDiagonal`; a weight gradient computed densely keeps only these).
+    static func diagonalBlocks(_ dense: Tensor, groups: Int) -> Tensor {
+        let (o, c, kh, kw) = (dense.shape[0], dense.shape[1], dense.shape[2], dense.shape[3])
+        var grouped = [Float](repeating: 0, count: o * (c / groups) * kh * kw)
+        forEachBlockDiagonalIndex(outputChannels: o, channelsPerGroup: c / groups, groups: groups, taps: kh * kw) { g, d in
+            grouped[g] = dense.scalars[d]
+        }
+        return Tensor(shape: [o, c / groups, kh, kw], scalars: grouped)
+    }
+
+    /// Calls `body(grouped, dense)` with the index of every element of a grouped weight and the
+    /// index of the same element in the dense block-diagonal weight.
+    private static func forEachBlockDiagonalIndex(outputChannels o: Int, channelsPerGroup: Int, groups: Int, taps: Int,
+                                                  _ body: (Int, Int) -> Void) {
+        let c = channelsPerGroup * groups, oPerGroup = o / groups
         for oc in 0..<o {
             let group = oc / oPerGroup
-            for icg in 0..<cPerGroup {
-                let ic = group * cPerGroup + icg
-                for t in 0..<taps { dense[(oc * c + ic) * taps + t] = weight.scalars[(oc * cPerGroup + icg) * taps + t] }
+            for icg in 0..<channelsPerGroup {
+                let ic = group * channelsPerGroup + icg
+                for t in 0..<taps { body((oc * channelsPerGroup + icg) * taps + t, (oc * c + ic) * taps + t) }
             }
         }
-        return Tensor(shape: [o, c, kh, kw], scalars: dense)
     }
 
     /// Runs the convolution. `residual` must be given exactly when the post-ops include `.sum`.

@@ -207,25 +207,9 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         let g = key.geometry
         var weightGradient = Tensor(shape: runsDense ? [key.outputChannels, key.inputShape[1], g.kernelSize, g.kernelSize] : weight.shape,
                                     scalars: try gradWeightsOut(gradWeights))
-        if runsDense { weightGradient = ConvolutionTrainingKernel.diagonalBlocks(weightGradient, groups: g.groups) }
+        if runsDense { weightGradient = ConvolutionKernel.diagonalBlocks(weightGradient, groups: g.groups) }
         return (Tensor(shape: key.inputShape, scalars: try gradInputOut(gradSource)), weightGradient,
                 key.hasBias ? Tensor(shape: [key.outputChannels], scalars: gradBias) : nil)
-    }
-
-    /// The grouped `[C_out, C_in / groups, K, K]` weight held in the diagonal blocks of a dense one
-    /// (the inverse of `ConvolutionKernel.blockDiagonal`).
-    static func diagonalBlocks(_ dense: Tensor, groups: Int) -> Tensor {
-        let (o, c, kh, kw) = (dense.shape[0], dense.shape[1], dense.shape[2], dense.shape[3])
-        let (cPerGroup, oPerGroup, taps) = (c / groups, o / groups, kh * kw)
-        var grouped = [Float](repeating: 0, count: o * cPerGroup * taps)
-        for oc in 0..<o {
-            let group = oc / oPerGroup
-            for icg in 0..<cPerGroup {
-                let ic = group * cPerGroup + icg
-                for t in 0..<taps { grouped[(oc * cPerGroup + icg) * taps + t] = dense.scalars[(oc * c + ic) * taps + t] }
-            }
-        }
-        return Tensor(shape: [o, cPerGroup, kh, kw], scalars: grouped)
     }
 
     /// Runs a primitive on read-only inputs and one (or two) outputs, with a scratchpad of its own.
