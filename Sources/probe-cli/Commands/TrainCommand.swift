@@ -128,6 +128,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
+            _ = ToolInfo.gitCommit  // the checkout's HEAD now, not when the first sidecar is written
             if let threads { Engine.setThreads(threads) }
             let spec = try spec()
             let configuration = trainingConfiguration()
