@@ -76,34 +76,37 @@ enum TrainingKernels {
 
     // MARK: Batch normalisation
 
-    /// Batch statistics of `[N, C, H, W]` per channel: the mean and the biased variance
-    /// (divided by `N * H * W`), accumulated in float64.
-    static func channelStatistics(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
-        let (n, c, h, w) = x.nchw
-        let plane = h * w
-        var mean = [Double](repeating: 0, count: c), variance = [Double](repeating: 0, count: c)
-        x.withUnsafeBufferPointer { xs in
-            mean.withUnsafeMutableBufferPointer { means in
-                variance.withUnsafeMutableBufferPointer { variances in
-                    let (ms, vs) = (means, variances)
-                    parallelFor(c) { channels in
-                        for ch in channels {
-                            var sum = 0.0
-                            for b in 0..<n { sum += Double(TrainingKernels.sum(xs.baseAddress! + (b * c + ch) * plane, plane)) }
-                            let m = sum / Double(n * plane)
-                            let mf = Float(m)
-                            var squares = 0.0
-                            for b in 0..<n {
-                                squares += Double(squaredDeviations(xs.baseAddress! + (b * c + ch) * plane, plane, from: mf))
-                            }
-                            ms[ch] = m
-                            vs[ch] = squares / Double(n * plane)
-                        }
-                    }
+    /// Runs `body` for every channel on all threads and collects its two results per channel.
+    private static func perChannel(_ channels: Int, _ body: (Int) -> (Double, Double)) -> ([Double], [Double]) {
+        var first = [Double](repeating: 0, count: channels), second = [Double](repeating: 0, count: channels)
+        first.withUnsafeMutableBufferPointer { firsts in
+            second.withUnsafeMutableBufferPointer { seconds in
+                let (f, s) = (firsts, seconds)
+                parallelFor(channels) { range in
+                    for ch in range { (f[ch], s[ch]) = body(ch) }
                 }
             }
         }
-        return (mean, variance)
+        return (first, second)
+    }
+
+    /// Batch statistics of `[N, C, H, W]` per channel: the mean and the biased variance
+    /// (divided by `N * H * W`), accumulated in float64 across planes.
+    static func channelStatistics(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        return x.withUnsafeBufferPointer { xs in
+            perChannel(c) { ch in
+                var sum = 0.0
+                for b in 0..<n { sum += Double(TrainingKernels.sum(xs.baseAddress! + (b * c + ch) * plane, plane)) }
+                let m = sum / Double(n * plane)
+                var squares = 0.0
+                for b in 0..<n {
+                    squares += Double(squaredDeviations(xs.baseAddress! + (b * c + ch) * plane, plane, from: Float(m)))
+                }
+                return (m, squares / Double(n * plane))
+            }
+        }
     }
 
     /// `y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]`.
@@ -134,29 +137,21 @@ enum TrainingKernels {
                                   weight: Tensor) -> (input: Tensor, weight: Tensor, bias: Tensor) {
         let (n, c, h, w) = x.nchw
         let plane = h * w
-        var gradWeight = [Float](repeating: 0, count: c), gradBias = [Float](repeating: 0, count: c)
-        x.withUnsafeBufferPointer { xs in
+        let (sumsDy, sumsDyCentred) = x.withUnsafeBufferPointer { xs in
             dy.withUnsafeBufferPointer { dys in
-                gradWeight.withUnsafeMutableBufferPointer { gws in
-                    gradBias.withUnsafeMutableBufferPointer { gbs in
-                        let (gw, gb) = (gws, gbs)
-                        parallelFor(c) { channels in
-                            for ch in channels {
-                                var sumDy = 0.0, sumDyXhat = 0.0
-                                let (m, s) = (mean[ch], invStd[ch])
-                                for b in 0..<n {
-                                    let base = (b * c + ch) * plane
-                                    sumDy += Double(TrainingKernels.sum(dys.baseAddress! + base, plane))
-                                    sumDyXhat += Double(centredDot(dys.baseAddress! + base, xs.baseAddress! + base, plane, centre: m))
-                                }
-                                gb[ch] = Float(sumDy)
-                                gw[ch] = Float(sumDyXhat) * s
-                            }
-                        }
+                perChannel(c) { ch in
+                    var sumDy = 0.0, sumDyCentred = 0.0
+                    for b in 0..<n {
+                        let base = (b * c + ch) * plane
+                        sumDy += Double(TrainingKernels.sum(dys.baseAddress! + base, plane))
+                        sumDyCentred += Double(centredDot(dys.baseAddress! + base, xs.baseAddress! + base, plane, centre: mean[ch]))
                     }
+                    return (sumDy, sumDyCentred)
                 }
             }
         }
+        let gradBias = sumsDy.map { Float($0) }
+        let gradWeight = (0..<c).map { Float(sumsDyCentred[$0]) * invStd[$0] }
         let count = Float(n * plane)
         let gradInput = Tensor(uninitializedShape: x.shape) { out in
             let o = out
