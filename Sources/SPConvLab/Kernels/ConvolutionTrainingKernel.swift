@@ -157,11 +157,6 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         }
     }
 
-    /// oneDNN's implementation names (forward, backward data, backward weights), for profiles.
-    var implementationNames: [String] {
-        [forwardPrimitive, backwardDataPrimitive, backwardWeightsPrimitive].map(\.implementationName)
-    }
-
     /// The weight in the primitive's user layout (densified when the groups run dense).
     private func userWeights(_ weight: Tensor) -> [Float] {
         runsDense ? ConvolutionKernel.blockDiagonal(weight, groups: key.geometry.groups).scalars : weight.scalars

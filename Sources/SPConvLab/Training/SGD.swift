@@ -8,6 +8,8 @@ public final class SGD {
     public private(set) var velocities: [String: Tensor] = [:]
     /// Parameter names in `state_dict` order, with the key their gradients come under.
     public let parameters: [(name: String, key: ParameterKey)]
+    /// `parameters` by name, for the update's walk over the `state_dict`.
+    private let keys: [String: ParameterKey]
 
     public init(network: Network, momentum: Float, weightDecay: Float) {
         self.momentum = momentum
@@ -19,12 +21,12 @@ public final class SGD {
             }
         }
         self.parameters = parameters
+        keys = Dictionary(uniqueKeysWithValues: parameters.map { ($0.0, $0.1) })
     }
 
     /// Applies one step with `gradients` from a tape; a parameter without a gradient is an error
     /// in the model's training forward, so it stops the run.
     public func step(_ network: Network, gradients: [ParameterKey: Tensor], learningRate: Float) throws {
-        let keys = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.key) })
         var missing: [String] = []
         network.root.visitTensors { name, role, tensor in
             guard role == .parameter, let key = keys[name] else { return }
