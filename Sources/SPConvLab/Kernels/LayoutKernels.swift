@@ -115,74 +115,110 @@ enum LayoutKernels {
     /// SPConv's fusion on channel-blocked `rep` and `red` (and `residual`), output channel-blocked;
     /// the same arithmetic as `ElementwiseKernels.softmaxFusion`.
     static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue?, block b: Int) -> Tensor {
-        // The block size is a literal at each call so the lane loops unroll and vectorise.
-        b == 16 ? softmaxFusion(rep, red, epilogue, lanes: 16) : softmaxFusion(rep, red, epilogue, lanes: 8)
-    }
-
-    @inline(__always)
-    private static func softmaxFusion(_ rep: Tensor, _ red: Tensor, _ epilogue: FusionEpilogue?, lanes b: Int) -> Tensor {
         let (n, c, h, w) = (rep.shape[0], rep.shape[1], rep.shape[2], rep.shape[3])
-        let plane = h * w, cb = (c + b - 1) / b
-        let relu = epilogue?.relu ?? false
+        let cb = (c + b - 1) / b
         let residual = epilogue?.residual
         precondition(residual == nil || residual!.layout == .channelBlocked(b), "residual must share the block layout")
-        // Per-lane affine of the epilogue, zero past C so the padding lanes stay zero.
-        var scale = [Float](repeating: 0, count: cb * b), shift = scale
-        for ch in 0..<c {
-            scale[ch] = epilogue?.scale?[ch] ?? 1
-            shift[ch] = epilogue?.shift?[ch] ?? 0
-        }
+        let (scale, shift) = FusionLanes.make(channels: c, block: b, epilogue: epilogue)
         let empty = Tensor.zeros([0])
         return Tensor(blockedShape: rep.shape, block: b) { out in
             rep.withUnsafeBufferPointer { a in
                 red.withUnsafeBufferPointer { r in
                     (residual ?? empty).withUnsafeBufferPointer { res in
-                        let (aBase, rBase, oBase, resBase) = (a.baseAddress!, r.baseAddress!, out.baseAddress!, res.baseAddress)
-                        parallelFor(n * cb) { items in
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * b) { temp in
-                            let (sa, sr, wa, wr, off) = (temp.baseAddress!, temp.baseAddress! + b, temp.baseAddress! + 2 * b,
-                                                         temp.baseAddress! + 3 * b, temp.baseAddress! + 4 * b)
-                            for item in items {
-                                do {
-                                    let block = item % cb
-                                    let base = item * plane * b
-                                    let (pa, pr, po) = (aBase + base, rBase + base, oBase + base)
-                                    for lane in 0..<b { sa[lane] = 0; sr[lane] = 0 }
-                                    for i in 0..<plane {
-                                        for lane in 0..<b { sa[lane] += pa[i * b + lane]; sr[lane] += pr[i * b + lane] }
-                                    }
-                                    for lane in 0..<b {
-                                        let (ma, mr) = (sa[lane] / Float(plane), sr[lane] / Float(plane))
-                                        let m = max(ma, mr)
-                                        let (ea, er) = (expf32(ma - m), expf32(mr - m))
-                                        let k = block * b + lane
-                                        wa[lane] = scale[k] * ea / (ea + er)
-                                        wr[lane] = scale[k] * er / (ea + er)
-                                        off[lane] = shift[k]
-                                    }
-                                    if residual != nil {
-                                        let pres = resBase! + base
-                                        for i in 0..<plane {
-                                            for lane in 0..<b {
-                                                let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + off[lane] + pres[i * b + lane]
-                                                po[i * b + lane] = relu ? max(v, 0) : v
-                                            }
-                                        }
-                                    } else {
-                                        for i in 0..<plane {
-                                            for lane in 0..<b {
-                                                let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + off[lane]
-                                                po[i * b + lane] = relu ? max(v, 0) : v
-                                            }
-                                        }
-                                    }
+                        scale.withUnsafeBufferPointer { sc in
+                            shift.withUnsafeBufferPointer { sh in
+                                let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: epilogue?.relu ?? false)
+                                let (aBase, rBase, oBase) = (a.baseAddress!, r.baseAddress!, out.baseAddress!)
+                                let resBase = residual == nil ? nil : res.baseAddress
+                                parallelFor(n * cb) { items in
+                                    fuseBlocks(items, channelBlocks: cb, plane: h * w, representative: aBase, redundant: rBase,
+                                               residual: resBase, output: oBase, lanes: fusion, block: b)
                                 }
                             }
-                        }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The fusion on `items` (sample, channel block) pairs, counted from the pointers given, of
+    /// channel-blocked maps with `plane` pixels: per lane, the two means, their softmax weights
+    /// (times the epilogue's scale), then one sweep `relu?(w_a * a + w_r * r + shift + residual)`.
+    static func fuseBlocks(_ items: Range<Int>, channelBlocks cb: Int, plane: Int, representative: UnsafePointer<Float>,
+                           redundant: UnsafePointer<Float>, residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                           lanes: FusionLanes, block b: Int) {
+        // The block size is a literal at each call so the lane loops unroll and vectorise.
+        if b == 16 {
+            fuseBlocks(items, cb, plane, representative, redundant, residual, output, lanes, lanes: 16)
+        } else {
+            fuseBlocks(items, cb, plane, representative, redundant, residual, output, lanes, lanes: 8)
+        }
+    }
+
+    // Written as loops over the lanes of a block (a literal count at each call) on plain pointers:
+    // the optimiser turns them into SIMD code, which it does not for the `SIMD16<Float>` type's
+    // masked operations in this baseline (SSE) build.
+    @inline(__always)
+    private static func fuseBlocks(_ items: Range<Int>, _ cb: Int, _ plane: Int, _ a: UnsafePointer<Float>,
+                                   _ r: UnsafePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                   _ out: UnsafeMutablePointer<Float>, _ lanes: FusionLanes, lanes b: Int) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * b) { temp in
+            let (sa, sr, wa, wr, shift) = (temp.baseAddress!, temp.baseAddress! + b, temp.baseAddress! + 2 * b,
+                                           temp.baseAddress! + 3 * b, temp.baseAddress! + 4 * b)
+            for item in items {
+                let block = item % cb
+                let base = item * plane * b
+                let (pa, pr, po) = (a + base, r + base, out + base)
+                for lane in 0..<b { sa[lane] = 0; sr[lane] = 0 }
+                for i in 0..<plane {
+                    for lane in 0..<b { sa[lane] += pa[i * b + lane]; sr[lane] += pr[i * b + lane] }
+                }
+                for lane in 0..<b {
+                    let (ma, mr) = (sa[lane] / Float(plane), sr[lane] / Float(plane))
+                    let m = max(ma, mr)
+                    let (ea, er) = (expf32(ma - m), expf32(mr - m))
+                    let scale = lanes.scale[block * b + lane]
+                    wa[lane] = scale * ea / (ea + er)
+                    wr[lane] = scale * er / (ea + er)
+                    shift[lane] = lanes.shift[block * b + lane]
+                }
+                if let residual {
+                    let pres = residual + base
+                    for i in 0..<plane {
+                        for lane in 0..<b {
+                            let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + shift[lane] + pres[i * b + lane]
+                            po[i * b + lane] = lanes.relu ? max(v, 0) : v
+                        }
+                    }
+                } else {
+                    for i in 0..<plane {
+                        for lane in 0..<b {
+                            let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + shift[lane]
+                            po[i * b + lane] = lanes.relu ? max(v, 0) : v
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The per-lane constants of SPConv's fusion: the epilogue's scale and shift for every lane of every
+/// channel block (1 and 0 without an epilogue; 0 past C so the padding lanes stay zero), and its ReLU.
+struct FusionLanes {
+    let scale: UnsafePointer<Float>
+    let shift: UnsafePointer<Float>
+    let relu: Bool
+
+    /// The scale and shift arrays for `channels` channels in blocks of `block`.
+    static func make(channels c: Int, block b: Int, epilogue: FusionEpilogue?) -> (scale: [Float], shift: [Float]) {
+        let lanes = (c + b - 1) / b * b
+        var scale = [Float](repeating: 0, count: lanes), shift = scale
+        for ch in 0..<c {
+            scale[ch] = epilogue?.scale?[ch] ?? 1
+            shift[ch] = epilogue?.shift?[ch] ?? 0
+        }
+        return (scale, shift)
     }
 }
