@@ -27,7 +27,23 @@ import Testing
         ConvCase(input: [1, 3, 17, 17], outputChannels: 8, kernel: 7, stride: 2, padding: 3),
         ConvCase(input: [1, 4, 8, 8], outputChannels: 8, kernel: 2, stride: 2),
         ConvCase(input: [1, 64, 5, 5], outputChannels: 32, kernel: 3, padding: 1, groups: 2),
+        // Shapes for which oneDNN's `auto` algorithm picks Winograd on AVX-512 (checked below).
+        ConvCase(input: [4, 64, 8, 8], outputChannels: 64, kernel: 3, padding: 1),
+        ConvCase(input: [1, 64, 9, 7], outputChannels: 96, kernel: 3, padding: 1, bias: false),
+        ConvCase(input: [2, 128, 14, 14], outputChannels: 64, kernel: 3, padding: 1),
     ]
+
+    /// Winograd's transforms round differently from direct summation; its outputs must still
+    /// match the reference within the same 1e-4 (the cases above), and the engine must really use
+    /// it where oneDNN has it, or those cases would test nothing new.
+    @Test func winogradRunsWhereOneDNNHasIt() throws {
+        let key = ConvolutionKernel.Key(inputShape: [4, 64, 8, 8], outputChannels: 64,
+                                        geometry: Conv2DGeometry(kernelSize: 3, stride: 1, padding: 1), hasBias: true, postOps: [])
+        let kernel = try ConvolutionKernel(key)
+        // oneDNN 2.6 has Winograd kernels only for AVX-512; SPCONVLAB_CONV_ALGO=direct forbids them.
+        let expectsWinograd = DNNL.shared.channelBlock == 16 && getenv("SPCONVLAB_CONV_ALGO") == nil
+        #expect(kernel.implementationName.contains("wino") == expectsWinograd, "\(kernel.implementationName)")
+    }
 
     @Test(arguments: convCases)
     func conv2dMatchesReference(_ c: ConvCase) throws {

@@ -78,13 +78,22 @@ final class ConvolutionKernel: @unchecked Sendable {
         packedWeightDescriptor = primitive.memoryDescriptor(dnnl_query_weights_md)
     }
 
+    /// The convolution algorithm requested from oneDNN. By default `auto`: oneDNN picks Winograd
+    /// (F(4x4, 3x3), AVX-512 only in oneDNN 2.6) for the 3x3 stride-1 shapes where its heuristic
+    /// expects it to win and the direct algorithm elsewhere. `SPCONVLAB_CONV_ALGO=direct` forbids
+    /// Winograd (for comparisons), `winograd` demands it (for experiments: a shape without a
+    /// Winograd kernel is then refused).
     static let algorithm: dnnl_alg_kind_t = {
         switch getenv("SPCONVLAB_CONV_ALGO").map({ String(cString: $0) }) {
         case "winograd": return dnnl_convolution_winograd
-        case "auto": return dnnl_convolution_auto
-        default: return dnnl_convolution_direct
+        case "direct": return dnnl_convolution_direct
+        default: return dnnl_convolution_auto
         }
     }()
+
+    /// oneDNN's name of the implementation running this convolution (`jit:avx512_core`,
+    /// `jit_wino_4x3:avx512_core`, `jit_1x1:avx2`, ...).
+    var implementationName: String { primitive.implementationName }
 
     /// Creates the primitive for a group count, returning it and the PyTorch-order weight layout.
     private static func makePrimitive(_ key: Key, groups: Int, source: MemoryDescriptor, destination: MemoryDescriptor,
@@ -201,7 +210,7 @@ final class ConvolutionKernel: @unchecked Sendable {
         let g = key.geometry
         let groups = g.groups == 1 ? "" : effectiveGroups == g.groups ? " g\(g.groups)" : " g\(g.groups) dense"
         return "conv \(g.kernelSize)x\(g.kernelSize) \(key.inputShape[1])->\(key.outputChannels) s\(g.stride)\(groups)"
-            + (sourceLayout == .rowMajor ? " (nchw src)" : "")
+            + (sourceLayout == .rowMajor ? " (nchw src)" : "") + (implementationName.contains("wino") ? " winograd" : "")
     }
 
     private func runUnprofiled(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: Tensor?) throws -> Tensor {
