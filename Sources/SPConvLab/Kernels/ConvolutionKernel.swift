@@ -59,7 +59,8 @@ final class ConvolutionKernel: @unchecked Sendable {
         for candidate in candidates where seen.insert("\(candidate.groups) \(candidate.layout)").inserted {
             let source = try MemoryDescriptor(key.inputShape, tag: candidate.layout == .rowMajor ? dnnl_nchw : blockTag)
             guard let made = try? ConvolutionKernel.makePrimitive(key, groups: candidate.groups, source: source,
-                                                                  destination: destinationDescriptor, bias: biasDescriptor)
+                                                                  destination: destinationDescriptor, bias: biasDescriptor,
+                                                                  algorithm: dnnl_convolution_direct)
             else { continue }
             let isReference = made.0.implementationName.hasPrefix("ref")
             if chosen == nil || !isReference {
@@ -67,8 +68,18 @@ final class ConvolutionKernel: @unchecked Sendable {
             }
             if !isReference { break }
         }
-        guard let chosen else {
+        guard var chosen else {
             throw SPConvLabError(.backend, "oneDNN has no convolution for input \(key.inputShape) with \(g) on this machine.")
+        }
+        // Where a direct JIT kernel exists, let oneDNN's heuristic weigh Winograd against it; not
+        // elsewhere, where Winograd would win only against the fallbacks (an 8-channel input
+        // measured 2.5x slower in Winograd than the direct kernel on a row-major source).
+        if ConvolutionKernel.algorithm != dnnl_convolution_direct && !chosen.primitive.implementationName.hasPrefix("ref"),
+           let made = try? ConvolutionKernel.makePrimitive(key, groups: chosen.groups, source: chosen.source,
+                                                           destination: destinationDescriptor, bias: biasDescriptor,
+                                                           algorithm: ConvolutionKernel.algorithm),
+           made.0.implementationName.contains("wino") {
+            chosen = (made.0, made.1, chosen.groups, chosen.layout, chosen.source)
         }
         primitive = chosen.primitive
         userWeightDescriptor = chosen.weights
@@ -78,11 +89,10 @@ final class ConvolutionKernel: @unchecked Sendable {
         packedWeightDescriptor = primitive.memoryDescriptor(dnnl_query_weights_md)
     }
 
-    /// The convolution algorithm requested from oneDNN. By default `auto`: oneDNN picks Winograd
-    /// (F(4x4, 3x3), AVX-512 only in oneDNN 2.6) for the 3x3 stride-1 shapes where its heuristic
-    /// expects it to win and the direct algorithm elsewhere. `SPCONVLAB_CONV_ALGO=direct` forbids
-    /// Winograd (for comparisons), `winograd` demands it (for experiments: a shape without a
-    /// Winograd kernel is then refused).
+    /// The convolution algorithm offered to oneDNN besides the direct one. By default `auto`:
+    /// oneDNN picks Winograd (F(4x4, 3x3), AVX-512 only in oneDNN 2.6) for the 3x3 stride-1 shapes
+    /// where its heuristic expects it to beat its direct kernel. `SPCONVLAB_CONV_ALGO=direct`
+    /// forbids Winograd (for comparisons); `winograd` takes it wherever oneDNN has it.
     static let algorithm: dnnl_alg_kind_t = {
         switch getenv("SPCONVLAB_CONV_ALGO").map({ String(cString: $0) }) {
         case "winograd": return dnnl_convolution_winograd
@@ -91,13 +101,17 @@ final class ConvolutionKernel: @unchecked Sendable {
         }
     }()
 
+    /// Whether 3x3 stride-1 convolutions may run Winograd here: oneDNN 2.6 has it only for AVX-512.
+    static var mayUseWinograd: Bool { algorithm != dnnl_convolution_direct && DNNL.shared.channelBlock == 16 }
+
     /// oneDNN's name of the implementation running this convolution (`jit:avx512_core`,
     /// `jit_wino_4x3:avx512_core`, `jit_1x1:avx2`, ...).
     var implementationName: String { primitive.implementationName }
 
     /// Creates the primitive for a group count, returning it and the PyTorch-order weight layout.
     private static func makePrimitive(_ key: Key, groups: Int, source: MemoryDescriptor, destination: MemoryDescriptor,
-                                      bias biasDescriptor: MemoryDescriptor?) throws -> (DNNLPrimitive, MemoryDescriptor) {
+                                      bias biasDescriptor: MemoryDescriptor?,
+                                      algorithm: dnnl_alg_kind_t) throws -> (DNNLPrimitive, MemoryDescriptor) {
         let g = key.geometry
         let (c, k, o) = (key.inputShape[1], g.kernelSize, key.outputChannels)
         let weightDims = groups == 1 ? [o, c, k, k] : [groups, o / groups, c / groups, k, k]
@@ -115,7 +129,7 @@ final class ConvolutionKernel: @unchecked Sendable {
                 dilates.withUnsafeMutableBufferPointer { dp in
                     pads.withUnsafeMutableBufferPointer { pp in
                         dnnl_dilated_convolution_forward_desc_init(
-                            &op, dnnl_forward_inference, ConvolutionKernel.algorithm, &src, &wei,
+                            &op, dnnl_forward_inference, algorithm, &src, &wei,
                             hasBias ? biasPointer : nil, &dst, sp.baseAddress, dp.baseAddress, pp.baseAddress, pp.baseAddress)
                     }
                 }
