@@ -3,15 +3,7 @@ import Testing
 
 /// Whole networks: the fused fast backend against the op-by-op reference backend.
 @Suite struct ModelTwinTests {
-    static let specs: [ModelSpec] = [
-        ModelSpec(.resnet20, inputSize: 16),
-        ModelSpec(.resnet20, variant: .spconv(.init(ratio: 0.5, groups: 2)), inputSize: 16),
-        ModelSpec(.resnet20, variant: .spconv(.init(ratio: 0.25, groups: 4)), inputChannels: 1, inputSize: 12),
-        ModelSpec(.resnet18, variant: .spconv(.init(ratio: 0.5, groups: 2)), classes: 5, inputSize: 32),
-        ModelSpec(.resnet50, variant: .spconv(.init(ratio: 0.5, groups: 2)), classes: 5, inputSize: 32),
-        ModelSpec(.resnet50, classes: 5, inputSize: 32),
-        ModelSpec(.vgg16, variant: .spconv(.init(ratio: 0.5, groups: 2)), inputSize: 32),
-    ]
+    static let specs = EngineCheck.modelSpecs
 
     @Test(arguments: specs)
     func fastMatchesReference(_ spec: ModelSpec) throws {
@@ -42,13 +34,7 @@ import Testing
 /// Gives every BatchNorm non-trivial statistics so folding is really exercised.
 func randomizeBatchNorm(_ network: Network, seed: UInt64) {
     var g = SeededGenerator(seed: seed)
-    for (_, module) in network.root.namedModules() {
-        guard let bn = module as? BatchNorm2D else { continue }
-        bn.weight = .uniform([bn.channels], in: 0.5...1.5, generator: &g)
-        bn.bias = .uniform([bn.channels], in: -0.2...0.2, generator: &g)
-        bn.runningMean = .uniform([bn.channels], in: -0.2...0.2, generator: &g)
-        bn.runningVariance = .uniform([bn.channels], in: 0.5...2, generator: &g)
-    }
+    EngineCheck.randomizeBatchNorm(network.root, generator: &g)
 }
 
 extension ModelSpec: CustomTestStringConvertible {

@@ -52,7 +52,7 @@ enum ProbeCLIProcess {
     ///
     /// A missing binary or a timeout is recorded as a test issue and thrown, so the calling test stops.
     static func run(_ arguments: [String], in directory: URL, timeout: TimeInterval = 60,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> CLIResult {
+                    environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> CLIResult {
         let executable = try #require(
             executableURL,
             "probe-cli is not built: run `swift build --build-tests` first (looked beside the test bundle, in .build/debug and in .build/*/debug under \(packageRoot.path))",
@@ -71,6 +71,9 @@ enum ProbeCLIProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdoutHandle
