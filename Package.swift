@@ -26,12 +26,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Release-mode benchmark: heap allocations per forward pass (malloc interposed, this executable only).
+        .executableTarget(
+            name: "allocation-bench",
+            dependencies: ["SPConvLab", "CMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/AllocationBench"
+        ),
 
         // MARK: - Implementation details
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // MARK: - Tests

@@ -38,7 +38,7 @@ final class ConvolutionKernel: @unchecked Sendable {
 
     init(_ key: Key) throws {
         self.key = key
-        let (n, c, h, w) = (key.inputShape[0], key.inputShape[1], key.inputShape[2], key.inputShape[3])
+        let (n, _, h, w) = (key.inputShape[0], key.inputShape[1], key.inputShape[2], key.inputShape[3])
         let g = key.geometry
         let (ho, wo) = (g.outputExtent(h), g.outputExtent(w))
         outputShape = [n, key.outputChannels, ho, wo]

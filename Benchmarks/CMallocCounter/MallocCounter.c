@@ -1,0 +1,56 @@
+// A counting layer over glibc's allocator: each entry point records the request while counting
+// is on and forwards to glibc's own implementation (__libc_*), so memory from either side can be
+// freed by the other.
+#include "MallocCounter.h"
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *pointer, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void __libc_free(void *pointer);
+
+static atomic_int counting;
+static atomic_long calls, bytes, largeCalls, largeBytes;
+
+static void record(size_t size) {
+    if (!atomic_load_explicit(&counting, memory_order_relaxed)) return;
+    atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&bytes, (long)size, memory_order_relaxed);
+    if (size >= 65536) {
+        atomic_fetch_add_explicit(&largeCalls, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&largeBytes, (long)size, memory_order_relaxed);
+    }
+}
+
+void *malloc(size_t size) { record(size); return __libc_malloc(size); }
+void *calloc(size_t count, size_t size) { record(count * size); return __libc_calloc(count, size); }
+void *realloc(void *pointer, size_t size) { record(size); return __libc_realloc(pointer, size); }
+void *memalign(size_t alignment, size_t size) { record(size); return __libc_memalign(alignment, size); }
+void *aligned_alloc(size_t alignment, size_t size) { record(size); return __libc_memalign(alignment, size); }
+void free(void *pointer) { __libc_free(pointer); }
+
+int posix_memalign(void **result, size_t alignment, size_t size) {
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0) return EINVAL;
+    record(size);
+    void *pointer = __libc_memalign(alignment, size);
+    if (pointer == NULL) return ENOMEM;
+    *result = pointer;
+    return 0;
+}
+
+void malloc_counter_start(void) {
+    atomic_store(&calls, 0);
+    atomic_store(&bytes, 0);
+    atomic_store(&largeCalls, 0);
+    atomic_store(&largeBytes, 0);
+    atomic_store(&counting, 1);
+}
+
+MallocCounts malloc_counter_stop(void) {
+    atomic_store(&counting, 0);
+    MallocCounts counts = {atomic_load(&calls), atomic_load(&bytes), atomic_load(&largeCalls), atomic_load(&largeBytes)};
+    return counts;
+}
