@@ -71,10 +71,13 @@ final class ConvolutionKernel: @unchecked Sendable {
         guard var chosen else {
             throw SPConvLabError(.backend, "oneDNN has no convolution for input \(key.inputShape) with \(g) on this machine.")
         }
-        // Where a direct JIT kernel exists, let oneDNN's heuristic weigh Winograd against it; not
-        // elsewhere, where Winograd would win only against the fallbacks (an 8-channel input
-        // measured 2.5x slower in Winograd than the direct kernel on a row-major source).
+        // Where a direct JIT kernel exists and the input has enough channels, let oneDNN's heuristic
+        // weigh Winograd against it. Not elsewhere: an 8-channel input ran 2.5x slower in Winograd
+        // than the direct kernel on a row-major source, and with 16 input channels oneDNN's choice
+        // of Winograd was 2.3x slower (16->32 on 16x16) or no faster (16->16 on 32x32) than direct,
+        // while from 32 channels up it was 2-2.8x faster (resnet56 b32 on Zen 4).
         if ConvolutionKernel.algorithm != dnnl_convolution_direct && !chosen.primitive.implementationName.hasPrefix("ref"),
+           ConvolutionKernel.algorithm == dnnl_convolution_winograd || key.inputShape[1] >= ConvolutionKernel.winogradMinimumInputChannels,
            let made = try? ConvolutionKernel.makePrimitive(key, groups: chosen.groups, source: chosen.source,
                                                            destination: destinationDescriptor, bias: biasDescriptor,
                                                            algorithm: ConvolutionKernel.algorithm),
@@ -92,7 +95,8 @@ final class ConvolutionKernel: @unchecked Sendable {
     /// The convolution algorithm offered to oneDNN besides the direct one. By default `auto`:
     /// oneDNN picks Winograd (F(4x4, 3x3), AVX-512 only in oneDNN 2.6) for the 3x3 stride-1 shapes
     /// where its heuristic expects it to beat its direct kernel. `SPCONVLAB_CONV_ALGO=direct`
-    /// forbids Winograd (for comparisons); `winograd` takes it wherever oneDNN has it.
+    /// forbids Winograd (for comparisons); `winograd` takes it wherever oneDNN has it, whatever
+    /// the channel count.
     static let algorithm: dnnl_alg_kind_t = {
         switch getenv("SPCONVLAB_CONV_ALGO").map({ String(cString: $0) }) {
         case "winograd": return dnnl_convolution_winograd
@@ -101,8 +105,14 @@ final class ConvolutionKernel: @unchecked Sendable {
         }
     }()
 
-    /// Whether 3x3 stride-1 convolutions may run Winograd here: oneDNN 2.6 has it only for AVX-512.
-    static var mayUseWinograd: Bool { algorithm != dnnl_convolution_direct && DNNL.shared.channelBlock == 16 }
+    /// Whether 3x3 stride-1 convolutions with `inputChannels` may run Winograd here: oneDNN 2.6 has
+    /// it only for AVX-512, and the engine offers it from `winogradMinimumInputChannels` up.
+    static func mayUseWinograd(inputChannels: Int) -> Bool {
+        algorithm != dnnl_convolution_direct && DNNL.shared.channelBlock == 16
+            && (algorithm == dnnl_convolution_winograd || inputChannels >= winogradMinimumInputChannels)
+    }
+
+    static let winogradMinimumInputChannels = 32
 
     /// oneDNN's name of the implementation running this convolution (`jit:avx512_core`,
     /// `jit_wino_4x3:avx512_core`, `jit_1x1:avx2`, ...).

@@ -38,14 +38,20 @@ enum LayoutKernels {
                 parallelFor(n * count) { items in
                     for item in items {
                         let (s, j) = (item / count, item % count)
-                        let ch = range.lowerBound + j
-                        let src = srcBase + (s * cb + ch / b) * plane * b + ch % b
-                        let dst = dstBase + item * plane
-                        for i in 0..<plane { dst[i] = src[i * b] }
+                        copyPlane(srcBase + s * cb * plane * b, channel: range.lowerBound + j, plane: plane, block: b,
+                                  to: dstBase + item * plane)
                     }
                 }
             }
         }
+    }
+
+    /// One channel's plane of a channel-blocked sample (starting at `sample`), to `plane` row-major floats.
+    @inline(__always)
+    private static func copyPlane(_ sample: UnsafePointer<Float>, channel ch: Int, plane: Int, block b: Int,
+                                  to destination: UnsafeMutablePointer<Float>) {
+        let source = sample + (ch / b) * plane * b + ch % b
+        for i in 0..<plane { destination[i] = source[i * b] }
     }
 
     /// Channels `range` of a channel-blocked tensor, as a new channel-blocked tensor.
@@ -57,31 +63,36 @@ enum LayoutKernels {
             input.withUnsafeBufferPointer { x in
                 let srcBase = x.baseAddress!
                 parallelFor(n * cbOut) { items in
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: b) { laneOffset in
-                        for item in items {
-                            let (s, block) = (item / cbOut, item % cbOut)
-                            let dst = dstBase + item * plane * b
-                            let first = range.lowerBound + block * b
-                            let lanes = min(b, count - block * b)
-                            let src = srcBase + s * cbIn * plane * b
-                            if first % b == 0 && lanes == b {
-                                dst.update(from: src + (first / b) * plane * b, count: plane * b)
-                                continue
-                            }
-                            // A block that straddles two input blocks, or a partial last block:
-                            // gather lane by lane with each lane's offset worked out once.
-                            for lane in 0..<lanes {
-                                let ch = first + lane
-                                laneOffset[lane] = (ch / b) * plane * b + ch % b
-                            }
-                            for i in 0..<plane {
-                                let row = dst + i * b
-                                for lane in 0..<lanes { row[lane] = src[laneOffset[lane] + i * b] }
-                                for lane in lanes..<b { row[lane] = 0 }
-                            }
-                        }
+                    for item in items {
+                        let (s, block) = (item / cbOut, item % cbOut)
+                        copyBlock(srcBase + s * cbIn * plane * b, plane: plane, block: b, first: range.lowerBound + block * b,
+                                  lanes: min(b, count - block * b), to: dstBase + item * plane * b)
                     }
                 }
+            }
+        }
+    }
+
+    /// One output block: channels `first ..< first + lanes` of a channel-blocked sample, the
+    /// remaining lanes zero.
+    @inline(__always)
+    private static func copyBlock(_ sample: UnsafePointer<Float>, plane: Int, block b: Int, first: Int, lanes: Int,
+                                  to destination: UnsafeMutablePointer<Float>) {
+        if first % b == 0 && lanes == b {
+            destination.update(from: sample + (first / b) * plane * b, count: plane * b)
+            return
+        }
+        // A block that straddles two input blocks, or a partial last block: gather lane by lane
+        // with each lane's offset worked out once.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: b) { laneOffset in
+            for lane in 0..<lanes {
+                let ch = first + lane
+                laneOffset[lane] = (ch / b) * plane * b + ch % b
+            }
+            for i in 0..<plane {
+                let row = destination + i * b
+                for lane in 0..<lanes { row[lane] = sample[laneOffset[lane] + i * b] }
+                for lane in lanes..<b { row[lane] = 0 }
             }
         }
     }

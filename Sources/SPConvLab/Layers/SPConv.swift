@@ -273,7 +273,7 @@ private struct FusedSPConv {
         // Where oneDNN has Winograd (AVX-512), the merged dense 3x3 at stride 1 runs it and beats the
         // grouped direct conv plus the 1x1 (resnet56 b32 27.5 -> 26.9 ms, vgg16 b32 47 -> 41 ms,
         // resnet50 b8 267 -> 253 ms); with AVX2 only, the grouped pair is faster (resnet56 28.5 against 31 ms).
-        let winogradPays = ConvolutionKernel.mayUseWinograd && stride == 1
+        let winogradPays = stride == 1 && ConvolutionKernel.mayUseWinograd(inputChannels: layer.representativeChannels)
         merged = runsDense || winogradPays ? FusedSPConv.mergedRepresentative(layer, scale: a1, shift: b1) : nil
     }
 
