@@ -31,27 +31,28 @@ enum LayoutKernels {
     static func sliceToRowMajor(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cb = (c + b - 1) / b, count = range.count
+        let firstBlock = range.lowerBound / b, blocks = (range.upperBound - 1) / b - firstBlock + 1
         return Tensor(uninitializedShape: [n, count, h, w]) { out in
             let dstBase = out.baseAddress!
             input.withUnsafeBufferPointer { x in
                 let srcBase = x.baseAddress!
-                parallelFor(n * count) { items in
+                // One item per sample and input block: the block's pixels are read once, in order,
+                // each pixel's lanes going to their channels' planes.
+                parallelFor(n * blocks) { items in
                     for item in items {
-                        let (s, j) = (item / count, item % count)
-                        copyPlane(srcBase + s * cb * plane * b, channel: range.lowerBound + j, plane: plane, block: b,
-                                  to: dstBase + item * plane)
+                        let (s, block) = (item / blocks, firstBlock + item % blocks)
+                        let lanes = max(range.lowerBound, block * b)..<min(range.upperBound, (block + 1) * b)
+                        let source = srcBase + ((s * cb + block) * plane * b)
+                        let destination = dstBase + (s * count + lanes.lowerBound - range.lowerBound) * plane
+                        let (first, width) = (lanes.lowerBound - block * b, lanes.count)
+                        for i in 0..<plane {
+                            let pixel = source + i * b + first
+                            for j in 0..<width { destination[j * plane + i] = pixel[j] }
+                        }
                     }
                 }
             }
         }
-    }
-
-    /// One channel's plane of a channel-blocked sample (starting at `sample`), to `plane` row-major floats.
-    @inline(__always)
-    private static func copyPlane(_ sample: UnsafePointer<Float>, channel ch: Int, plane: Int, block b: Int,
-                                  to destination: UnsafeMutablePointer<Float>) {
-        let source = sample + (ch / b) * plane * b + ch % b
-        for i in 0..<plane { destination[i] = source[i * b] }
     }
 
     /// Channels `range` of a channel-blocked tensor, as a new channel-blocked tensor.

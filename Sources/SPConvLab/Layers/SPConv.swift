@@ -173,17 +173,20 @@ public final class SPConv: Layer {
         let fused = try fusedLayers()
         let block = DNNL.shared.channelBlock
         let x = input.channelBlocked(block)
-        // Each part is sliced straight into the layout its one reader wants (oneDNN runs convs whose
-        // channels are not whole blocks from a row-major source).
+        // Each part is sliced straight into the layout its reader wants (oneDNN runs convs whose
+        // channels are not whole blocks from a row-major source). When the split falls inside a
+        // block, the redundant conv reads the whole input instead (zero weights on the
+        // representative channels): the block's lanes are computed either way, and a gather is saved.
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let repLayout = try fused.merged?.preferredSourceLayout(for: [n, representativeChannels, h, w]) ?? .channelBlocked(block)
-        let redLayout = try fused.red.preferredSourceLayout(for: [n, redundantChannels, h, w])
         func slice(_ range: Range<Int>, _ layout: TensorLayout) -> Tensor {
             layout == .rowMajor ? LayoutKernels.sliceToRowMajor(x, range, block: block)
                                 : LayoutKernels.sliceChannels(x, range, block: block)
         }
+        let redIsWhole = fused.red.inputChannels == inputChannels
+        let redLayout = redIsWhole ? x.layout : try fused.red.preferredSourceLayout(for: [n, redundantChannels, h, w])
         let (xRep, xRed) = OpProfiler.measure("spconv split") {
-            (slice(0..<representativeChannels, repLayout), slice(representativeChannels..<inputChannels, redLayout))
+            (slice(0..<representativeChannels, repLayout), redIsWhole ? x : slice(representativeChannels..<inputChannels, redLayout))
         }
         let uRep: Tensor
         if let merged = fused.merged {
@@ -247,7 +250,9 @@ private struct FusedSPConv {
     let gwc: Conv2D
     /// `bn1.scale * pwc` with bias `bn1.shift`; a 2x2 stride-2 conv (weights / 4) at stride 2.
     let pwc: Conv2D
-    /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift`; 2x2 stride 2 at stride 2.
+    /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift` (2x2 stride 2 at stride 2); when
+    /// the split falls inside a channel block, over all the layer's input channels, with zero
+    /// weights on the representative ones.
     let red: Conv2D
     /// When the group-wise conv would run dense anyway (one group, or groups that are not whole
     /// channel blocks, for which oneDNN has no JIT kernel) or Winograd makes a dense one cheaper,
@@ -266,8 +271,11 @@ private struct FusedSPConv {
         gwc.weight = scaleRows(layer.gwc.weight, by: a1)
         pwc = FusedSPConv.pointwise(layer.pwc.weight, scale: a1, bias: b1, stride: stride)
         let redBias = zip(zip(a2, b2), layer.conv1x1.bias!.scalars).map { ab, bias in ab.0 * bias + ab.1 }
-        red = FusedSPConv.pointwise(layer.conv1x1.weight, scale: a2, bias: redBias, stride: stride)
         let (groups, block) = (layer.configuration.groups, DNNL.shared.channelBlock)
+        let splitInsideBlock = layer.representativeChannels % block != 0
+        red = FusedSPConv.pointwise(splitInsideBlock ? zeroPrefixed(layer.conv1x1.weight, channels: layer.representativeChannels)
+                                                     : layer.conv1x1.weight,
+                                    scale: a2, bias: redBias, stride: stride)
         let runsDense = groups == 1 || (layer.representativeChannels / groups) % block != 0
             || (layer.outputChannels / groups) % block != 0
         // Where oneDNN has Winograd (AVX-512), the merged dense 3x3 at stride 1 runs it and beats the
@@ -316,6 +324,18 @@ private struct FusedSPConv {
         conv.bias = Tensor(shape: [out], scalars: bias)
         return conv
     }
+}
+
+/// An OIHW weight with `channels` all-zero input channels put before its own.
+func zeroPrefixed(_ weight: Tensor, channels: Int) -> Tensor {
+    let (o, i, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    let taps = kh * kw
+    var scalars = [Float](repeating: 0, count: o * (channels + i) * taps)
+    for oc in 0..<o {
+        let from = oc * i * taps, to = (oc * (channels + i) + channels) * taps
+        scalars.replaceSubrange(to..<(to + i * taps), with: weight.scalars[from..<(from + i * taps)])
+    }
+    return Tensor(shape: [o, channels + i, kh, kw], scalars: scalars)
 }
 
 /// Multiplies each output-channel slice of an OIHW weight by a per-channel factor.
