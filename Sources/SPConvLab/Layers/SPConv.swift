@@ -24,9 +24,10 @@ public struct SPConvConfiguration: Hashable, Sendable, Codable {
 /// channels through `AvgPool2d(2, 2)` when s = 2, a 1x1 conv with bias (`conv1x1`) and `bn2`.
 /// The two are merged per sample and channel with weights `softmax(GAP(U_rep), GAP(U_red))`.
 ///
-/// On the fast backend BN is folded into the convolutions, the stride-2 `pwc` runs as one 2x2
-/// stride-2 conv equal to pooling then 1x1, `pwc` accumulates into `gwc`'s output, and the fusion,
-/// plus any epilogue the enclosing block asks for, is one sweep over the output.
+/// On the fast backend BN is folded into the convolutions; `pwc` accumulates into `gwc`'s output or
+/// sits inside one merged dense 3x3 conv with it; at stride 2 one pooling of the whole input feeds
+/// both 1x1s; and the fusion, plus any epilogue the enclosing block asks for, is one sweep over the
+/// output.
 public final class SPConv: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -177,23 +178,30 @@ public final class SPConv: Layer {
         // channels are not whole blocks from a row-major source). When the split falls inside a
         // block, the redundant conv reads the whole input instead (zero weights on the
         // representative channels): the block's lanes are computed either way, and a gather is saved.
+        // At stride 2 the 1x1s read one AvgPool2d(2, 2) of the whole input.
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let repLayout = try fused.merged?.preferredSourceLayout(for: [n, representativeChannels, h, w]) ?? .channelBlocked(block)
-        func slice(_ range: Range<Int>, _ layout: TensorLayout) -> Tensor {
-            layout == .rowMajor ? LayoutKernels.sliceToRowMajor(x, range, block: block)
-                                : LayoutKernels.sliceChannels(x, range, block: block)
+        let pooled = stride == 2 ? try fused.pool.forward(x, context: ForwardContext(backend: .fast)) : x
+        let (ph, pw) = (pooled.shape[2], pooled.shape[3])
+        func slice(_ t: Tensor, _ range: Range<Int>, _ layout: TensorLayout) -> Tensor {
+            layout == .rowMajor ? LayoutKernels.sliceToRowMajor(t, range, block: block)
+                                : LayoutKernels.sliceChannels(t, range, block: block)
         }
         let redIsWhole = fused.red.inputChannels == inputChannels
-        let redLayout = redIsWhole ? x.layout : try fused.red.preferredSourceLayout(for: [n, redundantChannels, h, w])
+        let redLayout = redIsWhole ? x.layout : try fused.red.preferredSourceLayout(for: [n, redundantChannels, ph, pw])
         let (xRep, xRed) = OpProfiler.measure("spconv split") {
-            (slice(0..<representativeChannels, repLayout), redIsWhole ? x : slice(representativeChannels..<inputChannels, redLayout))
+            (slice(x, 0..<representativeChannels, repLayout),
+             redIsWhole ? pooled : slice(pooled, representativeChannels..<inputChannels, redLayout))
         }
         let uRep: Tensor
         if let merged = fused.merged {
             uRep = try merged.runFast(xRep)
         } else {
             let gwcOut = try fused.gwc.runFast(xRep)
-            uRep = try fused.pwc.runFast(xRep, postOps: [.sum], residual: gwcOut)
+            let pooledRep = stride == 1 ? xRep : OpProfiler.measure("spconv split") {
+                slice(pooled, 0..<representativeChannels, .channelBlocked(block))
+            }
+            uRep = try fused.pwc.runFast(pooledRep, postOps: [.sum], residual: gwcOut)
         }
         let uRed = try fused.red.runFast(xRed)
         var epilogue = epilogue
@@ -248,9 +256,9 @@ private struct FusedSPConv {
     let revisions: [Int]
     /// `bn1.scale * gwc`.
     let gwc: Conv2D
-    /// `bn1.scale * pwc` with bias `bn1.shift`; a 2x2 stride-2 conv (weights / 4) at stride 2.
+    /// `bn1.scale * pwc` with bias `bn1.shift` (at stride 2 it reads `pool`'s output).
     let pwc: Conv2D
-    /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift` (2x2 stride 2 at stride 2); when
+    /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift` (at stride 2 reading `pool`'s output); when
     /// the split falls inside a channel block, over all the layer's input channels, with zero
     /// weights on the representative ones.
     let red: Conv2D
@@ -260,6 +268,9 @@ private struct FusedSPConv {
     /// `pwc` sits in the centre tap at stride 1, and at stride 2 (where it reads `AvgPool2d(2, 2)`)
     /// it is a quarter in each of the four taps that window covers. One conv instead of two plus a sum.
     let merged: Conv2D?
+    /// `AvgPool2d(2, 2)` of the whole input, read by the 1x1s at stride 2: pooling first costs a
+    /// quarter of the FLOPs of the 2x2 stride-2 conv equal to pooling then 1x1.
+    let pool = Pool2D(.average, kernelSize: 2, stride: 2)
 
     init(_ layer: SPConv, revisions: [Int]) {
         self.revisions = revisions
@@ -269,13 +280,13 @@ private struct FusedSPConv {
         gwc = Conv2D(inputChannels: layer.representativeChannels, outputChannels: layer.outputChannels, kernelSize: 3,
                      stride: stride, padding: 1, groups: layer.configuration.groups, bias: false)
         gwc.weight = scaleRows(layer.gwc.weight, by: a1)
-        pwc = FusedSPConv.pointwise(layer.pwc.weight, scale: a1, bias: b1, stride: stride)
+        pwc = FusedSPConv.pointwise(layer.pwc.weight, scale: a1, bias: b1)
         let redBias = zip(zip(a2, b2), layer.conv1x1.bias!.scalars).map { ab, bias in ab.0 * bias + ab.1 }
         let (groups, block) = (layer.configuration.groups, DNNL.shared.channelBlock)
         let splitInsideBlock = layer.representativeChannels % block != 0
         red = FusedSPConv.pointwise(splitInsideBlock ? zeroPrefixed(layer.conv1x1.weight, channels: layer.representativeChannels)
                                                      : layer.conv1x1.weight,
-                                    scale: a2, bias: redBias, stride: stride)
+                                    scale: a2, bias: redBias)
         let runsDense = groups == 1 || (layer.representativeChannels / groups) % block != 0
             || (layer.outputChannels / groups) % block != 0
         // Where oneDNN has Winograd (AVX-512), the merged dense 3x3 at stride 1 runs it and beats the
@@ -309,19 +320,11 @@ private struct FusedSPConv {
         return conv
     }
 
-    /// A 1x1 conv with rows scaled and a bias; at stride 2, the 2x2 stride-2 conv equal to AvgPool2d(2,2) then 1x1.
-    static func pointwise(_ weight: Tensor, scale: [Float], bias: [Float], stride: Int) -> Conv2D {
-        let (out, inp) = (weight.shape[0], weight.shape[1])
-        let scaled = scaleRows(weight, by: scale)
-        if stride == 1 {
-            let conv = Conv2D(inputChannels: inp, outputChannels: out, kernelSize: 1, bias: true)
-            conv.weight = scaled
-            conv.bias = Tensor(shape: [out], scalars: bias)
-            return conv
-        }
-        let conv = Conv2D(inputChannels: inp, outputChannels: out, kernelSize: 2, stride: 2, bias: true)
-        conv.weight = Tensor(shape: [out, inp, 2, 2], scalars: scaled.scalars.flatMap { [Float](repeating: $0 / 4, count: 4) })
-        conv.bias = Tensor(shape: [out], scalars: bias)
+    /// A 1x1 conv with rows scaled and a bias.
+    static func pointwise(_ weight: Tensor, scale: [Float], bias: [Float]) -> Conv2D {
+        let conv = Conv2D(inputChannels: weight.shape[1], outputChannels: weight.shape[0], kernelSize: 1, bias: true)
+        conv.weight = scaleRows(weight, by: scale)
+        conv.bias = Tensor(shape: [weight.shape[0]], scalars: bias)
         return conv
     }
 }
