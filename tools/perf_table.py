@@ -5,14 +5,16 @@ One command, all three runtimes measured in the same run, interleaved per row
 (ours -> ONNX Runtime -> PyTorch eager for one model/variant, then the next row), so
 that background noise hits all three alike.
 
-    python3 tools/perf_table.py                       # build, full table (~10 min on 2 cores)
+    python3 tools/perf_table.py                       # build, full table (~20 min on 2 cores)
     python3 tools/perf_table.py --no-build --quick    # smoke test
     python3 tools/perf_table.py --rows resnet56,vgg16 --runs 50
 
-Rows (the standard table, same as tools/bench_peers.py --all):
-    resnet20 b32, resnet56 b32, vgg16 b32   (CIFAR: 32x32 input, 10 classes)
-    resnet50 b8                             (224x224 input, 1000 classes)
-each as vanilla and SPConv (ratio 1/2, groups 2).
+Rows: every zoo model at batch 1 and at its throughput batch, each as vanilla and SPConv
+(ratio 1/2, groups 2):
+    resnet20, resnet56, resnet110, vgg16   b1 and b32   (CIFAR: 32x32 input, 10 classes)
+    resnet18, resnet50                     b1 and b8    (224x224 input, 1000 classes)
+After the rows, `.build/release/allocation-bench --json` counts heap allocations per
+steady-state forward pass (its own default rows) for the allocation table.
 
 Ours:    .build/release/probe-cli bench ... --threads T --json  (subprocess)
 Peers:   tools/bench_peers.py --runtime onnxruntime|pytorch ... --threads T
@@ -47,18 +49,23 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROBE = os.path.join(ROOT, ".build", "release", "probe-cli")
+ALLOC = os.path.join(ROOT, ".build", "release", "allocation-bench")
 PEERS = os.path.join(ROOT, "tools", "bench_peers.py")
 DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
 RAW = os.path.join(ROOT, "docs", "perf-results.json")
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
 
-# model, batch, input size, classes, default runs
+# model, batch, input size, classes, default runs: every zoo model at batch 1 (latency) and at
+# its throughput batch (32 for the CIFAR models, 8 for the ImageNet ones).
 STANDARD = [
-    ("resnet20", 32, 32, 10, 30),
-    ("resnet56", 32, 32, 10, 30),
-    ("vgg16", 32, 32, 10, 30),
-    ("resnet50", 8, 224, 1000, 10),
+    ("resnet20", 1, 32, 10, 50), ("resnet20", 32, 32, 10, 30),
+    ("resnet56", 1, 32, 10, 50), ("resnet56", 32, 32, 10, 30),
+    ("resnet110", 1, 32, 10, 30), ("resnet110", 32, 32, 10, 20),
+    ("vgg16", 1, 32, 10, 50), ("vgg16", 32, 32, 10, 30),
+    ("resnet18", 1, 224, 1000, 20), ("resnet18", 8, 224, 1000, 10),
+    ("resnet50", 1, 224, 1000, 20), ("resnet50", 8, 224, 1000, 10),
 ]
+STANDARD_ORDER = {(m, b): i for i, (m, b, *_rest) in enumerate(STANDARD)}
 VARIANTS = ("vanilla", "spconv")
 RATIO_OURS, RATIO_PEERS, GROUPS = "1/2", "0.5", 2
 
@@ -100,6 +107,52 @@ def cpu_info():
     except OSError:
         pass
     return model, avx512f
+
+
+def peak_gflops(threads):
+    """Float32 FMA peak of `threads` cores from /proc/cpuinfo: (GFLOP/s, how it was worked out), or None.
+
+    FLOP per cycle per core: AMD family 25 (Zen 3 and Zen 4) has two 256-bit FMA pipes (Zen 4 runs
+    AVX-512 on them), 32 FLOP/cycle; family 26 (Zen 5) two 512-bit pipes, 64; Intel cores with
+    AVX-512 two 512-bit pipes, 64; other AVX2 cores 32. The clock is /proc/cpuinfo's `cpu MHz`,
+    which a virtual machine reports as the nominal clock (boost is higher)."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" in line:
+                    k, v = (x.strip() for x in line.split(":", 1))
+                    info.setdefault(k, v)
+    except OSError:
+        return None
+    flags = info.get("flags", "").split()
+    try:
+        mhz, family = float(info["cpu MHz"]), int(info.get("cpu family", "0"))
+    except (KeyError, ValueError):
+        return None
+    vendor = info.get("vendor_id", "")
+    if vendor == "AuthenticAMD":
+        per_cycle, arch = (64, "Zen 5: two 512-bit FMA pipes") if family == 26 else (32, "Zen 3/4: two 256-bit FMA pipes")
+    elif "avx512f" in flags:
+        per_cycle, arch = 64, "two 512-bit FMA pipes"
+    elif "fma" in flags:
+        per_cycle, arch = 32, "two 256-bit FMA pipes"
+    else:
+        return None
+    gflops = threads * per_cycle * mhz / 1000
+    return gflops, f"{threads} cores × {per_cycle} FLOP/cycle ({arch}) × {mhz / 1000:.2f} GHz nominal"
+
+
+def run_allocations(threads, timeout):
+    """allocation-bench's rows (JSON lines), or [] when it is missing or fails."""
+    if not os.path.exists(ALLOC):
+        log("no .build/release/allocation-bench; allocation table skipped")
+        return []
+    r = sh([ALLOC, "--json", "--threads", str(threads)], timeout=timeout)
+    if r.returncode != 0:
+        log(f"allocation-bench failed: {r.stderr.strip()[-300:]}")
+        return []
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip().startswith("{")]
 
 
 def nproc():
@@ -197,7 +250,7 @@ def wait_for_idle(max_wait, threshold=25.0):
 
 
 def build(max_wait_s):
-    cmd = ["swift", "build", "-c", "release", "--product", "probe-cli"]
+    cmd = ["swift", "build", "-c", "release"]
     deadline = time.time() + max_wait_s
     attempt = 0
     while True:
@@ -299,9 +352,9 @@ def render(meta, rows):
              f"eager (`inference_mode`, `set_num_threads({meta['threads']})`), via `tools/bench_peers.py`.")
     env = ", ".join(f"{k}={'unset' if val is None else val}" for k, val in meta["env"].items())
     L.append(f"- Environment: {env}.")
-    L.append(f"- Timing: median of the timed runs after warm-up (CIFAR rows: {meta['runs_cifar']} runs, "
-             f"resnet50: {meta['runs_imagenet']} runs; warm-up {meta['warmup']}); rows interleaved "
-             f"ours → ORT → PyTorch.")
+    runs = sorted({(r["model"], r["batch"], r["runs"]) for r in rows}, key=lambda t: (STANDARD_ORDER.get((t[0], t[1]), 99)))
+    L.append(f"- Timing: median of the timed runs after {meta['warmup']} warm-up runs "
+             f"({', '.join(f'{m} b{b}: {n}' for m, b, n in runs)} runs); rows interleaved ours → ORT → PyTorch.")
     la = meta.get("loadavg_start")
     b = meta.get("busy_at_start") or {}
     busy = b.get("others") or []
@@ -310,11 +363,16 @@ def render(meta, rows):
              f"at start, {meta.get('loadavg_end', ['?'])[0]} at end.")
     L.append(f"- Command: `{meta['command']}`")
     L.append("")
+    peak, how = meta.get("peak_gflops") or (None, "unknown CPU")
     L.append("Ratios are ours ÷ peer: below 1 means our engine is faster. Our GFLOP/s is "
-             "`Network.cost().flops` × batch ÷ median time (all ops, docs/COST.md).")
+             "`Network.cost().flops` × batch ÷ median time (all ops, direct-convolution FLOPs, docs/COST.md); "
+             + (f"the roof is this machine's float32 FMA peak, about **{peak:.0f} GFLOP/s** ({how}). "
+                "Winograd convolutions execute fewer multiplications than the direct count they are "
+                "credited with, so a network can exceed 100% of that roof."
+                if peak else "no roof is given for this CPU."))
     L.append("")
-    L.append("| model | batch | variant | ours ms | ORT ms | PyTorch ms | ours/ORT | ours/PyTorch | our GFLOP/s |")
-    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    L.append("| model | batch | variant | ours ms | ORT ms | PyTorch ms | ours/ORT | ours/PyTorch | our GFLOP/s | of roof |")
+    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     contended = False
     for r in rows:
         o, a, p = ms(r["ours"]), ms(r["onnxruntime"]), ms(r["pytorch"])
@@ -328,26 +386,41 @@ def render(meta, rows):
         L.append(f"| {r['model']} | {r['batch']} | {variant} | {fmt_ms(o)}{mark['ours']} | "
                  f"{fmt_ms(a)}{mark['onnxruntime']} | {fmt_ms(p)}{mark['pytorch']} | "
                  f"{fmt_ratio(o, a)}{ro} | {fmt_ratio(o, p)}{rp} | "
-                 f"{'—' if g is None else f'{g:.1f}'}{mark['ours']} |")
+                 f"{'—' if g is None else f'{g:.1f}'}{mark['ours']} | "
+                 f"{'—' if g is None or not peak else f'{100 * g / peak:.0f}%'} |")
     if contended:
         L.append("")
         L.append("‡ other processes used ≥ 25% of one core while this number was measured "
                  "(`others_cpu_pct_during` per runtime in docs/perf-results.json), even after "
                  "waiting and re-measuring; treat it (and ratios built on it) as noisy.")
     L.append("")
-    models = []
+    groups = []
     for r in rows:
-        if r["model"] not in models:
-            models.append(r["model"])
-    for m in models:
-        by = {r["variant"]: r for r in rows if r["model"] == m}
+        if (r["model"], r["batch"]) not in groups:
+            groups.append((r["model"], r["batch"]))
+    for m, batch in groups:
+        by = {r["variant"]: r for r in rows if r["model"] == m and r["batch"] == batch}
         if "vanilla" not in by or "spconv" not in by:
             continue
         parts = []
         for key, name in (("ours", None), ("onnxruntime", "ORT"), ("pytorch", "PyTorch")):
             x = fmt_ratio(ms(by["spconv"][key]), ms(by["vanilla"][key]))
             parts.append(x if name is None else f"{name} {x}")
-        L.append(f"- {m}: SPConv/vanilla in ours: {parts[0]} (for reference {parts[1]}, {parts[2]})")
+        L.append(f"- {m} b{batch}: SPConv/vanilla in ours: {parts[0]} (for reference {parts[1]}, {parts[2]})")
+    allocations = meta.get("allocations") or []
+    if allocations:
+        L.append("")
+        L.append("Heap allocations per forward pass in the steady state (after warm-up), counted by "
+                 "`.build/release/allocation-bench`, which interposes malloc for the whole process "
+                 "(Swift, oneDNN, OpenMP); \"large\" is 64 KiB or more (feature maps, scratch):")
+        L.append("")
+        L.append("| model | batch | variant | allocations | MB | large allocations | large MB |")
+        L.append("|---|---:|---|---:|---:|---:|---:|")
+        for a in allocations:
+            variant = "vanilla" if a["variant"] == "vanilla" else f"SPConv ({RATIO_OURS}, g{GROUPS})"
+            L.append(f"| {a['model']} | {a['batch']} | {variant} | {a['allocations_per_pass']:.0f} | "
+                     f"{a['bytes_per_pass'] / 1e6:.1f} | {a['large_allocations_per_pass']:.0f} | "
+                     f"{a['large_bytes_per_pass'] / 1e6:.1f} |")
     errors = [(r["model"], r["variant"], k, r[k]["error"]) for r in rows
               for k in ("ours", "onnxruntime", "pytorch") if r[k] is not None and "error" in r[k]]
     if errors:
@@ -453,7 +526,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/probe-cli")
     ap.add_argument("--rows", default=None,
-                    help="comma-separated models to measure (default all: resnet20,resnet56,vgg16,resnet50)")
+                    help="comma-separated models to measure, each at both batches (default all: "
+                         "resnet20,resnet56,resnet110,vgg16,resnet18,resnet50)")
     ap.add_argument("--runs", type=int, default=None,
                     help="timed runs for every row (default 30 for CIFAR models, 10 for resnet50)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed runs (default 5)")
@@ -519,7 +593,7 @@ def main():
                          [os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:]),
         env={k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         warmup=warmup,
-        runs_cifar=runs_for(30), runs_imagenet=runs_for(10),
+        peak_gflops=peak_gflops(args.threads),
         loadavg_start=loadavg(), busy_at_start=wait_for_idle(0),
         python=sys.version.split()[0],
     )
@@ -545,6 +619,8 @@ def main():
 
     meta["loadavg_end"] = loadavg()
     meta["versions"] = versions
+    log("counting allocations (allocation-bench)")
+    meta["allocations"] = run_allocations(args.threads, args.timeout)
     table = render(meta, rows)
     print(table)
     if args.no_write:
