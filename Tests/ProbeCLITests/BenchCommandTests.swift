@@ -29,6 +29,21 @@ struct BenchCommandTests {
     }
 }
 
+@Suite("probe-cli bench with engine switches")
+struct EngineSwitchTests {
+    /// An unknown value of an engine switch is named on stderr with what is accepted; the run goes on
+    /// with the default (a benchmark is not worth failing over a typo, but it must not pass silently).
+    @Test func unknownSwitchValuesAreNamed() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--runs", "1", "--warmup", "0"], in: directory.url,
+                                                 environment: ["SPCONVLAB_CONV_ALGO": "fast", "SPCONVLAB_MAX_ISA": "avx3"])
+            expectSuccess(result)
+            #expect(result.stderr.contains("SPCONVLAB_CONV_ALGO='fast'") && result.stderr.contains("auto (the default), direct and winograd"))
+            #expect(result.stderr.contains("SPCONVLAB_MAX_ISA='avx3'") && result.stderr.contains("avx2 and sse41"))
+        }
+    }
+}
+
 @Suite("probe-cli bench --profile")
 struct BenchProfileTests {
     @Test func theProfileNamesTheOpsOfAnSPConvNetwork() throws {

@@ -101,7 +101,10 @@ final class ConvolutionKernel: @unchecked Sendable {
         switch getenv("SPCONVLAB_CONV_ALGO").map({ String(cString: $0) }) {
         case "winograd": return dnnl_convolution_winograd
         case "direct": return dnnl_convolution_direct
-        default: return dnnl_convolution_auto
+        case nil, "auto": return dnnl_convolution_auto
+        case let other?:
+            FileHandle.standardError.write(Data("warning: SPCONVLAB_CONV_ALGO='\(other)' (from the environment) is not known; accepted are auto (the default), direct and winograd. Using auto.\n".utf8))
+            return dnnl_convolution_auto
         }
     }()
 

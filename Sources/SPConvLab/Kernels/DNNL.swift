@@ -27,7 +27,8 @@ final class DNNL: @unchecked Sendable {
             switch limit {
             case "avx2": dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2)
             case "sse41": dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41)
-            default: break
+            default:
+                FileHandle.standardError.write(Data("warning: SPCONVLAB_MAX_ISA='\(limit)' (from the environment) is not known; accepted are avx2 and sse41. Using the widest instruction set this CPU has.\n".utf8))
             }
         }
         var engine: dnnl_engine_t?
