@@ -76,8 +76,7 @@ final class ConvolutionKernel: @unchecked Sendable {
         // than the direct kernel on a row-major source, and with 16 input channels oneDNN's choice
         // of Winograd was 2.3x slower (16->32 on 16x16) or no faster (16->16 on 32x32) than direct,
         // while from 32 channels up it was 2-2.8x faster (resnet56 b32 on Zen 4).
-        if ConvolutionKernel.algorithm != dnnl_convolution_direct && !chosen.primitive.implementationName.hasPrefix("ref"),
-           ConvolutionKernel.algorithm == dnnl_convolution_winograd || key.inputShape[1] >= ConvolutionKernel.winogradMinimumInputChannels,
+        if ConvolutionKernel.mayUseWinograd(inputChannels: key.inputShape[1]) && !chosen.primitive.implementationName.hasPrefix("ref"),
            let made = try? ConvolutionKernel.makePrimitive(key, groups: chosen.groups, source: chosen.source,
                                                            destination: destinationDescriptor, bias: biasDescriptor,
                                                            algorithm: ConvolutionKernel.algorithm),
@@ -108,7 +107,8 @@ final class ConvolutionKernel: @unchecked Sendable {
         }
     }()
 
-    /// Whether 3x3 stride-1 convolutions with `inputChannels` may run Winograd here: oneDNN 2.6 has
+    /// Whether a convolution with `inputChannels` is offered Winograd here (oneDNN runs it only for
+    /// 3x3 stride 1, and decides itself where it pays): oneDNN 2.6 has
     /// it only for AVX-512, and the engine offers it from `winogradMinimumInputChannels` up.
     static func mayUseWinograd(inputChannels: Int) -> Bool {
         algorithm != dnnl_convolution_direct && DNNL.shared.channelBlock == 16
