@@ -13,7 +13,7 @@ struct ProbeCLI: ParsableCommand {
         """,
         subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self, CheckEngineCommand.self,
                       SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self,
-                      BenchSimilarityCommand.self, SweepCommand.self, TrainCommand.self,
+                      BenchSimilarityCommand.self, SweepCommand.self, TrainCommand.self, StoreCommand.self,
                       QueryCommand.self, MergeCommand.self, ReportCommand.self]
     )
 }

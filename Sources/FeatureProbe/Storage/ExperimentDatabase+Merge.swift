@@ -83,14 +83,19 @@ extension ExperimentDatabase {
             SQLValue(run.trainEpochs), SQLValue(pending ? nil : run.trainSeconds),
             SQLValue(pending ? nil : run.startedAt), SQLValue(pending ? nil : run.finishedAt),
             .text(run.toolVersion), SQLValue(run.gitCommit), SQLValue(run.host),
+            SQLValue(run.trainSeed.map { Int64(bitPattern: $0) }), .text(run.weightsSource.rawValue),
+            SQLValue(run.weightsSeed.map { Int64(bitPattern: $0) }), SQLValue(pending ? nil : run.storeKey),
+            SQLValue(pending ? nil : run.checkpointSHA256),
         ]
         try connection.run("""
             INSERT INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, weights_path,
                 weights_sha256, dataset, images, status, reason, params, macs, flops, latency_ms, batch, threads,
-                accuracy, train_epochs, train_seconds, started_at, finished_at, tool_version, git_commit, host)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                accuracy, train_epochs, train_seconds, started_at, finished_at, tool_version, git_commit, host,
+                train_seed, weights_source, weights_seed, store_key, checkpoint_sha256)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values)
         let newID = connection.lastInsertRowID
+        try insertEpochs(try source.epochs(runID: run.id), runID: newID)
         for metric in try source.layerMetrics(runID: run.id) {
             try connection.run("""
                 INSERT INTO layer_metrics (run_id, layer, metric, channels, images, mean_abs_offdiag,

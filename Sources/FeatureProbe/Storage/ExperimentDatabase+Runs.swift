@@ -1,3 +1,5 @@
+import SPConvLab
+
 /// Sweeps and runs: creating, claiming, completing and reading them.
 extension ExperimentDatabase {
     static let runColumnsV1 = """
@@ -9,6 +11,10 @@ extension ExperimentDatabase {
     /// so one written before `v2_training` reads its missing training columns as NULL.
     var runColumns: String {
         Self.runColumnsV1 + (hasTrainingColumns ? ", train_epochs, train_seconds" : ", NULL AS train_epochs, NULL AS train_seconds")
+            + (hasProvenanceColumns ? ", train_seed, weights_source, weights_seed, store_key, checkpoint_sha256" : """
+                , NULL AS train_seed, \(hasTrainingColumns ? "CASE WHEN train_epochs IS NOT NULL THEN 'trained' WHEN weights_path IS NOT NULL THEN 'file' ELSE 'random' END" : "CASE WHEN weights_path IS NOT NULL THEN 'file' ELSE 'random' END") AS weights_source, \
+                CASE WHEN weights_path IS NULL\(hasTrainingColumns ? " AND train_epochs IS NULL" : "") THEN 0 END AS weights_seed, NULL AS store_key, NULL AS checkpoint_sha256
+                """)
     }
     /// The `runs_configuration` key as a WHERE clause. `train_epochs IS ?` is NULL-safe equality; as
     /// the schema keeps epochs >= 1 it agrees with the index's `COALESCE(train_epochs, 0)`, and a
@@ -17,7 +23,7 @@ extension ExperimentDatabase {
         sweep_id = ? AND model = ? AND variant = ? AND COALESCE(ratio, -1) = COALESCE(?, -1) \
         AND COALESCE(groups, -1) = COALESCE(?, -1) AND in_channels = ? AND classes = ? AND input_size = ? \
         AND COALESCE(weights_sha256, weights_path, '') = COALESCE(?, ?, '') AND dataset = ? AND images = ? \
-        AND batch = ? AND train_epochs IS ?
+        AND batch = ? AND train_epochs IS ? AND train_seed IS ?
         """
     static let now = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -25,7 +31,8 @@ extension ExperimentDatabase {
         let identity: [SQLValue] = [.integer(sweepID), .text(c.model), .text(c.variant), SQLValue(c.ratio),
                                     SQLValue(c.groups), SQLValue(c.inChannels), SQLValue(c.classes)]
         let inputs: [SQLValue] = [SQLValue(c.inputSize), SQLValue(c.weightsSHA256), SQLValue(c.weightsPath),
-                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch), SQLValue(c.trainEpochs)]
+                                  .text(c.dataset), SQLValue(c.images), SQLValue(c.batch), SQLValue(c.trainEpochs),
+                                  SQLValue(c.trainSeed.map { Int64(truncatingIfNeeded: $0) })]
         return identity + inputs
     }
 
@@ -34,7 +41,8 @@ extension ExperimentDatabase {
         RunConfiguration(model: run.model, variant: run.variant, ratio: run.ratio, groups: run.groups,
                          inChannels: run.inChannels, classes: run.classes, inputSize: run.inputSize,
                          weightsPath: run.weightsPath, weightsSHA256: run.weightsSHA256, dataset: run.dataset,
-                         images: run.images, batch: run.batch, threads: run.threads, trainEpochs: run.trainEpochs)
+                         images: run.images, batch: run.batch, threads: run.threads, trainEpochs: run.trainEpochs,
+                         trainSeed: run.trainSeed)
     }
 
     // MARK: - Sweeps
@@ -86,15 +94,17 @@ extension ExperimentDatabase {
         try connection.transaction(immediate: true) {
             let insert = try connection.prepare("""
                 INSERT OR IGNORE INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size,
-                    weights_sha256, weights_path, dataset, images, batch, train_epochs, threads, tool_version, git_commit,
-                    status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+                    weights_sha256, weights_path, dataset, images, batch, train_epochs, train_seed, threads, tool_version,
+                    git_commit, weights_source, weights_seed, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
                 """)
             let select = try connection.prepare("SELECT \(runColumns) FROM runs WHERE \(Self.configurationMatch)")
             var records: [RunRecord] = []
             for configuration in configurations {
                 let key = Self.configurationKey(sweepID: sweepID, configuration)
-                try insert.bind(key + [SQLValue(configuration.threads), .text(toolVersion), SQLValue(gitCommit)])
+                try insert.bind(key + [SQLValue(configuration.threads), .text(toolVersion), SQLValue(gitCommit),
+                                       .text(configuration.weightsSource.rawValue),
+                                       SQLValue(configuration.weightsSeed.map { Int64(truncatingIfNeeded: $0) })])
                 while try insert.step() {}
                 try select.bind(key)
                 guard try select.step() else {
@@ -128,7 +138,7 @@ extension ExperimentDatabase {
                 let row = candidates.row()
                 let run = Self.runRecord(row)
                 if run.status == .running {
-                    guard let host = run.host, let pid = row[30].int.map(Int32.init(truncatingIfNeeded:)) else { continue }
+                    guard let host = run.host, let pid = row.last?.int.map(Int32.init(truncatingIfNeeded:)) else { continue }
                     let owner = Worker(host: host, pid: pid)
                     if owner == worker || owner.mayBeAlive { continue }
                 }
@@ -157,11 +167,13 @@ extension ExperimentDatabase {
         try connection.transaction(immediate: true) {
             let changed = try connection.run("""
                 UPDATE runs SET status = 'done', reason = NULL, params = ?, macs = ?, flops = ?, latency_ms = ?,
-                    accuracy = ?, train_seconds = ?, finished_at = \(Self.now)
+                    accuracy = ?, train_seconds = ?, store_key = ?, checkpoint_sha256 = ?, finished_at = \(Self.now)
                 WHERE id = ? AND status = 'running' AND worker = ?
                 """, [SQLValue(result.params), SQLValue(result.macs), SQLValue(result.flops), SQLValue(result.latencyMS),
-                      SQLValue(result.accuracy), SQLValue(result.trainSeconds), .integer(runID), .text(worker.description)])
+                      SQLValue(result.accuracy), SQLValue(result.trainSeconds), SQLValue(result.storeKey),
+                      SQLValue(result.checkpointSHA256), .integer(runID), .text(worker.description)])
             guard changed == 1 else { throw try notClaimedError(runID: runID, worker: worker) }
+            try insertEpochs(result.epochs, runID: runID)
             try connection.run("DELETE FROM layer_metrics WHERE run_id = ?", [.integer(runID)])
             try connection.run("DELETE FROM similarity WHERE run_id = ?", [.integer(runID)])
             let insertMetric = try connection.prepare("""
@@ -181,6 +193,43 @@ extension ExperimentDatabase {
                 while try insertMatrix.step() {}
             }
         }
+    }
+
+    /// Replaces a run's per-epoch history.
+    func insertEpochs(_ epochs: [EpochRecord], runID: Int64) throws {
+        try connection.run("DELETE FROM epochs WHERE run_id = ?", [.integer(runID)])
+        let insert = try connection.prepare("""
+            INSERT INTO epochs (run_id, epoch, learning_rate, train_loss, train_accuracy, test_loss, test_accuracy,
+                train_seconds, images_per_second)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for e in epochs {
+            try insert.bind([.integer(runID), SQLValue(e.epoch), .real(e.learningRate), Self.finite(e.trainLoss),
+                             .real(e.trainAccuracy), Self.finite(e.testLoss), .real(e.testAccuracy), .real(e.trainSeconds),
+                             .real(e.imagesPerSecond)])
+            while try insert.step() {}
+        }
+    }
+
+    static func finite(_ value: Double) -> SQLValue { value.isFinite ? .real(value) : .null }
+
+    /// A run's per-epoch history, by epoch (empty for an untrained run or a file without the table).
+    public func epochs(runID: Int64) throws -> [EpochRecord] {
+        guard hasProvenanceColumns else { return [] }
+        return try connection.query("""
+            SELECT epoch, learning_rate, train_loss, train_accuracy, test_loss, test_accuracy, train_seconds, images_per_second
+            FROM epochs WHERE run_id = ? ORDER BY epoch
+            """, [.integer(runID)]).rows.map(Self.epochRecord)
+    }
+
+    static func epochRecord(_ row: [SQLValue]) -> EpochRecord {
+        let epoch: Int = row[0].int ?? 0
+        let rate: Double = row[1].double ?? .nan, trainLoss: Double = row[2].double ?? .nan
+        let trainAccuracy: Double = row[3].double ?? .nan, testLoss: Double = row[4].double ?? .nan
+        let testAccuracy: Double = row[5].double ?? .nan, seconds: Double = row[6].double ?? .nan
+        let rateOfImages: Double = row[7].double ?? .nan
+        return EpochRecord(epoch: epoch, learningRate: rate, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
+                           testLoss: testLoss, testAccuracy: testAccuracy, trainSeconds: seconds, imagesPerSecond: rateOfImages)
     }
 
     static func layerMetricValues(_ metric: LayerMetricRecord, runID: Int64) -> [SQLValue] {
@@ -287,7 +336,11 @@ extension ExperimentDatabase {
                   status: RunStatus(rawValue: row[13].string ?? "") ?? .pending, reason: row[14].string,
                   params: row[15].int, macs: row[16].int, flops: row[17].int, latencyMS: row[18].double,
                   batch: row[19].int ?? 0, threads: row[20].int ?? 0, accuracy: row[21].double,
-                  trainEpochs: row[27].int, trainSeconds: row[28].double, startedAt: row[22].string,
+                  trainEpochs: row[27].int, trainSeconds: row[28].double,
+                  trainSeed: row[29].int64.map { UInt64(bitPattern: $0) },
+                  weightsSource: WeightsSource(rawValue: row[30].string ?? "") ?? .random,
+                  weightsSeed: row[31].int64.map { UInt64(bitPattern: $0) }, storeKey: row[32].string,
+                  checkpointSHA256: row[33].string, startedAt: row[22].string,
                   finishedAt: row[23].string, toolVersion: row[24].string ?? "", gitCommit: row[25].string,
                   host: row[26].string)
     }

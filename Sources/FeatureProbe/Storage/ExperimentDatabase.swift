@@ -27,6 +27,8 @@ public final class ExperimentDatabase: @unchecked Sendable {
     /// Whether `runs` has the columns of `v2_training` (always after opening for writing; a file
     /// opened read-only keeps the schema it was written with).
     private(set) var hasTrainingColumns = false
+    /// Whether `runs` has the columns of `v3_provenance_seeds_epochs` (and the `epochs` table exists).
+    private(set) var hasProvenanceColumns = false
 
     /// Opens (and for `.readWrite`, creates and migrates) the database at `path`.
     ///
@@ -51,7 +53,9 @@ public final class ExperimentDatabase: @unchecked Sendable {
         } else {
             try connection.execute("PRAGMA query_only = ON")
         }
-        hasTrainingColumns = try connection.query("PRAGMA table_info(runs)").rows.contains { $0[1].string == "train_epochs" }
+        let columns = try connection.query("PRAGMA table_info(runs)").rows.compactMap { $0[1].string }
+        hasTrainingColumns = columns.contains("train_epochs")
+        hasProvenanceColumns = columns.contains("weights_source")
     }
 
     /// Switches the file to WAL unless it already is. Changing the journal mode needs a moment with

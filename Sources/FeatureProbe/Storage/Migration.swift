@@ -14,6 +14,7 @@ public struct Migration: Sendable, Equatable {
     public static let all: [Migration] = [
         Migration(name: "v1_initial_schema", sql: v1InitialSchema),
         Migration(name: "v2_training", sql: v2Training),
+        Migration(name: "v3_provenance_seeds_epochs", sql: v3ProvenanceSeedsEpochs),
     ]
 
     /// The schema version this build writes: `all.count`.
@@ -181,6 +182,61 @@ public struct Migration: Sendable, Equatable {
         CREATE VIEW run_summary AS
         SELECT r.id AS run_id, s.name AS sweep, r.model, r.variant, r.ratio, r.groups, r.dataset, r.images,
                r.status, r.reason, r.params, r.macs, r.flops, r.latency_ms, r.accuracy, r.train_epochs,
+               rr.metric, rr.layers, rr.mean_abs_offdiag, rr.frac_above_threshold, rr.duplicates, rr.dead,
+               rr.suggested_ratio
+        FROM runs r
+        JOIN sweeps s ON s.id = r.sweep_id
+        LEFT JOIN run_redundancy rr ON rr.run_id = r.id;
+        """
+
+    /// Where each run's weights came from, training seeds, and per-epoch history.
+    ///
+    /// `weights_source` is `trained` (trained for `train_epochs` with seed `train_seed`; a run of
+    /// this version records the checkpoint's `store_key` and `checkpoint_sha256` in the store),
+    /// `file` (loaded from `weights_path`, SHA-256 `weights_sha256`), or `random` (built with the
+    /// seeded initialisation of seed `weights_seed`). Rows written before this migration get
+    /// `trained` when the sweep trained them (their seed and checkpoint were not recorded), `file`
+    /// when they name a weights file, else `random` with seed 0 (the seed every untrained run was
+    /// built with). A trained configuration is one run per seed, so the seed joins the key.
+    /// `epochs` holds a trained run's history, one row per epoch; losses may be NULL (SQLite keeps
+    /// a NaN as NULL) when a run diverged.
+    static let v3ProvenanceSeedsEpochs = """
+        ALTER TABLE runs ADD COLUMN train_seed INTEGER CHECK (train_seed IS NULL OR train_seed >= 0);
+        ALTER TABLE runs ADD COLUMN weights_source TEXT NOT NULL DEFAULT 'random'
+            CHECK (weights_source IN ('trained', 'file', 'random'));
+        ALTER TABLE runs ADD COLUMN weights_seed INTEGER CHECK (weights_seed IS NULL OR weights_seed >= 0);
+        ALTER TABLE runs ADD COLUMN store_key TEXT CHECK (store_key IS NULL OR store_key <> '');
+        ALTER TABLE runs ADD COLUMN checkpoint_sha256 TEXT
+            CHECK (checkpoint_sha256 IS NULL OR length(checkpoint_sha256) = 64);
+        UPDATE runs SET weights_source = CASE WHEN train_epochs IS NOT NULL THEN 'trained'
+                                              WHEN weights_path IS NOT NULL THEN 'file' ELSE 'random' END;
+        UPDATE runs SET weights_seed = 0 WHERE weights_source = 'random';
+
+        DROP INDEX runs_configuration;
+        CREATE UNIQUE INDEX runs_configuration ON runs (
+            sweep_id, model, variant, COALESCE(ratio, -1), COALESCE(groups, -1), in_channels, classes,
+            input_size, COALESCE(weights_sha256, weights_path, ''), dataset, images, batch, COALESCE(train_epochs, 0),
+            COALESCE(train_seed, -1)
+        );
+
+        CREATE TABLE epochs (
+            run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch              INTEGER NOT NULL CHECK (epoch >= 1),
+            learning_rate      REAL NOT NULL CHECK (learning_rate >= 0),
+            train_loss         REAL,
+            train_accuracy     REAL NOT NULL CHECK (train_accuracy >= 0 AND train_accuracy <= 1),
+            test_loss          REAL,
+            test_accuracy      REAL NOT NULL CHECK (test_accuracy >= 0 AND test_accuracy <= 1),
+            train_seconds      REAL NOT NULL CHECK (train_seconds >= 0),
+            images_per_second  REAL NOT NULL CHECK (images_per_second >= 0),
+            PRIMARY KEY (run_id, epoch)
+        );
+
+        DROP VIEW run_summary;
+        CREATE VIEW run_summary AS
+        SELECT r.id AS run_id, s.name AS sweep, r.model, r.variant, r.ratio, r.groups, r.dataset, r.images,
+               r.status, r.reason, r.params, r.macs, r.flops, r.latency_ms, r.accuracy, r.train_epochs,
+               r.weights_source, r.train_seed, r.weights_seed, r.store_key,
                rr.metric, rr.layers, rr.mean_abs_offdiag, rr.frac_above_threshold, rr.duplicates, rr.dead,
                rr.suggested_ratio
         FROM runs r

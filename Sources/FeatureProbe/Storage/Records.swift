@@ -1,5 +1,15 @@
 /// The rows of the experiment database as Swift values (docs/SCHEMA.md has the tables).
 
+/// Where a run's measured weights came from (the `weights_source` column).
+public enum WeightsSource: String, Codable, Sendable, CaseIterable {
+    /// Trained by the sweep (or reused from the checkpoint store).
+    case trained
+    /// Loaded from a weights file given by the user.
+    case file
+    /// Seeded random initialisation, untrained.
+    case random
+}
+
 /// The life of one configuration in a sweep.
 public enum RunStatus: String, Codable, Sendable, CaseIterable {
     case pending, running, done, failed, skipped
@@ -46,6 +56,18 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var trainEpochs: Int? = nil
     /// Wall time of that training, in seconds.
     public var trainSeconds: Double? = nil
+    /// The seed the sweep trained the run with; nil when it did not train it (or, in a database
+    /// from before `v3_provenance_seeds_epochs`, did not record it).
+    public var trainSeed: UInt64? = nil
+    /// Where the measured weights came from.
+    public var weightsSource: WeightsSource = .random
+    /// The seed of the initial weights (`random` runs: the network's seed; `trained`: the
+    /// training seed); nil for `file` runs.
+    public var weightsSeed: UInt64? = nil
+    /// The checkpoint store key of a `trained` run's weights.
+    public var storeKey: String? = nil
+    /// The SHA-256 of a `trained` run's checkpoint file.
+    public var checkpointSHA256: String? = nil
     public var startedAt: String?
     public var finishedAt: String?
     public var toolVersion: String
@@ -100,10 +122,12 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
     public var threads: Int
     /// Epochs to train before measuring; nil: measure the weights as built or loaded.
     public var trainEpochs: Int?
+    /// The training seed of a trained configuration (one run per seed).
+    public var trainSeed: UInt64?
 
     public init(model: String, variant: String, ratio: Double?, groups: Int?, inChannels: Int, classes: Int,
                 inputSize: Int, weightsPath: String? = nil, weightsSHA256: String? = nil, dataset: String,
-                images: Int, batch: Int, threads: Int, trainEpochs: Int? = nil) {
+                images: Int, batch: Int, threads: Int, trainEpochs: Int? = nil, trainSeed: UInt64? = nil) {
         self.model = model
         self.variant = variant
         self.ratio = ratio
@@ -118,6 +142,22 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
         self.batch = batch
         self.threads = threads
         self.trainEpochs = trainEpochs
+        self.trainSeed = trainEpochs == nil ? nil : (trainSeed ?? 0)
+    }
+
+    /// Where the measured weights come from: trained when the configuration trains, a file when
+    /// it names one, else the seeded random initialisation (seed 0).
+    public var weightsSource: WeightsSource {
+        trainEpochs != nil ? .trained : weightsPath != nil ? .file : .random
+    }
+
+    /// The seed of the initial weights: the training seed, 0 for untrained random weights, nil for a file.
+    public var weightsSeed: UInt64? {
+        switch weightsSource {
+        case .trained: return trainSeed
+        case .random: return 0
+        case .file: return nil
+        }
     }
 
     /// This configuration with the thread count left out, for comparing identities.

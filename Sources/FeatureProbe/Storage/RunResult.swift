@@ -1,3 +1,5 @@
+import SPConvLab
+
 /// What a finished run measured, written by ``ExperimentDatabase/complete(runID:worker:result:)``
 /// in one transaction.
 public struct RunResult: Sendable, Equatable {
@@ -9,6 +11,11 @@ public struct RunResult: Sendable, Equatable {
     public var accuracy: Double?
     /// Wall time of the training, in seconds, when the run was trained.
     public var trainSeconds: Double?
+    /// The checkpoint store key and the weights file's SHA-256 of a trained run.
+    public var storeKey: String? = nil
+    public var checkpointSHA256: String? = nil
+    /// The per-epoch history of a trained run.
+    public var epochs: [EpochRecord] = []
     /// One summary per layer and metric (their `runID` is ignored and set to the run's).
     public var layerMetrics: [LayerMetricRecord]
     /// The matrices (their `runID` is ignored and set to the run's).

@@ -17,38 +17,40 @@ public struct SweepSettings: Sendable {
 
 /// Measures one sweep configuration.
 public enum ConfigurationMeasurement {
-    /// Builds the configuration's network, trains it when the configuration asks for epochs,
-    /// counts its costs, times it and measures redundancy over `source`.
+    /// Builds the configuration's network, trains it (or takes it from the checkpoint store) when
+    /// the configuration asks for epochs, counts its costs, times it and measures redundancy
+    /// over `source`.
     ///
-    /// Without ``RunConfiguration/trainEpochs`` the network keeps its seeded (or loaded) weights
-    /// and the accuracy stays nil. With it, the network is built with the training seed, trained
-    /// on `settings.training` (from the checkpoint when the configuration has one), and the
-    /// result carries the test accuracy after the last epoch and the training's wall time; the
-    /// redundancy is then measured on the trained weights.
+    /// Without ``RunConfiguration/trainEpochs`` the network keeps its seeded (seed 0) or loaded
+    /// weights and the accuracy stays nil. With it, the run of the configuration's training
+    /// identity comes from `settings.training.store` (see ``SweepTraining``), and the result
+    /// carries its final test accuracy, its total training wall time, its per-epoch history, the
+    /// store key and the checkpoint's SHA-256; the redundancy is measured on the trained weights.
     ///
     /// - Parameters:
     ///   - progress: images probed so far and in all, during the redundancy analysis.
     ///   - trainingProgress: called after every training step.
+    ///   - trainingEvent: called when a run is reused, starts, resumes, or finishes an epoch.
     /// - Throws: `SPConvLabError.invalidConfiguration` when the configuration cannot be built or
     ///   trained on the data (the sweep stores the first as skipped), ``FeatureProbeError`` when it
     ///   asks for training and `settings.training` is nil, other errors when the measurement fails.
     public static func measure(_ configuration: RunConfiguration, source: any BatchSource, settings: SweepSettings,
                                runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in },
-                               trainingProgress: (TrainingProgress) -> Void = { _ in }) throws -> RunResult {
+                               trainingProgress: (TrainingProgress) -> Void = { _ in },
+                               trainingEvent: (CheckpointStore.TrainingEvent) -> Void = { _ in }) throws -> RunResult {
         let spec = try configuration.makeSpec()
-        var trained: (accuracy: Double, seconds: Double)?
+        var trained: (entry: CheckpointStore.Entry, sha256: String)?
         let network: Network
         if let epochs = configuration.trainEpochs {
             guard let training = settings.training else {
                 throw FeatureProbeError("The configuration \(SweepRunner.describe(configuration)) asks for \(epochs) training epoch(s), but the sweep has no training data; give the sweep its training settings (probe-cli sweep --train-epochs), or measure it untrained.")
             }
-            network = try Network(spec, seed: training.configuration.seed)
-            if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
-            let trainer = try Trainer(network: network, configuration: training.configuration(epochs: epochs),
-                                      trainSet: training.trainSet, testSet: training.testSet)
-            let clock = Stopwatch.start()
-            try trainer.train(progress: trainingProgress)
-            trained = (trainer.history.last!.testAccuracy, clock.seconds)
+            let identity = training.identity(of: spec, epochs: epochs, seed: configuration.trainSeed ?? 0)
+            let run = try training.store.train(identity, trainSet: training.trainSet, testSet: training.testSet,
+                                               normalization: training.normalization, writer: training.writer,
+                                               policy: training.policy, progress: trainingProgress, events: trainingEvent)
+            network = run.network
+            trained = (run.entry, try run.entry.weightsSHA256())
         } else {
             network = try Network(spec)
             if let weights = configuration.weightsPath { try network.loadWeights(contentsOf: weights) }
@@ -78,9 +80,13 @@ public enum ConfigurationMeasurement {
                                                  values: m.values))
             }
         }
-        return RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
-                         accuracy: trained?.accuracy, trainSeconds: trained?.seconds, layerMetrics: metrics,
-                         similarity: matrices)
+        var result = RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
+                               accuracy: trained?.entry.sidecar.finalTestAccuracy, trainSeconds: trained?.entry.sidecar.wallSeconds,
+                               layerMetrics: metrics, similarity: matrices)
+        result.storeKey = trained?.entry.identity.key
+        result.checkpointSHA256 = trained?.sha256
+        result.epochs = trained?.entry.sidecar.history ?? []
+        return result
     }
 }
 

@@ -38,6 +38,9 @@ public struct SweepRunner {
         public var counts: [RunStatus: Int]
         /// Where the training of `current` is, while it trains.
         public var training: TrainingProgress?
+        /// The latest training event of `current` (reused, started, resumed, an epoch done),
+        /// reported once when it happens.
+        public var trainingEvent: CheckpointStore.TrainingEvent?
     }
 
     /// Creates the sweep and its pending runs (idempotent), returning the sweep.
@@ -92,6 +95,10 @@ public struct SweepRunner {
                     var now = last
                     now.training = step
                     progress(now)
+                }, trainingEvent: { event in
+                    var now = last
+                    now.trainingEvent = event
+                    progress(now)
                 })
                 try database.complete(runID: run.id, result: result)
             } catch {
@@ -110,6 +117,6 @@ public struct SweepRunner {
     /// ` trained 3 epochs` after it when the configuration trains.
     public static func describe(_ c: RunConfiguration) -> String {
         let name = c.variant == "spconv" ? "\(c.model) spconv \(CSVWriter.formatG6(c.ratio ?? 0))/g\(c.groups ?? 0)" : "\(c.model) \(c.variant)"
-        return name + (c.trainEpochs.map { " trained \($0) epoch\($0 == 1 ? "" : "s")" } ?? "")
+        return name + (c.trainEpochs.map { " trained \($0) epoch\($0 == 1 ? "" : "s"), seed \(c.trainSeed ?? 0)" } ?? "")
     }
 }

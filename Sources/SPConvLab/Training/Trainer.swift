@@ -14,6 +14,18 @@ public struct EpochRecord: Codable, Hashable, Sendable {
     public var trainSeconds: Double
     public var imagesPerSecond: Double
 
+    public init(epoch: Int, learningRate: Double, trainLoss: Double, trainAccuracy: Double, testLoss: Double,
+                testAccuracy: Double, trainSeconds: Double, imagesPerSecond: Double) {
+        self.epoch = epoch
+        self.learningRate = learningRate
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.trainSeconds = trainSeconds
+        self.imagesPerSecond = imagesPerSecond
+    }
+
     enum CodingKeys: String, CodingKey {
         case epoch, learningRate = "learning_rate", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
         case testLoss = "test_loss", testAccuracy = "test_accuracy", trainSeconds = "train_seconds"
@@ -52,6 +64,8 @@ public final class Trainer {
     public private(set) var history: [EpochRecord] = []
     /// Where each epoch's checkpoint goes (`F.safetensors`, with `F.optim.safetensors` beside it).
     public var checkpointPath: String?
+    /// More entries for the checkpoint's safetensors metadata (the store key, say).
+    public var checkpointMetadata: [String: String] = [:]
 
     public init(network: Network, configuration: TrainingConfiguration, trainSet: LabelledImages, testSet: LabelledImages) throws {
         try configuration.validate()
@@ -156,32 +170,42 @@ public final class Trainer {
         (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + ".optim.safetensors"
     }
 
-    /// Writes the weights (PyTorch `state_dict` names) and, beside them, the momentum buffers,
-    /// the configuration and the history. Each file is replaced atomically, the optimizer state
-    /// first; both carry the epoch, so a pair torn by a kill between the two is detected on resume.
+    /// Writes the weights (PyTorch `state_dict` names) and, beside them, the optimizer state.
+    ///
+    /// The optimizer state file holds the momentum buffers, a copy of the whole `state_dict`
+    /// (under ``modelStatePrefix``), the configuration and the history, in one atomic write: it
+    /// alone is enough to resume, so a run killed at any moment, even between the two writes,
+    /// resumes from its last finished epoch. The weights file follows, with the network's
+    /// configuration (``ModelSpec/checkpointMetadata``) and ``checkpointMetadata`` in its metadata.
     public func saveCheckpoint(to path: String) throws {
         let epoch = String(history.count)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let state = optimizer.parameters.compactMap { p in optimizer.velocities[p.name].map { (p.name, $0) } }
-        try Safetensors.write(state, metadata: [
+        let velocities = optimizer.parameters.compactMap { p in optimizer.velocities[p.name].map { (p.name, $0) } }
+        let model = network.stateDict().map { (Trainer.modelStatePrefix + $0.name, $0.tensor) }
+        try Safetensors.write(velocities + model, metadata: [
             "epoch": epoch,
             "configuration": String(decoding: try encoder.encode(configuration), as: UTF8.self),
             "history": String(decoding: try encoder.encode(history), as: UTF8.self),
         ], to: Trainer.optimizerStatePath(for: path))
-        try network.saveWeights(to: path, metadata: ["epoch": epoch, "model": network.spec.displayName])
+        var metadata = network.spec.checkpointMetadata.merging(checkpointMetadata) { spec, _ in spec }
+        metadata["epoch"] = epoch
+        metadata["model"] = network.spec.displayName
+        try network.saveWeights(to: path, metadata: metadata)
     }
+
+    /// The prefix of the `state_dict` copy in an optimizer state file.
+    public static let modelStatePrefix = "model."
 
     /// Continues from the checkpoint at `path` (and its optimizer state): weights, running
     /// statistics, momentum buffers and history. The configuration must match this trainer's,
     /// except that `epochs` may grow.
     public func resume(from path: String) throws {
         let optimizerPath = Trainer.optimizerStatePath(for: path)
-        guard FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: optimizerPath) else {
-            throw SPConvLabError(.io, "--resume needs the checkpoint \(path) and its optimizer state \(optimizerPath); \(FileManager.default.fileExists(atPath: path) ? "the optimizer state" : "the checkpoint") does not exist. Start without --resume, or give the --output of the run to continue.")
+        guard FileManager.default.fileExists(atPath: optimizerPath) else {
+            throw SPConvLabError(.io, "--resume needs the optimizer state \(optimizerPath) beside the checkpoint \(path), and it does not exist. Start without --resume, or give the --output of the run to continue.")
         }
         let state = try Safetensors.read(contentsOf: optimizerPath)
-        let weights = try Safetensors.read(contentsOf: path)
         let decoder = JSONDecoder()
         guard let epochText = state.metadata["epoch"], let epoch = Int(epochText),
               let configurationText = state.metadata["configuration"], let historyText = state.metadata["history"],
@@ -191,9 +215,6 @@ public final class Trainer {
         else {
             throw SPConvLabError(.invalidWeights, "\(optimizerPath) is not an optimizer state written by probe-cli train (its metadata lacks a readable epoch, configuration or history).")
         }
-        guard weights.metadata["epoch"] == epochText else {
-            throw SPConvLabError(.invalidWeights, "The checkpoint \(path) is from epoch \(weights.metadata["epoch"] ?? "unknown") but its optimizer state \(optimizerPath) is from epoch \(epoch): the run was stopped while writing them. Resume is not possible from this pair; start again without --resume.")
-        }
         var comparable = saved
         comparable.epochs = configuration.epochs
         guard comparable == configuration else {
@@ -202,8 +223,31 @@ public final class Trainer {
         guard epoch <= configuration.epochs else {
             throw SPConvLabError(.invalidConfiguration, "The checkpoint \(path) has already run \(epoch) epochs, more than --epochs \(configuration.epochs).")
         }
-        try network.load(weights.tensors, source: path)
-        try optimizer.restore(state.tensors, network: network, source: optimizerPath)
+        var model: [String: Tensor] = [:], velocities: [String: Tensor] = [:]
+        for (name, tensor) in state.tensors {
+            if name.hasPrefix(Trainer.modelStatePrefix) {
+                model[String(name.dropFirst(Trainer.modelStatePrefix.count))] = tensor
+            } else {
+                velocities[name] = tensor
+            }
+        }
+        if model.isEmpty {
+            // An optimizer state from before the model copy: the weights file must be of the same epoch.
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SPConvLabError(.io, "--resume needs the checkpoint \(path) beside its optimizer state \(optimizerPath), and it does not exist.")
+            }
+            let weights = try Safetensors.read(contentsOf: path)
+            guard weights.metadata["epoch"] == epochText else {
+                throw SPConvLabError(.invalidWeights, "The checkpoint \(path) is from epoch \(weights.metadata["epoch"] ?? "unknown") but its optimizer state \(optimizerPath) is from epoch \(epoch): the run was stopped while writing them. Resume is not possible from this pair; start again without --resume.")
+            }
+            model = weights.tensors
+        }
+        let missing = optimizer.parameters.map(\.name).filter { velocities[$0] == nil }
+        if epoch >= 1 && !missing.isEmpty {
+            throw SPConvLabError(.invalidWeights, "The optimizer state \(optimizerPath) lacks the momentum buffer of \(missing.count) parameter(s) (\(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : "")); after epoch \(epoch) every parameter has one. The file is damaged; start the run again.")
+        }
+        try network.load(model, source: "\(path) (its model state in \(optimizerPath))")
+        try optimizer.restore(velocities, network: network, source: optimizerPath)
         history = savedHistory
     }
 }

@@ -4,10 +4,16 @@ import SPConvLab
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the model zoo with default input size, classes and parameter counts.")
+        abstract: "List the model zoo with default input size, classes and parameter counts, or (--trained) the stored trained runs.")
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
+
+    @Flag(help: "List the trained runs of the checkpoint store instead (as `probe-cli store list`).")
+    var trained = false
+
+    @Option(help: "With --trained: the checkpoint store (default: notebooks-data/models of this checkout).")
+    var store: String?
 
     struct Entry: Encodable {
         var name: String
@@ -19,6 +25,9 @@ struct ModelsCommand: ParsableCommand {
     }
 
     func run() throws {
+        if trained {
+            return try reportingFailures { try StoreCommand.List.show(folder: store, format: json ? .json : .table) }
+        }
         try reportingFailures {
             let entries = try Architecture.allCases.map { arch in
                 Entry(name: arch.rawValue, description: arch.summary, inputSize: arch.defaultInputSize,

@@ -19,20 +19,24 @@ struct SweepCommand: ParsableCommand {
         1-channel model when dataset-fashion-mnist is installed, otherwise the bundled photos \
         (assets/images). Schema and queries: docs/SCHEMA.md.
 
-        --train-epochs N trains every configuration before measuring it, from the weights built \
-        with --train-seed (or its --weights-dir checkpoint), on the Fashion-MNIST training images \
-        (the first --train-limit of them) with probe-cli train's recipe (batch 128, SGD lr 0.1, \
-        momentum 0.9, weight decay 5e-4, one warm-up epoch then cosine, crops and flips), and \
-        stores the test accuracy after the last epoch (on the first --test-limit test images), \
-        the epochs and the training time; the redundancy is then measured on the trained weights. \
-        Training needs --in-channels 1 and 28x28 inputs (--input-size defaults to 28 when \
-        training) and at least 10 classes. Nothing is checkpointed: a configuration interrupted \
-        mid-training is trained again from the start when the sweep resumes. The default sweep \
-        name includes train=N (and the limits and seed when given), so a trained sweep never \
-        resumes an untrained one.
+        --train-epochs N trains every configuration once per seed of --seeds (default 0) before \
+        measuring it: on the Fashion-MNIST training images (the first --train-limit of them) with \
+        probe-cli train's recipe (batch 128, SGD lr 0.1, momentum 0.9, weight decay 5e-4, one \
+        warm-up epoch then cosine, crops and flips), from the initial weights of that seed. Each \
+        (configuration, seed) is a run of the checkpoint store (--store, default \
+        notebooks-data/models): a finished run of the same training identity is reused without \
+        training, and every epoch is checkpointed, so a sweep killed at any moment (kill -9 \
+        included) resumes each run after its last finished epoch when the same command runs \
+        again. Each run row stores its seed, the test accuracy after the last epoch (on the first \
+        --test-limit test images), the training time, the per-epoch history (table epochs) and \
+        where its weights came from (weights_source trained, with store_key and \
+        checkpoint_sha256). The redundancy is measured on the trained weights. Training needs \
+        --in-channels 1 and 28x28 inputs (--input-size defaults to 28 when training) and at least \
+        10 classes. The default sweep name includes train=N (and the limits when given), so a \
+        trained sweep never resumes an untrained one; more seeds later add rows to the same sweep.
 
         Example: probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2 --groups 2 \
-        --train-epochs 3 --db trained.sqlite
+        --train-epochs 3 --seeds 0,1 --db trained.sqlite
         """)
 
     @Option(help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
@@ -79,8 +83,12 @@ struct SweepCommand: ParsableCommand {
     var trainLimit: Int?
     @Option(name: .customLong("test-limit"), help: "With --train-epochs: measure accuracy on the first T test images (default: all 10000).")
     var testLimit: Int?
-    @Option(name: .customLong("train-seed"), help: "With --train-epochs: seed of the initial weights, the shuffling and the augmentation (default 0).")
+    @Option(help: "With --train-epochs: training seeds, comma-separated (0,1,2); each configuration is trained once per seed.")
+    var seeds: String?
+    @Option(name: .customLong("train-seed"), help: ArgumentHelp("With --train-epochs: one training seed (the same as --seeds N).", visibility: .hidden))
     var trainSeed: UInt64?
+    @Option(help: "With --train-epochs: the checkpoint store trained runs go into and are reused from (default: notebooks-data/models of this checkout).")
+    var store: String?
     @Flag(name: .customLong("retry-failed"), help: "Run the sweep's failed configurations again (after fixing their cause).")
     var retryFailed = false
     @Flag(help: .hidden) var worker = false
@@ -107,7 +115,8 @@ struct SweepCommand: ParsableCommand {
     /// Fashion-MNIST as it is (1 channel, 28x28, at least 10 classes).
     func validateTraining() throws {
         guard let trainEpochs else {
-            let stray = [("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--train-seed", trainSeed != nil)]
+            let stray = [("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--train-seed", trainSeed != nil),
+                         ("--seeds", seeds != nil), ("--store", store != nil)]
                 .filter(\.1).map(\.0)
             if !stray.isEmpty {
                 throw ValidationError("\(stray.joined(separator: " and ")) only appl\(stray.count == 1 ? "ies" : "y") when training; add --train-epochs N (at least 1) to train each configuration, or drop \(stray.count == 1 ? "it" : "them").")
@@ -115,12 +124,31 @@ struct SweepCommand: ParsableCommand {
             return
         }
         guard trainEpochs >= 1 else { throw ValidationError("--train-epochs \(trainEpochs) is not allowed: train for at least 1 epoch, or leave the flag out to measure untrained networks.") }
+        if seeds != nil && trainSeed != nil { throw ValidationError("--seeds and --train-seed both give training seeds; give --seeds only (--seeds 3 is one seed).") }
+        _ = try trainingSeeds()
+        if weightsDirectory != nil {
+            throw ValidationError("--weights-dir with --train-epochs would train from checkpoints, which a run's training identity in the store does not record; train from the seeded initial weights (drop --weights-dir), or measure the checkpoints untrained (drop --train-epochs).")
+        }
         if let trainLimit, trainLimit < 2 { throw ValidationError("--train-limit \(trainLimit) is too small: training needs at least 2 images (Fashion-MNIST has 60000).") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit \(testLimit) must be at least 1 (Fashion-MNIST has 10000 test images).") }
         let size = trainingSpec().inputSize, classes = trainingSpec().classes
         guard inChannels == 1, size == FashionMNIST.imageSize, classes >= FashionMNIST.classNames.count else {
             throw ValidationError("--train-epochs trains on Fashion-MNIST, whose images have 1 channel, are \(FashionMNIST.imageSize)x\(FashionMNIST.imageSize) and fall into \(FashionMNIST.classNames.count) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels 1, leave --input-size out (it defaults to \(FashionMNIST.imageSize) when training) or give --input-size \(FashionMNIST.imageSize), and leave --classes out or give at least \(FashionMNIST.classNames.count); or drop --train-epochs to measure untrained networks of any shape.")
         }
+    }
+
+    /// The training seeds: --seeds, else --train-seed, else 0.
+    func trainingSeeds() throws -> [UInt64] {
+        guard let seeds else { return [trainSeed ?? 0] }
+        var values: [UInt64] = []
+        for item in seeds.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let value = UInt64(item), value <= UInt64(Int64.max) else {
+                throw ValidationError("--seeds item '\(item)' in '\(seeds)' is not a seed; give whole numbers from 0 to \(Int64.max), comma-separated, for example 0,1,2.")
+            }
+            if !values.contains(value) { values.append(value) }
+        }
+        guard values.count <= 1000 else { throw ValidationError("--seeds '\(seeds)' gives \(values.count) seeds; a sweep takes at most 1000.") }
+        return values
     }
 
     /// The base model spec: --input-size defaults to Fashion-MNIST's 28 when training, else to the model's.
@@ -132,18 +160,20 @@ struct SweepCommand: ParsableCommand {
     /// The data and recipe of a training sweep, read from the installed Fashion-MNIST.
     func sweepTraining() throws -> SweepTraining? {
         guard let trainEpochs else { return nil }
-        var configuration = TrainingConfiguration(epochs: trainEpochs)
-        configuration.seed = trainSeed ?? 0
         return SweepTraining(trainSet: LabelledImages(try FashionMNIST(split: .train, limit: trainLimit)),
                              testSet: LabelledImages(try FashionMNIST(split: .test, limit: testLimit)),
-                             configuration: configuration)
+                             dataset: "fashion-mnist", normalization: FashionMNIST.normalization,
+                             configuration: TrainingConfiguration(epochs: trainEpochs),
+                             store: StoreCommand.StoreOption.store(store),
+                             writer: TrainingSidecar.Writer(tool: "probe-cli sweep", version: ToolInfo.version,
+                                                            gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments))
     }
 
     /// What the default sweep name says about training: ` train=N` and the limits and seed given.
     var trainingNamePart: String {
         guard let trainEpochs else { return "" }
         return " train=\(trainEpochs)" + (trainLimit.map { " train-limit=\($0)" } ?? "")
-            + (testLimit.map { " test-limit=\($0)" } ?? "") + (trainSeed.map { " train-seed=\($0)" } ?? "")
+            + (testLimit.map { " test-limit=\($0)" } ?? "")
     }
 
     /// The input a sweep uses when --input is absent, as stored (stable across working folders)
@@ -164,14 +194,18 @@ struct SweepCommand: ParsableCommand {
             let base = trainingSpec()
             let source = try InputSource.make(inputText, spec: base, limit: limit)
             try Self.checkLayers(layers, base: base, grid: grid)
-            let configurations = try grid.variants.enumerated().filter { shardChoice.contains($0.offset) }.map { _, variant in
+            let seedList: [UInt64?] = trainEpochs == nil ? [nil] : try trainingSeeds()
+            let cells = grid.variants.flatMap { variant in seedList.map { (variant, $0) } }
+            let configurations = try cells.enumerated().filter { shardChoice.contains($0.offset) }.map { _, cell in
+                let (variant, seed) = cell
                 let checkpoint = weightsDirectory.map { Self.checkpointPath(in: $0, model: model, variant: variant) }
                     .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
                 return RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
                                         groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
                                         inputSize: base.inputSize, weightsPath: checkpoint,
                                         weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: inputLabel,
-                                        images: source.count, batch: batch, threads: threadsPerWorker, trainEpochs: trainEpochs)
+                                        images: source.count, batch: batch, threads: threadsPerWorker, trainEpochs: trainEpochs,
+                                        trainSeed: seed)
             }
             var settings = SweepSettings()
             settings.layers = layers
@@ -194,6 +228,11 @@ struct SweepCommand: ParsableCommand {
                     let training = p.training.map {
                         String(format: ", epoch %d/%d, %d/%d images, loss %.4f", $0.epoch, $0.epochs, $0.images, $0.imagesPerEpoch, $0.loss)
                     } ?? ""
+                    if let event = p.trainingEvent, let current = p.current {
+                        bar?.clear()
+                        printError(Self.describe(event, of: current))
+                        return
+                    }
                     bar?.update(p.finished, of: p.total, note: p.current.map { "now: \($0)\(training)" } ?? "")
                 }
             } catch {
@@ -217,6 +256,18 @@ struct SweepCommand: ParsableCommand {
                     throw FeatureProbeError("\(failed) configuration(s) failed; their reasons are in the table above (query: probe-cli query --db \(db) \"SELECT id, reason FROM runs WHERE status = 'failed'\"). Fix the cause and run the same command with --retry-failed.")
                 }
             }
+        }
+    }
+
+    /// A line for a training event of the configuration `current` (`resnet20 spconv 0.5/g2 trained 3 epochs, seed 1`).
+    static func describe(_ event: CheckpointStore.TrainingEvent, of current: String) -> String {
+        switch event {
+        case .reused(let entry): return "\(current): reused the finished checkpoint \(entry.files.weights)"
+        case .started: return "\(current): training from the seeded initial weights"
+        case .resumed(let epoch): return "\(current): resuming after epoch \(epoch)"
+        case .epochFinished(let e):
+            return String(format: "%@: epoch %d done, train loss %.4f, test accuracy %.2f%%, %.0f images/s",
+                          current, e.epoch, e.trainLoss, 100 * e.testAccuracy, e.imagesPerSecond)
         }
     }
 

@@ -11,12 +11,19 @@ struct TrainCommand: ParsableCommand {
         cross-entropy (optionally label-smoothed), a linear warm-up then a cosine or step schedule, \
         seeded shuffling, and random crops of the zero-padded image plus horizontal flips. After \
         every epoch the model is evaluated on the 10,000 test images and a checkpoint is written: \
-        --output (a PyTorch state_dict as safetensors, loadable with --weights elsewhere and by \
-        torch), the optimizer state beside it (F.optim.safetensors), and a JSON sidecar F.json \
-        with every setting, the seed, the per-epoch history, the final and best test accuracy, \
-        the wall time and the data normalisation. --resume continues a stopped run from its last \
-        checkpoint; with the same settings it ends with the same weights as a run that never \
-        stopped (bit for bit with --threads 1).
+        the weights (a PyTorch state_dict as safetensors, with the network's configuration in its \
+        metadata, loadable with --weights elsewhere and by torch), the optimizer state beside it \
+        (F.optim.safetensors, removed when the run finishes) and a JSON sidecar F.json with every \
+        setting, the seed, the per-epoch history, the final and best test accuracy, the wall time \
+        and the data normalisation.
+
+        By default the run goes into the checkpoint store (--store, default \
+        notebooks-data/models), filed under its training identity: model, variant, ratio, groups, \
+        input shape, classes, dataset and image counts, recipe and seed. Run the same command \
+        again and it resumes an interrupted run after its last finished epoch, or reports the \
+        finished one without training; `probe-cli store list` shows the store. With --output F \
+        the files go to F instead, and --resume continues such a run. Either way a resumed run \
+        ends with the same weights as one that never stopped (bit for bit with --threads 1).
 
         For fashion-mnist the model gets 1 input channel, 28x28 inputs and 10 classes unless \
         --in-channels, --input-size or --classes say otherwise; images are normalised with mean \
@@ -75,10 +82,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Checkpoint to write each epoch (.safetensors); F.optim.safetensors and F.json go beside it.")
+    @Option(help: "The checkpoint store the run goes into (default: notebooks-data/models of this checkout).")
+    var store: String?
+
+    @Option(help: "Write the checkpoint to this file (.safetensors) instead of the store; F.optim.safetensors and F.json go beside it.")
     var output: String?
 
-    @Flag(help: "Continue the run whose checkpoint is --output (same settings; --epochs may grow).")
+    @Flag(help: "Continue the run whose checkpoint is --output (same settings; --epochs may grow). Store runs resume by themselves.")
     var resume = false
 
     func validate() throws {
@@ -98,8 +108,26 @@ struct TrainCommand: ParsableCommand {
         if let output, !output.hasSuffix(".safetensors") {
             throw ValidationError("--output '\(output)' must end in .safetensors (the optimizer state and the .json sidecar are named after it).")
         }
-        if resume && output == nil { throw ValidationError("--resume needs --output: the checkpoint of the run to continue.") }
+        if resume && output == nil { throw ValidationError("--resume needs --output: the checkpoint of the run to continue. A run in the store (no --output) resumes when the same command runs again.") }
+        if store != nil && output != nil { throw ValidationError("--store and --output both say where the run goes; give one: --store DIR files it by its identity, --output F writes exactly F.") }
+        if model.weights != nil && output == nil {
+            throw ValidationError("--weights starts the run from other weights, which a store's training identity does not record; give --output F to train from them into a file of your own.")
+        }
+        try checkShape()
         do { try trainingConfiguration().validate() } catch let error as SPConvLabError { throw ValidationError(error.message) }
+    }
+
+    /// Refuses input shapes the dataset cannot give, naming the flag and what the dataset has.
+    func checkShape() throws {
+        if let channels = model.inChannels, channels != 1 {
+            throw ValidationError("--in-channels \(channels) cannot be trained on \(dataset): its images have 1 channel (gray). Leave --in-channels out or give --in-channels 1.")
+        }
+        if let size = model.inputSize, size != FashionMNIST.imageSize {
+            throw ValidationError("--input-size \(size) cannot be trained on \(dataset): its images are \(FashionMNIST.imageSize)x\(FashionMNIST.imageSize) and are not resized for training. Leave --input-size out or give --input-size \(FashionMNIST.imageSize).")
+        }
+        if let classes = model.classes, classes < FashionMNIST.classNames.count {
+            throw ValidationError("--classes \(classes) is too few for \(dataset), whose labels run over \(FashionMNIST.classNames.count) classes. Leave --classes out or give at least \(FashionMNIST.classNames.count).")
+        }
     }
 
     func trainingConfiguration() -> TrainingConfiguration {
@@ -117,12 +145,12 @@ struct TrainCommand: ParsableCommand {
         return configuration
     }
 
-    /// The model spec with Fashion-MNIST's shape filled in where the flags left the defaults.
+    /// The model spec with Fashion-MNIST's shape filled in where the flags left it out.
     func spec() throws -> ModelSpec {
         var spec = try model.spec()
-        if model.inChannels == 3 { spec.inputChannels = 1 }
-        if model.inputSize == nil { spec.inputSize = FashionMNIST.imageSize }
-        if model.classes == nil { spec.classes = 10 }
+        spec.inputChannels = model.inChannels ?? 1
+        spec.inputSize = model.inputSize ?? FashionMNIST.imageSize
+        spec.classes = model.classes ?? FashionMNIST.classNames.count
         return spec
     }
 
@@ -131,148 +159,98 @@ struct TrainCommand: ParsableCommand {
             _ = ToolInfo.gitCommit  // the checkout's HEAD now, not when the first sidecar is written
             if let threads { Engine.setThreads(threads) }
             let spec = try spec()
-            let configuration = trainingConfiguration()
-            let output = self.output ?? "\(spec.architecture.rawValue)_\(spec.variant.spconvConfiguration == nil ? "vanilla" : "spconv").safetensors"
-            let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue,
-                  FileManager.default.isWritableFile(atPath: folder) else {
-                throw SPConvLabError(.io, "--output \(output): the folder \(folder) does not exist or is not writable; create it first or choose another path. Nothing was trained.")
-            }
-            if !resume && FileManager.default.fileExists(atPath: output) {
-                printError("note: \(output) exists and will be replaced after the first epoch (use --resume to continue it instead).")
-            }
-            let network = try Network(spec, seed: seed)
-            if let weights = model.weights { try network.loadWeights(contentsOf: weights) }
             let trainSet = LabelledImages(try FashionMNIST(split: .train, folder: dataDirectory, limit: limit))
             let testSet = LabelledImages(try FashionMNIST(split: .test, folder: dataDirectory, limit: testLimit))
-            let trainer = try Trainer(network: network, configuration: configuration, trainSet: trainSet, testSet: testSet)
-            trainer.checkpointPath = output
-            if resume {
-                try trainer.resume(from: output)
-                printError("resuming \(output) after epoch \(trainer.history.count) of \(epochs)")
-            }
-            printError("training \(spec.displayName) on \(trainSet.count) images (\(trainer.stepsPerEpoch) steps of \(batch) per epoch), \(Engine.threads) thread(s), testing on \(testSet.count)")
-            let sidecar = Self.sidecarPath(for: output)
-            let clock = Stopwatch.start()
-            let previousSeconds = resume ? (try? TrainingSidecar.read(sidecar))?.wallSeconds ?? 0 : 0
+            let identity = TrainingIdentity(spec: spec, dataset: dataset, trainImages: trainSet.count,
+                                            testImages: testSet.count, recipe: trainingConfiguration())
+            let writer = TrainingSidecar.Writer(tool: "probe-cli train", version: ToolInfo.version,
+                                                gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments)
+            let steps = (trainSet.count + batch - 1) / batch
+            printError("training \(spec.displayName) on \(trainSet.count) images (about \(steps) steps of \(batch) per epoch), \(Engine.threads) thread(s), testing on \(testSet.count)")
             var bar: ProgressBar?
-            try trainer.train(progress: { p in
+            let progress: (TrainingProgress) -> Void = { p in
                 if p.step == 1 { bar = ProgressBar("epoch \(p.epoch)/\(p.epochs)") }
-                bar?.update(p.images, of: p.imagesPerEpoch,
-                            note: String(format: "loss %.4f, acc %.2f%%", p.loss, 100 * p.accuracy))
-            }, epochFinished: { record in
+                bar?.update(p.images, of: p.imagesPerEpoch, note: String(format: "loss %.4f, acc %.2f%%", p.loss, 100 * p.accuracy))
+            }
+            let epochLine: (EpochRecord) -> Void = { record in
                 bar?.close()
-                printError(String(format: "epoch %d/%d: lr %.5f, train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.0f images/s",
-                                  record.epoch, epochs, record.learningRate, record.trainLoss, 100 * record.trainAccuracy,
-                                  record.testLoss, 100 * record.testAccuracy, record.imagesPerSecond))
-                try TrainingSidecar(command: self, spec: spec, configuration: configuration, history: trainer.history,
-                                    trainCount: trainSet.count, testCount: testSet.count,
-                                    wallSeconds: previousSeconds + clock.seconds).write(to: sidecar)
-            })
-            let best = trainer.history.max { $0.testAccuracy < $1.testAccuracy }!
-            print(String(format: "%@: final test accuracy %.2f%% (best %.2f%% at epoch %d); wrote %@, %@ and %@",
-                         spec.displayName, 100 * trainer.history.last!.testAccuracy, 100 * best.testAccuracy, best.epoch,
-                         output, Trainer.optimizerStatePath(for: output), sidecar))
+                printError(Self.describe(record, of: identity.recipe.epochs))
+            }
+            if let output {
+                try trainToFile(identity, output: output, trainSet: trainSet, testSet: testSet, writer: writer,
+                                progress: progress, epochFinished: epochLine)
+                return
+            }
+            let store = CheckpointStore(folder: store ?? ProjectPaths.locate(CheckpointStore.defaultFolder))
+            let (entry, _) = try store.train(identity, trainSet: trainSet, testSet: testSet, normalization: FashionMNIST.normalization,
+                                             writer: writer, progress: progress) { event in
+                switch event {
+                case .reused: printError("the store already has this run finished; nothing to train")
+                case .resumed(let epoch): printError("resuming \(store.files(for: identity).weights) after epoch \(epoch) of \(epochs)")
+                case .started: printError("writing each epoch to \(store.files(for: identity).weights)")
+                case .epochFinished(let record): epochLine(record)
+                }
+            }
+            print(Self.summary(entry.sidecar, identity: identity, files: [entry.files.weights, entry.files.sidecar]))
         }
+    }
+
+    /// Trains into an explicit --output path (with --resume to continue).
+    func trainToFile(_ identity: TrainingIdentity, output: String, trainSet: LabelledImages, testSet: LabelledImages,
+                     writer: TrainingSidecar.Writer, progress: @escaping (TrainingProgress) -> Void,
+                     epochFinished: @escaping (EpochRecord) -> Void) throws {
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue,
+              FileManager.default.isWritableFile(atPath: folder) else {
+            throw SPConvLabError(.io, "--output \(output): the folder \(folder) does not exist or is not writable; create it first or choose another path. Nothing was trained.")
+        }
+        if !resume && FileManager.default.fileExists(atPath: output) {
+            printError("note: \(output) exists and will be replaced after the first epoch (use --resume to continue it instead).")
+        }
+        let network = try Network(identity.spec, seed: seed)
+        if let weights = model.weights { try network.loadWeights(contentsOf: weights) }
+        let trainer = try Trainer(network: network, configuration: identity.recipe, trainSet: trainSet, testSet: testSet)
+        trainer.checkpointPath = output
+        trainer.checkpointMetadata = ["training_identity": identity.canonicalText]
+        let sidecarPath = Self.sidecarPath(for: output)
+        var previous: TrainingSidecar?
+        if resume {
+            previous = try? TrainingSidecar.read(sidecarPath)
+            if let previous, let stored = try? previous.identity(source: sidecarPath), stored.trainImages != identity.trainImages || stored.testImages != identity.testImages {
+                throw SPConvLabError(.invalidConfiguration, "The run \(output) was trained on \(stored.trainImages) images and tested on \(stored.testImages), but this command uses \(identity.trainImages) and \(identity.testImages) (--limit, --test-limit); --resume continues a run only on the same data.")
+            }
+            try trainer.resume(from: output)
+            printError("resuming \(output) after epoch \(trainer.history.count) of \(epochs)")
+        }
+        let clock = Stopwatch.start()
+        func sidecar() -> TrainingSidecar {
+            TrainingSidecar(identity: identity, history: trainer.history, normalization: FashionMNIST.normalization,
+                            threads: Engine.threads, wallSeconds: (previous?.wallSeconds ?? 0) + clock.seconds, writer: writer)
+        }
+        try trainer.train(progress: progress, epochFinished: { record in
+            try sidecar().write(to: sidecarPath)
+            epochFinished(record)
+        })
+        let final = sidecar()
+        try final.write(to: sidecarPath)
+        print(Self.summary(final, identity: identity, files: [output, Trainer.optimizerStatePath(for: output), sidecarPath]))
+    }
+
+    static func describe(_ record: EpochRecord, of epochs: Int) -> String {
+        String(format: "epoch %d/%d: lr %.5f, train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.0f images/s",
+               record.epoch, epochs, record.learningRate, record.trainLoss, 100 * record.trainAccuracy,
+               record.testLoss, 100 * record.testAccuracy, record.imagesPerSecond)
+    }
+
+    static func summary(_ sidecar: TrainingSidecar, identity: TrainingIdentity, files: [String]) -> String {
+        String(format: "%@: final test accuracy %.2f%% (best %.2f%% at epoch %d); files: %@",
+               identity.spec.displayName, 100 * sidecar.finalTestAccuracy, 100 * sidecar.bestTestAccuracy, sidecar.bestEpoch,
+               files.joined(separator: ", "))
     }
 
     /// `F.safetensors` -> `F.json`.
     static func sidecarPath(for output: String) -> String {
         String(output.dropLast(".safetensors".count)) + ".json"
-    }
-}
-
-/// The JSON written beside a trained checkpoint: how it was made and how well it did.
-struct TrainingSidecar: Codable {
-    var tool = "probe-cli train"
-    var toolVersion = ToolInfo.version
-    var gitCommit = ToolInfo.gitCommit
-    var command: [String]
-    var model: String
-    var variant: String
-    var ratio: Double?
-    var groups: Int?
-    var inChannels: Int
-    var classes: Int
-    var inputSize: Int
-    var dataset = "fashion-mnist"
-    var trainImages: Int
-    var testImages: Int
-    var normalization: [String: [Float]]
-    var epochs: Int
-    var completedEpochs: Int
-    var finished: Bool
-    var batch: Int
-    var learningRate: Double
-    var momentum: Double
-    var weightDecay: Double
-    var schedule: String
-    var warmupEpochs: Int
-    var labelSmoothing: Double
-    var seed: UInt64
-    var cropPadding: Int
-    var horizontalFlip: Bool
-    var threads: Int
-    var finalTestAccuracy: Double
-    var bestTestAccuracy: Double
-    var bestEpoch: Int
-    var wallSeconds: Double
-    var trainImagesPerSecond: Double
-    var history: [EpochRecord]
-
-    enum CodingKeys: String, CodingKey {
-        case tool, toolVersion = "tool_version", gitCommit = "git_commit", command, model, variant, ratio, groups
-        case inChannels = "in_channels", classes, inputSize = "input_size", dataset, trainImages = "train_images"
-        case testImages = "test_images", normalization, epochs, completedEpochs = "completed_epochs", finished, batch
-        case learningRate = "learning_rate", momentum, weightDecay = "weight_decay", schedule, warmupEpochs = "warmup_epochs"
-        case labelSmoothing = "label_smoothing", seed, cropPadding = "crop_padding", horizontalFlip = "horizontal_flip"
-        case threads, finalTestAccuracy = "final_test_accuracy", bestTestAccuracy = "best_test_accuracy"
-        case bestEpoch = "best_epoch", wallSeconds = "wall_seconds", trainImagesPerSecond = "train_images_per_second", history
-    }
-
-    init(command: TrainCommand, spec: ModelSpec, configuration c: TrainingConfiguration, history: [EpochRecord],
-         trainCount: Int, testCount: Int, wallSeconds: Double) {
-        self.command = CommandLine.arguments
-        model = spec.architecture.rawValue
-        variant = spec.variant.spconvConfiguration == nil ? "vanilla" : "spconv"
-        ratio = spec.variant.spconvConfiguration?.ratio
-        groups = spec.variant.spconvConfiguration?.groups
-        inChannels = spec.inputChannels
-        classes = spec.classes
-        inputSize = spec.inputSize
-        trainImages = trainCount
-        testImages = testCount
-        normalization = ["mean": FashionMNIST.normalization.mean, "std": FashionMNIST.normalization.std]
-        epochs = c.epochs
-        completedEpochs = history.count
-        finished = history.count == c.epochs
-        batch = c.batchSize
-        learningRate = c.learningRate
-        momentum = c.momentum
-        weightDecay = c.weightDecay
-        schedule = c.schedule.description
-        warmupEpochs = c.warmupEpochs
-        labelSmoothing = c.labelSmoothing
-        seed = c.seed
-        cropPadding = c.cropPadding
-        horizontalFlip = c.horizontalFlip
-        threads = Engine.threads
-        finalTestAccuracy = history.last?.testAccuracy ?? 0
-        let best = history.max { $0.testAccuracy < $1.testAccuracy }
-        bestTestAccuracy = best?.testAccuracy ?? 0
-        bestEpoch = best?.epoch ?? 0
-        self.wallSeconds = wallSeconds
-        let (images, seconds) = history.reduce((0.0, 0.0)) { ($0.0 + $1.imagesPerSecond * $1.trainSeconds, $0.1 + $1.trainSeconds) }
-        trainImagesPerSecond = seconds > 0 ? images / seconds : 0
-        self.history = history
-    }
-
-    static func read(_ path: String) throws -> TrainingSidecar {
-        try JSONDecoder().decode(TrainingSidecar.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    func write(to path: String) throws {
-        try FileBytes.writeText(try jsonText(self) + "\n", to: path)
     }
 }

@@ -15,8 +15,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Groups of SPConv's group-wise 3x3 conv; spconv only.")
     var groups: Int = 2
 
-    @Option(name: [.customLong("in-channels")], help: "Input channels (1 for Fashion-MNIST).")
-    var inChannels: Int = 3
+    @Option(name: [.customLong("in-channels")], help: "Input channels (default 3; 1 for Fashion-MNIST).")
+    var inChannels: Int?
 
     @Option(name: .long, help: "Output classes (default: 10 for CIFAR models, 1000 for resnet18/50).")
     var classes: Int?
@@ -38,7 +38,7 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError(error.message)
         }
         guard groups >= 1 else { throw ValidationError("--groups \(groups) must be a positive integer (the paper uses 2).") }
-        guard ModelSpec.inputChannelRange.contains(inChannels) else {
+        if let inChannels, !ModelSpec.inputChannelRange.contains(inChannels) {
             throw ValidationError("--in-channels \(inChannels) is out of range; give a number in \(ModelSpec.inputChannelRange) (1 for Fashion-MNIST, 3 for RGB).")
         }
         if let classes, !ModelSpec.classRange.contains(classes) {
@@ -54,7 +54,7 @@ struct ModelOptions: ParsableArguments {
         let variant: ModelVariant = self.variant == "spconv"
             ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(ratio), groups: groups))
             : .vanilla
-        return ModelSpec(Architecture(rawValue: model)!, variant: variant, inputChannels: inChannels,
+        return ModelSpec(Architecture(rawValue: model)!, variant: variant, inputChannels: inChannels ?? 3,
                          classes: classes, inputSize: inputSize)
     }
 

@@ -36,6 +36,12 @@ final class ProgressBar {
         }
     }
 
+    /// Erases the bar's line on a terminal, so a message can be printed in its place (the bar is
+    /// drawn again by the next update).
+    func clear() {
+        if isTerminal && !finished { write("\r\u{1B}[2K") }
+    }
+
     /// Ends a bar that stopped before reaching its total (an error), so the next message starts clean.
     func close() {
         if isTerminal && !finished { write("\n") }
