@@ -77,7 +77,8 @@ extension ChartRenderer {
             legendLeft = width - margin - legendWidth
 
             // y ticks, aiming at one interval per ~70 pixels of an ordinary-sized plot.
-            let ys = points.map(\.y) + references.map(\.y)
+            let bars = chart.series.flatMap { $0.errorBarEnds.filter(usable) }
+            let ys = points.map(\.y) + references.map(\.y) + bars.map(\.y)
             let yLow = ys.min() ?? 0, yHigh = ys.max() ?? 1
             if logY {
                 let ticks = ChartTicks.logarithmic(lower: yLow, upper: yHigh)

@@ -64,6 +64,9 @@ public enum ChartRenderer {
             }
         }
         for (index, series) in chart.series.enumerated() {
+            drawErrorBars(series, color: ChartMarker.color(ofSeries: index), layout: layout, logY: chart.logY, on: &canvas)
+        }
+        for (index, series) in chart.series.enumerated() {
             let marker = ChartMarker.marker(ofSeries: index), color = ChartMarker.color(ofSeries: index)
             for point in usable(series.points, logY: chart.logY) {
                 marker.draw(on: &canvas, x: layout.pixelX(point.x), y: layout.pixelY(point.y),
@@ -166,6 +169,20 @@ public enum ChartRenderer {
                 thickLine(on: &canvas, fromX: centreX, y: centreY - 5, toX: swatchRight, y: centreY - 5, color: paretoColor)
             }
             canvas.drawText(entry.name, x: swatchRight + 8, y: centreY - (BitmapFont.glyphHeight - 1) * u / 2, scale: u)
+        }
+    }
+
+    /// A vertical bar with caps from `y - e` to `y + e` for each point with an error.
+    static func drawErrorBars(_ series: ChartSeries, color: Canvas.Color, layout: Layout, logY: Bool, on canvas: inout Canvas) {
+        guard let errors = series.errors else { return }
+        for (point, error) in zip(series.points, errors) where error.isFinite && error > 0 && point.x.isFinite && point.y.isFinite {
+            let low = point.y - error, high = point.y + error
+            guard !logY || low > 0 else { continue }
+            let x = layout.pixelX(point.x), top = layout.pixelY(high), bottom = layout.pixelY(low)
+            canvas.fillRect(x: x, y: min(top, bottom), width: 2, height: abs(bottom - top) + 1, color: color)
+            let cap = Layout.markerRadius + 2
+            canvas.fillRect(x: x - cap, y: top, width: 2 * cap + 2, height: 2, color: color)
+            canvas.fillRect(x: x - cap, y: bottom - 1, width: 2 * cap + 2, height: 2, color: color)
         }
     }
 

@@ -9,11 +9,24 @@ public struct ChartSeries: Sendable {
     public var points: [(x: Double, y: Double)]
     /// Whether a line joins the points in order of increasing `x`.
     public var connect: Bool
+    /// Vertical error bars: for point `i`, a bar from `y - errors[i]` to `y + errors[i]` (a
+    /// standard deviation, say); nil or a non-finite or zero entry draws none.
+    public var errors: [Double]?
 
     /// Creates a series.
-    public init(name: String, points: [(x: Double, y: Double)], connect: Bool = true) {
+    public init(name: String, points: [(x: Double, y: Double)], connect: Bool = true, errors: [Double]? = nil) {
+        precondition(errors.map { $0.count == points.count } ?? true, "a series needs one error per point (\(points.count)), got \(errors?.count ?? 0)")
         self.name = name
         self.points = points
         self.connect = connect
+        self.errors = errors
+    }
+
+    /// The ends of the error bars, for axis ranges: `(y - e, y + e)` per point with a usable error.
+    var errorBarEnds: [(x: Double, y: Double)] {
+        guard let errors else { return [] }
+        return zip(points, errors).flatMap { point, error -> [(x: Double, y: Double)] in
+            error.isFinite && error > 0 ? [(point.x, point.y - error), (point.x, point.y + error)] : []
+        }
     }
 }

@@ -11,85 +11,86 @@ extension SweepReport {
         let content: Content
     }
 
-    /// The report's charts, in page order.
-    static func figures(runs: [RunRecord], layerMetrics: [LayerMetricRecord], labels: RunLabels) -> [Figure] {
-        [
-            ratioFigure(runs: runs, labels: labels, name: "macs_vs_ratio.png", value: { $0.macs.map(Double.init) },
+    /// The report's charts, in page order, drawn from the configurations summarised over their
+    /// seeds (a point is a configuration's mean; error bars its standard deviation).
+    static func figures(summaries: [ConfigurationSummary], labels: RunLabels) -> [Figure] {
+        let seedNote = summaries.contains { $0.runIDs.count > 1 } ? " Each point is the mean over a configuration's seeds." : ""
+        let means = summaries.map { summary -> RunRecord in
+            var run = summary.representative
+            run.latencyMS = summary.latencyMS?.mean
+            run.accuracy = summary.accuracy?.mean
+            return run
+        }
+        return [
+            ratioFigure(runs: means, labels: labels, name: "macs_vs_ratio.png", value: { $0.macs.map(Double.init) },
                         title: "MACs vs split ratio", yLabel: "MACs (multiply-accumulates per image)",
                         caption: "Multiply-accumulates per image against the SPConv split ratio, one line per group count; the dashed line is the vanilla network.",
                         note: "No MACs recorded for any run."),
-            ratioFigure(runs: runs, labels: labels, name: "latency_vs_ratio.png", value: \.latencyMS,
+            ratioFigure(runs: means, labels: labels, name: "latency_vs_ratio.png", value: \.latencyMS,
                         title: "Latency vs split ratio", yLabel: "latency (ms)",
-                        caption: "Measured latency (one forward pass of a batch) against the SPConv split ratio, one line per group count; the dashed line is the vanilla network.",
+                        caption: "Measured latency (one forward pass of a batch) against the SPConv split ratio, one line per group count; the dashed line is the vanilla network." + seedNote,
                         note: "No latency recorded: run the sweep with latency measurement to fill this chart."),
-            redundancyFigure(runs: runs, layerMetrics: layerMetrics, labels: labels),
-            accuracyFigure(runs: runs, labels: labels),
+            redundancyFigure(summaries: summaries, labels: labels),
+            accuracyFigure(summaries: summaries, labels: labels, name: "accuracy_vs_macs.png", cost: "MACs",
+                           xLabel: "MACs (multiply-accumulates per image)", value: { $0.macs }),
+            accuracyFigure(summaries: summaries, labels: labels, name: "accuracy_vs_params.png", cost: "parameters",
+                           xLabel: "parameters", value: { $0.params }),
         ]
     }
 
-    /// A value against the split ratio: a series per (model, group count), vanilla as references.
+    /// A value against the split ratio: a series per (model, group count, weights), vanilla as references.
     static func ratioFigure(runs: [RunRecord], labels: RunLabels, name: String, value: (RunRecord) -> Double?,
                             title: String, yLabel: String, caption: String, note: String) -> Figure {
-        var keys: [(model: String, groups: Int)] = []
+        var keys: [(name: String, model: String, groups: Int)] = []
         var points: [String: [(x: Double, y: Double)]] = [:]
         var references: [Chart.Reference] = []
-        var modelsWithReference = Set<String>()
+        var referenceNames = Set<String>()
         for run in runs {
             guard let y = value(run) else { continue }
             if run.variant == "vanilla" {
-                if modelsWithReference.insert(run.model).inserted {
-                    references.append(Chart.Reference(name: labels.vanilla(model: run.model), y: y))
-                }
+                let name = labels.vanilla(model: run.model, source: run.weightsSource)
+                if referenceNames.insert(name).inserted { references.append(Chart.Reference(name: name, y: y)) }
             } else if let ratio = run.ratio, let groups = run.groups {
-                let key = labels.groups(groups, model: run.model)
-                if points[key] == nil { keys.append((run.model, groups)) }
+                let key = labels.groups(groups, model: run.model, source: run.weightsSource)
+                if points[key] == nil { keys.append((key, run.model, groups)) }
                 points[key, default: []].append((ratio, y))
             }
         }
         guard !points.isEmpty || !references.isEmpty else {
             return Figure(name: name, caption: caption, content: .absent(note: note))
         }
-        let series = keys.sorted { ($0.model, $0.groups) < ($1.model, $1.groups) }.map { key in
-            let name = labels.groups(key.groups, model: key.model)
-            return ChartSeries(name: name, points: points[name] ?? [], connect: true)
+        let series = keys.sorted { ($0.model, $0.groups, $0.name) < ($1.model, $1.groups, $1.name) }.map { key in
+            ChartSeries(name: key.name, points: points[key.name] ?? [], connect: true)
         }
         let chart = Chart(title: title, xLabel: "SPConv split ratio", yLabel: yLabel, series: series, references: references)
         return Figure(name: name, caption: caption, content: .chart(chart))
     }
 
-    /// Mean |off-diagonal| similarity per layer, one series per run (vanilla first), under
-    /// `cosine` when recorded, else the first metric.
-    static func redundancyFigure(runs: [RunRecord], layerMetrics: [LayerMetricRecord], labels: RunLabels) -> Figure {
+    /// Mean |off-diagonal| similarity per layer, one series per configuration (vanilla first; the
+    /// mean over its seeds), under `cosine` when recorded, else the first metric.
+    static func redundancyFigure(summaries: [ConfigurationSummary], labels: RunLabels) -> Figure {
         let name = "redundancy_per_layer.png"
-        guard let metric = layerMetrics.contains(where: { $0.metric == "cosine" }) ? "cosine" : layerMetrics.first?.metric else {
+        let metrics = Set(summaries.flatMap { $0.layerRedundancy.keys })
+        guard let metric = metrics.contains("cosine") ? "cosine" : metrics.sorted().first else {
             return Figure(name: name, caption: "Mean channel redundancy per layer.",
                           content: .absent(note: "No layer metrics recorded: run the sweep with similarity capture to see redundancy per layer."))
         }
-        let records = layerMetrics.filter { $0.metric == metric }
-        var byRun: [Int64: [LayerMetricRecord]] = [:]
-        var runOrder: [Int64] = []
-        for record in records {
-            if byRun[record.runID] == nil { runOrder.append(record.runID) }
-            byRun[record.runID, default: []].append(record)
-        }
-        // Runs in table order, vanilla first; runs missing from the table last.
-        let tableOrder = runs.filter { $0.variant == "vanilla" } + runs.filter { $0.variant != "vanilla" }
-        var ordered: [Int64] = []
-        for run in tableOrder where byRun[run.id] != nil && !ordered.contains(run.id) { ordered.append(run.id) }
-        ordered += runOrder.filter { !ordered.contains($0) }
-
-        let categories = mergedLayerOrder(ordered.map { byRun[$0]!.map(\.layer) })
+        let ordered = summaries.filter { $0.representative.variant == "vanilla" } + summaries.filter { $0.representative.variant != "vanilla" }
+        let withLayers = ordered.filter { !($0.layerRedundancy[metric] ?? []).isEmpty }
+        let categories = mergedLayerOrder(withLayers.map { $0.layerRedundancy[metric]!.map(\.layer) })
         let index = Dictionary(categories.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
-        // Wide enough for a readable label per layer; tall enough for turned labels under the plot.
-        let series = ordered.map { id in
-            ChartSeries(name: labels.series(id), points: byRun[id]!.map { (Double(index[$0.layer]!), $0.meanAbsOffDiagonal) },
-                        connect: true)
+        let series = withLayers.map { summary in
+            let count = summary.runIDs.count
+            return ChartSeries(name: labels.configuration(summary.representative) + (count > 1 ? " (\(count) seeds)" : ""),
+                               points: summary.layerRedundancy[metric]!.map { (Double(index[$0.layer]!), $0.spread.mean) },
+                               connect: true)
         }
         let chart = Chart(title: "Mean |off-diagonal| \(metric) similarity per layer", xLabel: "layer (network order)",
                           yLabel: "mean |off-diagonal| \(metric)", series: series, categories: categories,
                           width: min(4000, max(960, 440 + 22 * categories.count)),
                           height: 560 + 12 * min(24, categories.map(\.count).max() ?? 0))
-        return Figure(name: name, caption: "Mean absolute off-diagonal \(metric) similarity between the channels of each layer, one line per run: lower means less redundant channels.",
+        let weights = labels.marksWeights ? " Runs with random weights are marked [random], trained ones [trained]: compare like with like." : ""
+        return Figure(name: name, caption: "Mean absolute off-diagonal \(metric) similarity between the channels of each layer, one line per configuration (the mean over its seeds): lower means less redundant channels." + weights,
                       content: .chart(chart))
     }
 
@@ -111,29 +112,34 @@ extension SweepReport {
         return merged
     }
 
-    /// Accuracy against MACs with the Pareto front; absent when no run has both.
-    static func accuracyFigure(runs: [RunRecord], labels: RunLabels) -> Figure {
-        let name = "accuracy_vs_macs.png"
-        let caption = "Accuracy against MACs; the step line is the Pareto front (no other run is both cheaper and more accurate)."
-        var keys: [String] = []
-        var points: [String: [(x: Double, y: Double)]] = [:]
-        let measured = runs.filter { $0.accuracy != nil && $0.macs != nil }
+    /// Accuracy (mean over seeds, bars of one standard deviation) against a cost, one series per
+    /// group count plus vanilla, with the Pareto front of the means; absent when no configuration
+    /// has both.
+    static func accuracyFigure(summaries: [ConfigurationSummary], labels: RunLabels, name: String, cost: String,
+                               xLabel: String, value: (RunRecord) -> Int?) -> Figure {
+        let caption = "Test accuracy against \(cost); each point is a configuration's mean over its seeds with a bar of one standard deviation, and the step line is the Pareto front of the means (no other configuration is both cheaper and more accurate)."
+        let measured = summaries.filter { $0.accuracy != nil && value($0.representative) != nil }
         guard !measured.isEmpty else {
-            let note = runs.contains { $0.accuracy != nil }
-                ? "Accuracy recorded but no MACs: nothing to plot against."
-                : "No accuracy recorded: train with --train-epochs to plot accuracy against MACs."
+            let note = summaries.contains { $0.accuracy != nil }
+                ? "Accuracy recorded but no \(cost): nothing to plot against."
+                : "No accuracy recorded: train with --train-epochs to plot accuracy against \(cost)."
             return Figure(name: name, caption: caption, content: .absent(note: note))
         }
-        let sorted = measured.filter { $0.variant == "vanilla" }
-            + measured.filter { $0.variant != "vanilla" }.sorted { ($0.model, $0.groups ?? 0) < ($1.model, $1.groups ?? 0) }
-        for run in sorted {
-            let key = run.variant == "vanilla" ? labels.vanilla(model: run.model)
-                : run.groups.map { labels.groups($0, model: run.model) } ?? labels.configuration(run)
+        var keys: [String] = []
+        var points: [String: [(x: Double, y: Double)]] = [:], errors: [String: [Double]] = [:]
+        let sorted = measured.filter { $0.representative.variant == "vanilla" }
+            + measured.filter { $0.representative.variant != "vanilla" }
+                .sorted { ($0.representative.model, $0.representative.groups ?? 0) < ($1.representative.model, $1.representative.groups ?? 0) }
+        for summary in sorted {
+            let run = summary.representative
+            let key = run.variant == "vanilla" ? labels.vanilla(model: run.model, source: run.weightsSource)
+                : run.groups.map { labels.groups($0, model: run.model, source: run.weightsSource) } ?? labels.configuration(run)
             if points[key] == nil { keys.append(key) }
-            points[key, default: []].append((Double(run.macs!), run.accuracy!))
+            points[key, default: []].append((Double(value(run)!), summary.accuracy!.mean))
+            errors[key, default: []].append(summary.accuracy!.std ?? 0)
         }
-        let series = keys.map { ChartSeries(name: $0, points: points[$0]!, connect: false) }
-        let chart = Chart(title: "Accuracy vs MACs", xLabel: "MACs (multiply-accumulates per image)", yLabel: "accuracy",
+        let series = keys.map { ChartSeries(name: $0, points: points[$0]!, connect: false, errors: errors[$0]!) }
+        let chart = Chart(title: "Accuracy vs \(cost)", xLabel: xLabel, yLabel: "test accuracy",
                           series: series, paretoFront: ChartRenderer.paretoFront(of: series.flatMap(\.points)))
         return Figure(name: name, caption: caption, content: .chart(chart))
     }

@@ -21,13 +21,17 @@ extension SweepReport {
         let title: String
         let generatedAt: Date
         let runs: [RunRecord]
+        let summaries: [ConfigurationSummary]
         var charts: [ChartEntry] = []
         var heatmaps: [HeatmapEntry] = []
+        /// What the trained grid shows about the paper's claim (``GridFindings``), when it can say.
+        var findings: String?
 
-        init(title: String, generatedAt: Date, runs: [RunRecord]) {
+        init(title: String, generatedAt: Date, runs: [RunRecord], summaries: [ConfigurationSummary] = []) {
             self.title = title
             self.generatedAt = generatedAt
             self.runs = runs
+            self.summaries = summaries
         }
 
         static let style = """
@@ -64,8 +68,11 @@ extension SweepReport {
             }
             html += "<p class=\"meta\">Generated \(escapeHTML(Page.timestamp(generatedAt))). \(runs.count) run\(runs.count == 1 ? "" : "s")"
             html += counts.isEmpty ? "." : " (\(counts.joined(separator: ", ")))."
-            html += " Tables: <a href=\"runs.csv\">runs.csv</a>, <a href=\"layer_metrics.csv\">layer_metrics.csv</a>.</p>\n"
+            html += " Tables: <a href=\"runs.csv\">runs.csv</a>, <a href=\"configurations.csv\">configurations.csv</a>, <a href=\"layer_metrics.csv\">layer_metrics.csv</a>.</p>\n"
+            html += "<p class=\"meta\">\(escapeHTML(Page.weightsSentence(runs)))</p>\n"
 
+            if let findings { html += "<h2>What this grid shows</h2>\n<p>\(escapeHTML(findings))</p>\n" }
+            html += "<h2>Configurations</h2>\n" + configurationsTable(labels: labels)
             html += "<h2>Runs</h2>\n" + runsTable()
 
             html += "<h2>Charts</h2>\n"
@@ -100,7 +107,7 @@ extension SweepReport {
 
         func runsTable() -> String {
             guard !runs.isEmpty else { return "<p class=\"note\">No runs recorded.</p>\n" }
-            let header = ["id", "model", "variant", "ratio", "groups", "status", "reason", "params", "MACs", "FLOPs",
+            let header = ["id", "model", "variant", "ratio", "groups", "weights", "status", "reason", "params", "MACs", "FLOPs",
                           "latency (ms)", "accuracy", "images"]
             var html = "<div class=\"table-wrap\"><table>\n<thead><tr>"
             html += header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
@@ -115,6 +122,7 @@ extension SweepReport {
                 html += "<tr>" + numeric(String(run.id))
                 html += "<td>\(escapeHTML(run.model))</td><td>\(escapeHTML(run.variant))</td>"
                 html += numeric(run.ratio.map { CSVWriter.formatG6($0) } ?? "") + numeric(run.groups.map { String($0) } ?? "")
+                html += "<td title=\"\(escapeHTML(run.checkpointSHA256.map { "checkpoint SHA-256 \($0)" } ?? run.weightsSHA256.map { "file SHA-256 \($0)" } ?? ""))\">\(escapeHTML(WeightsDescription.short(run)))</td>"
                 html += "<td class=\"status-\(escapeHTML(run.status.rawValue))\">\(escapeHTML(run.status.rawValue))</td>"
                 html += "<td class=\"reason\">\(escapeHTML(run.reason ?? ""))</td>"
                 html += count(run.params) + count(run.macs) + count(run.flops)
@@ -123,6 +131,40 @@ extension SweepReport {
                 html += numeric(String(run.images)) + "</tr>\n"
             }
             return html + "</tbody>\n</table></div>\n"
+        }
+
+        /// One sentence on where the runs' weights came from.
+        static func weightsSentence(_ runs: [RunRecord]) -> String {
+            let done = runs.filter { $0.status == .done }
+            let counts = WeightsSource.allCases.compactMap { source -> String? in
+                let n = done.filter { $0.weightsSource == source }.count
+                return n == 0 ? nil : "\(n) with \(source.rawValue) weights"
+            }
+            guard !counts.isEmpty else { return "No run is done yet." }
+            let mixed = WeightsMixing.isMixed(runs) ? " Random and trained weights are shown together on request; every label marks which is which." : ""
+            return "Done runs: \(counts.joined(separator: ", "))." + mixed
+        }
+
+        /// The configurations over their seeds: mean ± standard deviation.
+        func configurationsTable(labels: RunLabels) -> String {
+            guard !summaries.isEmpty else { return "<p class=\"note\">No run is done yet.</p>\n" }
+            let metrics = Array(Set(summaries.flatMap { $0.redundancy.keys })).sorted()
+            let header = ["configuration", "weights", "seeds", "params", "MACs", "accuracy (%)", "latency (ms)"]
+                + metrics.map { "mean |off-diag| \($0)" } + ["runs"]
+            var html = "<div class=\"table-wrap\"><table>\n<thead><tr>"
+            html += header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+            for summary in summaries {
+                let r = summary.representative
+                func cell(_ text: String) -> String { "<td class=\"num\">\(escapeHTML(text))</td>" }
+                html += "<tr><td>\(escapeHTML(labels.configuration(r)))</td><td>\(escapeHTML(r.weightsSource.rawValue + (r.trainEpochs.map { ", \($0) epochs" } ?? "")))</td>"
+                html += cell(summary.seeds.map { $0.map(String.init) ?? "-" }.joined(separator: ", "))
+                html += cell(r.params.map { ChartTicks.compact(Double($0)) } ?? "") + cell(r.macs.map { ChartTicks.compact(Double($0)) } ?? "")
+                html += cell(summary.accuracy?.formatted(decimals: 2, scale: 100) ?? "")
+                html += cell(summary.latencyMS?.formatted(decimals: 2) ?? "")
+                for metric in metrics { html += cell(summary.redundancy[metric]?.formatted(decimals: 3) ?? "") }
+                html += cell(summary.runIDs.map(String.init).joined(separator: ", ")) + "</tr>\n"
+            }
+            return html + "</tbody>\n</table></div>\n<p class=\"meta\">Mean ± sample standard deviation over the seeds of each configuration (one value: no spread). The per-seed runs are listed below.</p>\n"
         }
 
         /// `date` as `2025-01-31 14:05:09 UTC`.

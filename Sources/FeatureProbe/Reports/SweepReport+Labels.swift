@@ -4,13 +4,20 @@ extension SweepReport {
         let runsByID: [Int64: RunRecord]
         /// Whether the runs cover more than one model, so names must say which.
         let isMultiModel: Bool
+        /// Whether runs with random weights appear beside trained or file ones (allowed by the
+        /// user), so every name must say where its weights came from.
+        let marksWeights: Bool
 
         init(runs: [RunRecord]) {
             var byID: [Int64: RunRecord] = [:]
             for run in runs where byID[run.id] == nil { byID[run.id] = run }
             runsByID = byID
             isMultiModel = Set(runs.map(\.model)).count > 1
+            marksWeights = WeightsMixing.isMixed(runs)
         }
+
+        /// " [trained]", " [random]" or " [file]" when weights are mixed, else "".
+        func mark(_ source: WeightsSource) -> String { marksWeights ? " [\(source.rawValue)]" : "" }
 
         /// "vanilla", "r=0.25 g=2" (or the variant name), after the model when there are several.
         func configuration(_ run: RunRecord) -> String {
@@ -22,7 +29,7 @@ extension SweepReport {
             } else {
                 base = run.variant
             }
-            return isMultiModel ? "\(run.model) \(base)" : base
+            return (isMultiModel ? "\(run.model) \(base)" : base) + mark(run.weightsSource)
         }
 
         /// "#3 r=0.25 g=2", for a legend with one entry per run.
@@ -37,17 +44,18 @@ extension SweepReport {
             if run.variant != "vanilla", let ratio = run.ratio, let groups = run.groups {
                 text += " r=\(CSVWriter.formatG6(ratio)) g=\(groups)"
             }
-            return text
+            if let seed = run.trainSeed { text += " seed \(seed)" }
+            return text + " (\(WeightsDescription.short(run)))"
         }
 
         /// The name of a group-count series, after the model when there are several.
-        func groups(_ groups: Int, model: String) -> String {
-            isMultiModel ? "\(model) g=\(groups)" : "g=\(groups)"
+        func groups(_ groups: Int, model: String, source: WeightsSource) -> String {
+            (isMultiModel ? "\(model) g=\(groups)" : "g=\(groups)") + mark(source)
         }
 
         /// The name of a vanilla baseline, after the model when there are several.
-        func vanilla(model: String) -> String {
-            isMultiModel ? "\(model) vanilla" : "vanilla"
+        func vanilla(model: String, source: WeightsSource) -> String {
+            (isMultiModel ? "\(model) vanilla" : "vanilla") + mark(source)
         }
     }
 }

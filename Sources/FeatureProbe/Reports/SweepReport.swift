@@ -23,8 +23,13 @@ public enum SweepReport {
     public static let runsHeader = [
         "id", "sweep_id", "model", "variant", "ratio", "groups", "in_channels", "classes", "input_size",
         "weights_path", "weights_sha256", "dataset", "images", "status", "reason", "params", "macs", "flops",
-        "latency_ms", "batch", "threads", "accuracy", "train_epochs", "train_seconds", "started_at", "finished_at", "tool_version", "git_commit", "host",
+        "latency_ms", "batch", "threads", "accuracy", "train_epochs", "train_seconds", "train_seed", "weights_source",
+        "weights_seed", "store_key", "checkpoint_sha256", "started_at", "finished_at", "tool_version", "git_commit", "host",
     ]
+
+    /// The fields of `configurations.csv`, in order: ``CannedQuery/configurationColumns`` without
+    /// the sweep name, one row per configuration and metric.
+    public static let configurationsHeader = Array(CannedQuery.configurationColumns.dropFirst())
 
     /// The fields of `layer_metrics.csv`, in order.
     public static let layerMetricsHeader = [
@@ -40,19 +45,27 @@ public enum SweepReport {
     ///   - similarity: Stored similarity matrices; each becomes a heatmap.
     ///   - title: The page and report title.
     ///   - generatedAt: The time printed on the page.
+    ///   - allowMixing: Whether runs with random weights may appear beside trained or file ones
+    ///     (then every label marks each run's weights).
     /// - Returns: `(name, bytes)` pairs; names are relative paths with `/` separators.
-    /// - Throws: ``FeatureProbeError`` when a similarity record's values do not form its
-    ///   `channels x channels` matrix; errors of ``PNGCodec/encode(_:)``.
+    /// - Throws: ``FeatureProbeError`` when the runs mix random with trained or file weights and
+    ///   `allowMixing` is false (``WeightsMixing``), or a similarity record's values do not form
+    ///   its `channels x channels` matrix; errors of ``PNGCodec/encode(_:)``.
     public static func files(runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord],
-                             title: String, generatedAt: Date = Date()) throws -> [(name: String, bytes: [UInt8])] {
+                             title: String, generatedAt: Date = Date(), allowMixing: Bool = false) throws -> [(name: String, bytes: [UInt8])] {
+        try WeightsMixing.check(runs, allowed: allowMixing, what: "The report")
+        let summaries = ConfigurationSummary.group(runs, layerMetrics: layerMetrics)
         var files: [(name: String, bytes: [UInt8])] = []
         files.append(("runs.csv", Array(CSVWriter.table(header: runsHeader, rows: runs.map(runRow)).utf8)))
+        files.append(("configurations.csv", Array(CSVWriter.table(header: configurationsHeader,
+                                                                  rows: summaries.flatMap(configurationRows)).utf8)))
         files.append(("layer_metrics.csv", Array(CSVWriter.table(header: layerMetricsHeader,
                                                                  rows: layerMetrics.map(layerMetricRow)).utf8)))
-        var page = Page(title: title, generatedAt: generatedAt, runs: runs)
+        var page = Page(title: title, generatedAt: generatedAt, runs: runs, summaries: summaries)
+        page.findings = GridFindings.paragraph(summaries)
         let labels = RunLabels(runs: runs)
 
-        for figure in figures(runs: runs, layerMetrics: layerMetrics, labels: labels) {
+        for figure in figures(summaries: summaries, labels: labels) {
             switch figure.content {
             case .chart(let chart):
                 files.append((figure.name, try PNGCodec.encode(ChartRenderer.render(chart))))
@@ -104,8 +117,26 @@ public enum SweepReport {
          String(run.inChannels), String(run.classes), String(run.inputSize), run.weightsPath ?? "",
          run.weightsSHA256 ?? "", run.dataset, String(run.images), run.status.rawValue, run.reason ?? "",
          number(run.params), number(run.macs), number(run.flops), number(run.latencyMS), String(run.batch),
-         String(run.threads), number(run.accuracy), number(run.trainEpochs), number(run.trainSeconds), run.startedAt ?? "", run.finishedAt ?? "", run.toolVersion,
+         String(run.threads), number(run.accuracy), number(run.trainEpochs), number(run.trainSeconds),
+         run.trainSeed.map(String.init) ?? "", run.weightsSource.rawValue, run.weightsSeed.map(String.init) ?? "",
+         run.storeKey ?? "", run.checkpointSHA256 ?? "", run.startedAt ?? "", run.finishedAt ?? "", run.toolVersion,
          run.gitCommit ?? "", run.host ?? ""]
+    }
+
+    /// A configuration's rows of `configurations.csv`: one per metric (one with empty metric
+    /// fields when it has none).
+    static func configurationRows(_ summary: ConfigurationSummary) -> [[String]] {
+        let r = summary.representative
+        let head = [r.model, r.variant, number(r.ratio), number(r.groups), r.weightsSource.rawValue, number(r.trainEpochs),
+                    String(summary.runIDs.count), summary.seeds.map { $0.map(String.init) ?? "-" }.joined(separator: " "),
+                    number(r.params), number(r.macs), number(summary.accuracy?.mean), number(summary.accuracy?.std),
+                    number(summary.latencyMS?.mean), number(summary.latencyMS?.std)]
+        let ids = summary.runIDs.map(String.init).joined(separator: " ")
+        let metrics = summary.redundancy.keys.sorted()
+        guard !metrics.isEmpty else { return [head + ["", "", "", ids]] }
+        return metrics.map { metric in
+            head + [metric, number(summary.redundancy[metric]?.mean), number(summary.redundancy[metric]?.std), ids]
+        }
     }
 
     static func layerMetricRow(_ metric: LayerMetricRecord) -> [String] {

@@ -6,9 +6,13 @@ public enum CannedQuery {
     /// (`run_summary`; `train_epochs` is NULL in a file written before `v2_training`).
     public static func runs(path: String, sweep: String? = nil) throws -> QueryResult {
         let connection = try ReadOnlyQuery.open(path: path)
-        let hasEpochs = try ReadOnlyQuery.run(connection, sql: "PRAGMA table_info(run_summary)").rows.contains { $0[1].string == "train_epochs" }
+        let viewColumns = Set(try ReadOnlyQuery.run(connection, sql: "PRAGMA table_info(run_summary)").rows.compactMap { $0[1].string })
+        let hasEpochs = viewColumns.contains("train_epochs"), hasSource = viewColumns.contains("weights_source")
+        let source = hasSource ? "weights_source, train_seed" : hasEpochs
+            ? "CASE WHEN train_epochs IS NOT NULL THEN 'trained' ELSE 'random or file' END AS weights_source, NULL AS train_seed"
+            : "'random or file' AS weights_source, NULL AS train_seed"
         let columns = """
-            run_id, sweep, model, variant, ratio, groups, dataset, images, status, params, macs, latency_ms, accuracy, \
+            run_id, sweep, model, variant, ratio, groups, \(source), dataset, images, status, params, macs, latency_ms, accuracy, \
             \(hasEpochs ? "train_epochs" : "NULL AS train_epochs"), metric, layers, mean_abs_offdiag, suggested_ratio, reason
             """
         if let sweep {
@@ -16,6 +20,45 @@ public enum CannedQuery {
                                          bindings: [.text(sweep)])
         }
         return try ReadOnlyQuery.run(connection, sql: "SELECT \(columns) FROM run_summary ORDER BY run_id, metric")
+    }
+
+    /// The columns of ``configurations(path:sweep:allowMixing:)``.
+    public static let configurationColumns = [
+        "sweep", "model", "variant", "ratio", "groups", "weights_source", "train_epochs", "runs", "seeds", "params", "macs",
+        "accuracy_mean", "accuracy_std", "latency_ms_mean", "latency_ms_std", "metric", "mean_abs_offdiag_mean",
+        "mean_abs_offdiag_std", "run_ids",
+    ]
+
+    /// Each configuration summarised over its seeds (``ConfigurationSummary``): one row per
+    /// configuration and metric with the mean and sample standard deviation (NULL for one seed)
+    /// of accuracy, latency and the mean |off-diagonal| similarity over layers, and the ids of the
+    /// per-seed runs (still in `runs`). Done runs only, in order of their first run.
+    ///
+    /// - Throws: ``FeatureProbeError`` when the runs mix random with trained or file weights and
+    ///   `allowMixing` is false (``WeightsMixing``), or the sweep does not exist.
+    public static func configurations(path: String, sweep: String? = nil, allowMixing: Bool = false) throws -> QueryResult {
+        let data = try SweepReportLoader.load(path: path, sweep: sweep, heatmaps: .perRun(0))
+        try WeightsMixing.check(data.runs, allowed: allowMixing, what: "query configurations")
+        let names = Dictionary(try ExperimentDatabase(path: path, mode: .readOnly).sweeps().map { ($0.id, $0.name) },
+                               uniquingKeysWith: { a, _ in a })
+        var rows: [[SQLValue]] = []
+        for summary in ConfigurationSummary.group(data.runs, layerMetrics: data.layerMetrics) {
+            let r = summary.representative
+            let seeds = summary.seeds.map { $0.map(String.init) ?? "-" }.joined(separator: ",")
+            let head: [SQLValue] = [SQLValue(names[r.sweepID]), .text(r.model), .text(r.variant), SQLValue(r.ratio),
+                                    SQLValue(r.groups), .text(r.weightsSource.rawValue), SQLValue(r.trainEpochs),
+                                    SQLValue(summary.runIDs.count), .text(seeds), SQLValue(r.params), SQLValue(r.macs),
+                                    SQLValue(summary.accuracy?.mean), SQLValue(summary.accuracy?.std),
+                                    SQLValue(summary.latencyMS?.mean), SQLValue(summary.latencyMS?.std)]
+            let ids = SQLValue.text(summary.runIDs.map(String.init).joined(separator: ","))
+            let metrics = summary.redundancy.keys.sorted()
+            if metrics.isEmpty { rows.append(head + [.null, .null, .null, ids]) }
+            for metric in metrics {
+                let spread = summary.redundancy[metric]
+                rows.append(head + [.text(metric), SQLValue(spread?.mean), SQLValue(spread?.std), ids])
+            }
+        }
+        return QueryResult(columns: configurationColumns, rows: rows)
     }
 
     /// One run as `field, value` rows: every column of `runs`, then its sweep's name.
@@ -38,18 +81,23 @@ public enum CannedQuery {
             """, bindings: [.integer(runID)])
     }
 
-    /// Two runs per layer side by side under one metric: `layer, a_channels, b_channels,
+    /// Two runs per layer side by side under one metric (refused when one has random weights and
+    /// the other trained or file weights, unless `allowMixing`): `layer, a_channels, b_channels,
     /// a_/b_mean_abs_offdiag, a_/b_clusters, a_/b_effective_rank, a_/b_suggested_ratio`, layers of
     /// either run (a full outer join by the dotted layer path; a layer only one run has shows NULLs
     /// for the other), in `a`'s layer order then `b`'s.
     ///
     /// - Parameter metric: the metric; nil picks the first metric (alphabetically) both runs have.
     /// - Throws: ``FeatureProbeError`` when a run is missing or the runs share no metric.
-    public static func compare(path: String, runA: Int64, runB: Int64, metric: String? = nil) throws -> QueryResult {
+    public static func compare(path: String, runA: Int64, runB: Int64, metric: String? = nil,
+                               allowMixing: Bool = false) throws -> QueryResult {
         let connection = try ReadOnlyQuery.open(path: path)
         for id in [runA, runB] where try ReadOnlyQuery.run(connection, sql: "SELECT 1 FROM runs WHERE id = ?", bindings: [.integer(id)]).rows.isEmpty {
             throw try missingRun(id, path: path)
         }
+        let database = try ExperimentDatabase(path: path, mode: .readOnly)
+        try WeightsMixing.check(try [runA, runB].compactMap { try database.run(id: $0) }, allowed: allowMixing,
+                                what: "query compare \(runA) \(runB)")
         let chosen: String
         if let metric {
             chosen = metric
@@ -98,8 +146,10 @@ public enum CannedQuery {
     /// higher accuracy"; otherwise "not beaten on both lower MACs and lower mean_abs_offdiag" (per
     /// metric): at equal cost, the network whose channels repeat each other less uses its MACs
     /// better. The `criterion` column says which applied. Ordered by sweep, metric, MACs.
-    public static func pareto(path: String) throws -> QueryResult {
-        try ReadOnlyQuery.run(path: path, sql: """
+    public static func pareto(path: String, allowMixing: Bool = false) throws -> QueryResult {
+        let runs = try SweepReportLoader.load(path: path, heatmaps: .perRun(0)).runs
+        try WeightsMixing.check(runs, allowed: allowMixing, what: "query pareto")
+        return try ReadOnlyQuery.run(path: path, sql: """
             SELECT * FROM pareto_candidates
             WHERE criterion = (CASE WHEN EXISTS (SELECT 1 FROM runs WHERE status = 'done' AND accuracy IS NOT NULL)
                                     THEN 'accuracy' ELSE 'mean_abs_offdiag' END)

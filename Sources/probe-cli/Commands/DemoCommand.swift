@@ -6,22 +6,36 @@ import SPConvLab
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The toolkit's main job on its embedded default: a small SPConv sweep of resnet20, stored in SQLite, and its report.",
+        abstract: "The toolkit's main job on its embedded default: trained resnet20 vanilla and SPConv networks compared in SQLite and a report.",
         discussion: """
-        Sweeps resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2: parameters, \
-        MACs, FLOPs, latency (median ms per batch of 32) and per-layer channel redundancy of the \
-        block outputs, on 256 Fashion-MNIST test images when dataset-fashion-mnist is installed \
-        (1-channel 28x28 models), otherwise on the bundled photos (3-channel 32x32). Trained \
-        checkpoints in notebooks-data/models (resnet20_vanilla, resnet20_spconv at ratio 1/2, \
-        groups 2) are used for their configurations when present. The database goes to \
-        <out>/demo.sqlite (made anew), the report to <out>/report/index.html.
+        Compares resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2, each \\
+        trained on Fashion-MNIST with seeds 0 and 1 under train's default recipe (15 epochs; \\
+        notebooks-data/README.md), taken from the checkpoint store (notebooks-data/models, or \\
+        --store): test accuracy (mean ± standard deviation over seeds), parameters, MACs, FLOPs, \\
+        latency (median ms per batch of 32) and per-layer channel redundancy of the block \\
+        outputs on 256 Fashion-MNIST test images, the accuracy-vs-cost Pareto charts and a \\
+        paragraph on what the grid shows. It never trains: a run missing from the store is left \\
+        out and named, with the command that trains it. The database goes to <out>/demo.sqlite \\
+        (made anew), the report to <out>/report/index.html.
+
+        --random runs the same grid untrained instead (seeded random weights, no accuracy), on \\
+        the Fashion-MNIST test images or, without them, the bundled photos; its report is titled \\
+        as such. Random weights show far more channel similarity than trained ones, so the two \\
+        are never mixed in one report.
         """)
 
     @Option(help: "Output folder.") var out: String = "reports/demo"
     @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
+    @Option(help: "The checkpoint store with the trained grid (default: notebooks-data/models of this checkout).") var store: String?
+    @Flag(help: "Compare untrained networks (seeded random weights) instead of the trained grid.") var random = false
+
+    /// The trained grid the demo shows: its seeds and epochs (train's default recipe).
+    static let seeds: [UInt64] = [0, 1]
+    static let epochs = 15
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        if random && store != nil { throw ValidationError("--store gives the trained networks, which --random does not use; give one or the other.") }
     }
 
     func run() throws {
@@ -31,45 +45,79 @@ struct DemoCommand: ParsableCommand {
             try OutputFolder.prepare(out)
             let database = URL(fileURLWithPath: out).appendingPathComponent("demo.sqlite").path
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+            let grid = try SweepGrid(ratios: "1/4,1/2,3/4", groups: "1,2")
 
             let fashion = FashionMNIST.isInstalled
+            guard fashion || random else {
+                throw FeatureProbeError("The trained demo probes Fashion-MNIST test images, and the Debian package \(FashionMNIST.debianPackage) is not installed (\(FashionMNIST.defaultFolder)). Run scripts/bootstrap.sh, or `probe-cli demo --random` for untrained networks on the bundled photos.")
+            }
             let spec = fashion ? ModelSpec(.resnet20, inputChannels: 1, inputSize: 28) : ModelSpec(.resnet20)
-            let input = fashion ? "fashion-mnist" : ProjectPaths.locate("assets/images")
-            let source = try InputSource.make(input, spec: spec, limit: 256)
-            let grid = try SweepGrid(ratios: "1/4,1/2,3/4", groups: "1,2")
-            let checkpoints = ["vanilla": "notebooks-data/models/resnet20_vanilla.safetensors",
-                               "spconv 0.5 2": "notebooks-data/models/resnet20_spconv.safetensors"]
-            let configurations = try grid.variants.map { variant -> RunConfiguration in
-                let c = variant.spconvConfiguration
-                let key = c.map { "spconv \(CSVWriter.formatG6($0.ratio)) \($0.groups)" } ?? "vanilla"
-                let checkpoint = checkpoints[key].map(ProjectPaths.locate).flatMap { FileManager.default.fileExists(atPath: $0) && fashion ? $0 : nil }
-                return RunConfiguration(model: "resnet20", variant: variant.name, ratio: c?.ratio, groups: c?.groups,
-                                        inChannels: spec.inputChannels, classes: spec.classes, inputSize: spec.inputSize,
-                                        weightsPath: checkpoint, weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: fashion ? "fashion-mnist" : "assets/images",
-                                        images: source.count, batch: 32, threads: Engine.threads)
+            let inputLabel = fashion ? "fashion-mnist" : "assets/images"
+            let source = try InputSource.make(fashion ? "fashion-mnist" : ProjectPaths.locate("assets/images"), spec: spec, limit: 256)
+            func configuration(_ variant: ModelVariant, seed: UInt64?) -> RunConfiguration {
+                RunConfiguration(model: "resnet20", variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
+                                 groups: variant.spconvConfiguration?.groups, inChannels: spec.inputChannels, classes: spec.classes,
+                                 inputSize: spec.inputSize, dataset: inputLabel, images: source.count, batch: 32,
+                                 threads: Engine.threads, trainEpochs: seed == nil ? nil : Self.epochs, trainSeed: seed)
             }
             var settings = SweepSettings()
             settings.layers = "blocks"
-            let runner = SweepRunner(databasePath: database, sweepName: "demo", commandLine: "probe-cli demo",
+            var configurations: [RunConfiguration]
+            var missing: [String] = []
+            if random {
+                configurations = grid.variants.map { configuration($0, seed: nil) }
+            } else {
+                let training = SweepTraining(trainSet: LabelledImages(try FashionMNIST(split: .train)),
+                                             testSet: LabelledImages(try FashionMNIST(split: .test)),
+                                             dataset: "fashion-mnist", normalization: FashionMNIST.normalization,
+                                             configuration: TrainingConfiguration(epochs: Self.epochs),
+                                             store: StoreCommand.StoreOption.store(store), policy: .reuseOnly,
+                                             writer: TrainingSidecar.Writer(tool: "probe-cli demo", version: ToolInfo.version,
+                                                                            gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments))
+                settings.training = training
+                configurations = []
+                for variant in grid.variants {
+                    for seed in Self.seeds {
+                        var full = spec
+                        full.variant = variant
+                        let identity = training.identity(of: full, epochs: Self.epochs, seed: seed)
+                        if let entry = try training.store.entry(for: identity), entry.isFinished {
+                            configurations.append(configuration(variant, seed: seed))
+                        } else {
+                            missing.append("\(SweepRunner.describe(configuration(variant, seed: seed))) (key \(identity.key))")
+                        }
+                    }
+                }
+                guard !configurations.isEmpty else {
+                    throw FeatureProbeError("The checkpoint store \(training.store.folder) has none of the demo's trained networks (resnet20 on Fashion-MNIST, \(Self.epochs) epochs, seeds \(Self.seeds.map(String.init).joined(separator: ", "))). Train them with: probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2,3/4 --groups 1,2 --train-epochs \(Self.epochs) --seeds 0,1 --db grid.sqlite --store \(training.store.folder); or run probe-cli demo --random for untrained networks.")
+                }
+            }
+            let runner = SweepRunner(databasePath: database, sweepName: random ? "demo (random weights)" : "demo (trained)",
+                                     commandLine: "probe-cli demo" + (random ? " --random" : ""),
                                      configurations: configurations, settings: settings,
                                      toolVersion: ToolInfo.version, gitCommit: ToolInfo.gitCommit)
-            printError("demo: resnet20, \(configurations.count) configurations, \(source.count) \(fashion ? "Fashion-MNIST test" : "bundled") images, \(Engine.threads) threads")
-            let bar = ProgressBar("demo sweep", unit: "configs")
+            printError("demo: resnet20, \(configurations.count) \(random ? "untrained networks (random weights)" : "trained networks from the checkpoint store"), \(source.count) \(fashion ? "Fashion-MNIST test" : "bundled") images, \(Engine.threads) threads")
+            let bar = ProgressBar("demo", unit: "networks")
             let counts = try runner.work(makeSource: { _ in source }) { p in
                 bar.update(p.finished, of: p.total, note: p.current.map { "now: \($0)" } ?? "")
             }
-            print(QueryFormatter.format(try CannedQuery.runs(path: database), as: .table), terminator: "")
+            print(QueryFormatter.format(try CannedQuery.configurations(path: database), as: .table), terminator: "")
             let reportFolder = URL(fileURLWithPath: out).appendingPathComponent("report").path
             try OutputFolder.prepare(reportFolder)
             let data = try SweepReportLoader.load(path: database, heatmaps: .perRun(3))
-            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
-                                              title: "SPConvLab demo: resnet20 on \(fashion ? "Fashion-MNIST" : "the bundled photos")")
+            let title = random
+                ? "SPConvLab demo: resnet20 with untrained, random weights on \(fashion ? "Fashion-MNIST" : "the bundled photos") (no accuracy; not comparable with trained networks)"
+                : "SPConvLab demo: resnet20 trained on Fashion-MNIST, \(Self.epochs) epochs, seeds \(Self.seeds.map(String.init).joined(separator: " and "))"
+            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity, title: title)
             try SweepReport.write(files, into: reportFolder)
             let done = counts[.done] ?? 0
+            if !missing.isEmpty {
+                printError("note: the store lacks \(missing.count) of the demo's trained networks, left out: \(missing.joined(separator: "; ")). Train them with probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2,3/4 --groups 1,2 --train-epochs \(Self.epochs) --seeds 0,1 --db grid.sqlite.")
+            }
             print("""
 
-                \(done) of \(configurations.count) configurations measured in \(String(format: "%.0f", Date().timeIntervalSince(start))) s.
-                Database: \(database)   (try: probe-cli query --db \(database) "SELECT variant, ratio, groups, params, macs, latency_ms FROM runs")
+                \(done) of \(configurations.count) \(random ? "untrained" : "trained") networks measured in \(String(format: "%.0f", Date().timeIntervalSince(start))) s\(missing.isEmpty ? "" : " (\(missing.count) missing from the store)").
+                Database: \(database)   (try: probe-cli query --db \(database) configurations)
                 Report:   \(reportFolder)/index.html
                 """)
         }

@@ -30,7 +30,7 @@ struct QueryCommand: ParsableCommand {
         PRAGMAs fail with a clear error and change nothing. Tables and views: docs/SCHEMA.md. \
         Example: probe-cli query --db demo.sqlite "SELECT variant, ratio, groups, macs FROM runs"
         """,
-        subcommands: [SQL.self, Runs.self, Show.self, Compare.self, TopRedundant.self, Pareto.self],
+        subcommands: [SQL.self, Runs.self, Configurations.self, Show.self, Compare.self, TopRedundant.self, Pareto.self],
         defaultSubcommand: SQL.self)
 
     struct SQL: ParsableCommand {
@@ -47,6 +47,18 @@ struct QueryCommand: ParsableCommand {
         @Option(help: "Only the sweep with this name.")
         var sweep: String?
         func run() throws { try reportingFailures { options.print(try CannedQuery.runs(path: options.db, sweep: sweep)) } }
+    }
+
+    struct Configurations: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Each configuration over its seeds: mean and standard deviation of accuracy, latency and mean redundancy, with the per-seed run ids.",
+            discussion: "Refuses to put runs with random weights beside trained (or file) ones unless --mix-weights is given; the weights_source column says which is which.")
+        @OptionGroup var options: QueryOptions
+        @Option(help: "Only the sweep with this name.") var sweep: String?
+        @Flag(name: .customLong("mix-weights"), help: "Allow random and trained weights in one table.") var mixWeights = false
+        func run() throws {
+            try reportingFailures { options.print(try CannedQuery.configurations(path: options.db, sweep: sweep, allowMixing: mixWeights)) }
+        }
     }
 
     struct Show: ParsableCommand {
@@ -67,8 +79,11 @@ struct QueryCommand: ParsableCommand {
         @Argument(help: "The first run id.") var first: Int64
         @Argument(help: "The second run id.") var second: Int64
         @Option(help: "cosine or pearson (default: the first stored).") var metric: String?
+        @Flag(name: .customLong("mix-weights"), help: "Allow comparing a run with random weights to one with trained or file weights.") var mixWeights = false
         func run() throws {
-            try reportingFailures { options.print(try CannedQuery.compare(path: options.db, runA: first, runB: second, metric: metric)) }
+            try reportingFailures {
+                options.print(try CannedQuery.compare(path: options.db, runA: first, runB: second, metric: metric, allowMixing: mixWeights))
+            }
         }
     }
 
@@ -83,7 +98,8 @@ struct QueryCommand: ParsableCommand {
     struct Pareto: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Configurations not beaten on both MACs and accuracy (or mean redundancy when no accuracy exists).")
         @OptionGroup var options: QueryOptions
-        func run() throws { try reportingFailures { options.print(try CannedQuery.pareto(path: options.db)) } }
+        @Flag(name: .customLong("mix-weights"), help: "Allow random and trained weights in one comparison.") var mixWeights = false
+        func run() throws { try reportingFailures { options.print(try CannedQuery.pareto(path: options.db, allowMixing: mixWeights)) } }
     }
 }
 

@@ -7,16 +7,21 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a sweep report: CSVs, charts, stored heatmaps and an index.html that shows them.",
         discussion: """
-        Writes runs.csv, layer_metrics.csv, macs_vs_ratio.png, latency_vs_ratio.png, \
-        redundancy_per_layer.png, accuracy_vs_macs.png (when accuracy exists), heatmaps/ redrawn \
-        from the stored matrices, and index.html (self-contained; open it from the file system). \
-        The database is only read.
+        Writes runs.csv (one row per run, with where its weights came from), configurations.csv \
+        (each configuration's mean and standard deviation over its seeds), layer_metrics.csv, \
+        macs_vs_ratio.png, latency_vs_ratio.png, redundancy_per_layer.png, accuracy_vs_macs.png and \
+        accuracy_vs_params.png (when accuracy exists; error bars over seeds, Pareto front), \
+        heatmaps/ redrawn from the stored matrices, and index.html (self-contained; open it from \
+        the file system). The database is only read. A report that would put runs with random \
+        weights beside trained (or file) ones is refused, naming the runs, unless --mix-weights \
+        is given; then every label marks each run's weights.
         """)
 
     @Option(help: "The experiment database.") var db: String
     @Option(help: "Output folder (created if missing).") var out: String
     @Option(help: "Only the sweep with this name (default: every sweep).") var sweep: String?
     @Option(help: "Heatmaps per run: a number of layers (evenly spaced), 'all' or 0.") var heatmaps: String = "4"
+    @Flag(name: .customLong("mix-weights"), help: "Allow runs with random weights beside trained ones (each label marks its weights).") var mixWeights = false
 
     func validate() throws {
         guard heatmaps == "all" || (Int(heatmaps).map { $0 >= 0 } ?? false) else {
@@ -30,7 +35,8 @@ struct ReportCommand: ParsableCommand {
             let data = try SweepReportLoader.load(path: db, sweep: sweep, heatmaps: selection)
             try OutputFolder.prepare(out)
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
-                                              title: "SPConv sweep report: \(URL(fileURLWithPath: db).lastPathComponent)")
+                                              title: "SPConv sweep report: \(URL(fileURLWithPath: db).lastPathComponent)",
+                                              allowMixing: mixWeights)
             try SweepReport.write(files, into: out)
             print(URL(fileURLWithPath: out).appendingPathComponent("index.html").path)
             printError("wrote \(files.count) files for \(data.runs.count) run(s) to \(out)")
