@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FeatureProbe
+import SPConvLab
 
 /// Merging shard databases: sweeps by name, runs by configuration, ids remapped, no duplicates.
 @Suite struct StorageMergeTests {
@@ -68,7 +69,7 @@ import Testing
 
     @Test func trainedRunsKeepTheirEpochsAndAVersion1InputMerges() throws {
         let folder = try TemporaryFolder()
-        let untrained = storageConfiguration(ratio: 0.5), trained = storageConfiguration(ratio: 0.5, trainEpochs: 2)
+        let untrained = storageConfiguration(ratio: 0.5), trained = storageConfiguration(ratio: 0.5, trainEpochs: 2, trainSeed: 3)
         do {
             let shard = try ExperimentDatabase(path: folder.file("trained.sqlite"))
             let sweep = try shard.findOrCreateSweep(name: "grid", commandLine: "probe-cli sweep --train-epochs 2")
@@ -76,6 +77,12 @@ import Testing
             let run = try #require(try shard.claimNext(sweepID: sweep.id, isEligible: { $0.trainEpochs == 2 }))
             var result = storageResult(accuracy: 0.8)
             result.trainSeconds = 3.25
+            result.storeKey = "fedcba9876543210"
+            result.checkpointSHA256 = String(repeating: "0f", count: 32)
+            result.epochs = [EpochRecord(epoch: 1, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy: 0.6,
+                                         trainSeconds: 1, imagesPerSecond: 64),
+                             EpochRecord(epoch: 2, learningRate: 0, trainLoss: 0.5, trainAccuracy: 0.7, testLoss: 0.8, testAccuracy: 0.8,
+                                         trainSeconds: 1, imagesPerSecond: 64)]
             try shard.complete(runID: run.id, result: result)
         }
         try StorageMigrationTests.makeVersion1Database(folder.file("old.sqlite"))
@@ -87,6 +94,10 @@ import Testing
         #expect(grid.map(\.trainEpochs) == [nil, 2])
         #expect(grid[1].status == .done && grid[1].accuracy == 0.8 && grid[1].trainSeconds == 3.25)
         #expect(grid[0].status == .pending && grid[0].trainSeconds == nil)
+        #expect(grid[1].trainSeed == 3 && grid[1].weightsSource == .trained && grid[1].storeKey == "fedcba9876543210"
+                && grid[1].checkpointSHA256 == String(repeating: "0f", count: 32), "provenance travels with the run")
+        #expect(try merged.epochs(runID: grid[1].id).map(\.testAccuracy) == [0.6, 0.8], "and so does its history")
+        #expect(grid[0].weightsSource == .random && grid[0].weightsSeed == 0)
         let old = try merged.runs(sweepID: try #require(try merged.sweep(named: "old")).id)
         #expect(old.count == 2 && old.allSatisfy { $0.trainEpochs == nil } && old[0].accuracy == 0.5)
         // Merging again changes nothing: the epochs are part of the key.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FeatureProbe
+import SPConvLab
 
 /// Opening, creating and migrating the experiment database, and the files it refuses.
 @Suite struct StorageMigrationTests {
@@ -9,12 +10,12 @@ import Testing
         let database = try ExperimentDatabase(path: folder.file())
         #expect(try database.schemaVersion() == Migration.currentVersion)
         #expect(try database.appliedMigrations() == Migration.all.map(\.name))
-        #expect(Migration.all.map(\.name) == ["v1_initial_schema", "v2_training"])
+        #expect(Migration.all.map(\.name) == ["v1_initial_schema", "v2_training", "v3_provenance_seeds_epochs"])
         let objects = try database.connection.query("SELECT type || ':' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             .rows.compactMap { $0[0].string }
         for expected in ["table:sweeps", "table:runs", "table:layer_metrics", "table:similarity", "table:schema_migrations",
                          "index:runs_configuration", "view:run_summary", "view:run_redundancy", "view:layer_redundancy",
-                         "view:pareto_candidates"] {
+                         "view:pareto_candidates", "table:epochs"] {
             #expect(objects.contains(expected), "missing \(expected)")
         }
         #expect(try database.connection.scalar("PRAGMA journal_mode") == .text("wal"))
@@ -54,9 +55,10 @@ import Testing
         #expect(try CannedQuery.runs(path: folder.file()).columns.contains("train_epochs"))
         #expect(try storageChecksum(folder.file()) == before)
 
+        #expect(try old.runs(sweepID: 1).map(\.weightsSource) == [.random, .random], "no weights file, not trained")
         let database = try ExperimentDatabase(path: folder.file())
-        #expect(try database.schemaVersion() == 2)
-        #expect(try database.appliedMigrations() == ["v1_initial_schema", "v2_training"])
+        #expect(try database.schemaVersion() == Migration.currentVersion)
+        #expect(try database.appliedMigrations() == Migration.all.map(\.name))
         #expect(try database.integrityCheck() == ["ok"])
         let runs = try database.runs(sweepID: 1)
         #expect(runs.count == 2)
@@ -75,6 +77,68 @@ import Testing
         let trained = try database.ensureRuns(sweepID: 1, configurations: [storageConfiguration(trainEpochs: 2)], toolVersion: "0.2.0")
         #expect(trained.count == 1 && !runs.map(\.id).contains(trained[0].id) && trained[0].trainEpochs == 2)
         #expect(try database.runs(sweepID: 1).count == 3)
+    }
+
+    /// A database as a build that knew `v2_training` wrote it: a trained run, a run from a
+    /// weights file and a run with seeded random weights.
+    @Test func aVersion2DatabaseMigratesWithTheProvenanceItImplies() throws {
+        let folder = try TemporaryFolder()
+        let connection = try SQLiteConnection(path: folder.file(), mode: .readWrite(create: true))
+        try connection.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL)")
+        try connection.execute(Migration.v1InitialSchema)
+        try connection.execute(Migration.v2Training)
+        try connection.execute("""
+            INSERT INTO schema_migrations VALUES ('v1_initial_schema', '2026-01-31T12:00:00Z'), ('v2_training', '2026-02-01T12:00:00Z');
+            PRAGMA user_version = 2;
+            INSERT INTO sweeps (id, name, command_line, created_at) VALUES (1, 'old', 'probe-cli sweep', '2026-01-31T12:00:00Z');
+            INSERT INTO runs (sweep_id, model, variant, in_channels, classes, input_size, dataset, images, batch, threads, tool_version, train_epochs)
+            VALUES (1, 'resnet20', 'vanilla', 1, 10, 28, 'fashion-mnist', 16, 8, 1, '0.3.0', 3);
+            INSERT INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, dataset, images, batch, threads, tool_version, weights_path)
+            VALUES (1, 'resnet20', 'spconv', 0.5, 2, 1, 10, 28, 'fashion-mnist', 16, 8, 1, '0.3.0', 'm.safetensors');
+            INSERT INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, dataset, images, batch, threads, tool_version)
+            VALUES (1, 'resnet20', 'spconv', 0.25, 2, 1, 10, 28, 'fashion-mnist', 16, 8, 1, '0.3.0');
+            """)
+        let old = try ExperimentDatabase(path: folder.file(), mode: .readOnly)
+        #expect(try old.runs(sweepID: 1).map(\.weightsSource) == [.trained, .file, .random], "read as the columns imply, before migrating")
+        let database = try ExperimentDatabase(path: folder.file())
+        let runs = try database.runs(sweepID: 1)
+        #expect(runs.map(\.weightsSource) == [.trained, .file, .random])
+        #expect(runs.map(\.weightsSeed) == [nil, nil, 0], "untrained runs were built with seed 0; a trained run's seed was not recorded")
+        #expect(runs.map(\.trainSeed) == [nil, nil, nil])
+        #expect(try database.integrityCheck() == ["ok"])
+        #expect(try database.connection.query("SELECT weights_source FROM run_summary ORDER BY run_id").rows
+                == [[.text("trained")], [.text("file")], [.text("random")]])
+    }
+
+    @Test func trainedRunsDifferingOnlyInSeedCoexistAndKeepTheirHistory() throws {
+        let folder = try TemporaryFolder()
+        let (database, sweep, _) = try makeGridDatabase(folder.file())
+        let seeds = [storageConfiguration(ratio: 0.5, trainEpochs: 2, trainSeed: 0), storageConfiguration(ratio: 0.5, trainEpochs: 2, trainSeed: 1)]
+        let rows = try database.ensureRuns(sweepID: sweep.id, configurations: seeds, toolVersion: "0.5.0")
+        #expect(Set(rows.map(\.id)).count == 2 && rows.map(\.trainSeed) == [0, 1])
+        #expect(rows.allSatisfy { $0.weightsSource == .trained } && rows.map(\.weightsSeed) == [0, 1])
+        #expect(try database.ensureRuns(sweepID: sweep.id, configurations: seeds, toolVersion: "0.5.0").map(\.id) == rows.map(\.id))
+        let claimed = try #require(try database.claimNext(sweepID: sweep.id, isEligible: { $0.id == rows[1].id }))
+        var result = storageResult(accuracy: 0.75)
+        result.storeKey = "0123456789abcdef"
+        result.checkpointSHA256 = String(repeating: "ab", count: 32)
+        result.epochs = [EpochRecord(epoch: 1, learningRate: 0.1, trainLoss: 2.0, trainAccuracy: 0.3, testLoss: 1.5, testAccuracy: 0.5,
+                                     trainSeconds: 3, imagesPerSecond: 100),
+                         EpochRecord(epoch: 2, learningRate: 0.0, trainLoss: .nan, trainAccuracy: 0.4, testLoss: 1.2, testAccuracy: 0.75,
+                                     trainSeconds: 3, imagesPerSecond: 110)]
+        try database.complete(runID: claimed.id, result: result)
+        let done = try #require(try database.run(id: rows[1].id))
+        #expect(done.storeKey == "0123456789abcdef" && done.checkpointSHA256 == result.checkpointSHA256)
+        let history = try database.epochs(runID: done.id)
+        #expect(history.map(\.epoch) == [1, 2] && history.map(\.testAccuracy) == [0.5, 0.75])
+        #expect(history[1].trainLoss.isNaN, "a NaN loss is stored as NULL and read back as NaN")
+        // The schema refuses a checkpoint hash that is not 64 hex digits and an unknown source.
+        #expect(throws: FeatureProbeError.self) {
+            try database.connection.run("UPDATE runs SET checkpoint_sha256 = 'abc' WHERE id = ?", [.integer(done.id)])
+        }
+        #expect(throws: FeatureProbeError.self) {
+            try database.connection.run("UPDATE runs SET weights_source = 'guessed' WHERE id = ?", [.integer(done.id)])
+        }
     }
 
     @Test func runsDifferingOnlyInTrainingEpochsCoexist() throws {

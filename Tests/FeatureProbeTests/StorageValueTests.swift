@@ -22,10 +22,10 @@ final class TemporaryFolder: @unchecked Sendable {
 
 /// A configuration of the test grid; nil ratio is the vanilla baseline.
 func storageConfiguration(ratio: Double? = nil, groups: Int? = nil, model: String = "resnet18",
-                          images: Int = 64, trainEpochs: Int? = nil) -> RunConfiguration {
+                          images: Int = 64, trainEpochs: Int? = nil, trainSeed: UInt64? = nil) -> RunConfiguration {
     RunConfiguration(model: model, variant: ratio == nil ? "vanilla" : "spconv", ratio: ratio,
                      groups: ratio == nil ? nil : (groups ?? 2), inChannels: 3, classes: 10, inputSize: 32,
-                     dataset: "synthetic:64", images: images, batch: 8, threads: 1, trainEpochs: trainEpochs)
+                     dataset: "synthetic:64", images: images, batch: 8, threads: 1, trainEpochs: trainEpochs, trainSeed: trainSeed)
 }
 
 /// The test grid: the baseline and three SPConv ratios.

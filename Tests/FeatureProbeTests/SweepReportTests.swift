@@ -70,7 +70,7 @@ import SPConvLab
 
     @Test func fileList() throws {
         let files = try Self.report()
-        #expect(files.map(\.name) == ["runs.csv", "layer_metrics.csv", "macs_vs_ratio.png", "latency_vs_ratio.png",
+        #expect(files.map(\.name) == ["runs.csv", "configurations.csv", "layer_metrics.csv", "macs_vs_ratio.png", "latency_vs_ratio.png",
                                       "redundancy_per_layer.png", "heatmaps/run1.layer1.0.conv1.cosine.png",
                                       "heatmaps/run6.layer1.0.conv1.cosine.png", "index.html"])
         for file in files where file.name.hasSuffix(".png") {
@@ -104,7 +104,7 @@ import SPConvLab
             #expect(referenced.contains(name), "\(name) is written but not shown")
         }
         #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
-        #expect(html.contains("<h3>Run 1: resnet18 vanilla</h3>") && html.contains("<h3>Run 6: resnet18 spconv r=0.5 g=2</h3>"))
+        #expect(html.contains("<h3>Run 1: resnet18 vanilla (random)</h3>") && html.contains("<h3>Run 6: resnet18 spconv r=0.5 g=2 (random)</h3>"))
     }
 
     @Test func htmlEscapesReasonsAndTitle() throws {
@@ -120,17 +120,21 @@ import SPConvLab
         #expect(!without.contains { $0.name == "accuracy_vs_macs.png" })
         #expect(Self.text(without, "index.html").contains("No accuracy recorded: train with --train-epochs"))
         let with = try Self.report(accuracy: true)
-        #expect(with.contains { $0.name == "accuracy_vs_macs.png" })
+        #expect(with.contains { $0.name == "accuracy_vs_macs.png" } && with.contains { $0.name == "accuracy_vs_params.png" })
         let html = Self.text(with, "index.html")
-        #expect(html.contains("<img src=\"accuracy_vs_macs.png\"") && !html.contains("No accuracy recorded"))
+        #expect(html.contains("<img src=\"accuracy_vs_macs.png\"") && html.contains("<img src=\"accuracy_vs_params.png\"")
+                && !html.contains("No accuracy recorded"))
     }
 
     @Test func redundancyUsesCosineAndMergesLayerOrder() {
         let labels = SweepReport.RunLabels(runs: Self.runs())
-        let figure = SweepReport.redundancyFigure(runs: Self.runs(), layerMetrics: Self.layerMetrics(), labels: labels)
+        let summaries = ConfigurationSummary.group(Self.runs(), layerMetrics: Self.layerMetrics())
+        let figure = SweepReport.redundancyFigure(summaries: summaries, labels: labels)
         guard case .chart(let chart) = figure.content else { Issue.record("expected a chart"); return }
         #expect(chart.categories == Self.layers)
-        #expect(chart.series.map(\.name) == ["#1 vanilla", "#2 r=0.25 g=1", "#6 r=0.5 g=2"])
+        #expect(chart.series.map(\.name) == ["vanilla", "r=0.25 g=1", "r=0.5 g=2"])
+        // Run 2's conv1 under cosine: 0.5 - 0.04 * 0 - 0.02 * 2.
+        #expect(abs(chart.series[1].points[0].y - 0.46) < 1e-12)
         #expect(chart.title.contains("cosine"))
         #expect(SweepReport.mergedLayerOrder([["a", "b", "d"], ["a", "b", "c", "d", "e"], ["x", "a"]])
                 == ["x", "a", "b", "c", "d", "e"])
@@ -145,7 +149,7 @@ import SPConvLab
 
     @Test func emptyReportStillHasPage() throws {
         let files = try SweepReport.files(runs: [], layerMetrics: [], similarity: [], title: "empty")
-        #expect(files.map(\.name) == ["runs.csv", "layer_metrics.csv", "index.html"])
+        #expect(files.map(\.name) == ["runs.csv", "configurations.csv", "layer_metrics.csv", "index.html"])
         let html = Self.text(files, "index.html")
         for target in SweepReport.referencedFiles(in: html) { #expect(files.map(\.name).contains(target)) }
     }
@@ -170,5 +174,94 @@ import SPConvLab
         #expect(FileManager.default.fileExists(atPath: shot))
         let image = try PNGCodec.decode(try FileBytes.read(contentsOf: shot))
         #expect(image.width == 1280 && image.height == 2000)
+    }
+
+    // MARK: - Seeds and provenance
+
+    /// Trained runs: vanilla with seeds 0 and 1 (accuracy 0.93, 0.95), SPConv r=0.5 g=2 with seeds 0
+    /// and 1 (0.90, 0.91) and r=0.25 g=2 with seed 0 only (0.88).
+    static func trainedRuns() -> [RunRecord] {
+        let cells: [(Int64, Double?, UInt64, Double)] = [(1, nil, 0, 0.93), (2, nil, 1, 0.95), (3, 0.5, 0, 0.90), (4, 0.5, 1, 0.91),
+                                                         (5, 0.25, 0, 0.88)]
+        return cells.map { id, ratio, seed, accuracy in
+            var r = run(id, ratio: ratio, groups: ratio == nil ? nil : 2, accuracy: accuracy)
+            r.trainEpochs = 15
+            r.trainSeed = seed
+            r.weightsSource = .trained
+            r.weightsSeed = seed
+            r.storeKey = "key\(id)"
+            return r
+        }
+    }
+
+    @Test func configurationsAreSummarisedOverSeeds() throws {
+        let metrics = Self.layerMetrics().filter { $0.runID <= 2 }  // runs 1 and 2: vanilla seeds 0 and 1
+        let summaries = ConfigurationSummary.group(Self.trainedRuns(), layerMetrics: metrics)
+        #expect(summaries.map(\.runIDs) == [[1, 2], [3, 4], [5]])
+        // Hand-worked: mean (0.93 + 0.95) / 2 = 0.94; sample std sqrt(2 * 0.01^2 / 1) = 0.0141421356.
+        let vanilla = try #require(summaries[0].accuracy)
+        #expect(abs(vanilla.mean - 0.94) < 1e-12 && abs(vanilla.std! - 0.0141421356237) < 1e-10 && vanilla.count == 2)
+        #expect(summaries[2].accuracy?.std == nil, "one seed has no spread")
+        // Mean redundancy of run 1 under cosine: 0.5 - 0.02 - 0.04 * mean(0..5) = 0.38; run 2: 0.36.
+        let redundancy = try #require(summaries[0].redundancy["cosine"])
+        #expect(abs(redundancy.mean - 0.37) < 1e-12 && abs(redundancy.std! - 0.0141421356237) < 1e-10)
+        #expect(vanilla.formatted(decimals: 2, scale: 100) == "94.00 ± 1.41")
+
+        let files = try SweepReport.files(runs: Self.trainedRuns(), layerMetrics: metrics, similarity: [], title: "seeds")
+        let rows = Self.text(files, "configurations.csv").components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows[0] == SweepReport.configurationsHeader.joined(separator: ","))
+        #expect(rows.count == 1 + 2 + 2, "vanilla under two metrics, the SPConv configurations without layer metrics")
+        #expect(rows[1].hasPrefix("resnet18,vanilla,,,trained,15,2,0 1,") && rows[1].contains(",cosine,") && rows[1].hasSuffix(",1 2"))
+        let html = Self.text(files, "index.html")
+        #expect(html.contains("94.00 ± 1.41") && html.contains("trained 15 ep, seed 1, store key2"))
+        #expect(html.contains("<h2>What this grid shows</h2>"))
+    }
+
+    @Test func randomAndTrainedWeightsAreNotMixedUnlessAsked() throws {
+        var runs = Self.trainedRuns()
+        for (id, groups) in [(Int64(6), 2), (Int64(7), 1)] {
+            var random = Self.run(id, ratio: 0.75, groups: groups)  // random weights, seed 0
+            random.weightsSeed = 0
+            runs.append(random)
+        }
+        let error = #expect(throws: FeatureProbeError.self) {
+            try SweepReport.files(runs: runs, layerMetrics: [], similarity: [], title: "mixed")
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("trained weights in run(s) 1, 2, 3, 4, 5") && message.contains("random weights in run(s) 6, 7"), "\(message)")
+        #expect(message.contains("--mix-weights"))
+        let files = try SweepReport.files(runs: runs, layerMetrics: [], similarity: [], title: "mixed", allowMixing: true)
+        let html = Self.text(files, "index.html")
+        #expect(html.contains("r=0.75 g=2 [random]") && html.contains("vanilla [trained]"))
+        #expect(html.contains("random, seed 0"))
+        // Runs of one kind pass without the flag.
+        _ = try SweepReport.files(runs: Self.trainedRuns(), layerMetrics: [], similarity: [], title: "trained")
+        _ = try SweepReport.files(runs: Self.runs(), layerMetrics: [], similarity: [], title: "random")
+    }
+
+    @Test func accuracyChartsCarryTheSpreadAsErrorBars() throws {
+        let summaries = ConfigurationSummary.group(Self.trainedRuns(), layerMetrics: [])
+        let labels = SweepReport.RunLabels(runs: Self.trainedRuns())
+        let figure = SweepReport.accuracyFigure(summaries: summaries, labels: labels, name: "a.png", cost: "MACs",
+                                                xLabel: "MACs", value: { $0.macs })
+        guard case .chart(let chart) = figure.content else { Issue.record("expected a chart"); return }
+        #expect(chart.series.map(\.name) == ["vanilla", "g=2"])
+        #expect(chart.series[0].points.map(\.y) == [0.94] && abs(chart.series[0].errors![0] - 0.0141421356237) < 1e-10)
+        #expect(chart.series[1].errors?.count == 2 && chart.series[1].errors?.last == 0, "one seed: no bar")
+        // The axis covers the bars: vanilla's reaches 0.94 + 0.0141.
+        let layout = ChartRenderer.Layout(chart: chart)
+        #expect(layout.yDomain.1 >= 0.94 + 0.0141)
+        #expect(chart.paretoFront?.map(\.y) == [0.88, 0.905, 0.94])
+    }
+
+    @Test func theFindingsParagraphStatesTheNumbers() throws {
+        let summaries = ConfigurationSummary.group(Self.trainedRuns(), layerMetrics: [])
+        let text = try #require(GridFindings.paragraph(summaries))
+        #expect(text.contains("vanilla reaches 94.00 ± 1.41%"), "\(text)")
+        #expect(text.contains("reach 88.00% (ratio 0.25, groups 2) to 90.50 ± 0.71% (ratio 0.5, groups 2)"), "\(text)")
+        // 0.94 - 0.905 = 3.5 points > 2 x max(0.0141, 0.0071): not within the spread.
+        #expect(text.contains("not borne out"), "\(text)")
+        #expect(GridFindings.paragraph(ConfigurationSummary.group(Self.runs(accuracy: true), layerMetrics: [])) == nil,
+                "no paragraph about the claim without trained runs")
     }
 }

@@ -217,6 +217,10 @@ struct SweepCommandTests {
         BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-epochs", "1", "--test-limit", "0"], exitCode: 64,
                 mentions: ["--test-limit 0"]),
         BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-limit", "64"], exitCode: 64, mentions: ["--train-limit", "--train-epochs"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--seeds", "0,1"], exitCode: 64, mentions: ["--seeds", "--train-epochs"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-epochs", "1", "--seeds", "0,x"], exitCode: 64, mentions: ["--seeds item 'x'", "0,1,2"]),
+        BadCase(arguments: sweepArguments(db: "db.sqlite") + ["--train-epochs", "1", "--weights-dir", "."], exitCode: 64,
+                mentions: ["--weights-dir", "training identity"]),
         BadCase(arguments: sweepArguments(db: "db.sqlite").map { $0 == "28" ? "32" : $0 } + ["--train-epochs", "1"], exitCode: 64,
                 mentions: ["Fashion-MNIST", "32x32", "--input-size 28"]),
         BadCase(arguments: ["sweep", "--model", "resnet20", "--db", "db.sqlite", "--train-epochs", "1"], exitCode: 64,
@@ -255,10 +259,12 @@ struct SweepTrainingCommandTests {
             // One thread: beside other test processes, more threads than cores slow training down many times.
             let arguments = ["sweep", "--model", "resnet20", "--in-channels", "1", "--ratios", "1/2", "--train-epochs", "1",
                              "--train-limit", "64", "--test-limit", "64", "--limit", "16", "--batch", "16",
-                             "--layers", "layer1.0,layer3.2", "--threads", "1", "--db", "t.sqlite"]
+                             "--layers", "layer1.0,layer3.2", "--threads", "1", "--db", "t.sqlite", "--store", "store"]
             expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240))
             let query = try ProbeCLIProcess.run(["query", "--db", "t.sqlite", "--format", "json",
-                                                 "SELECT r.variant, r.status, r.accuracy, r.train_epochs, r.train_seconds, r.input_size, s.name "
+                                                 "SELECT r.variant, r.status, r.accuracy, r.train_epochs, r.train_seconds, r.input_size, s.name, "
+                                                     + "r.weights_source, r.train_seed, r.store_key, r.checkpoint_sha256, "
+                                                     + "(SELECT count(*) FROM epochs e WHERE e.run_id = r.id) AS epochs "
                                                      + "FROM runs r JOIN sweeps s ON s.id = r.sweep_id ORDER BY r.id"], in: directory.url)
             expectSuccess(query)
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(query.stdout.utf8)) as? [[String: Any]])
@@ -271,13 +277,107 @@ struct SweepTrainingCommandTests {
                 #expect((row["train_seconds"] as? Double ?? -1) >= 0)
                 #expect(row["input_size"] as? Int == 28, "--input-size defaults to Fashion-MNIST's when training")
                 #expect((row["name"] as? String)?.contains("train=1 train-limit=64 test-limit=64") == true, "\(row)")
+                #expect(row["weights_source"] as? String == "trained" && row["train_seed"] as? Int == 0 && row["epochs"] as? Int == 1, "\(row)")
+                let key = try #require(row["store_key"] as? String)
+                let stored = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.file("store").path)
+                    .first { $0.hasSuffix("_\(key).safetensors") }, "the run's checkpoint is in the store under its key")
+                #expect(row["checkpoint_sha256"] as? String == (try SHA256.hex(ofFile: directory.file("store/\(stored)").path)))
             }
             let summary = try ProbeCLIProcess.run(["query", "runs", "--db", "t.sqlite", "--format", "csv"], in: directory.url)
-            #expect(summary.stdout.hasPrefix("run_id,sweep,model,variant,ratio,groups,dataset,images,status,params,macs,latency_ms,accuracy,train_epochs,"))
+            #expect(summary.stdout.hasPrefix("run_id,sweep,model,variant,ratio,groups,weights_source,train_seed,dataset,images,status,params,macs,latency_ms,accuracy,train_epochs,"))
             // The same command again finds both done and trains nothing.
             let again = try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240)
             expectSuccess(again)
             #expect(try SweepCommandTests.runs(directory.file("t.sqlite").path).count == 2)
+            // A new database reuses the store's finished runs instead of training them again.
+            let reused = try ProbeCLIProcess.run(arguments.map { $0 == "t.sqlite" ? "u.sqlite" : $0 }, in: directory.url, timeout: 240)
+            expectSuccess(reused)
+            #expect(reused.stderr.components(separatedBy: "reused the finished checkpoint").count == 3 && !reused.stderr.contains("epoch 1 done"),
+                    "\(reused.stderr)")
+        }
+    }
+
+    /// The arguments of a small trained grid: the baseline and 1/2 with 2 groups, seeds 0 and 1,
+    /// three epochs of 64 training images, one thread (bit-exact).
+    static func killArguments(db: String, store: String) -> [String] {
+        ["sweep", "--model", "resnet20", "--in-channels", "1", "--ratios", "1/2", "--groups", "2", "--train-epochs", "3",
+         "--seeds", "0,1", "--train-limit", "64", "--test-limit", "32", "--limit", "16", "--batch", "16",
+         "--layers", "layer1.0,layer3.2", "--threads", "1", "--db", db, "--store", store]
+    }
+
+    @Test(.enabled(if: FashionMNIST.isInstalled, "needs Debian's dataset-fashion-mnist package"))
+    func aSweepKilledAtRandomMomentsResumesEveryRunAfterItsLastFinishedEpoch() throws {
+        try withTemporaryDirectory { directory in
+            expectSuccess(try ProbeCLIProcess.run(Self.killArguments(db: "whole.sqlite", store: "whole"), in: directory.url, timeout: 600))
+
+            // The same sweep, killed with SIGKILL after random delays until it finishes by itself.
+            var generator = SeededGenerator(seed: 11)
+            var logs: [String] = [], kills = 0
+            let executable = try #require(ProbeCLIProcess.executableURL)
+            for attempt in 0..<12 {
+                let log = directory.file("attempt\(attempt).stderr")
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                let process = Process()
+                process.executableURL = executable
+                process.arguments = Self.killArguments(db: "killed.sqlite", store: "killed")
+                process.currentDirectoryURL = directory.url
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = try FileHandle(forWritingTo: log)
+                try process.run()
+                let delay = 0.5 + Double(generator.next() % 3000) / 1000
+                let deadline = Date().addingTimeInterval(delay)
+                while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                let wasRunning = process.isRunning
+                if wasRunning { kill(process.processIdentifier, SIGKILL); kills += 1 }
+                process.waitUntilExit()
+                logs.append(try String(contentsOf: log, encoding: .utf8))
+                if !wasRunning {
+                    #expect(process.terminationStatus == 0, "\(logs.last!)")
+                    break
+                }
+            }
+            #expect(kills >= 2, "the sweep should have been interrupted several times (\(kills))")
+            let finish = try ProbeCLIProcess.run(Self.killArguments(db: "killed.sqlite", store: "killed"), in: directory.url, timeout: 600)
+            expectSuccess(finish)
+            logs.append(finish.stderr)
+
+            // Every (configuration, seed) is stored once and done.
+            let runs = try SweepCommandTests.runs(directory.file("killed.sqlite").path)
+            #expect(runs.count == 4 && runs.allSatisfy { $0.status == .done && $0.trainEpochs == 3 }, "\(runs)")
+            #expect(Set(runs.map { "\($0.variant) \($0.trainSeed ?? 99)" }).count == 4)
+            // No finished epoch was trained again: each epoch of each run is reported done at most
+            // once over all attempts, and a resumed run continues after the last epoch it finished.
+            var done: [String: Int] = [:], lastDone: [String: Int] = [:]
+            for log in logs {
+                for line in log.split(separator: "\n").map(String.init) {
+                    if let match = line.firstMatch(of: /^(.*): epoch (\d+) done/) {
+                        let run = String(match.output.1), epoch = Int(match.output.2)!
+                        done["\(run) \(epoch)", default: 0] += 1
+                        lastDone[run] = max(lastDone[run] ?? 0, epoch)
+                    } else if let match = line.firstMatch(of: /^(.*): resuming after epoch (\d+)/) {
+                        let run = String(match.output.1)
+                        #expect(Int(match.output.2)! >= lastDone[run] ?? 0, "\(line) after epoch \(lastDone[run] ?? 0) was reported done")
+                    }
+                }
+            }
+            #expect(done.values.allSatisfy { $0 == 1 }, "\(done.filter { $0.value > 1 })")
+            // The final weights equal those of the sweep that was never interrupted, bit for bit.
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("whole").path).filter { $0.hasSuffix(".safetensors") }.sorted()
+            #expect(names.count == 4)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("killed").path).filter { $0.hasSuffix(".safetensors") }.sorted() == names,
+                    "the same runs, under the same keys, and no optimizer state left")
+            for name in names {
+                let (a, b) = (try Safetensors.read(contentsOf: directory.file("whole/\(name)").path),
+                              try Safetensors.read(contentsOf: directory.file("killed/\(name)").path))
+                #expect(a.names == b.names)
+                for tensor in a.names { #expect(a[tensor]!.scalars == b[tensor]!.scalars, "\(name): \(tensor) differs") }
+            }
+            let whole = try SweepCommandTests.runs(directory.file("whole.sqlite").path)
+            #expect(Set(whole.map(\.checkpointSHA256)) == Set(runs.map(\.checkpointSHA256)))
+            func accuracies(_ runs: [RunRecord]) -> [String: Double] {
+                Dictionary(uniqueKeysWithValues: runs.map { ("\($0.variant) \($0.trainSeed ?? 99)", $0.accuracy ?? -1) })
+            }
+            #expect(accuracies(whole) == accuracies(runs))
         }
     }
 }

@@ -108,4 +108,70 @@ struct TrainCommandTests {
             expectFailure(result, exitCode: 1, mentions: ["train-images-idx3-ubyte", "magic number"])
         }
     }
+
+    /// The same quick run, filed in a store instead of an --output file.
+    static func storeArguments(_ store: String, epochs: Int = 3) -> [String] {
+        ["train", "--model", "resnet20", "--variant", "spconv", "--epochs", String(epochs), "--limit", "64", "--batch", "16",
+         "--test-limit", "32", "--threads", "1", "--seed", "4", "--store", store]
+    }
+
+    @Test func aStoreRunResumesByItselfAndIsReusedOnceFinished() throws {
+        try withTemporaryDirectory { directory in
+            let whole = directory.file("whole.safetensors").path
+            expectSuccess(try ProbeCLIProcess.run(Self.arguments(whole), in: directory.url, timeout: 180))
+
+            let process = Process()
+            process.executableURL = try #require(ProbeCLIProcess.executableURL)
+            process.arguments = Self.storeArguments("store")
+            process.currentDirectoryURL = directory.url
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(120)
+            func sidecar() -> String? {
+                (try? FileManager.default.contentsOfDirectory(atPath: directory.file("store").path))?
+                    .first { $0.hasSuffix(".json") }.map { directory.file("store/\($0)").path }
+            }
+            while Date() < deadline && process.isRunning && (sidecar().flatMap { try? Self.sidecar($0) })?["completed_epochs"] as? Int ?? 0 < 1 {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let path = try #require(sidecar())
+            #expect(URL(fileURLWithPath: path).lastPathComponent.hasPrefix("resnet20_spconv_r0.5_g2_s4_"))
+
+            // The same command, without --resume, continues the run.
+            let resumed = try ProbeCLIProcess.run(Self.storeArguments("store"), in: directory.url, timeout: 180)
+            expectSuccess(resumed)
+            #expect(resumed.stderr.contains("resuming") && resumed.stderr.contains("after epoch"), "\(resumed.stderr)")
+            let stored = String(path.dropLast(".json".count)) + ".safetensors"
+            let (a, b) = (try Safetensors.read(contentsOf: whole), try Safetensors.read(contentsOf: stored))
+            for name in a.names { #expect(a[name]!.scalars == b[name]!.scalars, "\(name) differs from the uninterrupted run") }
+            #expect(b.metadata["architecture"] == "resnet20" && b.metadata["variant"] == "spconv" && b.metadata["in_channels"] == "1",
+                    "the checkpoint names its network")
+            #expect(!FileManager.default.fileExists(atPath: String(path.dropLast(".json".count)) + ".optim.safetensors"))
+            let json = try Self.sidecar(path)
+            #expect(json["finished"] as? Bool == true && json["store_key"] as? String != nil)
+
+            // Once finished, the same command trains nothing.
+            let again = try ProbeCLIProcess.run(Self.storeArguments("store"), in: directory.url, timeout: 60)
+            expectSuccess(again)
+            #expect(again.stderr.contains("nothing to train"))
+            let list = try ProbeCLIProcess.run(["store", "list", "--store", "store", "--format", "csv"], in: directory.url)
+            expectSuccess(list)
+            let rows = list.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            #expect(rows.count == 2 && rows[1].hasPrefix("resnet20,spconv,0.5,2,4,3,3,"), "\(list.stdout)")
+        }
+    }
+
+    @Test func shapesTheDatasetCannotGiveAreRefused() throws {
+        try withTemporaryDirectory { directory in
+            let channels = try ProbeCLIProcess.run(["train", "--model", "resnet20", "--epochs", "1", "--in-channels", "3"], in: directory.url)
+            expectFailure(channels, exitCode: 64, mentions: ["--in-channels 3", "1 channel"])
+            let size = try ProbeCLIProcess.run(["train", "--model", "resnet20", "--epochs", "1", "--input-size", "32"], in: directory.url)
+            expectFailure(size, exitCode: 64, mentions: ["--input-size 32", "28x28"])
+            let weights = try ProbeCLIProcess.run(["train", "--model", "resnet20", "--epochs", "1", "--weights", "w.safetensors"], in: directory.url)
+            expectFailure(weights, exitCode: 64, mentions: ["--weights", "--output"])
+        }
+    }
 }

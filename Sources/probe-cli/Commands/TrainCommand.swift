@@ -166,7 +166,10 @@ struct TrainCommand: ParsableCommand {
             let writer = TrainingSidecar.Writer(tool: "probe-cli train", version: ToolInfo.version,
                                                 gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments)
             let steps = (trainSet.count + batch - 1) / batch
-            printError("training \(spec.displayName) on \(trainSet.count) images (about \(steps) steps of \(batch) per epoch), \(Engine.threads) thread(s), testing on \(testSet.count)")
+            // Said once the run is set up, so that a refused --resume prints only its error.
+            let announce = {
+                printError("training \(spec.displayName) on \(trainSet.count) images (about \(steps) steps of \(batch) per epoch), \(Engine.threads) thread(s), testing on \(testSet.count)")
+            }
             var bar: ProgressBar?
             let progress: (TrainingProgress) -> Void = { p in
                 if p.step == 1 { bar = ProgressBar("epoch \(p.epoch)/\(p.epochs)") }
@@ -178,7 +181,7 @@ struct TrainCommand: ParsableCommand {
             }
             if let output {
                 try trainToFile(identity, output: output, trainSet: trainSet, testSet: testSet, writer: writer,
-                                progress: progress, epochFinished: epochLine)
+                                announce: announce, progress: progress, epochFinished: epochLine)
                 return
             }
             let store = CheckpointStore(folder: store ?? ProjectPaths.locate(CheckpointStore.defaultFolder))
@@ -186,8 +189,12 @@ struct TrainCommand: ParsableCommand {
                                              writer: writer, progress: progress) { event in
                 switch event {
                 case .reused: printError("the store already has this run finished; nothing to train")
-                case .resumed(let epoch): printError("resuming \(store.files(for: identity).weights) after epoch \(epoch) of \(epochs)")
-                case .started: printError("writing each epoch to \(store.files(for: identity).weights)")
+                case .resumed(let epoch):
+                    announce()
+                    printError("resuming \(store.files(for: identity).weights) after epoch \(epoch) of \(epochs)")
+                case .started:
+                    announce()
+                    printError("writing each epoch to \(store.files(for: identity).weights)")
                 case .epochFinished(let record): epochLine(record)
                 }
             }
@@ -197,7 +204,7 @@ struct TrainCommand: ParsableCommand {
 
     /// Trains into an explicit --output path (with --resume to continue).
     func trainToFile(_ identity: TrainingIdentity, output: String, trainSet: LabelledImages, testSet: LabelledImages,
-                     writer: TrainingSidecar.Writer, progress: @escaping (TrainingProgress) -> Void,
+                     writer: TrainingSidecar.Writer, announce: () -> Void, progress: @escaping (TrainingProgress) -> Void,
                      epochFinished: @escaping (EpochRecord) -> Void) throws {
         let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
@@ -221,7 +228,10 @@ struct TrainCommand: ParsableCommand {
                 throw SPConvLabError(.invalidConfiguration, "The run \(output) was trained on \(stored.trainImages) images and tested on \(stored.testImages), but this command uses \(identity.trainImages) and \(identity.testImages) (--limit, --test-limit); --resume continues a run only on the same data.")
             }
             try trainer.resume(from: output)
+            announce()
             printError("resuming \(output) after epoch \(trainer.history.count) of \(epochs)")
+        } else {
+            announce()
         }
         let clock = Stopwatch.start()
         func sidecar() -> TrainingSidecar {
