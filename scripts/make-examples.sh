@@ -2,7 +2,8 @@
 # Regenerates reports/examples: the redundancy of resnet20 vanilla and SPConv (ratio 1/2, groups 2)
 # in three layers.
 #
-# With the trained checkpoints in notebooks-data/models (1-channel 28x28 Fashion-MNIST models), it
+# With the seed-0 trained checkpoints of the store notebooks-data/models (1-channel 28x28
+# Fashion-MNIST models, files named by their training identity; notebooks-data/README.md), it
 # probes 500 Fashion-MNIST test images four ways: trained and seeded-random weights, vanilla and
 # SPConv, and writes comparison.csv (one row per model, weights and layer). Without them, it probes
 # the bundled photos with seeded random weights.
@@ -13,14 +14,18 @@ cli=.build/release/probe-cli
 out=reports/examples
 layers=layer1.0.conv1,layer2.0,layer3.2
 rm -rf "$out" && mkdir -p "$out"
-if [ -f notebooks-data/models/resnet20_vanilla.safetensors ] && [ -f notebooks-data/models/resnet20_spconv.safetensors ]; then
+vanilla_weights=notebooks-data/models/resnet20_vanilla_s0_a080b6848dad32e9.safetensors
+spconv_weights=notebooks-data/models/resnet20_spconv_r0.5_g2_s0_93fb3aeab7d44b6f.safetensors
+if [ -f "$vanilla_weights" ] && [ -f "$spconv_weights" ]; then
     comparison="$out/comparison.csv"
     echo "weights,variant,layer,channels,images,mean_abs_offdiag,frac_above_threshold,duplicates,dead,clusters,effective_rank,suggested_ratio" > "$comparison"
     for variant in vanilla spconv; do
         for weights in trained random; do
             folder="$out/resnet20-$variant-$weights"
             flags=()
-            [ "$weights" = trained ] && flags=(--weights "notebooks-data/models/resnet20_$variant.safetensors")
+            checkpoint=$vanilla_weights
+            [ "$variant" = spconv ] && checkpoint=$spconv_weights
+            [ "$weights" = trained ] && flags=(--weights "$checkpoint")
             "$cli" similarity --model resnet20 --variant "$variant" --in-channels 1 --input-size 28 "${flags[@]}" \
                 --input fashion-mnist --limit 500 --layers "$layers" --metric cosine --out "$folder" > /dev/null
             # summary.csv: model,variant,ratio,groups,layer,channels,images,metric,mean_abs_offdiag,...

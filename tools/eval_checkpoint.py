@@ -2,8 +2,12 @@
 """Independent PyTorch check of a Swift-trained checkpoint's Fashion-MNIST test accuracy.
 
 Usage:
-    python3 tools/eval_checkpoint.py notebooks-data/models/resnet20_spconv.safetensors \
+    python3 tools/eval_checkpoint.py notebooks-data/models/resnet20_spconv_r0.5_g2_s0_93fb3aeab7d44b6f.safetensors \
         [--data-dir /usr/share/datasets/fashion-mnist] [--tolerance 0.3] [--threads 2]
+    python3 tools/eval_checkpoint.py notebooks-data/models/*[0-9a-f].safetensors --markdown   # the whole store
+
+Exit status 1 when any checkpoint's accuracy differs from its sidecar's by more than the
+tolerance, or is unfinished or unreadable.
 
 Reads the JSON sidecar next to the checkpoint (same path, .json instead of .safetensors):
     model ("resnet20", ...), variant ("vanilla"|"spconv"), ratio + groups (spconv only),
@@ -159,40 +163,64 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, meta: dict, batch=10
     return 100.0 * correct / len(images)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.split("\n")[1:]))
-    ap.add_argument("checkpoint", help="path to the .safetensors checkpoint")
-    ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--tolerance", type=float, default=0.3,
-                    help="allowed |ours - claim| in percentage points (default 0.3)")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args(argv)
-    try:
-        if not os.path.isfile(args.checkpoint):
-            raise CheckError(f"missing checkpoint {args.checkpoint}")
-        meta = read_sidecar(args.checkpoint)
-        images, labels = load_test_set(args.data_dir)
-        import torch
-        torch.set_num_threads(args.threads)
-        model = load_model(args.checkpoint, meta)
-        ours = evaluate(model, images, labels, meta)
-    except CheckError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+def check(path: str, images, labels, tolerance: float):
+    """(row for the markdown table, ok) for one checkpoint; raises CheckError."""
+    if not os.path.isfile(path):
+        raise CheckError(f"missing checkpoint {path}")
+    meta = read_sidecar(path)
+    if not meta.get("finished", True):
+        raise CheckError(f"{path} is an unfinished run (epoch {meta.get('completed_epochs')} of {meta.get('epochs')})")
+    model = load_model(path, meta)
+    ours = evaluate(model, images, labels, meta)
     claim = 100.0 * float(meta["final_test_accuracy"])
     diff = ours - claim
     desc = meta["model"] + " " + meta["variant"]
     if meta["variant"] == "spconv":
         desc += f" ratio {meta['ratio']} groups {meta['groups']}"
+    desc += f" seed {meta.get('seed', '?')}"
     print(f"{desc}: PyTorch test accuracy {ours:.2f}% on {len(labels)} images, "
-          f"sidecar claims {claim:.2f}% (diff {diff:+.2f} points, tolerance {args.tolerance})")
-    if abs(diff) > args.tolerance:
-        print("MISMATCH", file=sys.stderr)
+          f"sidecar claims {claim:.2f}% (diff {diff:+.2f} points, tolerance {tolerance})")
+    ok = abs(diff) <= tolerance
+    print("OK" if ok else "MISMATCH", file=sys.stdout if ok else sys.stderr)
+    name = "vanilla" if meta["variant"] == "vanilla" else f"SPConv {meta['ratio']} g{meta['groups']}"
+    row = (f"| {name}, seed {meta.get('seed', '?')} | `{os.path.basename(path)}` | {claim:.2f}% | {ours:.2f}% | "
+           f"{100.0 * float(meta.get('best_test_accuracy', 0)):.2f}% (epoch {meta.get('best_epoch', '?')}) |")
+    return row, ok
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.split("\n")[1:]))
+    ap.add_argument("checkpoints", nargs="+", help="paths of .safetensors checkpoints (each with its .json sidecar)")
+    ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--tolerance", type=float, default=0.3,
+                    help="allowed |ours - claim| in percentage points (default 0.3)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--markdown", action="store_true",
+                    help="end with a markdown table (run, file, sidecar accuracy, PyTorch accuracy, best)")
+    args = ap.parse_args(argv)
+    rows, failures = [], 0
+    try:
+        images, labels = load_test_set(args.data_dir)
+        import torch
+        torch.set_num_threads(args.threads)
+    except CheckError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
-    print("OK")
-    return 0
+    for path in args.checkpoints:
+        try:
+            row, ok = check(path, images, labels, args.tolerance)
+            rows.append(row)
+            failures += 0 if ok else 1
+        except CheckError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failures += 1
+    if args.markdown:
+        print("\n| run | file | test accuracy (sidecar) | test accuracy (PyTorch) | best (sidecar) |")
+        print("|---|---|---:|---:|---:|")
+        print("\n".join(sorted(rows)))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

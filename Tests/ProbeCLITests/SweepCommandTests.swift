@@ -294,6 +294,27 @@ struct SweepTrainingCommandTests {
             expectSuccess(reused)
             #expect(reused.stderr.components(separatedBy: "reused the finished checkpoint").count == 3 && !reused.stderr.contains("epoch 1 done"),
                     "\(reused.stderr)")
+
+            // Untrained runs of the same grid in the same database: a report or comparison that
+            // would mix them with the trained ones refuses, naming the runs, unless asked.
+            let untrained = ["sweep", "--model", "resnet20", "--in-channels", "1", "--input-size", "28", "--ratios", "1/2", "--limit", "16",
+                             "--batch", "16", "--layers", "layer1.0,layer3.2", "--threads", "1", "--db", "t.sqlite"]
+            expectSuccess(try ProbeCLIProcess.run(untrained, in: directory.url, timeout: 240))
+            let refused = try ProbeCLIProcess.run(["report", "--db", "t.sqlite", "--out", "mixed"], in: directory.url)
+            expectFailure(refused, exitCode: 1, mentions: ["trained weights in run(s) 1, 2", "random weights in run(s) 3, 4", "--mix-weights"])
+            #expect(!FileManager.default.fileExists(atPath: directory.file("mixed/index.html").path))
+            let compare = try ProbeCLIProcess.run(["query", "compare", "1", "3", "--db", "t.sqlite"], in: directory.url)
+            expectFailure(compare, exitCode: 1, mentions: ["run(s) 1", "run(s) 3", "--mix-weights"])
+            let configurations = try ProbeCLIProcess.run(["query", "configurations", "--db", "t.sqlite"], in: directory.url)
+            expectFailure(configurations, exitCode: 1, mentions: ["--mix-weights"])
+            let mixed = try ProbeCLIProcess.run(["report", "--db", "t.sqlite", "--out", "mixed", "--mix-weights"], in: directory.url)
+            expectSuccess(mixed)
+            let html = try String(contentsOf: directory.file("mixed/index.html"), encoding: .utf8)
+            #expect(html.contains("vanilla [trained]") && html.contains("vanilla [random]"))
+            // One kind at a time needs no flag.
+            let trainedOnly = try ProbeCLIProcess.run(["query", "configurations", "--db", "u.sqlite", "--format", "csv"], in: directory.url)
+            expectSuccess(trainedOnly)
+            #expect(trainedOnly.stdout.contains(",trained,1,1,0,"), "\(trainedOnly.stdout)")
         }
     }
 

@@ -170,12 +170,33 @@ import Testing
         let settingsError = #expect(throws: SPConvLabError.self) { try otherSettings.resume(from: path) }
         #expect(settingsError?.message.contains("--lr 0.1 (now 0.5)") == true, "\(settingsError?.message ?? "")")
 
-        // A kill between the two writes leaves an optimizer state of a later epoch than the weights.
+        // A kill between the two writes leaves an optimizer state of a later epoch than the
+        // weights file; the optimizer state carries the model, so the run resumes from it.
         var metadata = try Safetensors.read(contentsOf: path).metadata
         metadata["epoch"] = "0"
-        try Safetensors.write(first.network.stateDict(), metadata: metadata, to: path)
+        try Safetensors.write(try Network(Self.spec, seed: 99).stateDict(), metadata: metadata, to: path)
         let torn = try Trainer(network: try Network(Self.spec), configuration: configuration, trainSet: train, testSet: test)
-        let tornError = #expect(throws: SPConvLabError.self) { try torn.resume(from: path) }
+        try torn.resume(from: path)
+        #expect(torn.history.count == 1)
+        for ((name, a), (_, b)) in zip(torn.network.stateDict(), first.network.stateDict()) {
+            #expect(a.scalars == b.scalars, "\(name) comes from the optimizer state, not the stale weights file")
+        }
+
+        // An optimizer state written before it carried the model: the pair must be of one epoch.
+        let state = try Safetensors.read(contentsOf: Trainer.optimizerStatePath(for: path))
+        try Safetensors.write(state.orderedTensors.filter { !$0.name.hasPrefix(Trainer.modelStatePrefix) }, metadata: state.metadata,
+                              to: Trainer.optimizerStatePath(for: path))
+        let legacy = try Trainer(network: try Network(Self.spec), configuration: configuration, trainSet: train, testSet: test)
+        let tornError = #expect(throws: SPConvLabError.self) { try legacy.resume(from: path) }
         #expect(tornError?.message.contains("stopped while writing") == true, "\(tornError?.message ?? "")")
+
+        // A momentum buffer missing from the state is named, not resumed without.
+        metadata["epoch"] = "1"
+        try Safetensors.write(first.network.stateDict(), metadata: metadata, to: path)
+        try Safetensors.write(Array(state.orderedTensors.filter { !$0.name.hasPrefix(Trainer.modelStatePrefix) }.dropFirst()),
+                              metadata: state.metadata, to: Trainer.optimizerStatePath(for: path))
+        let damaged = try Trainer(network: try Network(Self.spec), configuration: configuration, trainSet: train, testSet: test)
+        let damagedError = #expect(throws: SPConvLabError.self) { try damaged.resume(from: path) }
+        #expect(damagedError?.message.contains("lacks the momentum buffer of 1 parameter") == true, "\(damagedError?.message ?? "")")
     }
 }

@@ -23,12 +23,18 @@ public enum GridFindings {
         let seeds = Set(trained.map(\.runIDs.count))
         let seedText = seeds.count == 1 ? "\(seeds.first!) seed\(seeds.first! == 1 ? "" : "s") each" : "\(seeds.min()!) to \(seeds.max()!) seeds each"
 
-        var text = "Trained \(vanilla.representative.model) (\(seedText); accuracy as mean ± standard deviation over seeds on \(vanilla.representative.dataset == "fashion-mnist" ? "the Fashion-MNIST test images" : "the test images")): vanilla reaches \(percent(baseAccuracy)) with \(grouped(baseParams)) parameters and \(compactCount(baseMACs)) MACs per image. "
+        var text = "Trained \(vanilla.representative.model) (\(seedText); accuracy as mean ± standard deviation over seeds on \(vanilla.representative.dataset == "fashion-mnist" ? "Fashion-MNIST test images" : "the test images")): vanilla reaches \(percent(baseAccuracy)) with \(grouped(baseParams)) parameters and \(compactCount(baseMACs)) MACs per image. "
         let sorted = spconv.sorted { $0.accuracy!.mean > $1.accuracy!.mean }
         let best = sorted.first!, worst = sorted.last!
         let cheapest = spconv.min { $0.representative.macs! < $1.representative.macs! }!
-        text += "The \(spconv.count) SPConv configuration\(spconv.count == 1 ? "" : "s") keep \(share(spconv.map { $0.representative.params! }.min()!, of: baseParams)) to \(share(spconv.map { $0.representative.params! }.max()!, of: baseParams)) of the parameters and \(share(spconv.map { $0.representative.macs! }.min()!, of: baseMACs)) to \(share(spconv.map { $0.representative.macs! }.max()!, of: baseMACs)) of the MACs, "
-        text += "and reach \(percent(worst.accuracy!)) (\(name(worst))) to \(percent(best.accuracy!)) (\(name(best))). "
+        func range(_ values: [Int], of whole: Int) -> String {
+            let (low, high) = (share(values.min()!, of: whole), share(values.max()!, of: whole))
+            return low == high ? low : "\(low) to \(high)"
+        }
+        let plural = spconv.count != 1
+        text += "The \(spconv.count) SPConv configuration\(plural ? "s keep" : " keeps") \(range(spconv.map { $0.representative.params! }, of: baseParams)) of the parameters and \(range(spconv.map { $0.representative.macs! }, of: baseMACs)) of the MACs, "
+        text += plural ? "and reach \(percent(worst.accuracy!)) (\(name(worst))) to \(percent(best.accuracy!)) (\(name(best))). "
+                       : "and reaches \(percent(best.accuracy!)). "
         let gap = 100 * (baseAccuracy.mean - cheapest.accuracy!.mean)
         text += String(format: "The cheapest, %@, needs %@ of vanilla's MACs and is %.2f points %@. ", name(cheapest),
                        share(cheapest.representative.macs!, of: baseMACs), abs(gap), gap >= 0 ? "less accurate" : "more accurate")
@@ -41,13 +47,14 @@ public enum GridFindings {
             text += String(format: "%.2f to %.2f points, ", 100 * (baseAccuracy.mean - best.accuracy!.mean), 100 * (baseAccuracy.mean - worst.accuracy!.mean))
             text += "so the paper's claim that SPConv keeps vanilla's accuracy is not borne out at this scale (the paper trains far longer on CIFAR-10 and ImageNet). "
         } else {
-            text += "\(within.count) of \(spconv.count) (\(within.map(name).joined(separator: "; "))) match vanilla within twice the seed spread, which supports the paper's claim that the split removes cost without losing accuracy. "
+            text += "\(within.count) of \(spconv.count) (\(within.map(name).joined(separator: "; "))) \(within.count == 1 ? "matches" : "match") vanilla within twice the seed spread, which supports the paper's claim that the split removes cost without losing accuracy. "
         }
         if let base = vanilla.redundancy[metric] {
             let values = spconv.compactMap { $0.redundancy[metric]?.mean }
             if let low = values.min(), let high = values.max() {
-                text += String(format: "Mean |off-diagonal| %@ similarity between channels, averaged over the probed layers, is %.3f for vanilla and %.3f to %.3f for SPConv.",
-                               metric, base.mean, low, high)
+                let spread = String(format: "%.3f", low) == String(format: "%.3f", high) ? String(format: "%.3f", low) : String(format: "%.3f to %.3f", low, high)
+                text += String(format: "Mean |off-diagonal| %@ similarity between channels, averaged over the probed layers, is %.3f for vanilla and %@ for SPConv.",
+                               metric, base.mean, spread)
             }
         }
         return text

@@ -242,11 +242,11 @@ public final class Trainer {
             }
             model = weights.tensors
         }
+        try network.load(model, source: "\(path) (its model state in \(optimizerPath))")
         let missing = optimizer.parameters.map(\.name).filter { velocities[$0] == nil }
         if epoch >= 1 && !missing.isEmpty {
             throw SPConvLabError(.invalidWeights, "The optimizer state \(optimizerPath) lacks the momentum buffer of \(missing.count) parameter(s) (\(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : "")); after epoch \(epoch) every parameter has one. The file is damaged; start the run again.")
         }
-        try network.load(model, source: "\(path) (its model state in \(optimizerPath))")
         try optimizer.restore(velocities, network: network, source: optimizerPath)
         history = savedHistory
     }
