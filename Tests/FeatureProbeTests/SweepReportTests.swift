@@ -205,6 +205,10 @@ import SPConvLab
         // Mean redundancy of run 1 under cosine: 0.5 - 0.02 - 0.04 * mean(0..5) = 0.38; run 2: 0.36.
         let redundancy = try #require(summaries[0].redundancy["cosine"])
         #expect(abs(redundancy.mean - 0.37) < 1e-12 && abs(redundancy.std! - 0.0141421356237) < 1e-10)
+        // Every layer has 1 duplicate pair and effective rank 10.5 of 16 channels: 6 duplicates per run, rank fraction 0.65625.
+        let fields = try #require(summaries[0].redundancySummaries["cosine"])
+        #expect(fields[.duplicates]?.mean == 6 && fields[.duplicates]?.std == 0 && fields[.effectiveRankFraction]?.mean == 0.65625)
+        #expect(fields[.suggestedRatio]?.mean == 0.5 && fields[.dead]?.mean == 0)
         #expect(vanilla.formatted(decimals: 2, scale: 100) == "94.00 ± 1.41")
 
         let files = try SweepReport.files(runs: Self.trainedRuns(), layerMetrics: metrics, similarity: [], title: "seeds")

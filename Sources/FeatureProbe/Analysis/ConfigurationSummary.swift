@@ -1,9 +1,40 @@
 import Foundation
 
 /// One configuration of a sweep summarised over its seeds: the runs that differ only in their
-/// training seed, with the mean and sample standard deviation of accuracy, latency and each
-/// metric's mean redundancy. The per-seed runs stay in ``runIDs``.
+/// training seed, with the mean and sample standard deviation of accuracy, latency and, per
+/// metric, each redundancy summary of the run (``RedundancyField``). The per-seed runs stay in
+/// ``runIDs``.
 public struct ConfigurationSummary: Sendable, Equatable {
+    /// A run's redundancy summed up over its layers, as the `run_redundancy` view does.
+    public enum RedundancyField: String, CaseIterable, Sendable {
+        /// Mean over layers of the mean |off-diagonal| similarity.
+        case meanAbsOffDiagonal = "mean_abs_offdiag"
+        /// Mean over layers of the fraction of channel pairs above the threshold.
+        case fractionAboveThreshold = "frac_above_threshold"
+        /// Near-duplicate pairs, summed over layers.
+        case duplicates
+        /// Dead channels, summed over layers.
+        case dead
+        /// Mean over layers of effective rank / channels.
+        case effectiveRankFraction = "effective_rank_fraction"
+        /// Mean over layers of the suggested split ratio.
+        case suggestedRatio = "suggested_ratio"
+
+        /// The field's value for one run's layer records (nil without records).
+        public func value(_ records: [LayerMetricRecord]) -> Double? {
+            guard !records.isEmpty else { return nil }
+            func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+            switch self {
+            case .meanAbsOffDiagonal: return mean(records.map(\.meanAbsOffDiagonal))
+            case .fractionAboveThreshold: return mean(records.map(\.fractionAboveThreshold))
+            case .duplicates: return Double(records.map(\.duplicates).reduce(0, +))
+            case .dead: return Double(records.map(\.dead).reduce(0, +))
+            case .effectiveRankFraction: return mean(records.map { $0.effectiveRank / Double(max($0.channels, 1)) })
+            case .suggestedRatio: return mean(records.map(\.suggestedRatio))
+            }
+        }
+    }
+
     /// Mean, sample standard deviation (n - 1; nil for one value) and count of finite values.
     public struct Spread: Sendable, Equatable {
         public var mean: Double
@@ -40,8 +71,10 @@ public struct ConfigurationSummary: Sendable, Equatable {
     public var seeds: [UInt64?]
     public var accuracy: Spread?
     public var latencyMS: Spread?
+    /// Per metric and redundancy field: the spread over the runs of that run-level summary.
+    public var redundancySummaries: [String: [RedundancyField: Spread]]
     /// Per metric: the spread over the runs of the mean (over layers) |off-diagonal| similarity.
-    public var redundancy: [String: Spread]
+    public var redundancy: [String: Spread] { redundancySummaries.compactMapValues { $0[.meanAbsOffDiagonal] } }
     /// Per metric and layer: the spread over the runs of that layer's mean |off-diagonal| similarity,
     /// layers in network order.
     public var layerRedundancy: [String: [(layer: String, spread: Spread)]]
@@ -65,14 +98,14 @@ public struct ConfigurationSummary: Sendable, Equatable {
         for metric in layerMetrics { metricsByRun[metric.runID, default: []].append(metric) }
         return order.map { key in
             let group = members[key]!
-            var redundancy: [String: Spread] = [:]
+            var redundancy: [String: [RedundancyField: Spread]] = [:]
             var layerRedundancy: [String: [(layer: String, spread: Spread)]] = [:]
             let metrics = Set(group.flatMap { metricsByRun[$0.id]?.map(\.metric) ?? [] }).sorted()
             for metric in metrics {
                 let perRun = group.map { run in (metricsByRun[run.id] ?? []).filter { $0.metric == metric } }
-                redundancy[metric] = Spread(perRun.compactMap { records in
-                    records.isEmpty ? nil : records.map(\.meanAbsOffDiagonal).reduce(0, +) / Double(records.count)
-                })
+                var fields: [RedundancyField: Spread] = [:]
+                for field in RedundancyField.allCases { fields[field] = Spread(perRun.compactMap(field.value)) }
+                redundancy[metric] = fields
                 var layers: [String] = []
                 for records in perRun { for record in records where !layers.contains(record.layer) { layers.append(record.layer) } }
                 layerRedundancy[metric] = layers.compactMap { layer in
@@ -82,7 +115,7 @@ public struct ConfigurationSummary: Sendable, Equatable {
             return ConfigurationSummary(representative: group[0], runIDs: group.map(\.id), seeds: group.map(\.trainSeed),
                                         accuracy: Spread(group.compactMap(\.accuracy)),
                                         latencyMS: Spread(group.compactMap(\.latencyMS)),
-                                        redundancy: redundancy, layerRedundancy: layerRedundancy)
+                                        redundancySummaries: redundancy, layerRedundancy: layerRedundancy)
         }
     }
 

@@ -132,10 +132,12 @@ public enum SweepReport {
                     number(r.params), number(r.macs), number(summary.accuracy?.mean), number(summary.accuracy?.std),
                     number(summary.latencyMS?.mean), number(summary.latencyMS?.std)]
         let ids = summary.runIDs.map(String.init).joined(separator: " ")
-        let metrics = summary.redundancy.keys.sorted()
-        guard !metrics.isEmpty else { return [head + ["", "", "", ids]] }
+        let fields = ConfigurationSummary.RedundancyField.allCases
+        let metrics = summary.redundancySummaries.keys.sorted()
+        guard !metrics.isEmpty else { return [head + [String](repeating: "", count: 1 + 2 * fields.count) + [ids]] }
         return metrics.map { metric in
-            head + [metric, number(summary.redundancy[metric]?.mean), number(summary.redundancy[metric]?.std), ids]
+            let spreads = summary.redundancySummaries[metric] ?? [:]
+            return head + [metric] + fields.flatMap { [number(spreads[$0]?.mean), number(spreads[$0]?.std)] } + [ids]
         }
     }
 

@@ -25,14 +25,14 @@ public enum CannedQuery {
     /// The columns of ``configurations(path:sweep:allowMixing:)``.
     public static let configurationColumns = [
         "sweep", "model", "variant", "ratio", "groups", "weights_source", "train_epochs", "runs", "seeds", "params", "macs",
-        "accuracy_mean", "accuracy_std", "latency_ms_mean", "latency_ms_std", "metric", "mean_abs_offdiag_mean",
-        "mean_abs_offdiag_std", "run_ids",
-    ]
+        "accuracy_mean", "accuracy_std", "latency_ms_mean", "latency_ms_std", "metric",
+    ] + ConfigurationSummary.RedundancyField.allCases.flatMap { ["\($0.rawValue)_mean", "\($0.rawValue)_std"] } + ["run_ids"]
 
     /// Each configuration summarised over its seeds (``ConfigurationSummary``): one row per
     /// configuration and metric with the mean and sample standard deviation (NULL for one seed)
-    /// of accuracy, latency and the mean |off-diagonal| similarity over layers, and the ids of the
-    /// per-seed runs (still in `runs`). Done runs only, in order of their first run.
+    /// of accuracy, latency and each run-level redundancy summary of `run_redundancy`
+    /// (``ConfigurationSummary/RedundancyField``), and the ids of the per-seed runs (still in
+    /// `runs`). Done runs only, in order of their first run.
     ///
     /// - Throws: ``FeatureProbeError`` when the runs mix random with trained or file weights and
     ///   `allowMixing` is false (``WeightsMixing``), or the sweep does not exist.
@@ -51,11 +51,12 @@ public enum CannedQuery {
                                     SQLValue(summary.accuracy?.mean), SQLValue(summary.accuracy?.std),
                                     SQLValue(summary.latencyMS?.mean), SQLValue(summary.latencyMS?.std)]
             let ids = SQLValue.text(summary.runIDs.map(String.init).joined(separator: ","))
-            let metrics = summary.redundancy.keys.sorted()
-            if metrics.isEmpty { rows.append(head + [.null, .null, .null, ids]) }
+            let fields = ConfigurationSummary.RedundancyField.allCases
+            let metrics = summary.redundancySummaries.keys.sorted()
+            if metrics.isEmpty { rows.append(head + [SQLValue](repeating: .null, count: 1 + 2 * fields.count) + [ids]) }
             for metric in metrics {
-                let spread = summary.redundancy[metric]
-                rows.append(head + [.text(metric), SQLValue(spread?.mean), SQLValue(spread?.std), ids])
+                let spreads = summary.redundancySummaries[metric] ?? [:]
+                rows.append(head + [.text(metric)] + fields.flatMap { [SQLValue(spreads[$0]?.mean), SQLValue(spreads[$0]?.std)] } + [ids])
             }
         }
         return QueryResult(columns: configurationColumns, rows: rows)
