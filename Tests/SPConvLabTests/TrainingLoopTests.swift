@@ -199,4 +199,16 @@ import Testing
         let damagedError = #expect(throws: SPConvLabError.self) { try damaged.resume(from: path) }
         #expect(damagedError?.message.contains("lacks the momentum buffer of 1 parameter") == true, "\(damagedError?.message ?? "")")
     }
+
+    @Test func aDivergingRunStopsWithAnExplanation() throws {
+        let (train, test) = (Self.randomImages(32, seed: 3), Self.randomImages(8, seed: 4))
+        var configuration = TrainingConfiguration(epochs: 1)
+        configuration.batchSize = 16
+        configuration.warmupEpochs = 0
+        configuration.learningRate = 1e30
+        let trainer = try Trainer(network: try Network(Self.spec), configuration: configuration, trainSet: train, testSet: test)
+        let error = #expect(throws: SPConvLabError.self) { try trainer.train() }
+        #expect(error?.message.contains("diverged") == true && error?.message.contains("--lr") == true, "\(error?.message ?? "")")
+        #expect(trainer.history.isEmpty)
+    }
 }

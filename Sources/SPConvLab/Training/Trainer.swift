@@ -118,6 +118,9 @@ public final class Trainer {
             let (images, labels) = trainSet.batch(plan.order[start..<end], augment: plan.augmentation[start..<end])
             rate = configuration.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
             let result = try self.step(images: images, labels: labels, learningRate: Float(rate))
+            guard result.loss.isFinite else {
+                throw SPConvLabError(.invalidConfiguration, "Training diverged: the loss of step \(step + 1) of epoch \(epoch + 1) is \(result.loss) (learning rate \(rate)), so the weights are no longer numbers. The last finished epoch's checkpoint is kept. Lower --lr (now \(configuration.learningRate)), add --warmup-epochs, or check the data.")
+            }
             lossSum += result.loss * Double(labels.count)
             correct += result.correct
             seen += labels.count
