@@ -23,7 +23,7 @@ public enum GridFindings {
         let seeds = Set(trained.map(\.runIDs.count))
         let seedText = seeds.count == 1 ? "\(seeds.first!) seed\(seeds.first! == 1 ? "" : "s") each" : "\(seeds.min()!) to \(seeds.max()!) seeds each"
 
-        var text = "Trained \(vanilla.representative.model) (\(seedText); accuracy as mean ± standard deviation over seeds on \(vanilla.representative.dataset == "fashion-mnist" ? "Fashion-MNIST test images" : "the test images")): vanilla reaches \(percent(baseAccuracy)) with \(grouped(baseParams)) parameters and \(compactCount(baseMACs)) MACs per image. "
+        var text = "Trained \(vanilla.representative.model) (\(seedText); accuracy as mean ± standard deviation over seeds on \(vanilla.representative.dataset == "fashion-mnist" ? "Fashion-MNIST test images" : "the test images")): vanilla reaches \(percent(baseAccuracy)) with \(GridFindings.grouped(baseParams)) parameters and \(compactCount(baseMACs)) MACs per image. "
         let sorted = spconv.sorted { $0.accuracy!.mean > $1.accuracy!.mean }
         let best = sorted.first!, worst = sorted.last!
         let cheapest = spconv.min { $0.representative.macs! < $1.representative.macs! }!
@@ -60,8 +60,8 @@ public enum GridFindings {
         return text
     }
 
-    /// `25,557,032`.
-    static func grouped(_ value: Int) -> String {
+    /// An integer with thousands separators: 25557032 -> `25,557,032`.
+    public static func grouped(_ value: Int) -> String {
         let digits = String(value.magnitude)
         var out = ""
         for (i, character) in digits.enumerated() {

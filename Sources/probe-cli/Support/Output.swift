@@ -29,15 +29,7 @@ func jsonText<T: Encodable>(_ value: T) throws -> String {
 }
 
 /// Formats an integer with thousands separators: 25557032 -> "25,557,032".
-func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return (value < 0 ? "-" : "") + out
-}
+func grouped(_ value: Int) -> String { GridFindings.grouped(value) }
 
 /// Formats a count in millions, truncated (not rounded) to two decimals as the paper prints its
 /// tables: 18,345,448 -> "18.34M", 105,082 -> "0.10M".
