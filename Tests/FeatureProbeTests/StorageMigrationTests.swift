@@ -97,16 +97,26 @@ import SPConvLab
             VALUES (1, 'resnet20', 'spconv', 0.5, 2, 1, 10, 28, 'fashion-mnist', 16, 8, 1, '0.3.0', 'm.safetensors');
             INSERT INTO runs (sweep_id, model, variant, ratio, groups, in_channels, classes, input_size, dataset, images, batch, threads, tool_version)
             VALUES (1, 'resnet20', 'spconv', 0.25, 2, 1, 10, 28, 'fashion-mnist', 16, 8, 1, '0.3.0');
+            INSERT INTO sweeps (id, name, command_line, created_at)
+            VALUES (2, 'seeded', 'probe-cli sweep --model resnet20 --train-epochs 3 --train-seed 4 --db x.sqlite', '2026-02-01T12:00:00Z');
+            INSERT INTO runs (sweep_id, model, variant, in_channels, classes, input_size, dataset, images, batch, threads, tool_version, train_epochs)
+            VALUES (2, 'resnet20', 'vanilla', 1, 10, 28, 'fashion-mnist', 16, 8, 1, '0.3.0', 3);
             """)
         let old = try ExperimentDatabase(path: folder.file(), mode: .readOnly)
         #expect(try old.runs(sweepID: 1).map(\.weightsSource) == [.trained, .file, .random], "read as the columns imply, before migrating")
         let database = try ExperimentDatabase(path: folder.file())
         let runs = try database.runs(sweepID: 1)
         #expect(runs.map(\.weightsSource) == [.trained, .file, .random])
-        #expect(runs.map(\.weightsSeed) == [nil, nil, 0], "untrained runs were built with seed 0; a trained run's seed was not recorded")
-        #expect(runs.map(\.trainSeed) == [nil, nil, nil])
+        #expect(runs.map(\.trainSeed) == [0, nil, nil], "a trained run's seed is its sweep's --train-seed, 0 by default")
+        #expect(runs.map(\.weightsSeed) == [0, nil, 0], "untrained runs were built with seed 0")
+        #expect(try database.runs(sweepID: 2).map(\.trainSeed) == [4], "read from the sweep's command line")
+        // The old rows are found again by a sweep of this version (no duplicate run).
+        let again = try database.ensureRuns(sweepID: 2, configurations: [RunConfiguration(
+            model: "resnet20", variant: "vanilla", ratio: nil, groups: nil, inChannels: 1, classes: 10, inputSize: 28,
+            dataset: "fashion-mnist", images: 16, batch: 8, threads: 1, trainEpochs: 3, trainSeed: 4)], toolVersion: "0.5.0")
+        #expect(again.map(\.id) == (try database.runs(sweepID: 2)).map(\.id))
         #expect(try database.integrityCheck() == ["ok"])
-        #expect(try database.connection.query("SELECT weights_source FROM run_summary ORDER BY run_id").rows
+        #expect(try database.connection.query("SELECT weights_source FROM run_summary WHERE sweep = 'old' ORDER BY run_id").rows
                 == [[.text("trained")], [.text("file")], [.text("random")]])
     }
 

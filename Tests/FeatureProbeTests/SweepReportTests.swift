@@ -215,7 +215,7 @@ import SPConvLab
         let rows = Self.text(files, "configurations.csv").components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(rows[0] == SweepReport.configurationsHeader.joined(separator: ","))
         #expect(rows.count == 1 + 2 + 2, "vanilla under two metrics, the SPConv configurations without layer metrics")
-        #expect(rows[1].hasPrefix("resnet18,vanilla,,,trained,15,2,0 1,") && rows[1].contains(",cosine,") && rows[1].hasSuffix(",1 2"))
+        #expect(rows[1].hasPrefix("1,resnet18,vanilla,,,trained,15,2,0 1,") && rows[1].contains(",cosine,") && rows[1].hasSuffix(",1 2"))
         let html = Self.text(files, "index.html")
         #expect(html.contains("94.00 ± 1.41") && html.contains("trained 15 ep, seed 1, store key2"))
         #expect(html.contains("<h2>What this grid shows</h2>"))
@@ -267,5 +267,9 @@ import SPConvLab
         #expect(text.contains("not borne out"), "\(text)")
         #expect(GridFindings.paragraph(ConfigurationSummary.group(Self.runs(accuracy: true), layerMetrics: [])) == nil,
                 "no paragraph about the claim without trained runs")
+        var otherSweep = Self.trainedRuns()
+        otherSweep[4].sweepID = 2
+        #expect(GridFindings.paragraph(ConfigurationSummary.group(otherSweep, layerMetrics: [])) == nil,
+                "no paragraph over configurations of two sweeps")
     }
 }

@@ -180,6 +180,13 @@ import Testing
         let original = try Safetensors.read(contentsOf: weights)
         for name in original.names { #expect(archive[name]!.scalars == original[name]!.scalars) }
         #expect(try ModelSpec(checkpointMetadata: archive.metadata, source: "x") == identity.spec)
+        // A run that was not trained as its identity says is not filed.
+        var sidecar = try TrainingSidecar.read(folder + "/mine.json")
+        sidecar.deviations = ["started from the weights x.safetensors (SHA-256 00)"]
+        try sidecar.write(to: folder + "/other.json")
+        try FileManager.default.copyItem(atPath: weights, toPath: folder + "/other.safetensors")
+        let deviating = #expect(throws: SPConvLabError.self) { try Self.temporaryStore().importRun(weights: folder + "/other.safetensors") }
+        #expect(deviating?.message.contains("started from the weights x.safetensors") == true)
         // Without its sidecar a checkpoint cannot be imported.
         try FileManager.default.removeItem(atPath: folder + "/mine.json")
         let error = #expect(throws: SPConvLabError.self) { try target.importRun(weights: weights) }

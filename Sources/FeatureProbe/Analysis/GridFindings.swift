@@ -6,9 +6,15 @@ import Foundation
 public enum GridFindings {
     /// The paragraph for `summaries` of trained configurations, or nil when there is no trained
     /// vanilla baseline with accuracy and at least one trained SPConv configuration to set
-    /// beside it (the claim cannot be checked).
+    /// beside it (the claim cannot be checked), or when the trained configurations come from
+    /// more than one grid (sweep, model, epochs, data).
     public static func paragraph(_ summaries: [ConfigurationSummary], metric: String = "cosine") -> String? {
         let trained = summaries.filter { $0.representative.weightsSource == .trained && $0.accuracy != nil }
+        // One grid only: configurations of other sweeps, models, recipes or data are not comparable.
+        let grids = Set(trained.map { r in
+            "\(r.representative.sweepID)|\(r.representative.model)|\(r.representative.trainEpochs ?? 0)|\(r.representative.dataset)|\(r.representative.inputSize)"
+        })
+        guard grids.count == 1 else { return nil }
         guard let vanilla = trained.first(where: { $0.representative.variant == "vanilla" }),
               let baseAccuracy = vanilla.accuracy, let baseParams = vanilla.representative.params,
               let baseMACs = vanilla.representative.macs, baseParams > 0, baseMACs > 0 else { return nil }

@@ -27,9 +27,9 @@ public enum SweepReport {
         "weights_seed", "store_key", "checkpoint_sha256", "started_at", "finished_at", "tool_version", "git_commit", "host",
     ]
 
-    /// The fields of `configurations.csv`, in order: ``CannedQuery/configurationColumns`` without
-    /// the sweep name, one row per configuration and metric.
-    public static let configurationsHeader = Array(CannedQuery.configurationColumns.dropFirst())
+    /// The fields of `configurations.csv`, in order: ``CannedQuery/configurationColumns`` with the
+    /// sweep's id for its name, one row per configuration and metric.
+    public static let configurationsHeader = ["sweep_id"] + Array(CannedQuery.configurationColumns.dropFirst())
 
     /// The fields of `layer_metrics.csv`, in order.
     public static let layerMetricsHeader = [
@@ -127,7 +127,7 @@ public enum SweepReport {
     /// fields when it has none).
     static func configurationRows(_ summary: ConfigurationSummary) -> [[String]] {
         let r = summary.representative
-        let head = [r.model, r.variant, number(r.ratio), number(r.groups), r.weightsSource.rawValue, number(r.trainEpochs),
+        let head = [String(r.sweepID), r.model, r.variant, number(r.ratio), number(r.groups), r.weightsSource.rawValue, number(r.trainEpochs),
                     String(summary.runIDs.count), summary.seeds.map { $0.map(String.init) ?? "-" }.joined(separator: " "),
                     number(r.params), number(r.macs), number(summary.accuracy?.mean), number(summary.accuracy?.std),
                     number(summary.latencyMS?.mean), number(summary.latencyMS?.std)]

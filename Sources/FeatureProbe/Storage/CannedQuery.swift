@@ -8,9 +8,11 @@ public enum CannedQuery {
         let connection = try ReadOnlyQuery.open(path: path)
         let viewColumns = Set(try ReadOnlyQuery.run(connection, sql: "PRAGMA table_info(run_summary)").rows.compactMap { $0[1].string })
         let hasEpochs = viewColumns.contains("train_epochs"), hasSource = viewColumns.contains("weights_source")
+        // A file from before the provenance columns: the source its columns imply, as ExperimentDatabase reads it.
+        let fileOrRandom = "(SELECT CASE WHEN weights_path IS NOT NULL THEN 'file' ELSE 'random' END FROM runs WHERE runs.id = run_id)"
         let source = hasSource ? "weights_source, train_seed" : hasEpochs
-            ? "CASE WHEN train_epochs IS NOT NULL THEN 'trained' ELSE 'random or file' END AS weights_source, NULL AS train_seed"
-            : "'random or file' AS weights_source, NULL AS train_seed"
+            ? "CASE WHEN train_epochs IS NOT NULL THEN 'trained' ELSE \(fileOrRandom) END AS weights_source, NULL AS train_seed"
+            : "\(fileOrRandom) AS weights_source, NULL AS train_seed"
         let columns = """
             run_id, sweep, model, variant, ratio, groups, \(source), dataset, images, status, params, macs, latency_ms, accuracy, \
             \(hasEpochs ? "train_epochs" : "NULL AS train_epochs"), metric, layers, mean_abs_offdiag, suggested_ratio, reason
@@ -128,12 +130,17 @@ public enum CannedQuery {
 
     /// The `limit` layers with the highest `mean_abs_offdiag` over all runs (ties by
     /// `frac_above_threshold`, then run and layer), from `layer_redundancy`.
-    public static func topRedundant(path: String, limit: Int = 10) throws -> QueryResult {
+    public static func topRedundant(path: String, limit: Int = 10, allowMixing: Bool = false) throws -> QueryResult {
         guard limit >= 1 else {
             throw FeatureProbeError("--limit must be a positive number of layers, got \(limit).")
         }
-        return try ReadOnlyQuery.run(path: path, sql: """
-            SELECT run_id, sweep, model, variant, ratio, groups, layer, metric, channels, mean_abs_offdiag,
+        let runs = try SweepReportLoader.load(path: path, heatmaps: .perRun(0)).runs
+        try WeightsMixing.check(runs, allowed: allowMixing, what: "query top-redundant (it ranks the layers of every run together)")
+        let connection = try ReadOnlyQuery.open(path: path)
+        let hasSource = try ReadOnlyQuery.run(connection, sql: "PRAGMA table_info(runs)").rows.contains { $0[1].string == "weights_source" }
+        return try ReadOnlyQuery.run(connection, sql: """
+            SELECT run_id, sweep, model, variant, ratio, groups, \(hasSource ? "(SELECT weights_source FROM runs WHERE runs.id = run_id)" : "NULL") AS weights_source,
+                   layer, metric, channels, mean_abs_offdiag,
                    frac_above_threshold, duplicates, dead, clusters, effective_rank, suggested_ratio
             FROM layer_redundancy
             ORDER BY mean_abs_offdiag DESC, frac_above_threshold DESC, run_id, layer, metric
@@ -148,8 +155,11 @@ public enum CannedQuery {
     /// metric): at equal cost, the network whose channels repeat each other less uses its MACs
     /// better. The `criterion` column says which applied. Ordered by sweep, metric, MACs.
     public static func pareto(path: String, allowMixing: Bool = false) throws -> QueryResult {
+        // The front is computed per sweep, so each sweep must hold weights of one kind.
         let runs = try SweepReportLoader.load(path: path, heatmaps: .perRun(0)).runs
-        try WeightsMixing.check(runs, allowed: allowMixing, what: "query pareto")
+        for sweepID in Set(runs.map(\.sweepID)).sorted() {
+            try WeightsMixing.check(runs.filter { $0.sweepID == sweepID }, allowed: allowMixing, what: "query pareto (sweep \(sweepID))")
+        }
         return try ReadOnlyQuery.run(path: path, sql: """
             SELECT * FROM pareto_candidates
             WHERE criterion = (CASE WHEN EXISTS (SELECT 1 FROM runs WHERE status = 'done' AND accuracy IS NOT NULL)

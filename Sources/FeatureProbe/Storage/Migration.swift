@@ -195,9 +195,9 @@ public struct Migration: Sendable, Equatable {
     /// this version records the checkpoint's `store_key` and `checkpoint_sha256` in the store),
     /// `file` (loaded from `weights_path`, SHA-256 `weights_sha256`), or `random` (built with the
     /// seeded initialisation of seed `weights_seed`). Rows written before this migration get
-    /// `trained` when the sweep trained them (their seed and checkpoint were not recorded), `file`
-    /// when they name a weights file, else `random` with seed 0 (the seed every untrained run was
-    /// built with). A trained configuration is one run per seed, so the seed joins the key.
+    /// `trained` when the sweep trained them (with the seed of the sweep's `--train-seed`, 0 by
+    /// default, read from its command line; their checkpoint was not kept), `file` when they name
+    /// a weights file, else `random` with seed 0 (the seed every untrained run was built with). A trained configuration is one run per seed, so the seed joins the key.
     /// `epochs` holds a trained run's history, one row per epoch; losses may be NULL (SQLite keeps
     /// a NaN as NULL) when a run diverged.
     static let v3ProvenanceSeedsEpochs = """
@@ -211,6 +211,15 @@ public struct Migration: Sendable, Equatable {
         UPDATE runs SET weights_source = CASE WHEN train_epochs IS NOT NULL THEN 'trained'
                                               WHEN weights_path IS NOT NULL THEN 'file' ELSE 'random' END;
         UPDATE runs SET weights_seed = 0 WHERE weights_source = 'random';
+        -- A trained row's seed was the sweep's --train-seed (default 0), which its command line keeps.
+        UPDATE runs SET train_seed = COALESCE(
+            (SELECT CAST(substr(command_line, instr(command_line, '--train-seed ') + 13) AS INTEGER) FROM sweeps
+             WHERE sweeps.id = runs.sweep_id AND instr(command_line, '--train-seed ') > 0),
+            (SELECT CAST(substr(command_line, instr(command_line, '--train-seed=') + 13) AS INTEGER) FROM sweeps
+             WHERE sweeps.id = runs.sweep_id AND instr(command_line, '--train-seed=') > 0),
+            0)
+        WHERE train_epochs IS NOT NULL;
+        UPDATE runs SET weights_seed = train_seed WHERE weights_source = 'trained';
 
         DROP INDEX runs_configuration;
         CREATE UNIQUE INDEX runs_configuration ON runs (

@@ -122,7 +122,8 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
     public var threads: Int
     /// Epochs to train before measuring; nil: measure the weights as built or loaded.
     public var trainEpochs: Int?
-    /// The training seed of a trained configuration (one run per seed).
+    /// The training seed of a trained configuration (one run per seed); nil for an untrained one
+    /// (and for a trained row of an old database that did not record it, which trains with 0).
     public var trainSeed: UInt64?
 
     public init(model: String, variant: String, ratio: Double?, groups: Int?, inChannels: Int, classes: Int,
@@ -142,7 +143,7 @@ public struct RunConfiguration: Hashable, Codable, Sendable {
         self.batch = batch
         self.threads = threads
         self.trainEpochs = trainEpochs
-        self.trainSeed = trainEpochs == nil ? nil : (trainSeed ?? 0)
+        self.trainSeed = trainEpochs == nil ? nil : trainSeed
     }
 
     /// Where the measured weights come from: trained when the configuration trains, a file when

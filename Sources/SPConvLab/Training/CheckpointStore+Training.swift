@@ -37,8 +37,19 @@ extension CheckpointStore {
                       normalization: Normalization, writer: TrainingSidecar.Writer, policy: Policy = .trainIfMissing,
                       progress: (TrainingProgress) -> Void = { _ in },
                       events: (TrainingEvent) throws -> Void = { _ in }) throws -> (entry: Entry, network: Network) {
-        let existing = try entry(for: identity)
         let files = files(for: identity)
+        try ensureFolder()
+        // One process per run: a second one (another sweep, a train in another shell) would
+        // write the same files.
+        let lockPath = String(files.sidecar.dropLast(".json".count)) + ".lock"
+        guard let lock = try FileLock(path: lockPath) else {
+            throw SPConvLabError(.invalidConfiguration, "Another process is training \(identity.summary) in the store \(folder) right now (it holds \(lockPath)). Wait for it to finish, then run again: the finished run will be reused.")
+        }
+        defer {
+            lock.release()
+            try? FileManager.default.removeItem(atPath: lockPath)
+        }
+        let existing = try entry(for: identity)
         if let existing, existing.isFinished {
             try? FileManager.default.removeItem(atPath: files.optimizerState)
             let network = try Network(identity.spec, seed: identity.recipe.seed)
@@ -53,14 +64,17 @@ extension CheckpointStore {
         guard trainSet.count == identity.trainImages, testSet.count == identity.testImages else {
             throw SPConvLabError(.invalidConfiguration, "The run \(identity.summary) trains on \(identity.trainImages) images and tests on \(identity.testImages), but the data given has \(trainSet.count) and \(testSet.count).")
         }
-        try ensureFolder()
         let network = try Network(identity.spec, seed: identity.recipe.seed)
         let trainer = try Trainer(network: network, configuration: identity.recipe, trainSet: trainSet, testSet: testSet)
         trainer.checkpointPath = files.weights
         trainer.checkpointMetadata = ["store_key": identity.key, "training_identity": identity.canonicalText]
         var previousSeconds = 0.0
         if FileManager.default.fileExists(atPath: files.optimizerState) {
-            try trainer.resume(from: files.weights)
+            do {
+                try trainer.resume(from: files.weights)
+            } catch let error as SPConvLabError {
+                throw SPConvLabError(error.kind, "The unfinished run \(identity.summary) in the store \(folder) cannot be resumed: \(error.message) To train it again from the start, delete \(files.optimizerState) and \(files.sidecar).")
+            }
             previousSeconds = existing?.sidecar.wallSeconds ?? 0
             try events(.resumed(afterEpoch: trainer.history.count))
         } else {

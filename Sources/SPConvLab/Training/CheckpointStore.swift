@@ -65,8 +65,13 @@ public struct CheckpointStore: Sendable {
             throw SPConvLabError(.invalidWeights, "The store \(folder) holds \(files.sidecar) under the key of \(identity.summary), but the file describes \(stored.summary) (key \(stored.key)). The store was changed by hand; move the file away and run again.")
         }
         let entry = Entry(identity: identity, sidecar: sidecar, files: files, isFiled: true)
-        if entry.isFinished && !FileManager.default.fileExists(atPath: files.weights) {
-            throw SPConvLabError(.invalidWeights, "The store \(folder) has the record \(files.sidecar) of the finished run \(identity.summary) but not its weights \(files.weights). Restore the file, or remove the record to train the run again.")
+        if entry.isFinished {
+            guard FileManager.default.fileExists(atPath: files.weights) else {
+                throw SPConvLabError(.invalidWeights, "The store \(folder) has the record \(files.sidecar) of the finished run \(identity.summary) but not its weights \(files.weights). Restore the file, or remove the record to train the run again.")
+            }
+            if let epoch = Trainer.weightsEpoch(files.weights), epoch != sidecar.completedEpochs {
+                throw SPConvLabError(.invalidWeights, "The store \(folder) records \(identity.summary) as finished after epoch \(sidecar.completedEpochs), but its weights \(files.weights) are from epoch \(epoch). The files were changed by hand or torn; remove both to train the run again.")
+            }
         }
         return entry
     }
@@ -119,6 +124,9 @@ public struct CheckpointStore: Sendable {
         }
         var sidecar = try TrainingSidecar.read(source.sidecar)
         let identity = try sidecar.identity(source: source.sidecar)
+        if let deviations = sidecar.deviations, !deviations.isEmpty {
+            throw SPConvLabError(.invalidConfiguration, "\(path) cannot be filed as \(identity.summary): it was not trained as that identity says (\(deviations.joined(separator: "; "))), so the store would hand it out as a run it is not. Keep it as a file of your own (--weights).")
+        }
         if let existing = try entry(for: identity) {
             if existing.isFinished { return existing }
             if existing.sidecar.completedEpochs > sidecar.completedEpochs {

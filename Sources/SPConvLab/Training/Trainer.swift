@@ -191,10 +191,23 @@ public final class Trainer {
             "configuration": String(decoding: try encoder.encode(configuration), as: UTF8.self),
             "history": String(decoding: try encoder.encode(history), as: UTF8.self),
         ], to: Trainer.optimizerStatePath(for: path))
+        try saveWeights(to: path)
+    }
+
+    /// Writes the weights file alone, with the network's configuration, ``checkpointMetadata``
+    /// and the number of finished epochs in its metadata.
+    func saveWeights(to path: String) throws {
         var metadata = network.spec.checkpointMetadata.merging(checkpointMetadata) { spec, _ in spec }
-        metadata["epoch"] = epoch
+        metadata["epoch"] = String(history.count)
         metadata["model"] = network.spec.displayName
         try network.saveWeights(to: path, metadata: metadata)
+    }
+
+    /// The epoch recorded in a weights file's metadata, or nil when the file is missing or has none.
+    static func weightsEpoch(_ path: String) -> Int? {
+        guard FileManager.default.fileExists(atPath: path),
+              let text = (try? Safetensors.read(contentsOf: path))?.metadata["epoch"] else { return nil }
+        return Int(text)
     }
 
     /// The prefix of the `state_dict` copy in an optimizer state file.
@@ -252,6 +265,10 @@ public final class Trainer {
         }
         try optimizer.restore(velocities, network: network, source: optimizerPath)
         history = savedHistory
+        // A kill between the two writes of an epoch leaves the weights file an epoch behind (or
+        // missing): bring it level now, so that a run resumed after its last epoch, which trains
+        // nothing more, does not keep the stale file.
+        if Trainer.weightsEpoch(path) != epoch { try saveWeights(to: path) }
     }
 }
 

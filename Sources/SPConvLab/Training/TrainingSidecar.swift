@@ -43,6 +43,11 @@ public struct TrainingSidecar: Codable, Sendable, Equatable {
     public var trainImagesPerSecond: Double
     /// The ``TrainingIdentity/key`` of the run, when it was written by a ``CheckpointStore``.
     public var storeKey: String?
+    /// What makes this run differ from a run of its identity trained from the seeded initial
+    /// weights in one go: "started from the weights F (SHA-256 ...)", "--epochs grew from 10 to
+    /// 15 after epoch 10" (the schedule changed). nil when nothing does; such a run is never
+    /// filed in a store.
+    public var deviations: [String]?
     public var history: [EpochRecord]
 
     enum CodingKeys: String, CodingKey {
@@ -53,7 +58,7 @@ public struct TrainingSidecar: Codable, Sendable, Equatable {
         case labelSmoothing = "label_smoothing", seed, cropPadding = "crop_padding", horizontalFlip = "horizontal_flip"
         case threads, finalTestAccuracy = "final_test_accuracy", bestTestAccuracy = "best_test_accuracy"
         case bestEpoch = "best_epoch", wallSeconds = "wall_seconds", trainImagesPerSecond = "train_images_per_second"
-        case storeKey = "store_key", history
+        case storeKey = "store_key", deviations, history
     }
 
     /// Who wrote a sidecar: the tool's name and version, its git commit and the command line.
@@ -73,7 +78,7 @@ public struct TrainingSidecar: Codable, Sendable, Equatable {
 
     /// The sidecar of a run of `identity` after the epochs in `history`.
     public init(identity: TrainingIdentity, history: [EpochRecord], normalization: Normalization, threads: Int,
-                wallSeconds: Double, writer: Writer, storeKey: String? = nil) {
+                wallSeconds: Double, writer: Writer, storeKey: String? = nil, deviations: [String] = []) {
         let spec = identity.spec, c = identity.recipe
         tool = writer.tool
         toolVersion = writer.version
@@ -112,6 +117,7 @@ public struct TrainingSidecar: Codable, Sendable, Equatable {
         let (images, seconds) = history.reduce((0.0, 0.0)) { ($0.0 + $1.imagesPerSecond * $1.trainSeconds, $0.1 + $1.trainSeconds) }
         trainImagesPerSecond = seconds > 0 ? images / seconds : 0
         self.storeKey = storeKey
+        self.deviations = deviations.isEmpty ? nil : deviations
         self.history = history
     }
 

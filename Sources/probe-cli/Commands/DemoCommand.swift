@@ -8,19 +8,19 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "The toolkit's main job on its embedded default: trained resnet20 vanilla and SPConv networks compared in SQLite and a report.",
         discussion: """
-        Compares resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2, each \\
-        trained on Fashion-MNIST with seeds 0 and 1 under train's default recipe (15 epochs; \\
-        notebooks-data/README.md), taken from the checkpoint store (notebooks-data/models, or \\
-        --store): test accuracy (mean ± standard deviation over seeds), parameters, MACs, FLOPs, \\
-        latency (median ms per batch of 32) and per-layer channel redundancy of the block \\
-        outputs on 256 Fashion-MNIST test images, the accuracy-vs-cost Pareto charts and a \\
-        paragraph on what the grid shows. It never trains: a run missing from the store is left \\
-        out and named, with the command that trains it. The database goes to <out>/demo.sqlite \\
+        Compares resnet20 vanilla and SPConv at ratios 1/4, 1/2, 3/4 with groups 1 and 2, each \
+        trained on Fashion-MNIST with seeds 0 and 1 under train's default recipe (15 epochs; \
+        notebooks-data/README.md), taken from the checkpoint store (notebooks-data/models, or \
+        --store): test accuracy (mean ± standard deviation over seeds), parameters, MACs, FLOPs, \
+        latency (median ms per batch of 32) and per-layer channel redundancy of the block \
+        outputs on 256 Fashion-MNIST test images, the accuracy-vs-cost Pareto charts and a \
+        paragraph on what the grid shows. It never trains: a run missing from the store is left \
+        out and named, with the command that trains it. The database goes to <out>/demo.sqlite \
         (made anew), the report to <out>/report/index.html.
 
-        --random runs the same grid untrained instead (seeded random weights, no accuracy), on \\
-        the Fashion-MNIST test images or, without them, the bundled photos; its report is titled \\
-        as such. Random weights show far more channel similarity than trained ones, so the two \\
+        --random runs the same grid untrained instead (seeded random weights, no accuracy), on \
+        the Fashion-MNIST test images or, without them, the bundled photos; its report is titled \
+        as such. Random weights show far more channel similarity than trained ones, so the two \
         are never mixed in one report.
         """)
 

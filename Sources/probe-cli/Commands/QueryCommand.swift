@@ -91,12 +91,15 @@ struct QueryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "top-redundant", abstract: "The layers with the most redundancy.")
         @OptionGroup var options: QueryOptions
         @Option(help: "How many layers.") var limit: Int = 10
+        @Flag(name: .customLong("mix-weights"), help: "Allow ranking layers of runs with random and trained weights together.") var mixWeights = false
         func validate() throws { guard limit >= 1 else { throw ValidationError("--limit \(limit) must be at least 1.") } }
-        func run() throws { try reportingFailures { options.print(try CannedQuery.topRedundant(path: options.db, limit: limit)) } }
+        func run() throws {
+            try reportingFailures { options.print(try CannedQuery.topRedundant(path: options.db, limit: limit, allowMixing: mixWeights)) }
+        }
     }
 
     struct Pareto: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Configurations not beaten on both MACs and accuracy (or mean redundancy when no accuracy exists).")
+        static let configuration = CommandConfiguration(abstract: "Runs not beaten by another run of their sweep on both MACs and accuracy (or mean redundancy when no accuracy exists); each seed is its own point (query configurations has the means).")
         @OptionGroup var options: QueryOptions
         @Flag(name: .customLong("mix-weights"), help: "Allow random and trained weights in one comparison.") var mixWeights = false
         func run() throws { try reportingFailures { options.print(try CannedQuery.pareto(path: options.db, allowMixing: mixWeights)) } }

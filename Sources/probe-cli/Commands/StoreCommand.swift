@@ -8,10 +8,10 @@ struct StoreCommand: ParsableCommand {
         commandName: "store",
         abstract: "List the checkpoint store of trained networks, or file checkpoints into it.",
         discussion: """
-        The store (default notebooks-data/models of this checkout) holds one run per training \\
-        identity: model, variant, ratio, groups, input channels and size, classes, dataset and \\
-        image counts, recipe (epochs, batch, lr, momentum, weight decay, schedule, warm-up, label \\
-        smoothing, crop, flip) and seed. `train` and `sweep --train-epochs` write into it and reuse \\
+        The store (default notebooks-data/models of this checkout) holds one run per training \
+        identity: model, variant, ratio, groups, input channels and size, classes, dataset and \
+        image counts, recipe (epochs, batch, lr, momentum, weight decay, schedule, warm-up, label \
+        smoothing, crop, flip) and seed. `train` and `sweep --train-epochs` write into it and reuse \
         what it has; `demo` reads it.
         """,
         subcommands: [List.self, Import.self],

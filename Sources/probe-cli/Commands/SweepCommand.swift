@@ -139,7 +139,12 @@ struct SweepCommand: ParsableCommand {
 
     /// The training seeds: --seeds, else --train-seed, else 0.
     func trainingSeeds() throws -> [UInt64] {
-        guard let seeds else { return [trainSeed ?? 0] }
+        guard let seeds else {
+            if let trainSeed, trainSeed > UInt64(Int64.max) {
+                throw ValidationError("--train-seed \(trainSeed) is too large; give a whole number from 0 to \(Int64.max).")
+            }
+            return [trainSeed ?? 0]
+        }
         var values: [UInt64] = []
         for item in seeds.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let value = UInt64(item), value <= UInt64(Int64.max) else {
@@ -173,7 +178,7 @@ struct SweepCommand: ParsableCommand {
     var trainingNamePart: String {
         guard let trainEpochs else { return "" }
         return " train=\(trainEpochs)" + (trainLimit.map { " train-limit=\($0)" } ?? "")
-            + (testLimit.map { " test-limit=\($0)" } ?? "")
+            + (testLimit.map { " test-limit=\($0)" } ?? "") + (trainSeed.map { " train-seed=\($0)" } ?? "")
     }
 
     /// The input a sweep uses when --input is absent, as stored (stable across working folders)

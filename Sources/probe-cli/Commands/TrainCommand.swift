@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
         every epoch the model is evaluated on the 10,000 test images and a checkpoint is written: \
         the weights (a PyTorch state_dict as safetensors, with the network's configuration in its \
         metadata, loadable with --weights elsewhere and by torch), the optimizer state beside it \
-        (F.optim.safetensors, removed when the run finishes) and a JSON sidecar F.json with every \
+        (F.optim.safetensors; in the store, removed when the run finishes) and a JSON sidecar F.json with every \
         setting, the seed, the per-epoch history, the final and best test accuracy, the wall time \
         and the data normalisation.
 
@@ -110,6 +110,7 @@ struct TrainCommand: ParsableCommand {
         }
         if resume && output == nil { throw ValidationError("--resume needs --output: the checkpoint of the run to continue. A run in the store (no --output) resumes when the same command runs again.") }
         if store != nil && output != nil { throw ValidationError("--store and --output both say where the run goes; give one: --store DIR files it by its identity, --output F writes exactly F.") }
+        if seed > UInt64(Int64.max) { throw ValidationError("--seed \(seed) is too large; give a whole number from 0 to \(Int64.max).") }
         if model.weights != nil && output == nil {
             throw ValidationError("--weights starts the run from other weights, which a store's training identity does not record; give --output F to train from them into a file of your own.")
         }
@@ -222,12 +223,20 @@ struct TrainCommand: ParsableCommand {
         trainer.checkpointMetadata = ["training_identity": identity.canonicalText]
         let sidecarPath = Self.sidecarPath(for: output)
         var previous: TrainingSidecar?
+        var deviations: [String] = []
+        if let weights = model.weights {
+            deviations.append("started from the weights \(weights) (SHA-256 \(try SHA256.hex(ofFile: weights)))")
+        }
         if resume {
             previous = try? TrainingSidecar.read(sidecarPath)
             if let previous, let stored = try? previous.identity(source: sidecarPath), stored.trainImages != identity.trainImages || stored.testImages != identity.testImages {
                 throw SPConvLabError(.invalidConfiguration, "The run \(output) was trained on \(stored.trainImages) images and tested on \(stored.testImages), but this command uses \(identity.trainImages) and \(identity.testImages) (--limit, --test-limit); --resume continues a run only on the same data.")
             }
             try trainer.resume(from: output)
+            deviations = (previous?.deviations ?? []) + deviations.filter { !(previous?.deviations ?? []).contains($0) }
+            if let previous, previous.epochs != epochs {
+                deviations.append("--epochs changed from \(previous.epochs) to \(epochs) after epoch \(trainer.history.count) (the schedule changed)")
+            }
             announce()
             printError("resuming \(output) after epoch \(trainer.history.count) of \(epochs)")
         } else {
@@ -236,7 +245,8 @@ struct TrainCommand: ParsableCommand {
         let clock = Stopwatch.start()
         func sidecar() -> TrainingSidecar {
             TrainingSidecar(identity: identity, history: trainer.history, normalization: FashionMNIST.normalization,
-                            threads: Engine.threads, wallSeconds: (previous?.wallSeconds ?? 0) + clock.seconds, writer: writer)
+                            threads: Engine.threads, wallSeconds: (previous?.wallSeconds ?? 0) + clock.seconds, writer: writer,
+                            deviations: deviations)
         }
         try trainer.train(progress: progress, epochFinished: { record in
             try sidecar().write(to: sidecarPath)
