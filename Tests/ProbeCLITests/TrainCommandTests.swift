@@ -127,7 +127,7 @@ struct TrainCommandTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let deadline = Date().addingTimeInterval(120)
+            let deadline = Date().addingTimeInterval(300)
             func sidecar() -> String? {
                 (try? FileManager.default.contentsOfDirectory(atPath: directory.file("store").path))?
                     .first { $0.hasSuffix(".json") }.map { directory.file("store/\($0)").path }
@@ -135,9 +135,10 @@ struct TrainCommandTests {
             while Date() < deadline && process.isRunning && (sidecar().flatMap { try? Self.sidecar($0) })?["completed_epochs"] as? Int ?? 0 < 1 {
                 Thread.sleep(forTimeInterval: 0.01)
             }
+            #expect(process.isRunning, "the run should still be training when it is killed")
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let path = try #require(sidecar())
+            let path = try #require(sidecar(), "the first epoch's checkpoint was written before the kill")
             #expect(URL(fileURLWithPath: path).lastPathComponent.hasPrefix("resnet20_spconv_r0.5_g2_s4_"))
 
             // The same command, without --resume, continues the run.
