@@ -10,9 +10,10 @@ import Foundation
 /// fastest kernels want (`format_tag_any`: channel-blocked activations and weights for its direct
 /// JIT kernels, about 4x faster than its GEMM kernels on plain layouts here) and the kernel
 /// reorders at the boundary; the forward's reordered input is kept for the weight gradient.
-/// A grouped convolution whose groups are not whole channel blocks has no JIT kernel in oneDNN
-/// 2.6, so it runs as a dense convolution with block-diagonal weights, and only the diagonal
-/// blocks of the dense weight gradient are returned (the off-diagonal zeros never move).
+/// A grouped convolution whose groups are not whole channel blocks lacks a JIT kernel in oneDNN
+/// 2.6 for at least one of the three (SPConv's 8-channel halves: its weight gradient), so it runs
+/// as a dense convolution with block-diagonal weights, and only the diagonal blocks of the dense
+/// weight gradient are returned (the off-diagonal zeros never move).
 /// Kernels are shared process-wide by shape (`ConvolutionTrainingKernel.cached`).
 final class ConvolutionTrainingKernel: @unchecked Sendable {
     struct Key: Hashable, Sendable {
@@ -65,9 +66,11 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         var chosen: (primitives: Primitives, groups: Int)?
         for groups in g.groups == 1 ? [1] : [g.groups, 1] {
             let made = try Primitives(key, groups: groups, what: what)
-            let name = made.forward.implementationName
             chosen = (made, groups)
-            if name.contains("jit") && !name.contains("gemm") { break }
+            // All three must be direct: oneDNN 2.6 runs SPConv's grouped 3x3 forward and input
+            // gradient with JIT kernels but its weight gradient with GEMM, 5x slower than dense.
+            let names = [made.forward, made.data, made.weights].map(\.implementationName)
+            if names.allSatisfy({ $0.contains("jit") && !$0.contains("gemm") }) { break }
         }
         guard let (primitives, groups) = chosen else { throw SPConvLabError(.backend, "oneDNN has no kernel for \(what).") }
         runsDense = groups != g.groups

@@ -185,30 +185,73 @@ enum TrainingKernels {
                 if let residual {
                     residual.withUnsafeBufferPointer { rs in
                         parallelFor(xs.count, minimumPerThread: flatGrain) { range in
-                            for i in range { o[i] = max(xs[i] + rs[i], 0) }
+                            addRelu(xs.baseAddress! + range.lowerBound, rs.baseAddress! + range.lowerBound,
+                                    o.baseAddress! + range.lowerBound, range.count)
                         }
                     }
                 } else {
                     parallelFor(xs.count, minimumPerThread: flatGrain) { range in
-                        for i in range { o[i] = max(xs[i], 0) }
+                        relu(xs.baseAddress! + range.lowerBound, o.baseAddress! + range.lowerBound, range.count)
                     }
                 }
             }
         }
     }
 
-    /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`.
+    /// `o[i] = max(x[i], 0)`, bit for bit `Swift.max(x, 0)` (which gives +0 for -0 and keeps NaN).
+    @inline(__always)
+    static func relu(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
+        var i = 0
+        while i + 16 <= count {
+            let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            ro.storeBytes(of: v.replacing(with: 0, where: v .<= 0), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = max(x[i], 0); i += 1 }
+    }
+
+    /// `o[i] = max(a[i] + b[i], 0)`.
+    @inline(__always)
+    static func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (ra, rb, ro) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(o))
+        var i = 0
+        while i + 16 <= count {
+            let v = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            ro.storeBytes(of: v.replacing(with: 0, where: v .<= 0), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = max(a[i] + b[i], 0); i += 1 }
+    }
+
+    /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`, without branches (the signs of a
+    /// feature map are a coin toss for the branch predictor).
     static func reluBackward(output y: Tensor, gradOutput dy: Tensor) -> Tensor {
         Tensor(uninitializedShape: y.shape) { out in
             let o = out
             y.withUnsafeBufferPointer { ys in
                 dy.withUnsafeBufferPointer { dys in
                     parallelFor(ys.count, minimumPerThread: flatGrain) { range in
-                        for i in range { o[i] = ys[i] > 0 ? dys[i] : 0 }
+                        let start = range.lowerBound
+                        maskedByPositive(dys.baseAddress! + start, ys.baseAddress! + start, o.baseAddress! + start, range.count)
                     }
                 }
             }
         }
+    }
+
+    /// `o[i] = y[i] > 0 ? g[i] : 0`.
+    @inline(__always)
+    static func maskedByPositive(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (rg, ry, ro) = (UnsafeRawPointer(g), UnsafeRawPointer(y), UnsafeMutableRawPointer(o))
+        var i = 0
+        while i + 16 <= count {
+            let positive = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0
+            let v = SIMD16<Float>.zero.replacing(with: rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), where: positive)
+            ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = y[i] > 0 ? g[i] : 0; i += 1 }
     }
 
     /// `a + b` for equal shapes on all threads.
