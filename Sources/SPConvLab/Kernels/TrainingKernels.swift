@@ -90,82 +90,122 @@ enum TrainingKernels {
         return (first, second)
     }
 
-    /// Batch statistics of `[N, C, H, W]` per channel: the mean and the biased variance
-    /// (divided by `N * H * W`), accumulated in float64 across planes.
-    static func channelStatistics(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
-        let (n, c, h, w) = x.nchw
-        let plane = h * w
-        return x.withUnsafeBufferPointer { xs in
-            perChannel(c) { ch in
-                var sum = 0.0
-                for b in 0..<n { sum += Double(TrainingKernels.sum(xs.baseAddress! + (b * c + ch) * plane, plane)) }
-                let m = sum / Double(n * plane)
-                var squares = 0.0
-                for b in 0..<n {
-                    squares += Double(squaredDeviations(xs.baseAddress! + (b * c + ch) * plane, plane, from: Float(m)))
-                }
-                return (m, squares / Double(n * plane))
-            }
-        }
+    /// What training-mode batch norm's forward leaves for its backward and the running statistics.
+    struct BatchNormStatistics {
+        /// The batch mean and biased variance of each channel, accumulated in float64.
+        var mean: [Double], variance: [Double]
+        /// `Float(mean)` and `1 / sqrt(variance + epsilon)` per channel.
+        var meanFloat: [Float], invStd: [Float]
+        /// The affine map the forward applied: `y = x * scale[c] + shift[c]` before any ReLU.
+        var scale: [Float], shift: [Float]
     }
 
-    /// `y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]`.
-    static func normalize(_ x: Tensor, mean: [Float], invStd: [Float], weight: Tensor, bias: Tensor) -> Tensor {
+    /// Training-mode batch norm of `[N, C, H, W]`, optionally followed by ReLU, one channel at a
+    /// time on all threads: the channel's statistics (mean, then the squared deviations from it,
+    /// both accumulated in float64 across planes), then `y = x * scale + shift` with
+    /// `scale = invStd * weight`, `shift = bias - mean * scale` (and `max(y, 0)` with `relu`),
+    /// while the channel's `N` planes are still in cache.
+    static func batchNormForward(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
+        -> (output: Tensor, statistics: BatchNormStatistics) {
         let (n, c, h, w) = x.nchw
         let plane = h * w
-        var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
-        for ch in 0..<c {
-            scale[ch] = invStd[ch] * weight.scalars[ch]
-            shift[ch] = bias.scalars[ch] - mean[ch] * scale[ch]
-        }
-        return Tensor(uninitializedShape: x.shape) { out in
-            let o = out
+        let doubles = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * c)
+        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4 * c)
+        defer { doubles.deallocate(); floats.deallocate() }
+        let output = Tensor(uninitializedShape: x.shape) { out in
+            let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
-                parallelFor(n * c) { planes in
-                    for p in planes {
-                        let (a, s) = (scale[p % c], shift[p % c])
-                        for i in (p * plane)..<((p + 1) * plane) { o[i] = xs[i] * a + s }
+                weight.withUnsafeBufferPointer { ws in
+                    bias.withUnsafeBufferPointer { bs in
+                        let x0 = xs.baseAddress!
+                        parallelFor(c) { channels in
+                            for ch in channels {
+                                var sum = 0.0
+                                for b in 0..<n { sum += Double(TrainingKernels.sum(x0 + (b * c + ch) * plane, plane)) }
+                                let m = sum / Double(n * plane)
+                                var squares = 0.0
+                                for b in 0..<n { squares += Double(squaredDeviations(x0 + (b * c + ch) * plane, plane, from: Float(m))) }
+                                let variance = squares / Double(n * plane)
+                                let meanFloat = Float(m)
+                                let invStd = Float(1 / (variance + Double(epsilon)).squareRoot())
+                                let scale = invStd * ws[ch]
+                                let shift = bs[ch] - meanFloat * scale
+                                for b in 0..<n {
+                                    let base = (b * c + ch) * plane
+                                    affine(x0 + base, o + base, plane, scale: scale, shift: shift, relu: relu)
+                                }
+                                (doubles[ch], doubles[c + ch]) = (m, variance)
+                                (floats[ch], floats[c + ch], floats[2 * c + ch], floats[3 * c + ch]) = (meanFloat, invStd, scale, shift)
+                            }
+                        }
                     }
                 }
             }
+        }
+        return (output, BatchNormStatistics(mean: Array(doubles[0..<c]), variance: Array(doubles[c...]),
+                                            meanFloat: Array(floats[0..<c]), invStd: Array(floats[c..<(2 * c)]),
+                                            scale: Array(floats[(2 * c)..<(3 * c)]), shift: Array(floats[(3 * c)...])))
+    }
+
+    /// `o[i] = x[i] * scale + shift`, then `max(o[i], 0)` with `relu`.
+    @inline(__always)
+    static func affine(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float,
+                       relu: Bool) {
+        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
+        let (a, s) = (SIMD16<Float>(repeating: scale), SIMD16<Float>(repeating: shift))
+        var i = 0
+        while i + 16 <= count {
+            var v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * a + s
+            if relu { v.replace(with: 0, where: v .<= 0) }
+            ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            let v = x[i] * scale + shift
+            o[i] = relu ? max(v, 0) : v
+            i += 1
         }
     }
 
-    /// The gradients of training-mode batch norm: with `x̂ = (x - mean) * invStd` and `M = N*H*W`,
-    /// `dβ = Σ dy`, `dγ = Σ dy x̂`, `dx = γ invStd / M * (M dy - dβ - x̂ dγ)`.
-    static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, mean: [Float], invStd: [Float],
-                                  weight: Tensor) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+    /// The gradients of training-mode batch norm (and of a ReLU after it, with `relu`): with
+    /// `x̂ = (x - mean) * invStd`, `M = N*H*W` and `dy` zeroed where the forward's `x * scale + shift`
+    /// was not positive when `relu` is set, `dβ = Σ dy`, `dγ = Σ dy x̂`,
+    /// `dx = γ invStd / M * (M dy - dβ - x̂ dγ)`. One channel at a time on all threads: its sums,
+    /// then its `dx` while its planes are still in cache.
+    static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, statistics: BatchNormStatistics,
+                                  weight: Tensor, relu: Bool) -> (input: Tensor, weight: Tensor, bias: Tensor) {
         let (n, c, h, w) = x.nchw
         let plane = h * w
-        let (sumsDy, sumsDyCentred) = x.withUnsafeBufferPointer { xs in
-            dy.withUnsafeBufferPointer { dys in
-                perChannel(c) { ch in
-                    var sumDy = 0.0, sumDyCentred = 0.0
-                    for b in 0..<n {
-                        let base = (b * c + ch) * plane
-                        sumDy += Double(TrainingKernels.sum(dys.baseAddress! + base, plane))
-                        sumDyCentred += Double(centredDot(dys.baseAddress! + base, xs.baseAddress! + base, plane, centre: mean[ch]))
-                    }
-                    return (sumDy, sumDyCentred)
-                }
-            }
-        }
-        let gradBias = sumsDy.map { Float($0) }
-        let gradWeight = (0..<c).map { Float(sumsDyCentred[$0]) * invStd[$0] }
         let count = Float(n * plane)
+        var gradWeight = [Float](repeating: 0, count: c), gradBias = [Float](repeating: 0, count: c)
         let gradInput = Tensor(uninitializedShape: x.shape) { out in
-            let o = out
+            let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
                 dy.withUnsafeBufferPointer { dys in
-                    parallelFor(n * c) { planes in
-                        for p in planes {
-                            let ch = p % c
-                            let (m, s) = (mean[ch], invStd[ch])
-                            let k = weight.scalars[ch] * s / count
-                            let (gb, gw) = (gradBias[ch], gradWeight[ch])
-                            for i in (p * plane)..<((p + 1) * plane) {
-                                let xhat = (xs[i] - m) * s
-                                o[i] = k * (count * dys[i] - gb - xhat * gw)
+                    gradWeight.withUnsafeMutableBufferPointer { gws in
+                        gradBias.withUnsafeMutableBufferPointer { gbs in
+                            let (x0, g0, gw0, gb0) = (xs.baseAddress!, dys.baseAddress!, gws.baseAddress!, gbs.baseAddress!)
+                            parallelFor(c) { channels in
+                                for ch in channels {
+                                    let (m, s) = (statistics.meanFloat[ch], statistics.invStd[ch])
+                                    let (scale, shift) = (statistics.scale[ch], statistics.shift[ch])
+                                    var sumDy = 0.0, sumDyCentred = 0.0
+                                    for b in 0..<n {
+                                        let base = (b * c + ch) * plane
+                                        let sums = gradientSums(g0 + base, x0 + base, plane, centre: m, relu: relu, scale: scale, shift: shift)
+                                        sumDy += Double(sums.sum)
+                                        sumDyCentred += Double(sums.centred)
+                                    }
+                                    let gb = Float(sumDy)
+                                    let gw = Float(sumDyCentred) * s
+                                    (gb0[ch], gw0[ch]) = (gb, gw)
+                                    let k = weight.scalars[ch] * s / count
+                                    for b in 0..<n {
+                                        let base = (b * c + ch) * plane
+                                        batchNormInputGradient(g0 + base, x0 + base, o + base, plane, mean: m, invStd: s, k: k, count: count,
+                                                               gradBias: gb, gradWeight: gw, relu: relu, scale: scale, shift: shift)
+                                    }
+                                }
                             }
                         }
                     }
@@ -173,6 +213,61 @@ enum TrainingKernels {
             }
         }
         return (gradInput, Tensor(shape: [c], scalars: gradWeight), Tensor(shape: [c], scalars: gradBias))
+    }
+
+    /// `Σ dy[i]` and `Σ dy[i] * (x[i] - m)`, with `dy[i]` taken as 0 where `x[i] * scale + shift`
+    /// is not positive when `relu` is set (the gradient through the ReLU after batch norm).
+    /// Each sum keeps 16 partial sums, as `sum` and `centredDot` do.
+    static func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, centre m: Float,
+                             relu: Bool, scale: Float, shift: Float) -> (sum: Float, centred: Float) {
+        let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)
+        var acc = SIMD16<Float>.zero
+        var accCentred = SIMD16<Float>.zero
+        let mv = SIMD16<Float>(repeating: m)
+        let av = SIMD16<Float>(repeating: scale), sv = SIMD16<Float>(repeating: shift)
+        var i = 0
+        while i + 16 <= count {
+            let xv = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            var gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            if relu { gv.replace(with: 0, where: .!(xv * av + sv .> 0)) }
+            acc += gv
+            accCentred += gv * (xv - mv)
+            i += 16
+        }
+        var total = acc.sum(), totalCentred = accCentred.sum()
+        while i < count {
+            let gi = relu && !(x[i] * scale + shift > 0) ? 0 : g[i]
+            total += gi
+            totalCentred += gi * (x[i] - m)
+            i += 1
+        }
+        return (total, totalCentred)
+    }
+
+    /// `o[i] = k * (count * dy[i] - gradBias - (x[i] - mean) * invStd * gradWeight)`, `dy` masked as in `gradientSums`.
+    static func batchNormInputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                                       _ n: Int, mean m: Float, invStd s: Float, k: Float, count: Float,
+                                       gradBias gb: Float, gradWeight gw: Float, relu: Bool, scale: Float, shift: Float) {
+        let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(o)
+        let mv = SIMD16<Float>(repeating: m), svec = SIMD16<Float>(repeating: s)
+        let kv = SIMD16<Float>(repeating: k), cv = SIMD16<Float>(repeating: count)
+        let gbv = SIMD16<Float>(repeating: gb), gwv = SIMD16<Float>(repeating: gw)
+        let av = SIMD16<Float>(repeating: scale), shv = SIMD16<Float>(repeating: shift)
+        var i = 0
+        while i + 16 <= n {
+            let xv = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            var gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            if relu { gv.replace(with: 0, where: .!(xv * av + shv .> 0)) }
+            let xhat = (xv - mv) * svec
+            ro.storeBytes(of: kv * (cv * gv - gbv - xhat * gwv), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n {
+            let gi = relu && !(x[i] * scale + shift > 0) ? 0 : g[i]
+            let xhat = (x[i] - m) * s
+            o[i] = k * (count * gi - gb - xhat * gw)
+            i += 1
+        }
     }
 
     // MARK: Element-wise
@@ -286,6 +381,92 @@ enum TrainingKernels {
                 }
             }
         }
+    }
+
+    /// `y = a * fa[n, c] + b * fb[n, c]` per plane in one sweep: SPConv's softmax-weighted merge.
+    static func weightedSum(_ a: Tensor, _ fa: Tensor, _ b: Tensor, _ fb: Tensor) -> Tensor {
+        let (n, c, h, w) = a.nchw
+        let plane = h * w
+        return Tensor(uninitializedShape: a.shape) { out in
+            let o = out.baseAddress!
+            a.withUnsafeBufferPointer { xs in
+                b.withUnsafeBufferPointer { ys in
+                    fa.withUnsafeBufferPointer { f in
+                        fb.withUnsafeBufferPointer { g in
+                            let (x0, y0) = (xs.baseAddress!, ys.baseAddress!)
+                            parallelFor(n * c) { planes in
+                                for p in planes {
+                                    let (sa, sb) = (SIMD16<Float>(repeating: f[p]), SIMD16<Float>(repeating: g[p]))
+                                    let (rx, ry, ro) = (UnsafeRawPointer(x0 + p * plane), UnsafeRawPointer(y0 + p * plane),
+                                                        UnsafeMutableRawPointer(o + p * plane))
+                                    var i = 0
+                                    while i + 16 <= plane {
+                                        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sa
+                                            + ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sb
+                                        ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        i += 16
+                                    }
+                                    while i < plane { o[p * plane + i] = x0[p * plane + i] * f[p] + y0[p * plane + i] * g[p]; i += 1 }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gradients of `weightedSum` in one sweep: `da = dy * fa`, `db = dy * fb`, and per plane
+    /// `dfa = Σ dy * a`, `dfb = Σ dy * b` (the sums as `dot` makes them).
+    static func weightedSumBackward(_ dy: Tensor, _ a: Tensor, _ fa: Tensor, _ b: Tensor, _ fb: Tensor)
+        -> (a: Tensor, fa: Tensor, b: Tensor, fb: Tensor) {
+        let (n, c, h, w) = a.nchw
+        let plane = h * w
+        var (dfa, dfb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
+        var db = Tensor.zeros([0])
+        let da = Tensor(uninitializedShape: a.shape) { outA in
+            db = Tensor(uninitializedShape: a.shape) { outB in
+                let (oa, ob) = (outA.baseAddress!, outB.baseAddress!)
+                dy.withUnsafeBufferPointer { gs in
+                    a.withUnsafeBufferPointer { xs in
+                        b.withUnsafeBufferPointer { ys in
+                            fa.withUnsafeBufferPointer { f in
+                                fb.withUnsafeBufferPointer { g in
+                                    dfa.withUnsafeMutableBufferPointer { dfas in
+                                        dfb.withUnsafeMutableBufferPointer { dfbs in
+                                            let (g0, x0, y0, ra, rb) = (gs.baseAddress!, xs.baseAddress!, ys.baseAddress!, dfas, dfbs)
+                                            parallelFor(n * c) { planes in
+                                                for p in planes {
+                                                    let base = p * plane
+                                                    scale(g0 + base, by: f[p], into: oa + base, plane)
+                                                    scale(g0 + base, by: g[p], into: ob + base, plane)
+                                                    ra[p] = dot(g0 + base, x0 + base, plane)
+                                                    rb[p] = dot(g0 + base, y0 + base, plane)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (da, Tensor(shape: fa.shape, scalars: dfa), db, Tensor(shape: fb.shape, scalars: dfb))
+    }
+
+    /// `o[i] = x[i] * factor`.
+    @inline(__always)
+    static func scale(_ x: UnsafePointer<Float>, by factor: Float, into o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
+        let f = SIMD16<Float>(repeating: factor)
+        var i = 0
+        while i + 16 <= count {
+            ro.storeBytes(of: rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * f, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = x[i] * factor; i += 1 }
     }
 
     /// `Σ_{h,w} a[n, c, h, w] * b[n, c, h, w]` per plane: the factor gradient of `scalePlanes`.

@@ -45,7 +45,7 @@ extension IdentityCapture {
 
 extension BasicBlock {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = tape.relu(try bn1.trainingForward(try conv1.layer.trainingForward(x, tape: tape), tape: tape))
+        var out = try tape.batchNorm(try conv1.layer.trainingForward(x, tape: tape), bn1, relu: true)
         out = try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape)
         let identity = try downsample?.trainingForward(x, tape: tape) ?? x
         return tape.addRelu(out, identity)
@@ -54,8 +54,8 @@ extension BasicBlock {
 
 extension Bottleneck {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = tape.relu(try bn1.trainingForward(try conv1.trainingForward(x, tape: tape), tape: tape))
-        out = tape.relu(try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape))
+        var out = try tape.batchNorm(try conv1.trainingForward(x, tape: tape), bn1, relu: true)
+        out = try tape.batchNorm(try conv2.layer.trainingForward(out, tape: tape), bn2, relu: true)
         out = try bn3.trainingForward(try conv3.trainingForward(out, tape: tape), tape: tape)
         let identity = try downsample?.trainingForward(x, tape: tape) ?? x
         return tape.addRelu(out, identity)
@@ -77,13 +77,13 @@ extension SPConv {
         let uRep = try bn1.trainingForward(tape.add(gwcOut, try pwc.trainingForward(xRep, tape: tape)), tape: tape)
         let uRed = try bn2.trainingForward(try conv1x1.trainingForward(xRed, tape: tape), tape: tape)
         let weights = tape.softmax(tape.stack([tape.globalAveragePool(uRep), tape.globalAveragePool(uRed)]), axis: 0)
-        return tape.add(tape.scalePlanes(uRep, by: tape.select(weights, 0)), tape.scalePlanes(uRed, by: tape.select(weights, 1)))
+        return tape.weightedSum(uRep, by: tape.select(weights, 0), uRed, by: tape.select(weights, 1))
     }
 }
 
 extension ResNet {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = tape.relu(try bn1.trainingForward(try conv1.trainingForward(x, tape: tape), tape: tape))
+        var out = try tape.batchNorm(try conv1.trainingForward(x, tape: tape), bn1, relu: true)
         if let maxpool { out = try maxpool.trainingForward(out, tape: tape) }
         for stage in stages { out = try stage.trainingForward(out, tape: tape) }
         return try fc.trainingForward(avgpool.trainingForward(out, tape: tape), tape: tape)

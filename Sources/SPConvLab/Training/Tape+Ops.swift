@@ -44,7 +44,9 @@ extension Tape {
     /// Training-mode batch norm, PyTorch's `nn.BatchNorm2d` in `train()`: normalises with the
     /// batch's mean and biased variance, and moves the layer's running statistics towards the
     /// batch's (`momentum` 0.1, the running variance unbiased by `M / (M - 1)`, `M = N*H*W`).
-    public func batchNorm(_ x: Variable, _ layer: BatchNorm2D, momentum: Float = 0.1) throws -> Variable {
+    /// With `relu`, `max(batchNorm(x), 0)` in the same sweeps (forward and backward), equal bit
+    /// for bit to `relu(batchNorm(x))`.
+    public func batchNorm(_ x: Variable, _ layer: BatchNorm2D, momentum: Float = 0.1, relu: Bool = false) throws -> Variable {
         let input = value(x)
         guard input.rank == 4, input.shape[1] == layer.channels else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d expects [N, \(layer.channels), H, W]; got \(input.shape).")
@@ -53,20 +55,18 @@ extension Tape {
         guard count > 1 else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d in training needs more than one value per channel; got input \(input.shape). Use a batch of at least 2.")
         }
-        let stats = TrainingKernels.channelStatistics(input)
-        let mean = stats.mean.map { Float($0) }
-        let invStd = stats.variance.map { Float(1 / ($0 + Double(layer.epsilon)).squareRoot()) }
+        let (output, stats) = TrainingKernels.batchNormForward(input, weight: layer.weight, bias: layer.bias,
+                                                               epsilon: layer.epsilon, relu: relu)
         let unbias = Double(count) / Double(count - 1)
         layer.runningMean = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
-            (1 - momentum) * layer.runningMean.scalars[c] + momentum * mean[c]
+            (1 - momentum) * layer.runningMean.scalars[c] + momentum * stats.meanFloat[c]
         })
         layer.runningVariance = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
             (1 - momentum) * layer.runningVariance.scalars[c] + momentum * Float(stats.variance[c] * unbias)
         })
         let weight = layer.weight
-        let output = TrainingKernels.normalize(input, mean: mean, invStd: invStd, weight: weight, bias: layer.bias)
         return record(output, inputs: [x]) { [unowned self] gradient in
-            let grads = TrainingKernels.batchNormBackward(input, gradOutput: gradient, mean: mean, invStd: invStd, weight: weight)
+            let grads = TrainingKernels.batchNormBackward(input, gradOutput: gradient, statistics: stats, weight: weight, relu: relu)
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
             self.accumulate(ParameterKey(layer, "bias"), grads.bias)
             return [grads.input]
@@ -104,6 +104,18 @@ extension Tape {
         return record(TrainingKernels.scalePlanes(input, by: scale), inputs: [x, factors]) { gradient in
             [TrainingKernels.scalePlanes(gradient, by: scale),
              Tensor(shape: scale.shape, scalars: TrainingKernels.planeDotProducts(gradient, input))]
+        }
+    }
+
+    /// `a * fa[:, :, None, None] + b * fb[:, :, None, None]` in one sweep, equal bit for bit to
+    /// `add(scalePlanes(a, by: fa), scalePlanes(b, by: fb))`: SPConv's softmax-weighted merge.
+    public func weightedSum(_ a: Variable, by fa: Variable, _ b: Variable, by fb: Variable) -> Variable {
+        let (x, f, y, g) = (value(a), value(fa), value(b), value(fb))
+        precondition(x.shape == y.shape, "weightedSum: \(x.shape) and \(y.shape) differ")
+        precondition(f.shape == [x.shape[0], x.shape[1]] && g.shape == f.shape, "factors \(f.shape), \(g.shape) do not fit \(x.shape)")
+        return record(TrainingKernels.weightedSum(x, f, y, g), inputs: [a, fa, b, fb]) { gradient in
+            let grads = TrainingKernels.weightedSumBackward(gradient, x, f, y, g)
+            return [grads.a, grads.fa, grads.b, grads.fb]
         }
     }
 
