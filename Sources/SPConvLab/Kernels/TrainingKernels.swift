@@ -676,6 +676,47 @@ enum TrainingKernels {
         return full
     }
 
+    // MARK: SPConv
+
+    /// The dense 3x3 weight `[C_out, C_rep, 3, 3]` of SPConv's representative branch as one
+    /// convolution: `gwc`'s grouped weight on the block diagonal plus `pwc`'s 1x1 weight on the
+    /// taps that see what `pwc` sees: the centre at stride 1; at stride 2, where `pwc` reads a 2x2
+    /// average pool of the input, a quarter of it on each of the four taps `[1...2] x [1...2]`
+    /// (a stride-2, padding-1 3x3 window's rows and columns `2i - 1 ... 2i + 1` hold the pool's `2i, 2i + 1`).
+    static func representativeWeight(gwc: Tensor, groups: Int, pwc: Tensor, stride: Int) -> Tensor {
+        var dense = groups == 1 ? gwc : ConvolutionKernel.blockDiagonal(gwc, groups: groups)
+        let (o, c) = (dense.shape[0], dense.shape[1])
+        precondition(dense.shape[2] == 3 && dense.shape[3] == 3 && pwc.shape == [o, c, 1, 1] && (stride == 1 || stride == 2),
+                     "representativeWeight needs a 3x3 gwc, a matching 1x1 pwc and stride 1 or 2")
+        dense.withUnsafeMutableBufferPointer { d in
+            for oc in 0..<o {
+                for ic in 0..<c {
+                    let p = pwc.scalars[oc * c + ic]
+                    let base = (oc * c + ic) * 9
+                    if stride == 1 {
+                        d[base + 4] += p
+                    } else {
+                        for tap in [4, 5, 7, 8] { d[base + tap] += p * 0.25 }
+                    }
+                }
+            }
+        }
+        return dense
+    }
+
+    /// Splits the gradient of `representativeWeight`'s dense weight into `gwc`'s (its diagonal
+    /// blocks) and `pwc`'s (the centre tap, or at stride 2 a quarter of the sum of the four taps).
+    static func representativeGradients(_ dense: Tensor, groups: Int, stride: Int) -> (gwc: Tensor, pwc: Tensor) {
+        let (o, c) = (dense.shape[0], dense.shape[1])
+        var pwc = [Float](repeating: 0, count: o * c)
+        for i in 0..<(o * c) {
+            let t = dense.scalars[(i * 9)..<(i * 9 + 9)]
+            let s = t.startIndex
+            pwc[i] = stride == 1 ? t[s + 4] : (t[s + 4] + t[s + 5] + t[s + 7] + t[s + 8]) * 0.25
+        }
+        return (groups == 1 ? dense : ConvolutionKernel.diagonalBlocks(dense, groups: groups), Tensor(shape: [o, c, 1, 1], scalars: pwc))
+    }
+
     // MARK: Optimiser
 
     /// One SGD step with momentum and weight decay, PyTorch's `torch.optim.SGD` (dampening 0, not

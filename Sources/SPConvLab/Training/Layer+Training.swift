@@ -64,17 +64,15 @@ extension Bottleneck {
 
 extension SPConv {
     /// The authors' `SPConv_3x3.forward`: split, the two branches, then the softmax fusion of
-    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights.
+    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights. The representative branch's two
+    /// convolutions (and its pool at stride 2) run as one (`Tape.spconvRepresentative`).
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
         try checkSpatial(tape.value(x).shape, path: "")
-        var xRep = tape.sliceChannels(x, 0..<representativeChannels)
+        let xRep = tape.sliceChannels(x, 0..<representativeChannels)
         var xRed = tape.sliceChannels(x, representativeChannels..<inputChannels)
-        let gwcOut = try gwc.trainingForward(xRep, tape: tape)
-        if stride == 2 {
-            xRep = try tape.pool(xRep, kind: .average, kernelSize: 2, stride: 2)
-            xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2)
-        }
-        let uRep = try bn1.trainingForward(tape.add(gwcOut, try pwc.trainingForward(xRep, tape: tape)), tape: tape)
+        // gwc(x_rep) + pwc(x_rep, pooled at stride 2) is one dense 3x3 convolution.
+        let uRep = try bn1.trainingForward(try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride), tape: tape)
+        if stride == 2 { xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2) }
         let uRed = try bn2.trainingForward(try conv1x1.trainingForward(xRed, tape: tape), tape: tape)
         let weights = tape.softmax(tape.stack([tape.globalAveragePool(uRep), tape.globalAveragePool(uRed)]), axis: 0)
         return tape.weightedSum(uRep, by: tape.select(weights, 0), uRed, by: tape.select(weights, 1))

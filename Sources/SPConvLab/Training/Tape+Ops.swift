@@ -23,6 +23,34 @@ extension Tape {
         }
     }
 
+    /// SPConv's representative branch, `gwc(x) + pwc(x)` at stride 1 and `gwc(x) + pwc(avgPool2x2(x))`
+    /// at stride 2, as one dense 3x3 convolution whose weight holds both
+    /// (`TrainingKernels.representativeWeight`); its weight gradient is split back into the two
+    /// layers'. Equal to the three-op graph up to float rounding, with one convolution, no add and
+    /// no pool. `gwc` must be 3x3 with padding 1 and no bias, `pwc` 1x1 without bias, and at stride 2
+    /// the input's height and width even.
+    public func spconvRepresentative(_ x: Variable, gwc: Conv2D, pwc: Conv2D, stride: Int) throws -> Variable {
+        let input = value(x)
+        try gwc.checkInput(input.shape)
+        try pwc.checkInput(input.shape)
+        let g = gwc.geometry
+        precondition(g.kernelSize == 3 && g.padding == 1 && g.dilation == 1 && g.stride == stride && gwc.bias == nil && pwc.bias == nil
+                     && pwc.geometry.kernelSize == 1 && (stride == 1 || input.shape[2] % 2 == 0 && input.shape[3] % 2 == 0),
+                     "spconvRepresentative needs SPConv's gwc (3x3, padding 1, no bias) and pwc (1x1, no bias), and even sizes at stride 2")
+        let merged = TrainingKernels.representativeWeight(gwc: gwc.weight, groups: g.groups, pwc: pwc.weight, stride: stride)
+        let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: gwc.outputChannels,
+                                                               geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1),
+                                                               hasBias: false))
+        let (output, saved) = try kernel.forward(input, weight: merged, bias: nil)
+        return record(output, inputs: [x]) { [unowned self] gradient in
+            let grads = try kernel.backward(gradient, weight: merged, saved: saved)
+            let split = TrainingKernels.representativeGradients(grads.weight, groups: g.groups, stride: stride)
+            self.accumulate(ParameterKey(gwc, "weight"), split.gwc)
+            self.accumulate(ParameterKey(pwc, "weight"), split.pwc)
+            return [grads.input]
+        }
+    }
+
     /// `x W^T + b` on `[N, in]`, PyTorch's `nn.Linear`.
     public func linear(_ x: Variable, _ layer: Linear) throws -> Variable {
         let input = value(x)
