@@ -147,6 +147,176 @@ enum TrainingKernels {
                                             scale: Array(floats[(2 * c)..<(3 * c)]), shift: Array(floats[(3 * c)...])))
     }
 
+    /// `batchNormForward` on an `nChw16c` tensor (whole blocks), output in the same layout.
+    ///
+    /// Work items are (sample, channel block) pairs on all threads; each item's per-channel sums
+    /// (float, four accumulators per lane) go to its own slot and are added in float64 in sample
+    /// order afterwards, so the result does not depend on the thread count.
+    static func batchNormForwardBlocked(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
+        -> (output: Tensor, statistics: BatchNormStatistics) {
+        precondition(x.layout == .channelBlocked(16), "batchNormForwardBlocked needs nChw16c")
+        let (n, c, h, w) = x.nchw
+        let plane = h * w, cb = c / 16
+        let total = Double(n * plane)
+        let sums = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, _ in laneSum(p, plane) }
+        let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
+        let meanFloat = mean.map { Float($0) }
+        let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
+            laneSquaredDeviations(p, plane, from: SIMD16<Float>(meanFloat[(block * 16)..<(block * 16 + 16)]))
+        }
+        let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
+        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
+        let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
+        let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
+        let output = Tensor(blockedShape: x.shape, block: 16) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                let x0 = xs.baseAddress!
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let block = item % cb
+                        let a = SIMD16<Float>(scale[(block * 16)..<(block * 16 + 16)])
+                        let s = SIMD16<Float>(shift[(block * 16)..<(block * 16 + 16)])
+                        let (rx, ro) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeMutableRawPointer(o + item * plane * 16))
+                        for i in 0..<plane {
+                            var v = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) * a + s
+                            if relu { v.replace(with: 0, where: v .<= 0) }
+                            ro.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self)
+                        }
+                    }
+                }
+            }
+        }
+        return (output, BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd,
+                                            scale: scale, shift: shift))
+    }
+
+    /// `batchNormBackward` on `nChw16c` tensors (whole blocks); `dy` in either layout, `dx` blocked.
+    static func batchNormBackwardBlocked(_ x: Tensor, gradOutput: Tensor, statistics: BatchNormStatistics,
+                                         weight: Tensor, relu: Bool) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        let dy = inLayout(of: x, gradOutput)
+        let (n, c, h, w) = x.nchw
+        let plane = h * w, cb = c / 16
+        let count = Float(n * plane)
+        func lanes(_ values: [Float], _ block: Int) -> SIMD16<Float> { SIMD16<Float>(values[(block * 16)..<(block * 16 + 16)]) }
+        // Per item: Σ dy and Σ dy (x - mean), dy masked by the ReLU's sign with `relu`.
+        let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * n * c)
+        defer { partial.deallocate() }
+        x.withUnsafeBufferPointer { xs in
+            dy.withUnsafeBufferPointer { dys in
+                let (x0, g0) = (xs.baseAddress!, dys.baseAddress!)
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let (sample, block) = (item / cb, item % cb)
+                        let (m, a, s) = (lanes(statistics.meanFloat, block), lanes(statistics.scale, block), lanes(statistics.shift, block))
+                        let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
+                        var (sum, centred) = (SIMD16<Float>.zero, SIMD16<Float>.zero)
+                        for i in 0..<plane {
+                            let xv = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                            var gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                            if relu { gv.replace(with: 0, where: .!(xv * a + s .> 0)) }
+                            sum += gv
+                            centred += gv * (xv - m)
+                        }
+                        for lane in 0..<16 {
+                            partial[sample * c + block * 16 + lane] = Double(sum[lane])
+                            partial[n * c + sample * c + block * 16 + lane] = Double(centred[lane])
+                        }
+                    }
+                }
+            }
+        }
+        let gradBias = (0..<c).map { ch in Float((0..<n).reduce(0.0) { $0 + partial[$1 * c + ch] }) }
+        let gradWeight = (0..<c).map { ch in Float((0..<n).reduce(0.0) { $0 + partial[n * c + $1 * c + ch] }) * statistics.invStd[ch] }
+        let k = (0..<c).map { weight.scalars[$0] * statistics.invStd[$0] / count }
+        let gradInput = Tensor(blockedShape: x.shape, block: 16) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                dy.withUnsafeBufferPointer { dys in
+                    let (x0, g0) = (xs.baseAddress!, dys.baseAddress!)
+                    parallelFor(n * cb) { items in
+                        for item in items {
+                            let block = item % cb
+                            let (m, a, s) = (lanes(statistics.meanFloat, block), lanes(statistics.scale, block), lanes(statistics.shift, block))
+                            let (inv, kv) = (lanes(statistics.invStd, block), lanes(k, block))
+                            let (gb, gw) = (lanes(gradBias, block), lanes(gradWeight, block))
+                            let cv = SIMD16<Float>(repeating: count)
+                            let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
+                            let ro = UnsafeMutableRawPointer(o + item * plane * 16)
+                            for i in 0..<plane {
+                                let xv = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                                var gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                                if relu { gv.replace(with: 0, where: .!(xv * a + s .> 0)) }
+                                let xhat = (xv - m) * inv
+                                ro.storeBytes(of: kv * (cv * gv - gb - xhat * gw), toByteOffset: i * 64, as: SIMD16<Float>.self)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gradInput, Tensor(shape: [c], scalars: gradWeight), Tensor(shape: [c], scalars: gradBias))
+    }
+
+    /// Runs `body` on every (sample, channel block) item of an `nChw16c` tensor on all threads and
+    /// returns its 16 lane results per item as float64, indexed `sample * C + channel`.
+    private static func perItemLaneSums(_ x: Tensor, n: Int, cb: Int, plane: Int,
+                                        _ body: (UnsafePointer<Float>, Int) -> SIMD16<Float>) -> [Double] {
+        var result = [Double](repeating: 0, count: n * cb * 16)
+        result.withUnsafeMutableBufferPointer { rs in
+            let r = rs
+            x.withUnsafeBufferPointer { xs in
+                let x0 = xs.baseAddress!
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let v = body(x0 + item * plane * 16, item % cb)
+                        for lane in 0..<16 { r[item * 16 + lane] = Double(v[lane]) }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Per-lane sums of `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
+    @inline(__always)
+    static func laneSum(_ p: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
+        let raw = UnsafeRawPointer(p)
+        var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
+        var i = 0
+        while i + 4 <= pixels {
+            a0 += raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: i * 64 + 64, as: SIMD16<Float>.self)
+            a2 += raw.loadUnaligned(fromByteOffset: i * 64 + 128, as: SIMD16<Float>.self)
+            a3 += raw.loadUnaligned(fromByteOffset: i * 64 + 192, as: SIMD16<Float>.self)
+            i += 4
+        }
+        while i < pixels { a0 += raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self); i += 1 }
+        return (a0 + a1) + (a2 + a3)
+    }
+
+    /// Per-lane `Σ (v - m)^2` over `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
+    @inline(__always)
+    static func laneSquaredDeviations(_ p: UnsafePointer<Float>, _ pixels: Int, from m: SIMD16<Float>) -> SIMD16<Float> {
+        let raw = UnsafeRawPointer(p)
+        var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
+        var i = 0
+        while i + 4 <= pixels {
+            let d0 = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m
+            let d1 = raw.loadUnaligned(fromByteOffset: i * 64 + 64, as: SIMD16<Float>.self) - m
+            let d2 = raw.loadUnaligned(fromByteOffset: i * 64 + 128, as: SIMD16<Float>.self) - m
+            let d3 = raw.loadUnaligned(fromByteOffset: i * 64 + 192, as: SIMD16<Float>.self) - m
+            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
+            i += 4
+        }
+        while i < pixels {
+            let d = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m
+            a0 += d * d
+            i += 1
+        }
+        return (a0 + a1) + (a2 + a3)
+    }
+
     /// `o[i] = x[i] * scale + shift`, then `max(o[i], 0)` with `relu`.
     @inline(__always)
     static func affine(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float,
@@ -272,9 +442,11 @@ enum TrainingKernels {
 
     // MARK: Element-wise
 
-    /// `max(x, 0)`, or with `residual` `max(x + residual, 0)`, over flat chunks on all threads.
+    /// `max(x, 0)`, or with `residual` `max(x + residual, 0)`, over flat chunks on all threads, in
+    /// `x`'s layout (row-major when `x` and `residual` differ).
     static func relu(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
-        Tensor(uninitializedShape: x.shape) { out in
+        if let residual, residual.layout != x.layout { return relu(x.rowMajor(), adding: residual.rowMajor()) }
+        return makeLike(x) { out in
             let o = out
             x.withUnsafeBufferPointer { xs in
                 if let residual {
@@ -287,6 +459,44 @@ enum TrainingKernels {
                 } else {
                     parallelFor(xs.count, minimumPerThread: flatGrain) { range in
                         relu(xs.baseAddress! + range.lowerBound, o.baseAddress! + range.lowerBound, range.count)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A tensor of `model`'s shape and layout whose every stored element `initializer` writes.
+    static func makeLike(_ model: Tensor, _ initializer: (inout UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        switch model.layout {
+        case .rowMajor: return Tensor(uninitializedShape: model.shape, initializer: initializer)
+        case .channelBlocked(let block): return Tensor(blockedShape: model.shape, block: block, initializer: initializer)
+        }
+    }
+
+    /// `x` in the layout of `model` (row-major or channel-blocked without padding channels).
+    static func inLayout(of model: Tensor, _ x: Tensor) -> Tensor {
+        switch (model.layout, x.layout) {
+        case let (a, b) where a == b: return x
+        case (.rowMajor, _): return x.rowMajor()
+        case (.channelBlocked(let block), _): return blocked(x.rowMajor(), block: block)
+        }
+    }
+
+    /// Row-major `[N, C, H, W]` -> `nChw{block}c` with `C` a multiple of `block`, on all threads.
+    static func blocked(_ x: Tensor, block b: Int) -> Tensor {
+        let (n, c, h, w) = x.nchw
+        precondition(c % b == 0, "blocked: \(c) channels are not whole blocks of \(b)")
+        let plane = h * w, cb = c / b
+        return Tensor(blockedShape: x.shape, block: b) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                let x0 = xs.baseAddress!
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let source = x0 + item * b * plane, destination = o + item * b * plane
+                        for i in 0..<plane {
+                            for lane in 0..<b { destination[i * b + lane] = source[lane * plane + i] }
+                        }
                     }
                 }
             }
@@ -320,9 +530,10 @@ enum TrainingKernels {
     }
 
     /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`, without branches (the signs of a
-    /// feature map are a coin toss for the branch predictor).
-    static func reluBackward(output y: Tensor, gradOutput dy: Tensor) -> Tensor {
-        Tensor(uninitializedShape: y.shape) { out in
+    /// feature map are a coin toss for the branch predictor), in `y`'s layout.
+    static func reluBackward(output y: Tensor, gradOutput: Tensor) -> Tensor {
+        let dy = inLayout(of: y, gradOutput)
+        return makeLike(y) { out in
             let o = out
             y.withUnsafeBufferPointer { ys in
                 dy.withUnsafeBufferPointer { dys in
@@ -349,10 +560,11 @@ enum TrainingKernels {
         while i < count { o[i] = y[i] > 0 ? g[i] : 0; i += 1 }
     }
 
-    /// `a + b` for equal shapes on all threads.
+    /// `a + b` for equal shapes on all threads, in `a`'s layout (row-major when `b`'s differs).
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "add: \(a.shape) and \(b.shape) differ")
-        return Tensor(uninitializedShape: a.shape) { out in
+        if a.layout != b.layout { return add(a.rowMajor(), b.rowMajor()) }
+        return makeLike(a) { out in
             let o = out
             a.withUnsafeBufferPointer { xs in
                 b.withUnsafeBufferPointer { ys in

@@ -71,9 +71,10 @@ extension SPConv {
         let xRep = tape.sliceChannels(x, 0..<representativeChannels)
         var xRed = tape.sliceChannels(x, representativeChannels..<inputChannels)
         // gwc(x_rep) + pwc(x_rep, pooled at stride 2) is one dense 3x3 convolution.
-        let uRep = try bn1.trainingForward(try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride), tape: tape)
+        // The fusion reads U_rep and U_red row-major.
+        let uRep = try tape.batchNorm(try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride), bn1, keepsBlocked: false)
         if stride == 2 { xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2) }
-        let uRed = try bn2.trainingForward(try conv1x1.trainingForward(xRed, tape: tape), tape: tape)
+        let uRed = try tape.batchNorm(try conv1x1.trainingForward(xRed, tape: tape), bn2, keepsBlocked: false)
         let weights = tape.softmax(tape.stack([tape.globalAveragePool(uRep), tape.globalAveragePool(uRed)]), axis: 0)
         return tape.weightedSum(uRep, by: tape.select(weights, 0), uRed, by: tape.select(weights, 1))
     }

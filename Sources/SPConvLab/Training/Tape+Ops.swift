@@ -2,20 +2,23 @@ import Foundation
 
 /// The differentiable ops of the zoo, each recorded with its backward closure.
 ///
-/// Feature maps are row-major `[N, C, H, W]`. Ops that own parameters take the module they belong
-/// to, so their gradients land under `ParameterKey(module, "weight")` and so on.
+/// Feature maps are `[N, C, H, W]`, row-major except between the ops that keep oneDNN's `nChw16c`
+/// (convolution, batch norm, ReLU, add; `storedValue`), which take either layout and whose
+/// backward takes a gradient in either; every other op reads `value`, which is row-major. Ops
+/// that own parameters take the module they belong to, so their gradients land under
+/// `ParameterKey(module, "weight")` and so on.
 extension Tape {
     // MARK: Convolution and linear
 
     /// `conv2d(x, layer.weight) + layer.bias`, PyTorch's `nn.Conv2d`.
     public func conv2d(_ x: Variable, _ layer: Conv2D) throws -> Variable {
-        let input = value(x)
+        let input = storedValue(x)
         try layer.checkInput(input.shape)
         let (weight, bias) = (layer.weight, layer.bias)
         let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: layer.outputChannels,
                                                                geometry: layer.geometry, hasBias: bias != nil))
         let (output, saved) = try kernel.forward(input, weight: weight, bias: bias)
-        return record(output, inputs: [x]) { [unowned self] gradient in
+        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
             let grads = try kernel.backward(gradient, weight: weight, saved: saved)
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
             if let gradBias = grads.bias { self.accumulate(ParameterKey(layer, "bias"), gradBias) }
@@ -42,7 +45,7 @@ extension Tape {
                                                                geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1),
                                                                hasBias: false))
         let (output, saved) = try kernel.forward(input, weight: merged, bias: nil)
-        return record(output, inputs: [x]) { [unowned self] gradient in
+        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
             let grads = try kernel.backward(gradient, weight: merged, saved: saved)
             let split = TrainingKernels.representativeGradients(grads.weight, groups: g.groups, stride: stride)
             self.accumulate(ParameterKey(gwc, "weight"), split.gwc)
@@ -74,8 +77,13 @@ extension Tape {
     /// batch's (`momentum` 0.1, the running variance unbiased by `M / (M - 1)`, `M = N*H*W`).
     /// With `relu`, `max(batchNorm(x), 0)` in the same sweeps (forward and backward), equal bit
     /// for bit to `relu(batchNorm(x))`.
-    public func batchNorm(_ x: Variable, _ layer: BatchNorm2D, momentum: Float = 0.1, relu: Bool = false) throws -> Variable {
-        let input = value(x)
+    ///
+    /// A channel-blocked input gives a channel-blocked output unless `keepsBlocked` is false (for
+    /// a consumer that reads row-major: then the input is converted first, and the statistics are
+    /// taken per channel with its planes in cache).
+    public func batchNorm(_ x: Variable, _ layer: BatchNorm2D, momentum: Float = 0.1, relu: Bool = false,
+                          keepsBlocked: Bool = true) throws -> Variable {
+        let input = keepsBlocked ? storedValue(x) : value(x)
         guard input.rank == 4, input.shape[1] == layer.channels else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d expects [N, \(layer.channels), H, W]; got \(input.shape).")
         }
@@ -83,8 +91,10 @@ extension Tape {
         guard count > 1 else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d in training needs more than one value per channel; got input \(input.shape). Use a batch of at least 2.")
         }
-        let (output, stats) = TrainingKernels.batchNormForward(input, weight: layer.weight, bias: layer.bias,
-                                                               epsilon: layer.epsilon, relu: relu)
+        let isBlocked = input.layout == .channelBlocked(16)
+        let (output, stats) = isBlocked
+            ? TrainingKernels.batchNormForwardBlocked(input, weight: layer.weight, bias: layer.bias, epsilon: layer.epsilon, relu: relu)
+            : TrainingKernels.batchNormForward(input.rowMajor(), weight: layer.weight, bias: layer.bias, epsilon: layer.epsilon, relu: relu)
         let unbias = Double(count) / Double(count - 1)
         layer.runningMean = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
             (1 - momentum) * layer.runningMean.scalars[c] + momentum * stats.meanFloat[c]
@@ -93,8 +103,10 @@ extension Tape {
             (1 - momentum) * layer.runningVariance.scalars[c] + momentum * Float(stats.variance[c] * unbias)
         })
         let weight = layer.weight
-        return record(output, inputs: [x]) { [unowned self] gradient in
-            let grads = TrainingKernels.batchNormBackward(input, gradOutput: gradient, statistics: stats, weight: weight, relu: relu)
+        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
+            let grads = isBlocked
+                ? TrainingKernels.batchNormBackwardBlocked(input, gradOutput: gradient, statistics: stats, weight: weight, relu: relu)
+                : TrainingKernels.batchNormBackward(input.rowMajor(), gradOutput: gradient.rowMajor(), statistics: stats, weight: weight, relu: relu)
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
             self.accumulate(ParameterKey(layer, "bias"), grads.bias)
             return [grads.input]
@@ -105,16 +117,17 @@ extension Tape {
 
     /// `max(x, 0)`.
     public func relu(_ x: Variable) -> Variable {
-        let output = TrainingKernels.relu(value(x))
-        return record(output, inputs: [x]) { gradient in
+        let output = TrainingKernels.relu(storedValue(x))
+        return record(output, inputs: [x], takesBlockedGradient: true) { gradient in
             [TrainingKernels.reluBackward(output: output, gradOutput: gradient)]
         }
     }
 
     /// `max(a + b, 0)` in one pass: a residual block's ending.
     public func addRelu(_ a: Variable, _ b: Variable) -> Variable {
-        let output = TrainingKernels.relu(value(a), adding: value(b))
-        return record(output, inputs: [a, b]) { gradient in
+        let (x, y) = sameLayout(a, b)
+        let output = TrainingKernels.relu(x, adding: y)
+        return record(output, inputs: [a, b], takesBlockedGradient: true) { gradient in
             let g = TrainingKernels.reluBackward(output: output, gradOutput: gradient)
             return [g, g]
         }
@@ -122,7 +135,17 @@ extension Tape {
 
     /// `a + b` (same shapes).
     public func add(_ a: Variable, _ b: Variable) -> Variable {
-        record(TrainingKernels.add(value(a), value(b)), inputs: [a, b]) { gradient in [gradient, gradient] }
+        let (x, y) = sameLayout(a, b)
+        return record(TrainingKernels.add(x, y), inputs: [a, b], takesBlockedGradient: true) { gradient in
+            [gradient, gradient]
+        }
+    }
+
+    /// The stored values of `a` and `b` when their layouts agree, else both row-major (the tape
+    /// keeps a row-major copy of a blocked value once made).
+    private func sameLayout(_ a: Variable, _ b: Variable) -> (Tensor, Tensor) {
+        let (x, y) = (storedValue(a), storedValue(b))
+        return x.layout == y.layout ? (x, y) : (value(a), value(b))
     }
 
     /// `x * factors[:, :, None, None]`: each `[N, C]` factor scales one plane of `[N, C, H, W]`.
