@@ -7,10 +7,12 @@ import Foundation
 ///
 /// Callers see PyTorch's plain layouts: activations and their gradients `[N, C, H, W]` row-major
 /// (or, where the primitives use them with whole blocks, oneDNN's `nChw16c`, which the training
-/// ops keep between convolutions), weights `[C_out, C_in / groups, K, K]`, bias `[C_out]`. Inside, oneDNN picks the layouts its
-/// fastest kernels want (`format_tag_any`: channel-blocked activations and weights for its direct
-/// JIT kernels, about 4x faster than its GEMM kernels on plain layouts here) and the kernel
-/// reorders at the boundary; the forward's reordered input is kept for the weight gradient.
+/// ops keep between convolutions and take here without a reorder), weights
+/// `[C_out, C_in / groups, K, K]`, bias `[C_out]`. Inside, oneDNN picks the layouts its fastest
+/// kernels want (`format_tag_any`: channel-blocked activations and weights for its direct JIT
+/// kernels, about 4x faster than its GEMM kernels on plain layouts here) and the kernel reorders
+/// row-major tensors at the boundary; the forward's input in the primitive's layout is kept for
+/// the weight gradient.
 /// A grouped convolution whose groups are not whole channel blocks lacks a JIT kernel in oneDNN
 /// 2.6 for at least one of the three (SPConv's 8-channel halves: its weight gradient), so it runs
 /// as a dense convolution with block-diagonal weights, and only the diagonal blocks of the dense

@@ -668,6 +668,99 @@ enum TrainingKernels {
         return (da, Tensor(shape: fa.shape, scalars: dfa), db, Tensor(shape: fb.shape, scalars: dfb))
     }
 
+    /// SPConv's fusion in one sweep, a plane at a time: with `a = GAP(rep)`, `b = GAP(red)` per
+    /// plane and `(wRep, wRed) = softmax(a, b)`, `y = rep * wRep + red * wRed`. Returns the weights
+    /// per plane (`[N * C]` each) for the backward pass.
+    static func spconvFusion(_ rep: Tensor, _ red: Tensor) -> (output: Tensor, weightRep: [Float], weightRed: [Float]) {
+        let (n, c, h, w) = rep.nchw
+        let plane = h * w
+        var (wa, wb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
+        let output = Tensor(uninitializedShape: rep.shape) { out in
+            let o = out.baseAddress!
+            rep.withUnsafeBufferPointer { xs in
+                red.withUnsafeBufferPointer { ys in
+                    wa.withUnsafeMutableBufferPointer { was in
+                        wb.withUnsafeMutableBufferPointer { wbs in
+                            let (x0, y0, ra, rb) = (xs.baseAddress!, ys.baseAddress!, was, wbs)
+                            parallelFor(n * c) { planes in
+                                for p in planes {
+                                    let base = p * plane
+                                    let a = TrainingKernels.sum(x0 + base, plane) / Float(plane)
+                                    let b = TrainingKernels.sum(y0 + base, plane) / Float(plane)
+                                    let m = max(a, b)
+                                    let (ea, eb) = (expf32(a - m), expf32(b - m))
+                                    let (fa, fb) = (ea / (ea + eb), eb / (ea + eb))
+                                    (ra[p], rb[p]) = (fa, fb)
+                                    let (sa, sb) = (SIMD16<Float>(repeating: fa), SIMD16<Float>(repeating: fb))
+                                    let (rx, ry, ro) = (UnsafeRawPointer(x0 + base), UnsafeRawPointer(y0 + base), UnsafeMutableRawPointer(o + base))
+                                    var i = 0
+                                    while i + 16 <= plane {
+                                        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sa
+                                            + ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sb
+                                        ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        i += 16
+                                    }
+                                    while i < plane { o[base + i] = x0[base + i] * fa + y0[base + i] * fb; i += 1 }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, wa, wb)
+    }
+
+    /// The gradients of `spconvFusion` in one sweep, a plane at a time: `dwRep = Σ dy * rep`,
+    /// `dwRed = Σ dy * red`, through the softmax `da = wRep (dwRep - s)`, `db = wRed (dwRed - s)`
+    /// with `s = wRep dwRep + wRed dwRed`, then `drep = dy * wRep + da / (H W)`,
+    /// `dred = dy * wRed + db / (H W)` (the pools' share spread over the plane).
+    static func spconvFusionBackward(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, weightRep: [Float], weightRed: [Float])
+        -> (rep: Tensor, red: Tensor) {
+        let (n, c, h, w) = rep.nchw
+        let plane = h * w
+        let inversePlane = 1 / Float(plane)
+        var gradRed = Tensor.zeros([0])
+        let gradRep = Tensor(uninitializedShape: rep.shape) { outA in
+            gradRed = Tensor(uninitializedShape: rep.shape) { outB in
+                let (oa, ob) = (outA.baseAddress!, outB.baseAddress!)
+                dy.withUnsafeBufferPointer { gs in
+                    rep.withUnsafeBufferPointer { xs in
+                        red.withUnsafeBufferPointer { ys in
+                            let (g0, x0, y0) = (gs.baseAddress!, xs.baseAddress!, ys.baseAddress!)
+                            parallelFor(n * c) { planes in
+                                for p in planes {
+                                    let base = p * plane
+                                    let (fa, fb) = (weightRep[p], weightRed[p])
+                                    let (da, db) = (dot(g0 + base, x0 + base, plane), dot(g0 + base, y0 + base, plane))
+                                    let s = fa * da + fb * db
+                                    let (pa, pb) = (fa * (da - s) * inversePlane, fb * (db - s) * inversePlane)
+                                    let (sa, sb) = (SIMD16<Float>(repeating: fa), SIMD16<Float>(repeating: fb))
+                                    let (va, vb) = (SIMD16<Float>(repeating: pa), SIMD16<Float>(repeating: pb))
+                                    let rg = UnsafeRawPointer(g0 + base)
+                                    let (ra, rb) = (UnsafeMutableRawPointer(oa + base), UnsafeMutableRawPointer(ob + base))
+                                    var i = 0
+                                    while i + 16 <= plane {
+                                        let gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        ra.storeBytes(of: gv * sa + va, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        rb.storeBytes(of: gv * sb + vb, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        i += 16
+                                    }
+                                    while i < plane {
+                                        oa[base + i] = g0[base + i] * fa + pa
+                                        ob[base + i] = g0[base + i] * fb + pb
+                                        i += 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gradRep, gradRed)
+    }
+
     /// `o[i] = x[i] * factor`.
     @inline(__always)
     static func scale(_ x: UnsafePointer<Float>, by factor: Float, into o: UnsafeMutablePointer<Float>, _ count: Int) {

@@ -65,7 +65,8 @@ extension Bottleneck {
 extension SPConv {
     /// The authors' `SPConv_3x3.forward`: split, the two branches, then the softmax fusion of
     /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights. The representative branch's two
-    /// convolutions (and its pool at stride 2) run as one (`Tape.spconvRepresentative`).
+    /// convolutions (and its pool at stride 2) run as one (`Tape.spconvRepresentative`), and the
+    /// fusion as one op (`Tape.spconvFusion`).
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
         try checkSpatial(tape.value(x).shape, path: "")
         let xRep = tape.sliceChannels(x, 0..<representativeChannels)
@@ -75,8 +76,7 @@ extension SPConv {
         let uRep = try tape.batchNorm(try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride), bn1, keepsBlocked: false)
         if stride == 2 { xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2) }
         let uRed = try tape.batchNorm(try conv1x1.trainingForward(xRed, tape: tape), bn2, keepsBlocked: false)
-        let weights = tape.softmax(tape.stack([tape.globalAveragePool(uRep), tape.globalAveragePool(uRed)]), axis: 0)
-        return tape.weightedSum(uRep, by: tape.select(weights, 0), uRed, by: tape.select(weights, 1))
+        return tape.spconvFusion(uRep, uRed)
     }
 }
 

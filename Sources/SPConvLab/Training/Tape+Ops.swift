@@ -170,6 +170,19 @@ extension Tape {
         }
     }
 
+    /// SPConv's fusion `softmax(stack(GAP(rep), GAP(red)))`-weighted `rep * w0 + red * w1` as one
+    /// op, forward and backward each one sweep over the planes (the graph of `globalAveragePool`,
+    /// `stack`, `softmax`, `select` and `weightedSum` up to float rounding).
+    public func spconvFusion(_ rep: Variable, _ red: Variable) -> Variable {
+        let (x, y) = (value(rep), value(red))
+        precondition(x.shape == y.shape, "spconvFusion: \(x.shape) and \(y.shape) differ")
+        let fused = TrainingKernels.spconvFusion(x, y)
+        return record(fused.output, inputs: [rep, red]) { gradient in
+            let grads = TrainingKernels.spconvFusionBackward(gradient, x, y, weightRep: fused.weightRep, weightRed: fused.weightRed)
+            return [grads.rep, grads.red]
+        }
+    }
+
     // MARK: Pooling and shapes
 
     /// Max or average pooling, PyTorch's `MaxPool2d` / `AvgPool2d` (floor mode, padding counted).
