@@ -187,8 +187,10 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
     }
 
     /// `y = conv(x, weight) + bias`, and what the backward pass needs. `x` may be row-major or
-    /// channel-blocked; `y` is channel-blocked when the primitive writes whole 16-channel blocks.
-    func forward(_ input: Tensor, weight: Tensor, bias biasTensor: Tensor?) throws -> (output: Tensor, saved: Saved) {
+    /// channel-blocked; `y` is channel-blocked when the primitive writes whole 16-channel blocks,
+    /// unless `blockedOutput` is false (then oneDNN's reorder makes it row-major).
+    func forward(_ input: Tensor, weight: Tensor, bias biasTensor: Tensor?, blockedOutput allowsBlocked: Bool = true) throws
+        -> (output: Tensor, saved: Saved) {
         precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape)")
         let source = try primitiveLayout(input, blocked: blockedInput, sourceIn)
         let weights = try weightsIn(userWeights(weight))
@@ -197,7 +199,7 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
             (DNNLArgument.src, sourceIn.to, source), (DNNLArgument.weights, weightsIn.to, weights),
         ] + (bias.map { [(DNNLArgument.bias, $0, biasTensor!.scalars)] } ?? []),
             DNNLArgument.dst, destinationOut.from, &destination)
-        let output = try blockedOutput.map { Tensor(blockedShape: outputShape, block: $0, scalars: destination) }
+        let output = try blockedOutput.flatMap { allowsBlocked ? Tensor(blockedShape: outputShape, block: $0, scalars: destination) : nil }
             ?? Tensor(shape: outputShape, scalars: try destinationOut(destination))
         return (output, Saved(source: source))
     }

@@ -72,10 +72,11 @@ extension SPConv {
         let xRep = tape.sliceChannels(x, 0..<representativeChannels)
         var xRed = tape.sliceChannels(x, representativeChannels..<inputChannels)
         // gwc(x_rep) + pwc(x_rep, pooled at stride 2) is one dense 3x3 convolution.
-        // The fusion reads U_rep and U_red row-major.
-        let uRep = try tape.batchNorm(try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride), bn1, keepsBlocked: false)
+        // The fusion reads U_rep and U_red row-major: oneDNN's reorders make the convolutions' outputs so.
+        let rep = try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride, keepsBlocked: false)
+        let uRep = try tape.batchNorm(rep, bn1, keepsBlocked: false)
         if stride == 2 { xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2) }
-        let uRed = try tape.batchNorm(try conv1x1.trainingForward(xRed, tape: tape), bn2, keepsBlocked: false)
+        let uRed = try tape.batchNorm(try tape.conv2d(xRed, conv1x1, keepsBlocked: false), bn2, keepsBlocked: false)
         return tape.spconvFusion(uRep, uRed)
     }
 }

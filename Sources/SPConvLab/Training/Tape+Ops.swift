@@ -11,13 +11,15 @@ extension Tape {
     // MARK: Convolution and linear
 
     /// `conv2d(x, layer.weight) + layer.bias`, PyTorch's `nn.Conv2d`.
-    public func conv2d(_ x: Variable, _ layer: Conv2D) throws -> Variable {
+    ///
+    /// The output may be channel-blocked (see the top of this file) unless `keepsBlocked` is false.
+    public func conv2d(_ x: Variable, _ layer: Conv2D, keepsBlocked: Bool = true) throws -> Variable {
         let input = storedValue(x)
         try layer.checkInput(input.shape)
         let (weight, bias) = (layer.weight, layer.bias)
         let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: layer.outputChannels,
                                                                geometry: layer.geometry, hasBias: bias != nil))
-        let (output, saved) = try kernel.forward(input, weight: weight, bias: bias)
+        let (output, saved) = try kernel.forward(input, weight: weight, bias: bias, blockedOutput: keepsBlocked)
         return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
             let grads = try kernel.backward(gradient, weight: weight, saved: saved)
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
@@ -32,7 +34,7 @@ extension Tape {
     /// layers'. Equal to the three-op graph up to float rounding, with one convolution, no add and
     /// no pool. `gwc` must be 3x3 with padding 1 and no bias, `pwc` 1x1 without bias, and at stride 2
     /// the input's height and width even.
-    public func spconvRepresentative(_ x: Variable, gwc: Conv2D, pwc: Conv2D, stride: Int) throws -> Variable {
+    public func spconvRepresentative(_ x: Variable, gwc: Conv2D, pwc: Conv2D, stride: Int, keepsBlocked: Bool = true) throws -> Variable {
         let input = value(x)
         try gwc.checkInput(input.shape)
         try pwc.checkInput(input.shape)
@@ -44,7 +46,7 @@ extension Tape {
         let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: gwc.outputChannels,
                                                                geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1),
                                                                hasBias: false))
-        let (output, saved) = try kernel.forward(input, weight: merged, bias: nil)
+        let (output, saved) = try kernel.forward(input, weight: merged, bias: nil, blockedOutput: keepsBlocked)
         return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
             let grads = try kernel.backward(gradient, weight: merged, saved: saved)
             let split = TrainingKernels.representativeGradients(grads.weight, groups: g.groups, stride: stride)
