@@ -595,79 +595,6 @@ enum TrainingKernels {
         }
     }
 
-    /// `y = a * fa[n, c] + b * fb[n, c]` per plane in one sweep: SPConv's softmax-weighted merge.
-    static func weightedSum(_ a: Tensor, _ fa: Tensor, _ b: Tensor, _ fb: Tensor) -> Tensor {
-        let (n, c, h, w) = a.nchw
-        let plane = h * w
-        return Tensor(uninitializedShape: a.shape) { out in
-            let o = out.baseAddress!
-            a.withUnsafeBufferPointer { xs in
-                b.withUnsafeBufferPointer { ys in
-                    fa.withUnsafeBufferPointer { f in
-                        fb.withUnsafeBufferPointer { g in
-                            let (x0, y0) = (xs.baseAddress!, ys.baseAddress!)
-                            parallelFor(n * c) { planes in
-                                for p in planes {
-                                    let (sa, sb) = (SIMD16<Float>(repeating: f[p]), SIMD16<Float>(repeating: g[p]))
-                                    let (rx, ry, ro) = (UnsafeRawPointer(x0 + p * plane), UnsafeRawPointer(y0 + p * plane),
-                                                        UnsafeMutableRawPointer(o + p * plane))
-                                    var i = 0
-                                    while i + 16 <= plane {
-                                        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sa
-                                            + ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sb
-                                        ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
-                                        i += 16
-                                    }
-                                    while i < plane { o[p * plane + i] = x0[p * plane + i] * f[p] + y0[p * plane + i] * g[p]; i += 1 }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The gradients of `weightedSum` in one sweep: `da = dy * fa`, `db = dy * fb`, and per plane
-    /// `dfa = Σ dy * a`, `dfb = Σ dy * b` (the sums as `dot` makes them).
-    static func weightedSumBackward(_ dy: Tensor, _ a: Tensor, _ fa: Tensor, _ b: Tensor, _ fb: Tensor)
-        -> (a: Tensor, fa: Tensor, b: Tensor, fb: Tensor) {
-        let (n, c, h, w) = a.nchw
-        let plane = h * w
-        var (dfa, dfb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
-        var db = Tensor.zeros([0])
-        let da = Tensor(uninitializedShape: a.shape) { outA in
-            db = Tensor(uninitializedShape: a.shape) { outB in
-                let (oa, ob) = (outA.baseAddress!, outB.baseAddress!)
-                dy.withUnsafeBufferPointer { gs in
-                    a.withUnsafeBufferPointer { xs in
-                        b.withUnsafeBufferPointer { ys in
-                            fa.withUnsafeBufferPointer { f in
-                                fb.withUnsafeBufferPointer { g in
-                                    dfa.withUnsafeMutableBufferPointer { dfas in
-                                        dfb.withUnsafeMutableBufferPointer { dfbs in
-                                            let (g0, x0, y0, ra, rb) = (gs.baseAddress!, xs.baseAddress!, ys.baseAddress!, dfas, dfbs)
-                                            parallelFor(n * c) { planes in
-                                                for p in planes {
-                                                    let base = p * plane
-                                                    scale(g0 + base, by: f[p], into: oa + base, plane)
-                                                    scale(g0 + base, by: g[p], into: ob + base, plane)
-                                                    ra[p] = dot(g0 + base, x0 + base, plane)
-                                                    rb[p] = dot(g0 + base, y0 + base, plane)
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return (da, Tensor(shape: fa.shape, scalars: dfa), db, Tensor(shape: fb.shape, scalars: dfb))
-    }
-
     /// SPConv's fusion in one sweep, a plane at a time: with `a = GAP(rep)`, `b = GAP(red)` per
     /// plane and `(wRep, wRed) = softmax(a, b)`, `y = rep * wRep + red * wRed`. Returns the weights
     /// per plane (`[N * C]` each) for the backward pass.
@@ -759,19 +686,6 @@ enum TrainingKernels {
             }
         }
         return (gradRep, gradRed)
-    }
-
-    /// `o[i] = x[i] * factor`.
-    @inline(__always)
-    static func scale(_ x: UnsafePointer<Float>, by factor: Float, into o: UnsafeMutablePointer<Float>, _ count: Int) {
-        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
-        let f = SIMD16<Float>(repeating: factor)
-        var i = 0
-        while i + 16 <= count {
-            ro.storeBytes(of: rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * f, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count { o[i] = x[i] * factor; i += 1 }
     }
 
     /// `Σ_{h,w} a[n, c, h, w] * b[n, c, h, w]` per plane: the factor gradient of `scalePlanes`.

@@ -160,21 +160,9 @@ extension Tape {
         }
     }
 
-    /// `a * fa[:, :, None, None] + b * fb[:, :, None, None]` in one sweep, equal bit for bit to
-    /// `add(scalePlanes(a, by: fa), scalePlanes(b, by: fb))`: SPConv's softmax-weighted merge.
-    public func weightedSum(_ a: Variable, by fa: Variable, _ b: Variable, by fb: Variable) -> Variable {
-        let (x, f, y, g) = (value(a), value(fa), value(b), value(fb))
-        precondition(x.shape == y.shape, "weightedSum: \(x.shape) and \(y.shape) differ")
-        precondition(f.shape == [x.shape[0], x.shape[1]] && g.shape == f.shape, "factors \(f.shape), \(g.shape) do not fit \(x.shape)")
-        return record(TrainingKernels.weightedSum(x, f, y, g), inputs: [a, fa, b, fb]) { gradient in
-            let grads = TrainingKernels.weightedSumBackward(gradient, x, f, y, g)
-            return [grads.a, grads.fa, grads.b, grads.fb]
-        }
-    }
-
     /// SPConv's fusion `softmax(stack(GAP(rep), GAP(red)))`-weighted `rep * w0 + red * w1` as one
     /// op, forward and backward each one sweep over the planes (the graph of `globalAveragePool`,
-    /// `stack`, `softmax`, `select` and `weightedSum` up to float rounding).
+    /// `stack`, `softmax`, `select`, `scalePlanes` and `add` up to float rounding).
     public func spconvFusion(_ rep: Variable, _ red: Variable) -> Variable {
         let (x, y) = (value(rep), value(red))
         precondition(x.shape == y.shape, "spconvFusion: \(x.shape) and \(y.shape) differ")
