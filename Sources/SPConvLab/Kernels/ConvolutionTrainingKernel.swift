@@ -5,14 +5,18 @@ import Foundation
 /// with respect to the input (backward data) and with respect to the weights and bias (backward
 /// weights).
 ///
-/// Callers see PyTorch's plain layouts: activations and their gradients `[N, C, H, W]` row-major,
-/// weights `[C_out, C_in / groups, K, K]`, bias `[C_out]`. Inside, oneDNN picks the layouts its
-/// fastest kernels want (`format_tag_any`: channel-blocked activations and weights for its direct
-/// JIT kernels, about 4x faster than its GEMM kernels on plain layouts here) and the kernel
-/// reorders at the boundary; the forward's reordered input is kept for the weight gradient.
-/// A grouped convolution whose groups are not whole channel blocks has no JIT kernel in oneDNN
-/// 2.6, so it runs as a dense convolution with block-diagonal weights, and only the diagonal
-/// blocks of the dense weight gradient are returned (the off-diagonal zeros never move).
+/// Callers see PyTorch's plain layouts: activations and their gradients `[N, C, H, W]` row-major
+/// (or, where the primitives use them with whole blocks, oneDNN's `nChw16c`, which the training
+/// ops keep between convolutions and take here without a reorder), weights
+/// `[C_out, C_in / groups, K, K]`, bias `[C_out]`. Inside, oneDNN picks the layouts its fastest
+/// kernels want (`format_tag_any`: channel-blocked activations and weights for its direct JIT
+/// kernels, about 4x faster than its GEMM kernels on plain layouts here) and the kernel reorders
+/// row-major tensors at the boundary; the forward's input in the primitive's layout is kept for
+/// the weight gradient.
+/// A grouped convolution whose groups are not whole channel blocks lacks a JIT kernel in oneDNN
+/// 2.6 for at least one of the three (SPConv's 8-channel halves: its weight gradient), so it runs
+/// as a dense convolution with block-diagonal weights, and only the diagonal blocks of the dense
+/// weight gradient are returned (the off-diagonal zeros never move).
 /// Kernels are shared process-wide by shape (`ConvolutionTrainingKernel.cached`).
 final class ConvolutionTrainingKernel: @unchecked Sendable {
     struct Key: Hashable, Sendable {
@@ -39,6 +43,9 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
     private let sourceIn, weightsIn, destinationOut: LayoutConversion
     private let gradOutputIn, dataWeightsIn, gradInputOut: LayoutConversion
     private let weightsSourceIn, weightsGradOutputIn, gradWeightsOut: LayoutConversion
+    /// The channel block of the activations (input, output and their gradients) the primitives
+    /// read and write in `nChw16c` with whole blocks, which callers may pass and get back blocked.
+    private let blockedInput: Int?, blockedOutput: Int?
 
     private static let cache = LockedBox<[Key: ConvolutionTrainingKernel]>([:])
 
@@ -65,9 +72,11 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         var chosen: (primitives: Primitives, groups: Int)?
         for groups in g.groups == 1 ? [1] : [g.groups, 1] {
             let made = try Primitives(key, groups: groups, what: what)
-            let name = made.forward.implementationName
             chosen = (made, groups)
-            if name.contains("jit") && !name.contains("gemm") { break }
+            // All three must be direct: oneDNN 2.6 runs SPConv's grouped 3x3 forward and input
+            // gradient with JIT kernels but its weight gradient with GEMM, 5x slower than dense.
+            let names = [made.forward, made.data, made.weights].map(\.implementationName)
+            if names.allSatisfy({ $0.contains("jit") && !$0.contains("gemm") }) { break }
         }
         guard let (primitives, groups) = chosen else { throw SPConvLabError(.backend, "oneDNN has no kernel for \(what).") }
         runsDense = groups != g.groups
@@ -88,6 +97,14 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         weightsSourceIn = try LayoutConversion(sourceIn.to, wt.memoryDescriptor(dnnl_query_src_md))
         weightsGradOutputIn = try LayoutConversion(gradOutputIn.to, wt.memoryDescriptor(dnnl_query_diff_dst_md))
         gradWeightsOut = try LayoutConversion(wt.memoryDescriptor(dnnl_query_diff_weights_md), userWeights)
+        // Only AVX-512's 16-channel blocks, and only without padding channels.
+        func block(_ shape: [Int], _ descriptors: [MemoryDescriptor]) throws -> Int? {
+            guard DNNL.shared.channelBlock == 16, shape[1] % 16 == 0 else { return nil }
+            let blocked = try MemoryDescriptor(shape, tag: dnnl_nChw16c)
+            return descriptors.allSatisfy { $0.isEqual(to: blocked) } ? 16 : nil
+        }
+        blockedInput = try block(key.inputShape, [sourceIn.to, gradInputOut.from])
+        blockedOutput = try block(outputShape, [destinationOut.from, gradOutputIn.to])
     }
 
     /// The three primitives for one group count, every layout left to oneDNN.
@@ -162,23 +179,36 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         runsDense ? ConvolutionKernel.blockDiagonal(weight, groups: key.geometry.groups).scalars : weight.scalars
     }
 
-    /// `y = conv(x, weight) + bias`, and what the backward pass needs.
-    func forward(_ input: Tensor, weight: Tensor, bias biasTensor: Tensor?) throws -> (output: Tensor, saved: Saved) {
-        precondition(input.shape == key.inputShape && input.layout == .rowMajor, "kernel built for \(key.inputShape)")
-        let source = try sourceIn(input.scalars)
+    /// The elements of `tensor` in the primitive's layout `blocked` (when it is that layout
+    /// already) or through `conversion` from row-major.
+    private func primitiveLayout(_ tensor: Tensor, blocked: Int?, _ conversion: LayoutConversion) throws -> [Float] {
+        if let blocked, tensor.layout == .channelBlocked(blocked) { return tensor.scalars }
+        return try conversion(tensor.rowMajor().scalars)
+    }
+
+    /// `y = conv(x, weight) + bias`, and what the backward pass needs. `x` may be row-major or
+    /// channel-blocked; `y` is channel-blocked when the primitive writes whole 16-channel blocks,
+    /// unless `blockedOutput` is false (then oneDNN's reorder makes it row-major).
+    func forward(_ input: Tensor, weight: Tensor, bias biasTensor: Tensor?, blockedOutput allowsBlocked: Bool = true) throws
+        -> (output: Tensor, saved: Saved) {
+        precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape)")
+        let source = try primitiveLayout(input, blocked: blockedInput, sourceIn)
         let weights = try weightsIn(userWeights(weight))
         var destination = uninitializedFloats(destinationOut.from.byteCount / 4)
         try execute(forwardPrimitive, [
             (DNNLArgument.src, sourceIn.to, source), (DNNLArgument.weights, weightsIn.to, weights),
         ] + (bias.map { [(DNNLArgument.bias, $0, biasTensor!.scalars)] } ?? []),
             DNNLArgument.dst, destinationOut.from, &destination)
-        return (Tensor(shape: outputShape, scalars: try destinationOut(destination)), Saved(source: source))
+        let output = try blockedOutput.flatMap { allowsBlocked ? Tensor(blockedShape: outputShape, block: $0, scalars: destination) : nil }
+            ?? Tensor(shape: outputShape, scalars: try destinationOut(destination))
+        return (output, Saved(source: source))
     }
 
-    /// `dL/dx`, `dL/dweight` and (with a bias) `dL/dbias` from `dL/dy`.
+    /// `dL/dx`, `dL/dweight` and (with a bias) `dL/dbias` from `dL/dy` (in either layout); `dL/dx`
+    /// is channel-blocked when the primitive writes whole 16-channel blocks.
     func backward(_ gradOutput: Tensor, weight: Tensor, saved: Saved) throws -> (input: Tensor, weight: Tensor, bias: Tensor?) {
         precondition(gradOutput.shape == outputShape, "gradient \(gradOutput.shape) must match output \(outputShape)")
-        let gradDestination = try gradOutputIn(gradOutput.scalars)
+        let gradDestination = try primitiveLayout(gradOutput, blocked: blockedOutput, gradOutputIn)
         let weights = try dataWeightsIn(userWeights(weight))
         var gradSource = uninitializedFloats(gradInputOut.from.byteCount / 4)
         try execute(backwardDataPrimitive, [
@@ -203,8 +233,9 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
         var weightGradient = Tensor(shape: runsDense ? [key.outputChannels, key.inputShape[1], g.kernelSize, g.kernelSize] : weight.shape,
                                     scalars: try gradWeightsOut(gradWeights))
         if runsDense { weightGradient = ConvolutionKernel.diagonalBlocks(weightGradient, groups: g.groups) }
-        return (Tensor(shape: key.inputShape, scalars: try gradInputOut(gradSource)), weightGradient,
-                key.hasBias ? Tensor(shape: [key.outputChannels], scalars: gradBias) : nil)
+        let gradInput = try blockedInput.map { Tensor(blockedShape: key.inputShape, block: $0, scalars: gradSource) }
+            ?? Tensor(shape: key.inputShape, scalars: try gradInputOut(gradSource))
+        return (gradInput, weightGradient, key.hasBias ? Tensor(shape: [key.outputChannels], scalars: gradBias) : nil)
     }
 
     /// Runs a primitive on read-only inputs and one (or two) outputs, with a scratchpad of its own.

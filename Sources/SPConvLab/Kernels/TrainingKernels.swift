@@ -90,82 +90,165 @@ enum TrainingKernels {
         return (first, second)
     }
 
-    /// Batch statistics of `[N, C, H, W]` per channel: the mean and the biased variance
-    /// (divided by `N * H * W`), accumulated in float64 across planes.
-    static func channelStatistics(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
-        let (n, c, h, w) = x.nchw
-        let plane = h * w
-        return x.withUnsafeBufferPointer { xs in
-            perChannel(c) { ch in
-                var sum = 0.0
-                for b in 0..<n { sum += Double(TrainingKernels.sum(xs.baseAddress! + (b * c + ch) * plane, plane)) }
-                let m = sum / Double(n * plane)
-                var squares = 0.0
-                for b in 0..<n {
-                    squares += Double(squaredDeviations(xs.baseAddress! + (b * c + ch) * plane, plane, from: Float(m)))
-                }
-                return (m, squares / Double(n * plane))
-            }
-        }
+    /// What training-mode batch norm's forward leaves for its backward and the running statistics.
+    struct BatchNormStatistics {
+        /// The batch mean and biased variance of each channel, accumulated in float64.
+        var mean: [Double], variance: [Double]
+        /// `Float(mean)` and `1 / sqrt(variance + epsilon)` per channel.
+        var meanFloat: [Float], invStd: [Float]
+        /// The affine map the forward applied: `y = x * scale[c] + shift[c]` before any ReLU.
+        var scale: [Float], shift: [Float]
     }
 
-    /// `y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]`.
-    static func normalize(_ x: Tensor, mean: [Float], invStd: [Float], weight: Tensor, bias: Tensor) -> Tensor {
+    /// Training-mode batch norm of `[N, C, H, W]`, optionally followed by ReLU, one channel at a
+    /// time on all threads: the channel's statistics (mean, then the squared deviations from it,
+    /// both accumulated in float64 across planes), then `y = x * scale + shift` with
+    /// `scale = invStd * weight`, `shift = bias - mean * scale` (and `max(y, 0)` with `relu`),
+    /// while the channel's `N` planes are still in cache.
+    static func batchNormForward(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
+        -> (output: Tensor, statistics: BatchNormStatistics) {
         let (n, c, h, w) = x.nchw
         let plane = h * w
-        var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
-        for ch in 0..<c {
-            scale[ch] = invStd[ch] * weight.scalars[ch]
-            shift[ch] = bias.scalars[ch] - mean[ch] * scale[ch]
-        }
-        return Tensor(uninitializedShape: x.shape) { out in
-            let o = out
+        let doubles = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * c)
+        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4 * c)
+        defer { doubles.deallocate(); floats.deallocate() }
+        let output = Tensor(uninitializedShape: x.shape) { out in
+            let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
-                parallelFor(n * c) { planes in
-                    for p in planes {
-                        let (a, s) = (scale[p % c], shift[p % c])
-                        for i in (p * plane)..<((p + 1) * plane) { o[i] = xs[i] * a + s }
+                weight.withUnsafeBufferPointer { ws in
+                    bias.withUnsafeBufferPointer { bs in
+                        let x0 = xs.baseAddress!
+                        parallelFor(c) { channels in
+                            for ch in channels {
+                                var sum = 0.0
+                                for b in 0..<n { sum += Double(TrainingKernels.sum(x0 + (b * c + ch) * plane, plane)) }
+                                let m = sum / Double(n * plane)
+                                var squares = 0.0
+                                for b in 0..<n { squares += Double(squaredDeviations(x0 + (b * c + ch) * plane, plane, from: Float(m))) }
+                                let variance = squares / Double(n * plane)
+                                let meanFloat = Float(m)
+                                let invStd = Float(1 / (variance + Double(epsilon)).squareRoot())
+                                let scale = invStd * ws[ch]
+                                let shift = bs[ch] - meanFloat * scale
+                                for b in 0..<n {
+                                    let base = (b * c + ch) * plane
+                                    affine(x0 + base, o + base, plane, scale: scale, shift: shift, relu: relu)
+                                }
+                                (doubles[ch], doubles[c + ch]) = (m, variance)
+                                (floats[ch], floats[c + ch], floats[2 * c + ch], floats[3 * c + ch]) = (meanFloat, invStd, scale, shift)
+                            }
+                        }
                     }
                 }
             }
         }
+        return (output, BatchNormStatistics(mean: Array(doubles[0..<c]), variance: Array(doubles[c...]),
+                                            meanFloat: Array(floats[0..<c]), invStd: Array(floats[c..<(2 * c)]),
+                                            scale: Array(floats[(2 * c)..<(3 * c)]), shift: Array(floats[(3 * c)...])))
     }
 
-    /// The gradients of training-mode batch norm: with `x̂ = (x - mean) * invStd` and `M = N*H*W`,
-    /// `dβ = Σ dy`, `dγ = Σ dy x̂`, `dx = γ invStd / M * (M dy - dβ - x̂ dγ)`.
-    static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, mean: [Float], invStd: [Float],
-                                  weight: Tensor) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+    /// `batchNormForward` on an `nChw16c` tensor (whole blocks), output in the same layout.
+    ///
+    /// Work items are (sample, channel block) pairs on all threads; each item's per-channel sums
+    /// (float, four accumulators per lane) go to its own slot and are added in float64 in sample
+    /// order afterwards, so the result does not depend on the thread count.
+    static func batchNormForwardBlocked(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
+        -> (output: Tensor, statistics: BatchNormStatistics) {
+        precondition(x.layout == .channelBlocked(16), "batchNormForwardBlocked needs nChw16c")
         let (n, c, h, w) = x.nchw
-        let plane = h * w
-        let (sumsDy, sumsDyCentred) = x.withUnsafeBufferPointer { xs in
-            dy.withUnsafeBufferPointer { dys in
-                perChannel(c) { ch in
-                    var sumDy = 0.0, sumDyCentred = 0.0
-                    for b in 0..<n {
-                        let base = (b * c + ch) * plane
-                        sumDy += Double(TrainingKernels.sum(dys.baseAddress! + base, plane))
-                        sumDyCentred += Double(centredDot(dys.baseAddress! + base, xs.baseAddress! + base, plane, centre: mean[ch]))
+        let plane = h * w, cb = c / 16
+        let total = Double(n * plane)
+        let sums = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, _ in laneSum(p, plane) }
+        let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
+        let meanFloat = mean.map { Float($0) }
+        let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
+            laneSquaredDeviations(p, plane, from: SIMD16<Float>(meanFloat[(block * 16)..<(block * 16 + 16)]))
+        }
+        let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
+        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
+        let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
+        let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
+        let output = Tensor(blockedShape: x.shape, block: 16) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                let x0 = xs.baseAddress!
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let block = item % cb
+                        let a = SIMD16<Float>(scale[(block * 16)..<(block * 16 + 16)])
+                        let s = SIMD16<Float>(shift[(block * 16)..<(block * 16 + 16)])
+                        let (rx, ro) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeMutableRawPointer(o + item * plane * 16))
+                        for i in 0..<plane {
+                            var v = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) * a + s
+                            if relu { v.replace(with: 0, where: v .<= 0) }
+                            ro.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self)
+                        }
                     }
-                    return (sumDy, sumDyCentred)
                 }
             }
         }
-        let gradBias = sumsDy.map { Float($0) }
-        let gradWeight = (0..<c).map { Float(sumsDyCentred[$0]) * invStd[$0] }
+        return (output, BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd,
+                                            scale: scale, shift: shift))
+    }
+
+    /// `batchNormBackward` on `nChw16c` tensors (whole blocks); `dy` in either layout, `dx` blocked.
+    static func batchNormBackwardBlocked(_ x: Tensor, gradOutput: Tensor, statistics: BatchNormStatistics,
+                                         weight: Tensor, relu: Bool) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        let dy = inLayout(of: x, gradOutput)
+        let (n, c, h, w) = x.nchw
+        let plane = h * w, cb = c / 16
         let count = Float(n * plane)
-        let gradInput = Tensor(uninitializedShape: x.shape) { out in
-            let o = out
+        func lanes(_ values: [Float], _ block: Int) -> SIMD16<Float> { SIMD16<Float>(values[(block * 16)..<(block * 16 + 16)]) }
+        // Per item: Σ dy and Σ dy (x - mean), dy masked by the ReLU's sign with `relu`.
+        let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * n * c)
+        defer { partial.deallocate() }
+        x.withUnsafeBufferPointer { xs in
+            dy.withUnsafeBufferPointer { dys in
+                let (x0, g0) = (xs.baseAddress!, dys.baseAddress!)
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let (sample, block) = (item / cb, item % cb)
+                        let (m, a, s) = (lanes(statistics.meanFloat, block), lanes(statistics.scale, block), lanes(statistics.shift, block))
+                        let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
+                        var (sum, centred) = (SIMD16<Float>.zero, SIMD16<Float>.zero)
+                        for i in 0..<plane {
+                            let xv = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                            var gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                            if relu { gv.replace(with: 0, where: .!(xv * a + s .> 0)) }
+                            sum += gv
+                            centred += gv * (xv - m)
+                        }
+                        for lane in 0..<16 {
+                            partial[sample * c + block * 16 + lane] = Double(sum[lane])
+                            partial[n * c + sample * c + block * 16 + lane] = Double(centred[lane])
+                        }
+                    }
+                }
+            }
+        }
+        let gradBias = (0..<c).map { ch in Float((0..<n).reduce(0.0) { $0 + partial[$1 * c + ch] }) }
+        let gradWeight = (0..<c).map { ch in Float((0..<n).reduce(0.0) { $0 + partial[n * c + $1 * c + ch] }) * statistics.invStd[ch] }
+        let k = (0..<c).map { weight.scalars[$0] * statistics.invStd[$0] / count }
+        let gradInput = Tensor(blockedShape: x.shape, block: 16) { out in
+            let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
                 dy.withUnsafeBufferPointer { dys in
-                    parallelFor(n * c) { planes in
-                        for p in planes {
-                            let ch = p % c
-                            let (m, s) = (mean[ch], invStd[ch])
-                            let k = weight.scalars[ch] * s / count
-                            let (gb, gw) = (gradBias[ch], gradWeight[ch])
-                            for i in (p * plane)..<((p + 1) * plane) {
-                                let xhat = (xs[i] - m) * s
-                                o[i] = k * (count * dys[i] - gb - xhat * gw)
+                    let (x0, g0) = (xs.baseAddress!, dys.baseAddress!)
+                    parallelFor(n * cb) { items in
+                        for item in items {
+                            let block = item % cb
+                            let (m, a, s) = (lanes(statistics.meanFloat, block), lanes(statistics.scale, block), lanes(statistics.shift, block))
+                            let (inv, kv) = (lanes(statistics.invStd, block), lanes(k, block))
+                            let (gb, gw) = (lanes(gradBias, block), lanes(gradWeight, block))
+                            let cv = SIMD16<Float>(repeating: count)
+                            let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
+                            let ro = UnsafeMutableRawPointer(o + item * plane * 16)
+                            for i in 0..<plane {
+                                let xv = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                                var gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                                if relu { gv.replace(with: 0, where: .!(xv * a + s .> 0)) }
+                                let xhat = (xv - m) * inv
+                                ro.storeBytes(of: kv * (cv * gv - gb - xhat * gw), toByteOffset: i * 64, as: SIMD16<Float>.self)
                             }
                         }
                     }
@@ -175,46 +258,313 @@ enum TrainingKernels {
         return (gradInput, Tensor(shape: [c], scalars: gradWeight), Tensor(shape: [c], scalars: gradBias))
     }
 
+    /// Runs `body` on every (sample, channel block) item of an `nChw16c` tensor on all threads and
+    /// returns its 16 lane results per item as float64, indexed `sample * C + channel`.
+    private static func perItemLaneSums(_ x: Tensor, n: Int, cb: Int, plane: Int,
+                                        _ body: (UnsafePointer<Float>, Int) -> SIMD16<Float>) -> [Double] {
+        var result = [Double](repeating: 0, count: n * cb * 16)
+        result.withUnsafeMutableBufferPointer { rs in
+            let r = rs
+            x.withUnsafeBufferPointer { xs in
+                let x0 = xs.baseAddress!
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let v = body(x0 + item * plane * 16, item % cb)
+                        for lane in 0..<16 { r[item * 16 + lane] = Double(v[lane]) }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Per-lane sums of `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
+    @inline(__always)
+    static func laneSum(_ p: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
+        let raw = UnsafeRawPointer(p)
+        var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
+        var i = 0
+        while i + 4 <= pixels {
+            a0 += raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: i * 64 + 64, as: SIMD16<Float>.self)
+            a2 += raw.loadUnaligned(fromByteOffset: i * 64 + 128, as: SIMD16<Float>.self)
+            a3 += raw.loadUnaligned(fromByteOffset: i * 64 + 192, as: SIMD16<Float>.self)
+            i += 4
+        }
+        while i < pixels { a0 += raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self); i += 1 }
+        return (a0 + a1) + (a2 + a3)
+    }
+
+    /// Per-lane `Σ (v - m)^2` over `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
+    @inline(__always)
+    static func laneSquaredDeviations(_ p: UnsafePointer<Float>, _ pixels: Int, from m: SIMD16<Float>) -> SIMD16<Float> {
+        let raw = UnsafeRawPointer(p)
+        var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
+        var i = 0
+        while i + 4 <= pixels {
+            let d0 = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m
+            let d1 = raw.loadUnaligned(fromByteOffset: i * 64 + 64, as: SIMD16<Float>.self) - m
+            let d2 = raw.loadUnaligned(fromByteOffset: i * 64 + 128, as: SIMD16<Float>.self) - m
+            let d3 = raw.loadUnaligned(fromByteOffset: i * 64 + 192, as: SIMD16<Float>.self) - m
+            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
+            i += 4
+        }
+        while i < pixels {
+            let d = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m
+            a0 += d * d
+            i += 1
+        }
+        return (a0 + a1) + (a2 + a3)
+    }
+
+    /// `o[i] = x[i] * scale + shift`, then `max(o[i], 0)` with `relu`.
+    @inline(__always)
+    static func affine(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float,
+                       relu: Bool) {
+        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
+        let (a, s) = (SIMD16<Float>(repeating: scale), SIMD16<Float>(repeating: shift))
+        var i = 0
+        while i + 16 <= count {
+            var v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * a + s
+            if relu { v.replace(with: 0, where: v .<= 0) }
+            ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            let v = x[i] * scale + shift
+            o[i] = relu ? max(v, 0) : v
+            i += 1
+        }
+    }
+
+    /// The gradients of training-mode batch norm (and of a ReLU after it, with `relu`): with
+    /// `x̂ = (x - mean) * invStd`, `M = N*H*W` and `dy` zeroed where the forward's `x * scale + shift`
+    /// was not positive when `relu` is set, `dβ = Σ dy`, `dγ = Σ dy x̂`,
+    /// `dx = γ invStd / M * (M dy - dβ - x̂ dγ)`. One channel at a time on all threads: its sums,
+    /// then its `dx` while its planes are still in cache.
+    static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, statistics: BatchNormStatistics,
+                                  weight: Tensor, relu: Bool) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w
+        let count = Float(n * plane)
+        var gradWeight = [Float](repeating: 0, count: c), gradBias = [Float](repeating: 0, count: c)
+        let gradInput = Tensor(uninitializedShape: x.shape) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                dy.withUnsafeBufferPointer { dys in
+                    gradWeight.withUnsafeMutableBufferPointer { gws in
+                        gradBias.withUnsafeMutableBufferPointer { gbs in
+                            let (x0, g0, gw0, gb0) = (xs.baseAddress!, dys.baseAddress!, gws.baseAddress!, gbs.baseAddress!)
+                            parallelFor(c) { channels in
+                                for ch in channels {
+                                    let (m, s) = (statistics.meanFloat[ch], statistics.invStd[ch])
+                                    let (scale, shift) = (statistics.scale[ch], statistics.shift[ch])
+                                    var sumDy = 0.0, sumDyCentred = 0.0
+                                    for b in 0..<n {
+                                        let base = (b * c + ch) * plane
+                                        let sums = gradientSums(g0 + base, x0 + base, plane, centre: m, relu: relu, scale: scale, shift: shift)
+                                        sumDy += Double(sums.sum)
+                                        sumDyCentred += Double(sums.centred)
+                                    }
+                                    let gb = Float(sumDy)
+                                    let gw = Float(sumDyCentred) * s
+                                    (gb0[ch], gw0[ch]) = (gb, gw)
+                                    let k = weight.scalars[ch] * s / count
+                                    for b in 0..<n {
+                                        let base = (b * c + ch) * plane
+                                        batchNormInputGradient(g0 + base, x0 + base, o + base, plane, mean: m, invStd: s, k: k, count: count,
+                                                               gradBias: gb, gradWeight: gw, relu: relu, scale: scale, shift: shift)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gradInput, Tensor(shape: [c], scalars: gradWeight), Tensor(shape: [c], scalars: gradBias))
+    }
+
+    /// `Σ dy[i]` and `Σ dy[i] * (x[i] - m)`, with `dy[i]` taken as 0 where `x[i] * scale + shift`
+    /// is not positive when `relu` is set (the gradient through the ReLU after batch norm).
+    /// Each sum keeps 16 partial sums, as `sum` and `centredDot` do.
+    static func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, centre m: Float,
+                             relu: Bool, scale: Float, shift: Float) -> (sum: Float, centred: Float) {
+        let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)
+        var acc = SIMD16<Float>.zero
+        var accCentred = SIMD16<Float>.zero
+        let mv = SIMD16<Float>(repeating: m)
+        let av = SIMD16<Float>(repeating: scale), sv = SIMD16<Float>(repeating: shift)
+        var i = 0
+        while i + 16 <= count {
+            let xv = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            var gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            if relu { gv.replace(with: 0, where: .!(xv * av + sv .> 0)) }
+            acc += gv
+            accCentred += gv * (xv - mv)
+            i += 16
+        }
+        var total = acc.sum(), totalCentred = accCentred.sum()
+        while i < count {
+            let gi = relu && !(x[i] * scale + shift > 0) ? 0 : g[i]
+            total += gi
+            totalCentred += gi * (x[i] - m)
+            i += 1
+        }
+        return (total, totalCentred)
+    }
+
+    /// `o[i] = k * (count * dy[i] - gradBias - (x[i] - mean) * invStd * gradWeight)`, `dy` masked as in `gradientSums`.
+    static func batchNormInputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                                       _ n: Int, mean m: Float, invStd s: Float, k: Float, count: Float,
+                                       gradBias gb: Float, gradWeight gw: Float, relu: Bool, scale: Float, shift: Float) {
+        let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(o)
+        let mv = SIMD16<Float>(repeating: m), svec = SIMD16<Float>(repeating: s)
+        let kv = SIMD16<Float>(repeating: k), cv = SIMD16<Float>(repeating: count)
+        let gbv = SIMD16<Float>(repeating: gb), gwv = SIMD16<Float>(repeating: gw)
+        let av = SIMD16<Float>(repeating: scale), shv = SIMD16<Float>(repeating: shift)
+        var i = 0
+        while i + 16 <= n {
+            let xv = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            var gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            if relu { gv.replace(with: 0, where: .!(xv * av + shv .> 0)) }
+            let xhat = (xv - mv) * svec
+            ro.storeBytes(of: kv * (cv * gv - gbv - xhat * gwv), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n {
+            let gi = relu && !(x[i] * scale + shift > 0) ? 0 : g[i]
+            let xhat = (x[i] - m) * s
+            o[i] = k * (count * gi - gb - xhat * gw)
+            i += 1
+        }
+    }
+
     // MARK: Element-wise
 
-    /// `max(x, 0)`, or with `residual` `max(x + residual, 0)`, over flat chunks on all threads.
+    /// `max(x, 0)`, or with `residual` `max(x + residual, 0)`, over flat chunks on all threads, in
+    /// `x`'s layout (row-major when `x` and `residual` differ).
     static func relu(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
-        Tensor(uninitializedShape: x.shape) { out in
+        if let residual, residual.layout != x.layout { return relu(x.rowMajor(), adding: residual.rowMajor()) }
+        return makeLike(x) { out in
             let o = out
             x.withUnsafeBufferPointer { xs in
                 if let residual {
                     residual.withUnsafeBufferPointer { rs in
                         parallelFor(xs.count, minimumPerThread: flatGrain) { range in
-                            for i in range { o[i] = max(xs[i] + rs[i], 0) }
+                            addRelu(xs.baseAddress! + range.lowerBound, rs.baseAddress! + range.lowerBound,
+                                    o.baseAddress! + range.lowerBound, range.count)
                         }
                     }
                 } else {
                     parallelFor(xs.count, minimumPerThread: flatGrain) { range in
-                        for i in range { o[i] = max(xs[i], 0) }
+                        relu(xs.baseAddress! + range.lowerBound, o.baseAddress! + range.lowerBound, range.count)
                     }
                 }
             }
         }
     }
 
-    /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`.
-    static func reluBackward(output y: Tensor, gradOutput dy: Tensor) -> Tensor {
-        Tensor(uninitializedShape: y.shape) { out in
+    /// A tensor of `model`'s shape and layout whose every stored element `initializer` writes.
+    static func makeLike(_ model: Tensor, _ initializer: (inout UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        switch model.layout {
+        case .rowMajor: return Tensor(uninitializedShape: model.shape, initializer: initializer)
+        case .channelBlocked(let block): return Tensor(blockedShape: model.shape, block: block, initializer: initializer)
+        }
+    }
+
+    /// `x` in the layout of `model` (row-major or channel-blocked without padding channels).
+    static func inLayout(of model: Tensor, _ x: Tensor) -> Tensor {
+        switch (model.layout, x.layout) {
+        case let (a, b) where a == b: return x
+        case (.rowMajor, _): return x.rowMajor()
+        case (.channelBlocked(let block), _): return blocked(x.rowMajor(), block: block)
+        }
+    }
+
+    /// Row-major `[N, C, H, W]` -> `nChw{block}c` with `C` a multiple of `block`, on all threads.
+    static func blocked(_ x: Tensor, block b: Int) -> Tensor {
+        let (n, c, h, w) = x.nchw
+        precondition(c % b == 0, "blocked: \(c) channels are not whole blocks of \(b)")
+        let plane = h * w, cb = c / b
+        return Tensor(blockedShape: x.shape, block: b) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                let x0 = xs.baseAddress!
+                parallelFor(n * cb) { items in
+                    for item in items {
+                        let source = x0 + item * b * plane, destination = o + item * b * plane
+                        for i in 0..<plane {
+                            for lane in 0..<b { destination[i * b + lane] = source[lane * plane + i] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `o[i] = max(x[i], 0)`, bit for bit `Swift.max(x, 0)` (which gives +0 for -0 and keeps NaN).
+    @inline(__always)
+    static func relu(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
+        var i = 0
+        while i + 16 <= count {
+            let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            ro.storeBytes(of: v.replacing(with: 0, where: v .<= 0), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = max(x[i], 0); i += 1 }
+    }
+
+    /// `o[i] = max(a[i] + b[i], 0)`.
+    @inline(__always)
+    static func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (ra, rb, ro) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(o))
+        var i = 0
+        while i + 16 <= count {
+            let v = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            ro.storeBytes(of: v.replacing(with: 0, where: v .<= 0), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = max(a[i] + b[i], 0); i += 1 }
+    }
+
+    /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`, without branches (the signs of a
+    /// feature map are a coin toss for the branch predictor), in `y`'s layout.
+    static func reluBackward(output y: Tensor, gradOutput: Tensor) -> Tensor {
+        let dy = inLayout(of: y, gradOutput)
+        return makeLike(y) { out in
             let o = out
             y.withUnsafeBufferPointer { ys in
                 dy.withUnsafeBufferPointer { dys in
                     parallelFor(ys.count, minimumPerThread: flatGrain) { range in
-                        for i in range { o[i] = ys[i] > 0 ? dys[i] : 0 }
+                        let start = range.lowerBound
+                        maskedByPositive(dys.baseAddress! + start, ys.baseAddress! + start, o.baseAddress! + start, range.count)
                     }
                 }
             }
         }
     }
 
-    /// `a + b` for equal shapes on all threads.
+    /// `o[i] = y[i] > 0 ? g[i] : 0`.
+    @inline(__always)
+    static func maskedByPositive(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (rg, ry, ro) = (UnsafeRawPointer(g), UnsafeRawPointer(y), UnsafeMutableRawPointer(o))
+        var i = 0
+        while i + 16 <= count {
+            let positive = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0
+            let v = SIMD16<Float>.zero.replacing(with: rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), where: positive)
+            ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { o[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+    }
+
+    /// `a + b` for equal shapes on all threads, in `a`'s layout (row-major when `b`'s differs).
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "add: \(a.shape) and \(b.shape) differ")
-        return Tensor(uninitializedShape: a.shape) { out in
+        if a.layout != b.layout { return add(a.rowMajor(), b.rowMajor()) }
+        return makeLike(a) { out in
             let o = out
             a.withUnsafeBufferPointer { xs in
                 b.withUnsafeBufferPointer { ys in
@@ -243,6 +593,99 @@ enum TrainingKernels {
                 }
             }
         }
+    }
+
+    /// SPConv's fusion in one sweep, a plane at a time: with `a = GAP(rep)`, `b = GAP(red)` per
+    /// plane and `(wRep, wRed) = softmax(a, b)`, `y = rep * wRep + red * wRed`. Returns the weights
+    /// per plane (`[N * C]` each) for the backward pass.
+    static func spconvFusion(_ rep: Tensor, _ red: Tensor) -> (output: Tensor, weightRep: [Float], weightRed: [Float]) {
+        let (n, c, h, w) = rep.nchw
+        let plane = h * w
+        var (wa, wb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
+        let output = Tensor(uninitializedShape: rep.shape) { out in
+            let o = out.baseAddress!
+            rep.withUnsafeBufferPointer { xs in
+                red.withUnsafeBufferPointer { ys in
+                    wa.withUnsafeMutableBufferPointer { was in
+                        wb.withUnsafeMutableBufferPointer { wbs in
+                            let (x0, y0, ra, rb) = (xs.baseAddress!, ys.baseAddress!, was, wbs)
+                            parallelFor(n * c) { planes in
+                                for p in planes {
+                                    let base = p * plane
+                                    let a = TrainingKernels.sum(x0 + base, plane) / Float(plane)
+                                    let b = TrainingKernels.sum(y0 + base, plane) / Float(plane)
+                                    let m = max(a, b)
+                                    let (ea, eb) = (expf32(a - m), expf32(b - m))
+                                    let (fa, fb) = (ea / (ea + eb), eb / (ea + eb))
+                                    (ra[p], rb[p]) = (fa, fb)
+                                    let (sa, sb) = (SIMD16<Float>(repeating: fa), SIMD16<Float>(repeating: fb))
+                                    let (rx, ry, ro) = (UnsafeRawPointer(x0 + base), UnsafeRawPointer(y0 + base), UnsafeMutableRawPointer(o + base))
+                                    var i = 0
+                                    while i + 16 <= plane {
+                                        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sa
+                                            + ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * sb
+                                        ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        i += 16
+                                    }
+                                    while i < plane { o[base + i] = x0[base + i] * fa + y0[base + i] * fb; i += 1 }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, wa, wb)
+    }
+
+    /// The gradients of `spconvFusion` in one sweep, a plane at a time: `dwRep = Σ dy * rep`,
+    /// `dwRed = Σ dy * red`, through the softmax `da = wRep (dwRep - s)`, `db = wRed (dwRed - s)`
+    /// with `s = wRep dwRep + wRed dwRed`, then `drep = dy * wRep + da / (H W)`,
+    /// `dred = dy * wRed + db / (H W)` (the pools' share spread over the plane).
+    static func spconvFusionBackward(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, weightRep: [Float], weightRed: [Float])
+        -> (rep: Tensor, red: Tensor) {
+        let (n, c, h, w) = rep.nchw
+        let plane = h * w
+        let inversePlane = 1 / Float(plane)
+        var gradRed = Tensor.zeros([0])
+        let gradRep = Tensor(uninitializedShape: rep.shape) { outA in
+            gradRed = Tensor(uninitializedShape: rep.shape) { outB in
+                let (oa, ob) = (outA.baseAddress!, outB.baseAddress!)
+                dy.withUnsafeBufferPointer { gs in
+                    rep.withUnsafeBufferPointer { xs in
+                        red.withUnsafeBufferPointer { ys in
+                            let (g0, x0, y0) = (gs.baseAddress!, xs.baseAddress!, ys.baseAddress!)
+                            parallelFor(n * c) { planes in
+                                for p in planes {
+                                    let base = p * plane
+                                    let (fa, fb) = (weightRep[p], weightRed[p])
+                                    let (da, db) = (dot(g0 + base, x0 + base, plane), dot(g0 + base, y0 + base, plane))
+                                    let s = fa * da + fb * db
+                                    let (pa, pb) = (fa * (da - s) * inversePlane, fb * (db - s) * inversePlane)
+                                    let (sa, sb) = (SIMD16<Float>(repeating: fa), SIMD16<Float>(repeating: fb))
+                                    let (va, vb) = (SIMD16<Float>(repeating: pa), SIMD16<Float>(repeating: pb))
+                                    let rg = UnsafeRawPointer(g0 + base)
+                                    let (ra, rb) = (UnsafeMutableRawPointer(oa + base), UnsafeMutableRawPointer(ob + base))
+                                    var i = 0
+                                    while i + 16 <= plane {
+                                        let gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        ra.storeBytes(of: gv * sa + va, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        rb.storeBytes(of: gv * sb + vb, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                                        i += 16
+                                    }
+                                    while i < plane {
+                                        oa[base + i] = g0[base + i] * fa + pa
+                                        ob[base + i] = g0[base + i] * fb + pb
+                                        i += 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (gradRep, gradRed)
     }
 
     /// `Σ_{h,w} a[n, c, h, w] * b[n, c, h, w]` per plane: the factor gradient of `scalePlanes`.
@@ -450,6 +893,47 @@ enum TrainingKernels {
             }
         }
         return full
+    }
+
+    // MARK: SPConv
+
+    /// The dense 3x3 weight `[C_out, C_rep, 3, 3]` of SPConv's representative branch as one
+    /// convolution: `gwc`'s grouped weight on the block diagonal plus `pwc`'s 1x1 weight on the
+    /// taps that see what `pwc` sees: the centre at stride 1; at stride 2, where `pwc` reads a 2x2
+    /// average pool of the input, a quarter of it on each of the four taps `[1...2] x [1...2]`
+    /// (a stride-2, padding-1 3x3 window's rows and columns `2i - 1 ... 2i + 1` hold the pool's `2i, 2i + 1`).
+    static func representativeWeight(gwc: Tensor, groups: Int, pwc: Tensor, stride: Int) -> Tensor {
+        var dense = groups == 1 ? gwc : ConvolutionKernel.blockDiagonal(gwc, groups: groups)
+        let (o, c) = (dense.shape[0], dense.shape[1])
+        precondition(dense.shape[2] == 3 && dense.shape[3] == 3 && pwc.shape == [o, c, 1, 1] && (stride == 1 || stride == 2),
+                     "representativeWeight needs a 3x3 gwc, a matching 1x1 pwc and stride 1 or 2")
+        dense.withUnsafeMutableBufferPointer { d in
+            for oc in 0..<o {
+                for ic in 0..<c {
+                    let p = pwc.scalars[oc * c + ic]
+                    let base = (oc * c + ic) * 9
+                    if stride == 1 {
+                        d[base + 4] += p
+                    } else {
+                        for tap in [4, 5, 7, 8] { d[base + tap] += p * 0.25 }
+                    }
+                }
+            }
+        }
+        return dense
+    }
+
+    /// Splits the gradient of `representativeWeight`'s dense weight into `gwc`'s (its diagonal
+    /// blocks) and `pwc`'s (the centre tap, or at stride 2 a quarter of the sum of the four taps).
+    static func representativeGradients(_ dense: Tensor, groups: Int, stride: Int) -> (gwc: Tensor, pwc: Tensor) {
+        let (o, c) = (dense.shape[0], dense.shape[1])
+        var pwc = [Float](repeating: 0, count: o * c)
+        for i in 0..<(o * c) {
+            let t = dense.scalars[(i * 9)..<(i * 9 + 9)]
+            let s = t.startIndex
+            pwc[i] = stride == 1 ? t[s + 4] : (t[s + 4] + t[s + 5] + t[s + 7] + t[s + 8]) * 0.25
+        }
+        return (groups == 1 ? dense : ConvolutionKernel.diagonalBlocks(dense, groups: groups), Tensor(shape: [o, c, 1, 1], scalars: pwc))
     }
 
     // MARK: Optimiser

@@ -67,6 +67,16 @@ public struct Tensor: Sendable, Equatable {
         }
     }
 
+    /// Wraps `scalars` already in the channel-blocked layout of block size `block`.
+    init(blockedShape shape: [Int], block: Int, scalars: [Float]) {
+        precondition(shape.count == 4, "a channel-blocked tensor is 4-D, got \(shape)")
+        precondition(scalars.count == shape[0] * ((shape[1] + block - 1) / block) * block * shape[2] * shape[3],
+                     "\(scalars.count) elements do not fill a \(shape) tensor blocked by \(block)")
+        self.shape = shape
+        self.layout = .channelBlocked(block)
+        self.scalars = scalars
+    }
+
     /// Number of stored elements (for a channel-blocked tensor, including its padding channels).
     public var count: Int { scalars.count }
     /// Number of dimensions.

@@ -45,7 +45,7 @@ extension IdentityCapture {
 
 extension BasicBlock {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = tape.relu(try bn1.trainingForward(try conv1.layer.trainingForward(x, tape: tape), tape: tape))
+        var out = try tape.batchNorm(try conv1.layer.trainingForward(x, tape: tape), bn1, relu: true)
         out = try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape)
         let identity = try downsample?.trainingForward(x, tape: tape) ?? x
         return tape.addRelu(out, identity)
@@ -54,8 +54,8 @@ extension BasicBlock {
 
 extension Bottleneck {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = tape.relu(try bn1.trainingForward(try conv1.trainingForward(x, tape: tape), tape: tape))
-        out = tape.relu(try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape))
+        var out = try tape.batchNorm(try conv1.trainingForward(x, tape: tape), bn1, relu: true)
+        out = try tape.batchNorm(try conv2.layer.trainingForward(out, tape: tape), bn2, relu: true)
         out = try bn3.trainingForward(try conv3.trainingForward(out, tape: tape), tape: tape)
         let identity = try downsample?.trainingForward(x, tape: tape) ?? x
         return tape.addRelu(out, identity)
@@ -64,26 +64,26 @@ extension Bottleneck {
 
 extension SPConv {
     /// The authors' `SPConv_3x3.forward`: split, the two branches, then the softmax fusion of
-    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights.
+    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights. The representative branch's two
+    /// convolutions (and its pool at stride 2) run as one (`Tape.spconvRepresentative`), and the
+    /// fusion as one op (`Tape.spconvFusion`).
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
         try checkSpatial(tape.value(x).shape, path: "")
-        var xRep = tape.sliceChannels(x, 0..<representativeChannels)
+        let xRep = tape.sliceChannels(x, 0..<representativeChannels)
         var xRed = tape.sliceChannels(x, representativeChannels..<inputChannels)
-        let gwcOut = try gwc.trainingForward(xRep, tape: tape)
-        if stride == 2 {
-            xRep = try tape.pool(xRep, kind: .average, kernelSize: 2, stride: 2)
-            xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2)
-        }
-        let uRep = try bn1.trainingForward(tape.add(gwcOut, try pwc.trainingForward(xRep, tape: tape)), tape: tape)
-        let uRed = try bn2.trainingForward(try conv1x1.trainingForward(xRed, tape: tape), tape: tape)
-        let weights = tape.softmax(tape.stack([tape.globalAveragePool(uRep), tape.globalAveragePool(uRed)]), axis: 0)
-        return tape.add(tape.scalePlanes(uRep, by: tape.select(weights, 0)), tape.scalePlanes(uRed, by: tape.select(weights, 1)))
+        // gwc(x_rep) + pwc(x_rep, pooled at stride 2) is one dense 3x3 convolution.
+        // The fusion reads U_rep and U_red row-major: oneDNN's reorders make the convolutions' outputs so.
+        let rep = try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride, keepsBlocked: false)
+        let uRep = try tape.batchNorm(rep, bn1, keepsBlocked: false)
+        if stride == 2 { xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2) }
+        let uRed = try tape.batchNorm(try tape.conv2d(xRed, conv1x1, keepsBlocked: false), bn2, keepsBlocked: false)
+        return tape.spconvFusion(uRep, uRed)
     }
 }
 
 extension ResNet {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = tape.relu(try bn1.trainingForward(try conv1.trainingForward(x, tape: tape), tape: tape))
+        var out = try tape.batchNorm(try conv1.trainingForward(x, tape: tape), bn1, relu: true)
         if let maxpool { out = try maxpool.trainingForward(out, tape: tape) }
         for stage in stages { out = try stage.trainingForward(out, tape: tape) }
         return try fc.trainingForward(avgpool.trainingForward(out, tape: tape), tape: tape)

@@ -2,23 +2,56 @@ import Foundation
 
 /// The differentiable ops of the zoo, each recorded with its backward closure.
 ///
-/// Feature maps are row-major `[N, C, H, W]`. Ops that own parameters take the module they belong
-/// to, so their gradients land under `ParameterKey(module, "weight")` and so on.
+/// Feature maps are `[N, C, H, W]`, row-major except between the ops that keep oneDNN's `nChw16c`
+/// (convolution, batch norm, ReLU, add; `storedValue`), which take either layout and whose
+/// backward takes a gradient in either; every other op reads `value`, which is row-major. Ops
+/// that own parameters take the module they belong to, so their gradients land under
+/// `ParameterKey(module, "weight")` and so on.
 extension Tape {
     // MARK: Convolution and linear
 
     /// `conv2d(x, layer.weight) + layer.bias`, PyTorch's `nn.Conv2d`.
-    public func conv2d(_ x: Variable, _ layer: Conv2D) throws -> Variable {
-        let input = value(x)
+    ///
+    /// The output may be channel-blocked (see the top of this file) unless `keepsBlocked` is false.
+    public func conv2d(_ x: Variable, _ layer: Conv2D, keepsBlocked: Bool = true) throws -> Variable {
+        let input = storedValue(x)
         try layer.checkInput(input.shape)
         let (weight, bias) = (layer.weight, layer.bias)
         let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: layer.outputChannels,
                                                                geometry: layer.geometry, hasBias: bias != nil))
-        let (output, saved) = try kernel.forward(input, weight: weight, bias: bias)
-        return record(output, inputs: [x]) { [unowned self] gradient in
+        let (output, saved) = try kernel.forward(input, weight: weight, bias: bias, blockedOutput: keepsBlocked)
+        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
             let grads = try kernel.backward(gradient, weight: weight, saved: saved)
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
             if let gradBias = grads.bias { self.accumulate(ParameterKey(layer, "bias"), gradBias) }
+            return [grads.input]
+        }
+    }
+
+    /// SPConv's representative branch, `gwc(x) + pwc(x)` at stride 1 and `gwc(x) + pwc(avgPool2x2(x))`
+    /// at stride 2, as one dense 3x3 convolution whose weight holds both
+    /// (`TrainingKernels.representativeWeight`); its weight gradient is split back into the two
+    /// layers'. Equal to the three-op graph up to float rounding, with one convolution, no add and
+    /// no pool. `gwc` must be 3x3 with padding 1 and no bias, `pwc` 1x1 without bias, and at stride 2
+    /// the input's height and width even.
+    public func spconvRepresentative(_ x: Variable, gwc: Conv2D, pwc: Conv2D, stride: Int, keepsBlocked: Bool = true) throws -> Variable {
+        let input = value(x)
+        try gwc.checkInput(input.shape)
+        try pwc.checkInput(input.shape)
+        let g = gwc.geometry
+        precondition(g.kernelSize == 3 && g.padding == 1 && g.dilation == 1 && g.stride == stride && gwc.bias == nil && pwc.bias == nil
+                     && pwc.geometry.kernelSize == 1 && (stride == 1 || input.shape[2] % 2 == 0 && input.shape[3] % 2 == 0),
+                     "spconvRepresentative needs SPConv's gwc (3x3, padding 1, no bias) and pwc (1x1, no bias), and even sizes at stride 2")
+        let merged = TrainingKernels.representativeWeight(gwc: gwc.weight, groups: g.groups, pwc: pwc.weight, stride: stride)
+        let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: gwc.outputChannels,
+                                                               geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1),
+                                                               hasBias: false))
+        let (output, saved) = try kernel.forward(input, weight: merged, bias: nil, blockedOutput: keepsBlocked)
+        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
+            let grads = try kernel.backward(gradient, weight: merged, saved: saved)
+            let split = TrainingKernels.representativeGradients(grads.weight, groups: g.groups, stride: stride)
+            self.accumulate(ParameterKey(gwc, "weight"), split.gwc)
+            self.accumulate(ParameterKey(pwc, "weight"), split.pwc)
             return [grads.input]
         }
     }
@@ -44,8 +77,15 @@ extension Tape {
     /// Training-mode batch norm, PyTorch's `nn.BatchNorm2d` in `train()`: normalises with the
     /// batch's mean and biased variance, and moves the layer's running statistics towards the
     /// batch's (`momentum` 0.1, the running variance unbiased by `M / (M - 1)`, `M = N*H*W`).
-    public func batchNorm(_ x: Variable, _ layer: BatchNorm2D, momentum: Float = 0.1) throws -> Variable {
-        let input = value(x)
+    /// With `relu`, `max(batchNorm(x), 0)` in the same sweeps (forward and backward), equal bit
+    /// for bit to `relu(batchNorm(x))`.
+    ///
+    /// A channel-blocked input gives a channel-blocked output unless `keepsBlocked` is false (for
+    /// a consumer that reads row-major: then the input is converted first, and the statistics are
+    /// taken per channel with its planes in cache).
+    public func batchNorm(_ x: Variable, _ layer: BatchNorm2D, momentum: Float = 0.1, relu: Bool = false,
+                          keepsBlocked: Bool = true) throws -> Variable {
+        let input = keepsBlocked ? storedValue(x) : value(x)
         guard input.rank == 4, input.shape[1] == layer.channels else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d expects [N, \(layer.channels), H, W]; got \(input.shape).")
         }
@@ -53,20 +93,22 @@ extension Tape {
         guard count > 1 else {
             throw SPConvLabError(.invalidInput, "BatchNorm2d in training needs more than one value per channel; got input \(input.shape). Use a batch of at least 2.")
         }
-        let stats = TrainingKernels.channelStatistics(input)
-        let mean = stats.mean.map { Float($0) }
-        let invStd = stats.variance.map { Float(1 / ($0 + Double(layer.epsilon)).squareRoot()) }
+        let isBlocked = input.layout == .channelBlocked(16)
+        let (output, stats) = isBlocked
+            ? TrainingKernels.batchNormForwardBlocked(input, weight: layer.weight, bias: layer.bias, epsilon: layer.epsilon, relu: relu)
+            : TrainingKernels.batchNormForward(input.rowMajor(), weight: layer.weight, bias: layer.bias, epsilon: layer.epsilon, relu: relu)
         let unbias = Double(count) / Double(count - 1)
         layer.runningMean = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
-            (1 - momentum) * layer.runningMean.scalars[c] + momentum * mean[c]
+            (1 - momentum) * layer.runningMean.scalars[c] + momentum * stats.meanFloat[c]
         })
         layer.runningVariance = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
             (1 - momentum) * layer.runningVariance.scalars[c] + momentum * Float(stats.variance[c] * unbias)
         })
         let weight = layer.weight
-        let output = TrainingKernels.normalize(input, mean: mean, invStd: invStd, weight: weight, bias: layer.bias)
-        return record(output, inputs: [x]) { [unowned self] gradient in
-            let grads = TrainingKernels.batchNormBackward(input, gradOutput: gradient, mean: mean, invStd: invStd, weight: weight)
+        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
+            let grads = isBlocked
+                ? TrainingKernels.batchNormBackwardBlocked(input, gradOutput: gradient, statistics: stats, weight: weight, relu: relu)
+                : TrainingKernels.batchNormBackward(input.rowMajor(), gradOutput: gradient.rowMajor(), statistics: stats, weight: weight, relu: relu)
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
             self.accumulate(ParameterKey(layer, "bias"), grads.bias)
             return [grads.input]
@@ -77,16 +119,17 @@ extension Tape {
 
     /// `max(x, 0)`.
     public func relu(_ x: Variable) -> Variable {
-        let output = TrainingKernels.relu(value(x))
-        return record(output, inputs: [x]) { gradient in
+        let output = TrainingKernels.relu(storedValue(x))
+        return record(output, inputs: [x], takesBlockedGradient: true) { gradient in
             [TrainingKernels.reluBackward(output: output, gradOutput: gradient)]
         }
     }
 
     /// `max(a + b, 0)` in one pass: a residual block's ending.
     public func addRelu(_ a: Variable, _ b: Variable) -> Variable {
-        let output = TrainingKernels.relu(value(a), adding: value(b))
-        return record(output, inputs: [a, b]) { gradient in
+        let (x, y) = sameLayout(a, b)
+        let output = TrainingKernels.relu(x, adding: y)
+        return record(output, inputs: [a, b], takesBlockedGradient: true) { gradient in
             let g = TrainingKernels.reluBackward(output: output, gradOutput: gradient)
             return [g, g]
         }
@@ -94,7 +137,17 @@ extension Tape {
 
     /// `a + b` (same shapes).
     public func add(_ a: Variable, _ b: Variable) -> Variable {
-        record(TrainingKernels.add(value(a), value(b)), inputs: [a, b]) { gradient in [gradient, gradient] }
+        let (x, y) = sameLayout(a, b)
+        return record(TrainingKernels.add(x, y), inputs: [a, b], takesBlockedGradient: true) { gradient in
+            [gradient, gradient]
+        }
+    }
+
+    /// The stored values of `a` and `b` when their layouts agree, else both row-major (the tape
+    /// keeps a row-major copy of a blocked value once made).
+    private func sameLayout(_ a: Variable, _ b: Variable) -> (Tensor, Tensor) {
+        let (x, y) = (storedValue(a), storedValue(b))
+        return x.layout == y.layout ? (x, y) : (value(a), value(b))
     }
 
     /// `x * factors[:, :, None, None]`: each `[N, C]` factor scales one plane of `[N, C, H, W]`.
@@ -104,6 +157,19 @@ extension Tape {
         return record(TrainingKernels.scalePlanes(input, by: scale), inputs: [x, factors]) { gradient in
             [TrainingKernels.scalePlanes(gradient, by: scale),
              Tensor(shape: scale.shape, scalars: TrainingKernels.planeDotProducts(gradient, input))]
+        }
+    }
+
+    /// SPConv's fusion `softmax(stack(GAP(rep), GAP(red)))`-weighted `rep * w0 + red * w1` as one
+    /// op, forward and backward each one sweep over the planes (the graph of `globalAveragePool`,
+    /// `stack`, `softmax`, `select`, `scalePlanes` and `add` up to float rounding).
+    public func spconvFusion(_ rep: Variable, _ red: Variable) -> Variable {
+        let (x, y) = (value(rep), value(red))
+        precondition(x.shape == y.shape, "spconvFusion: \(x.shape) and \(y.shape) differ")
+        let fused = TrainingKernels.spconvFusion(x, y)
+        return record(fused.output, inputs: [rep, red]) { gradient in
+            let grads = TrainingKernels.spconvFusionBackward(gradient, x, y, weightRep: fused.weightRep, weightRed: fused.weightRed)
+            return [grads.rep, grads.red]
         }
     }
 

@@ -24,18 +24,33 @@ public struct ParameterKey: Hashable {
 public final class Tape {
     private var values: [Tensor] = []
     private var nodes: [Node?] = []
+    /// Row-major copies of channel-blocked values, made on first request.
+    private var rowMajorValues: [Int: Tensor] = [:]
     /// The gradient of every parameter the ops reported, after `backward(from:)`.
     public private(set) var parameterGradients: [ParameterKey: Tensor] = [:]
 
     private struct Node {
         let inputs: [Int]
+        /// False when `backward` needs a row-major gradient (the tape converts a blocked one).
+        let takesBlockedGradient: Bool
         let backward: (Tensor) throws -> [Tensor?]
     }
 
     public init() {}
 
-    /// The value of a variable.
-    public func value(_ variable: Variable) -> Tensor { values[variable.id] }
+    /// The value of a variable, row-major.
+    public func value(_ variable: Variable) -> Tensor {
+        let stored = values[variable.id]
+        guard stored.layout != .rowMajor else { return stored }
+        if let converted = rowMajorValues[variable.id] { return converted }
+        let converted = stored.rowMajor()
+        rowMajorValues[variable.id] = converted
+        return converted
+    }
+
+    /// The value of a variable as recorded: channel-blocked when the op that made it left it so
+    /// (convolutions, batch norm and ReLU keep oneDNN's layout between them).
+    func storedValue(_ variable: Variable) -> Tensor { values[variable.id] }
 
     /// Records a value with no inputs (a batch, a constant).
     public func constant(_ tensor: Tensor) -> Variable {
@@ -49,8 +64,15 @@ public final class Tape {
     /// - Parameter backward: maps `dL/d output` to `dL/d input` for each of `inputs` in order
     ///   (nil where an input needs none); it reports parameter gradients with `accumulate`.
     public func record(_ output: Tensor, inputs: [Variable], backward: @escaping (Tensor) throws -> [Tensor?]) -> Variable {
+        record(output, inputs: inputs, takesBlockedGradient: false, backward: backward)
+    }
+
+    /// `record`, for ops whose `backward` accepts a gradient in either layout (and may return
+    /// channel-blocked ones).
+    func record(_ output: Tensor, inputs: [Variable], takesBlockedGradient: Bool,
+                backward: @escaping (Tensor) throws -> [Tensor?]) -> Variable {
         values.append(output)
-        nodes.append(Node(inputs: inputs.map(\.id), backward: backward))
+        nodes.append(Node(inputs: inputs.map(\.id), takesBlockedGradient: takesBlockedGradient, backward: backward))
         return Variable(id: values.count - 1)
     }
 
@@ -65,26 +87,33 @@ public final class Tape {
 
     /// Back-propagates from `output`, seeded with `seed` (default: ones, for a scalar loss).
     ///
-    /// - Returns: the gradients of the constants (leaves) that `output` depends on, by variable;
-    ///   intermediate gradients are freed as soon as they have been propagated.
+    /// - Returns: the gradients of the constants (leaves) that `output` depends on, by variable,
+    ///   row-major; intermediate gradients are freed as soon as they have been propagated.
     @discardableResult
     public func backward(from output: Variable, seed: Tensor? = nil) throws -> [Variable: Tensor] {
         var gradients = [Tensor?](repeating: nil, count: values.count)
         gradients[output.id] = seed ?? Tensor(repeating: 1, shape: values[output.id].shape)
         for id in stride(from: output.id, through: 0, by: -1) {
-            guard let node = nodes[id], let gradient = gradients[id] else { continue }
+            guard let node = nodes[id], var gradient = gradients[id] else { continue }
+            if !node.takesBlockedGradient { gradient = gradient.rowMajor() }
             let inputGradients = try node.backward(gradient)
             precondition(inputGradients.count == node.inputs.count, "an op returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")
             for (input, inputGradient) in zip(node.inputs, inputGradients) {
                 guard let inputGradient else { continue }
                 precondition(inputGradient.shape == values[input].shape,
                              "gradient \(inputGradient.shape) does not match its value \(values[input].shape)")
-                gradients[input] = gradients[input].map { TrainingKernels.add($0, inputGradient) } ?? inputGradient
+                gradients[input] = gradients[input].map { sum(values[input], $0, inputGradient) } ?? inputGradient
             }
             if id != output.id { gradients[id] = nil }
         }
+        /// `a + b`; of two layouts, the one of `value` (so a blocked chain stays blocked).
+        func sum(_ value: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+            guard a.layout != b.layout else { return TrainingKernels.add(a, b) }
+            return a.layout == value.layout ? TrainingKernels.add(a, TrainingKernels.inLayout(of: a, b))
+                                            : TrainingKernels.add(TrainingKernels.inLayout(of: b, a), b)
+        }
         var result: [Variable: Tensor] = [:]
-        for (id, gradient) in gradients.enumerated() { if let gradient { result[Variable(id: id)] = gradient } }
+        for (id, gradient) in gradients.enumerated() { if let gradient { result[Variable(id: id)] = gradient.rowMajor() } }
         return result
     }
 }
