@@ -16,13 +16,16 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "SPConvLab",
-            dependencies: ["CDNNL", "CBLAS", "CPNG", "CZlib"]
+            dependencies: ["CDNNL", "CBLAS", "CPNG", "CZlib"],
+            exclude: ["Drawing"]
         ),
-        .target(name: "FeatureProbe", dependencies: ["SPConvLab", "CSQLite"]),
+        // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).
+        .target(name: "Drawing", dependencies: ["CCairo"], path: "Sources/SPConvLab/Drawing"),
+        .target(name: "FeatureProbe", dependencies: ["SPConvLab", "Drawing", "CSQLite"]),
         .executableTarget(
             name: "probe-cli",
             dependencies: [
-                "SPConvLab", "FeatureProbe",
+                "SPConvLab", "Drawing", "FeatureProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -39,6 +42,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // MARK: - Tests
@@ -49,9 +53,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FeatureProbeTests",
-            dependencies: ["FeatureProbe", "SPConvLab"],
+            dependencies: ["FeatureProbe", "SPConvLab", "Drawing"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "DrawingTests", dependencies: ["Drawing"]),
         .testTarget(name: "ProbeCLITests", dependencies: ["SPConvLab", "FeatureProbe", "probe-cli"]),
     ]
 )

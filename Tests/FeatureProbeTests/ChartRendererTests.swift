@@ -1,11 +1,18 @@
+import Drawing
 import Foundation
 import Testing
 @testable import FeatureProbe
 import SPConvLab
 
 @Suite struct ChartRendererTests {
-    static func color(_ image: Image8, x: Int, y: Int) -> Canvas.Color {
-        Canvas.Color(image[x, y, 0], image[x, y, 1], image[x, y, 2])
+    /// The chart drawn at 1x by cairo, as the PNG would show it at half its pixel size.
+    static func picture(_ chart: Chart) throws -> Raster {
+        try FigureEncoder.rasterize(ChartRenderer.render(chart))
+    }
+
+    /// The colour of the pixel holding figure point (`x`, `y`).
+    static func color(_ image: Raster, x: Double, y: Double) -> Color {
+        image[Int(x.rounded(.down)), Int(y.rounded(.down))]
     }
 
     static let threeSeries = Chart(
@@ -39,77 +46,118 @@ import SPConvLab
         #expect(ChartTicks.logarithmicLabels([0.01, 1, 100, 1e4, 2e6]) == ["0.01", "1", "100", "10k", "2M"])
     }
 
-    @Test func sizeAndMarkerColourAtItsPosition() {
+    @Test func sizeAndMarkerColourAtItsPosition() throws {
         let chart = Self.threeSeries
-        let image = ChartRenderer.render(chart)
-        #expect(image.width == 960 && image.height == 600 && image.layout == .rgb)
+        let figure = ChartRenderer.render(chart)
+        #expect(figure.width == 960 && figure.height == 600)
+        let image = try Self.picture(chart)
+        #expect(image.width == 960 && image.height == 600)
         let layout = ChartRenderer.Layout(chart: chart)
+        let plot = layout.plotRect
         // g=4 is drawn last, unconnected: its first point carries series 2's colour.
         let x = layout.pixelX(0.25), y = layout.pixelY(0.9e9)
-        #expect(layout.plotLeft < x && x < layout.plotRight && layout.plotTop < y && y < layout.plotBottom)
+        #expect(plot.x < x && x < plot.maxX && plot.y < y && y < plot.maxY)
         #expect(Self.color(image, x: x, y: y) == ChartMarker.color(ofSeries: 2))
         // The highest point of g=1 has series 0's colour; well away from any marker is background.
         #expect(Self.color(image, x: layout.pixelX(0.75), y: layout.pixelY(1.7e9)) == ChartMarker.color(ofSeries: 0))
         #expect(Self.color(image, x: layout.pixelX(0.25), y: layout.pixelY(1.7e9)) == .white)
     }
 
-    @Test func legendBoxHoldsEntries() {
+    @Test func linesAreAntiAliased() throws {
+        // A connected series' sloped line leaves pixels between its colour and white: blended edges.
         let chart = Self.threeSeries
-        let image = ChartRenderer.render(chart)
+        let image = try Self.picture(chart)
+        let layout = ChartRenderer.Layout(chart: chart)
+        let (x0, x1) = (layout.pixelX(0.25) + 8, layout.pixelX(0.5) - 8)
+        let target = ChartMarker.color(ofSeries: 0)
+        var blended = 0
+        for column in stride(from: x0, to: x1, by: 1) {
+            let t = (column - layout.pixelX(0.25)) / (layout.pixelX(0.5) - layout.pixelX(0.25))
+            let lineY = layout.pixelY(1.2e9 + t * 0.3e9)
+            for dy in -3...3 {
+                let c = Self.color(image, x: column, y: lineY + Double(dy))
+                if c != target && c != .white && c != Color(gray: 228) && c.blue > target.blue { blended += 1 }
+            }
+        }
+        #expect(blended > 20, "expected intermediate (anti-aliased) colours along the line, saw \(blended)")
+    }
+
+    @Test func legendBoxHoldsEntries() throws {
+        let chart = Self.threeSeries
+        let image = try Self.picture(chart)
         let layout = ChartRenderer.Layout(chart: chart)
         #expect(layout.legend.map(\.name) == ["g=1", "g=2", "g=4", "vanilla"])
-        #expect(layout.legendLeft > layout.plotRight && layout.legendLeft + layout.legendWidth <= image.width)
-        var colours = Set<Canvas.Color>()
-        let rows = ChartRenderer.Layout.legendRowHeight * layout.legend.count
-        for y in (layout.plotTop + 2)..<(layout.plotTop + rows) {
-            for x in (layout.legendLeft + 2)..<(layout.legendLeft + layout.legendWidth - 2) {
-                colours.insert(Self.color(image, x: x, y: y))
+        #expect(layout.legendLeft > layout.plotRect.maxX && layout.legendLeft + layout.legendWidth <= Double(image.width))
+        var colours = Set<Color>()
+        let rows = ChartRenderer.Layout.legendRowHeight * Double(layout.legend.count)
+        for y in Int(layout.plotRect.y + 2)..<Int(layout.plotRect.y + rows) {
+            for x in Int(layout.legendLeft + 2)..<Int(layout.legendLeft + layout.legendWidth - 2) {
+                colours.insert(image[x, y])
             }
         }
         for series in 0..<3 { #expect(colours.contains(ChartMarker.color(ofSeries: series))) }
         #expect(colours.contains(.black))  // the names and the dashed reference swatch
     }
 
-    @Test func emptyChartSaysNoData() {
+    @Test func emptyChartSaysNoData() throws {
         let chart = Chart(title: "nothing", xLabel: "x", yLabel: "y",
                           series: [ChartSeries(name: "empty", points: []), ChartSeries(name: "nan", points: [(.nan, 1)])])
         let layout = ChartRenderer.Layout(chart: chart)
         #expect(layout.isEmpty && layout.legend.isEmpty)
-        let image = ChartRenderer.render(chart)
+        let image = try Self.picture(chart)
         #expect(image.width == 960 && image.height == 600)
-        // "no data" in gray somewhere inside the frame; no series colour anywhere.
+        // "no data" in gray shades (anti-aliased) inside the frame; no series colour anywhere.
+        let plot = layout.plotRect
         var sawText = false
-        for y in layout.plotTop + 2..<layout.plotBottom - 1 {
-            for x in layout.plotLeft + 2..<layout.plotRight - 1 where Self.color(image, x: x, y: y) != .white {
+        for y in Int(plot.y + 2)..<Int(plot.maxY - 1) {
+            for x in Int(plot.x + 2)..<Int(plot.maxX - 1) where image[x, y] != .white {
                 sawText = true
-                #expect(Self.color(image, x: x, y: y) == Canvas.Color(gray: 110))
+                let c = image[x, y]
+                #expect(c.red == c.green && c.green == c.blue && c.red >= 110)
             }
         }
         #expect(sawText)
     }
 
-    @Test func categoricalAxisRotatesCrowdedLabels() {
+    @Test func categoricalAxisRotatesCrowdedLabels() throws {
         let few = Chart(title: "t", xLabel: "layer", yLabel: "y",
                         series: [ChartSeries(name: "a", points: [(0, 0.1), (1, 0.3), (2, 0.2)])],
                         categories: ["conv1", "conv2", "fc"])
-        #expect(ChartRenderer.Layout(chart: few).categoryLabels == .horizontal(scale: 2))
+        #expect(ChartRenderer.Layout(chart: few).categoryLabels == .horizontal)
         let names = (0..<60).map { "layer\($0 / 10).\($0 % 10).conv1" }
         let many = Chart(title: "t", xLabel: "layer", yLabel: "y",
                          series: [ChartSeries(name: "a", points: names.indices.map { (Double($0), Double($0 % 7)) })],
                          categories: names)
         let layout = ChartRenderer.Layout(chart: many)
-        guard case .rotated(_, let step) = layout.categoryLabels else {
+        guard case .rotated(let step) = layout.categoryLabels else {
             Issue.record("60 long labels in 960 pixels should be rotated, got \(layout.categoryLabels)")
             return
         }
         #expect(step >= 1)
+        // The turned labels are text runs reading upwards.
+        let turned = ChartRenderer.render(many).shapes.filter { shape in
+            if case .text(let run) = shape { return run.rotation == .up && names.contains(run.string) }
+            return false
+        }
+        #expect(turned.count == (names.count + step - 1) / step)
         // Category centres are evenly spaced inside the plot.
-        #expect(layout.pixelX(0) > layout.plotLeft && layout.pixelX(59) < layout.plotRight)
-        let image = ChartRenderer.render(many)
+        #expect(layout.pixelX(0) > layout.plotRect.x && layout.pixelX(59) < layout.plotRect.maxX)
+        let image = try Self.picture(many)
         #expect(Self.color(image, x: layout.pixelX(3), y: layout.pixelY(3)) == ChartMarker.color(ofSeries: 0))
     }
 
-    @Test func paretoFrontKeepsUndominatedPoints() {
+    @Test func unicodeTextIsKept() {
+        let chart = Chart(title: "Accuracy ≥ 91% · α × β", xLabel: "MACs", yLabel: "accuracy",
+                          series: [ChartSeries(name: "ratio ½", points: [(1, 2)])])
+        let texts = ChartRenderer.render(chart).shapes.compactMap { shape -> String? in
+            if case .text(let run) = shape { return run.string }
+            return nil
+        }
+        #expect(texts.contains("Accuracy ≥ 91% · α × β"))
+        #expect(texts.contains("ratio ½"))
+    }
+
+    @Test func paretoFrontKeepsUndominatedPoints() throws {
         let points: [(x: Double, y: Double)] = [(5, 0.90), (3, 0.85), (4, 0.80), (1, 0.70), (6, 0.90), (2, 0.70)]
         let front = ChartRenderer.paretoFront(of: points)
         #expect(front.map(\.x) == [1, 3, 5])
@@ -118,7 +166,7 @@ import SPConvLab
                           series: [ChartSeries(name: "runs", points: points, connect: false)], paretoFront: front)
         let layout = ChartRenderer.Layout(chart: chart)
         #expect(layout.legend.last?.name == "Pareto front")
-        let image = ChartRenderer.render(chart)
+        let image = try Self.picture(chart)
         // The step's horizontal run from (1, 0.70) towards x = 3, between the markers at x = 1 and 2.
         let midX = (layout.pixelX(1) + layout.pixelX(2)) / 2
         #expect(Self.color(image, x: midX, y: layout.pixelY(0.70)) == ChartRenderer.paretoColor)
@@ -130,7 +178,7 @@ import SPConvLab
         let layout = ChartRenderer.Layout(chart: chart)
         #expect(layout.yTicks.map(\.label) == ["1", "10", "100", "1000"])
         let (y1, y10, y100) = (layout.pixelY(1), layout.pixelY(10), layout.pixelY(100))
-        #expect(abs((y1 - y10) - (y10 - y100)) <= 1)
+        #expect(abs((y1 - y10) - (y10 - y100)) <= 1e-9)
         _ = ChartRenderer.render(chart)
     }
 }

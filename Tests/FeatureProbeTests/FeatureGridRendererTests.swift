@@ -1,3 +1,4 @@
+import Drawing
 import Foundation
 import Testing
 @testable import FeatureProbe
@@ -24,42 +25,33 @@ import SPConvLab
         #expect(shape.columns * shape.rows >= channels && shape.columns * (shape.rows - 1) < channels)
     }
 
-    @Test func tilesAreNormalisedUpscaledAndFramedByCluster() {
+    @Test func tilesAreNormalisedUpscaledAndFramedByCluster() throws {
         let (channels, height, width) = (6, 8, 8)
         let clusters = [7, 7, 2, 9, 9, 9]   // channel 2 is alone
-        let image = FeatureGridRenderer.render(maps: Self.maps(channels: channels, height: height, width: width),
-                                               clusterOf: clusters, title: "layer1.0.conv1 image 0")
+        let figure = FeatureGridRenderer.render(maps: Self.maps(channels: channels, height: height, width: width),
+                                                clusterOf: clusters, title: "layer1.0.conv1 image 0")
+        let image = try FigureEncoder.rasterize(figure)
         let scale = 6  // ceil(48 / 8)
-        let tile = width * scale, frame = FeatureGridRenderer.frameWidth
-        let cellWidth = tile + 2 * frame
-        let labelHeight = BitmapFont.measure("0", scale: 1).height
-        let cellHeight = tile + 2 * frame + 2 + labelHeight
-        let (columns, rows) = FeatureGridRenderer.gridShape(channels: channels)
-        #expect(columns == 3 && rows == 2)
-        let gridWidth = columns * cellWidth + (columns - 1) * FeatureGridRenderer.spacing
-        let gridHeight = rows * cellHeight + (rows - 1) * FeatureGridRenderer.spacing
-        #expect(image.height > gridHeight && image.width >= gridWidth)
-        // Locate the grid from its bottom-left corner: the grid is the last thing drawn, 10 px margins.
-        let left = 10, top = image.height - 10 - gridHeight
-        func pixel(_ x: Int, _ y: Int) -> [UInt8] { (0..<3).map { image[x, y, $0] } }
-        func origin(_ channel: Int) -> (Int, Int) {
-            (left + (channel % columns) * (cellWidth + FeatureGridRenderer.spacing) + frame,
-             top + (channel / columns) * (cellHeight + FeatureGridRenderer.spacing) + frame)
-        }
+        let tile = Double(width * scale)
+        let geometry = FeatureGridRenderer.layout(channels: channels, mapHeight: height, mapWidth: width,
+                                                  hasLegend: true, title: "layer1.0.conv1 image 0")
+        #expect(geometry.tileWidth == tile && geometry.tileHeight == tile && geometry.columns == 3)
+        func pixel(_ x: Double, _ y: Double) -> Color { image[Int(x), Int(y)] }
         // Channel 0: a ramp from black (top left) to white (bottom right), nearest upscaled.
-        let (x0, y0) = origin(0)
-        #expect(pixel(x0, y0) == [0, 0, 0] && pixel(x0 + scale - 1, y0 + scale - 1) == [0, 0, 0])
-        #expect(pixel(x0 + tile - 1, y0 + tile - 1) == [255, 255, 255])
+        let t0 = geometry.tile(of: 0)
+        #expect(pixel(t0.x, t0.y) == .black && pixel(t0.x + Double(scale) - 1, t0.y + Double(scale) - 1) == .black)
+        #expect(pixel(t0.maxX - 1, t0.maxY - 1) == .white)
         // Channel 1 is constant: mid gray.
-        let (x1, y1) = origin(1)
-        #expect(pixel(x1 + 10, y1 + 10) == [128, 128, 128])
+        let t1 = geometry.tile(of: 1)
+        #expect(pixel(t1.x + 10, t1.y + 10) == Color(gray: 128))
         // Frames: channels 0 and 1 share the first palette colour, 3-5 the second, 2 is neutral.
         let palette = FeatureMapTile.clusterPalette
-        func frameColor(_ channel: Int) -> [UInt8] { let (x, y) = origin(channel); return pixel(x - 1, y - 1) }
-        let expected: [Canvas.Color] = [palette[0], palette[0], FeatureGridRenderer.neutralFrame, palette[1], palette[1], palette[1]]
+        let expected: [Color] = [palette[0], palette[0], FeatureGridRenderer.neutralFrame, palette[1], palette[1], palette[1]]
         for channel in 0..<channels {
-            #expect(frameColor(channel) == [expected[channel].red, expected[channel].green, expected[channel].blue])
+            let frame = geometry.frame(of: channel)
+            #expect(pixel(frame.x + 1, frame.y + 1) == expected[channel])
         }
+        #expect(Double(image.height) >= geometry.frame(of: 5).maxY)
     }
 
     @Test func clusterMarksNumberClustersByLowestChannel() {
@@ -67,10 +59,13 @@ import SPConvLab
         #expect(marks.map(\.tag) == ["c1", "c2", "c1", nil, "c2", nil])
     }
 
-    @Test func acceptsABatchOfOneAndRoundTripsThroughPNG() throws {
+    @Test func acceptsABatchOfOneAndDrawsTheSamePixelsAsItsPNG() throws {
         let maps = Self.maps(channels: 16, height: 32, width: 32).reshaped(to: [1, 16, 32, 32])
-        let image = FeatureGridRenderer.render(maps: maps, clusterOf: nil, title: "no clusters")
-        #expect(try PNGCodec.decode(try PNGCodec.encode(image)) == image)
+        let figure = FeatureGridRenderer.render(maps: maps, clusterOf: nil, title: "no clusters")
+        let png = try PNGCodec.decode(try FigureEncoder.encode(figure, as: .png))
+        let raster = try FigureEncoder.rasterize(figure, scale: FigureEncoder.pngScale)
+        #expect(png.width == raster.width && png.height == raster.height)
+        #expect(png.pixels == raster.pixels)
     }
 
     /// Writes an example grid when `FEATUREPROBE_EXAMPLES` names a folder.
@@ -95,10 +90,12 @@ import SPConvLab
         }
         let maps = Tensor(shape: [channels, size, size], scalars: scalars)
         let grid = FeatureGridRenderer.render(maps: maps, clusterOf: clusters,
-                                              title: "layer1.0.conv1  image 0  (32 channels, 16x16)")
-        try FileBytes.writeAtomically(try PNGCodec.encode(grid), to: "\(folder)/grid.png")
+                                              title: "layer1.0.conv1 · image 0 · 32 channels, 16×16")
         let sheet = PairSheetRenderer.render(maps: maps, pairs: [(0, 11, 0.987), (1, 12, 0.951), (2, 24, -0.5)],
-                                             title: "layer1.0.conv1  top 3 pairs  pearson")
-        try FileBytes.writeAtomically(try PNGCodec.encode(sheet), to: "\(folder)/pairs.png")
+                                             title: "layer1.0.conv1 · top 3 pairs · pearson")
+        for file in try FigureFiles.encode(grid, stem: "grid", formats: FigureFormat.allCases)
+            + FigureFiles.encode(sheet, stem: "pairs", formats: FigureFormat.allCases) {
+            try FileBytes.writeAtomically(file.bytes, to: "\(folder)/\(file.name)")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Drawing
 import Foundation
 import SPConvLab
 
@@ -6,6 +7,7 @@ import SPConvLab
 /// - `<layer>.<metric>.png`: the heatmap, channels in clustered order unless `clusteredOrder` is off;
 /// - `<layer>.grid.png`: the example image's feature maps, clusters marked (first metric's clusters);
 /// - `<layer>.pairs.png`: the top pairs of the first metric, side by side;
+/// - each figure also as `.svg` and `.pdf` when `formats` asks for them;
 /// - `summary.csv`: one row per layer and metric (RFC 4180, header row).
 /// Files are staged in a hidden folder and moved into place only when all are written, so a
 /// failure leaves nothing half-written.
@@ -13,6 +15,8 @@ public struct SimilarityReport {
     public var includeNPY = false
     public var clusteredOrder = true
     public var topPairs = 8
+    /// The formats of every figure (PNG, SVG, PDF), in file order.
+    public var formats: [FigureFormat] = [.png]
 
     public init() {}
 
@@ -22,11 +26,20 @@ public struct SimilarityReport {
 
     /// Every file name `write` may produce for these layers and metrics (to check targets up front).
     public func fileNames(layers: [String], metrics: [SimilarityMetric]) -> [String] {
-        layers.flatMap { layer in
-            metrics.flatMap { m in ["\(layer).\(m.rawValue).csv", "\(layer).\(m.rawValue).png"] + (includeNPY ? ["\(layer).\(m.rawValue).npy"] : []) }
-                + ["\(layer).grid.png", "\(layer).pairs.png"]
-        } + ["summary.csv"]
+        var names: [String] = []
+        for layer in layers {
+            for metric in metrics {
+                let stem = "\(layer).\(metric.rawValue)"
+                names.append("\(stem).csv")
+                names += figureNames(stem)
+                if includeNPY { names.append("\(stem).npy") }
+            }
+            names += figureNames("\(layer).grid") + figureNames("\(layer).pairs")
+        }
+        return names + ["summary.csv"]
     }
+
+    func figureNames(_ stem: String) -> [String] { formats.map { "\(stem).\($0.fileExtension)" } }
 
     /// The summary rows for `results`, in `summaryHeader` order.
     public static func summaryRows(_ results: [LayerRedundancy], spec: ModelSpec) -> [[String]] {
@@ -58,20 +71,20 @@ public struct SimilarityReport {
                 let order = clusteredOrder ? summary.clusteredOrder : nil
                 let heatmap = HeatmapRenderer.render(
                     values: matrix.values, channels: matrix.channels, order: order,
-                    title: "\(layer.path)  \(metric.rawValue)  \(matrix.images) images",
-                    subtitle: "\(spec.displayName); \(summary.clusters) clusters of \(summary.channels) at s >= \(summary.threshold); \(clusteredOrder ? "clustered" : "index") order",
+                    title: "\(layer.path) · \(metric.rawValue) · \(matrix.images) images",
+                    subtitle: "\(spec.displayName); \(summary.clusters) clusters of \(summary.channels) at s ≥ \(summary.threshold); \(clusteredOrder ? "clustered" : "index") order",
                     clusterStarts: clusteredOrder ? SimilarityReport.clusterStarts(summary) : nil)
-                files.append(("\(stem).png", try PNGCodec.encode(heatmap)))
+                files += try FigureFiles.encode(heatmap, stem: stem, formats: formats, title: "\(layer.path) · \(metric.rawValue)")
             }
             guard let maps = layer.exampleMaps, let first = SimilarityMetric.allCases.first(where: { layer.summaries[$0] != nil }),
                   let summary = layer.summaries[first], let matrix = layer.matrices[first] else { continue }
             let grid = FeatureGridRenderer.render(maps: maps, clusterOf: summary.clusterOfChannel,
-                                                  title: "\(layer.path)  \(spec.displayName)  \(summary.clusters) clusters (\(first.rawValue) >= \(summary.threshold))")
-            files.append(("\(layer.path).grid.png", try PNGCodec.encode(grid)))
+                                                  title: "\(layer.path) · \(spec.displayName) · \(summary.clusters) clusters (\(first.rawValue) ≥ \(summary.threshold))")
+            files += try FigureFiles.encode(grid, stem: "\(layer.path).grid", formats: formats)
             let pairs = SimilarityReport.topPairs(matrix, count: topPairs)
             if !pairs.isEmpty {
-                let sheet = PairSheetRenderer.render(maps: maps, pairs: pairs, title: "\(layer.path)  most similar channel pairs (\(first.rawValue))")
-                files.append(("\(layer.path).pairs.png", try PNGCodec.encode(sheet)))
+                let sheet = PairSheetRenderer.render(maps: maps, pairs: pairs, title: "\(layer.path) · most similar channel pairs (\(first.rawValue))")
+                files += try FigureFiles.encode(sheet, stem: "\(layer.path).pairs", formats: formats)
             }
         }
         files.append(("summary.csv", Array(CSVWriter.table(header: SimilarityReport.summaryHeader,

@@ -1,13 +1,14 @@
+import Drawing
 import Foundation
 
 extension ChartRenderer {
-    /// Where everything of a chart goes, in pixels, and how data maps to pixels.
+    /// Where everything of a chart goes, in pixels at 1x, and how data maps to them.
     struct Layout {
         /// How the labels of a categorical x axis are drawn.
         enum CategoryLabels: Equatable {
-            case horizontal(scale: Int)
+            case horizontal
             /// Turned a quarter turn anticlockwise, every `step`-th category.
-            case rotated(scale: Int, step: Int)
+            case rotated(step: Int)
         }
 
         struct LegendEntry {
@@ -16,22 +17,22 @@ extension ChartRenderer {
             let kind: Kind
         }
 
-        static let margin = 16
-        static let fontScale = 2
-        static let titleScale = 3
+        static let margin = 16.0
         /// Space between the plot frame and the outermost data.
-        static let padding = 14
-        static let tickLength = 5
-        static let markerRadius = 5
-        static let legendRowHeight = 22
-        static let legendSwatchWidth = 30
+        static let padding = 14.0
+        static let tickLength = 5.0
+        static let markerRadius = 5.0
+        static let legendRowHeight = 22.0
+        static let legendSwatchWidth = 30.0
+        /// Legend names longer than this are cut, keeping their end.
+        static let legendNameWidth = 260.0
 
         let width: Int
         let height: Int
-        let title: (text: String, scale: Int)
+        let title: (lines: [String], font: Font)
         let isEmpty: Bool
         let logY: Bool
-        let plotLeft: Int, plotTop: Int, plotRight: Int, plotBottom: Int
+        let plotRect: Rect
         let xDomain: (lower: Double, upper: Double)
         /// In log10 units when `logY`.
         let yDomain: (lower: Double, upper: Double)
@@ -40,18 +41,17 @@ extension ChartRenderer {
         let categories: [String]?
         let categoryLabels: CategoryLabels
         let legend: [LegendEntry]
-        let legendLeft: Int, legendWidth: Int
+        let legendLeft: Double, legendWidth: Double
 
         init(chart: Chart) {
             precondition(chart.width >= 200 && chart.height >= 150,
                          "a chart is at least 200 x 150 pixels, got \(chart.width) x \(chart.height)")
-            let u = Layout.fontScale, margin = Layout.margin
+            let margin = Layout.margin, font = FigureStyle.label
             width = chart.width
             height = chart.height
             logY = chart.logY
             categories = chart.categories
-            title = HeatmapRenderer.fitted(chart.title, maxWidth: width - 2 * margin,
-                                           preferredScale: Layout.titleScale, comfortableScale: u)
+            title = FigureStyle.fitted(chart.title, font: FigureStyle.title, smallest: 13, maxWidth: Double(width) - 2 * margin)
 
             // The data that sets the axis ranges.
             let logY = chart.logY
@@ -64,17 +64,20 @@ extension ChartRenderer {
 
             // Legend: series with something to draw, then references, then the front.
             var legend: [LegendEntry] = []
-            for (index, series) in chart.series.enumerated() where series.points.contains(where: usable) {
-                legend.append(LegendEntry(name: Layout.shortened(series.name, to: 32), kind: .series(index: index, connect: series.connect)))
+            func name(_ text: String) -> String {
+                TextMetrics.truncated(text, font: font, maxWidth: Layout.legendNameWidth, keepingEnd: true)
             }
-            for reference in references { legend.append(LegendEntry(name: Layout.shortened(reference.name, to: 32), kind: .reference)) }
+            for (index, series) in chart.series.enumerated() where series.points.contains(where: usable) {
+                legend.append(LegendEntry(name: name(series.name), kind: .series(index: index, connect: series.connect)))
+            }
+            for reference in references { legend.append(LegendEntry(name: name(reference.name), kind: .reference)) }
             if let front = chart.paretoFront, front.contains(where: usable) {
                 legend.append(LegendEntry(name: "Pareto front", kind: .pareto))
             }
             self.legend = isEmpty ? [] : legend
-            let nameWidth = self.legend.map { BitmapFont.measure($0.name, scale: u).width }.max() ?? 0
-            legendWidth = self.legend.isEmpty ? 0 : 10 + Layout.legendSwatchWidth + 8 + nameWidth + 10
-            legendLeft = width - margin - legendWidth
+            let nameWidth = TextMetrics.widest(self.legend.map(\.name), font: font)
+            legendWidth = self.legend.isEmpty ? 0 : (10 + Layout.legendSwatchWidth + 8 + nameWidth + 10).rounded(.up)
+            legendLeft = Double(width) - margin - legendWidth
 
             // y ticks, aiming at one interval per ~70 pixels of an ordinary-sized plot.
             let bars = chart.series.flatMap { $0.errorBarEnds.filter(usable) }
@@ -92,32 +95,33 @@ extension ChartRenderer {
             }
 
             // Horizontal layout: rotated y caption, y tick labels, plot, legend.
-            let yTickLabelWidth = yTicks.map { BitmapFont.measure($0.label, scale: u).width }.max() ?? 0
-            let captionHeight = BitmapFont.glyphHeight * u
-            plotLeft = margin + captionHeight + 10 + yTickLabelWidth + 6 + Layout.tickLength
-            let rightEdge = self.legend.isEmpty ? width - margin : legendLeft - 20
-            plotRight = max(plotLeft + 40, rightEdge)
+            let yTickLabelWidth = TextMetrics.widest(yTicks.map(\.label), font: font)
+            let captionHeight = TextMetrics.measure("Ag", font: FigureStyle.caption).height
+            let plotLeft = (margin + captionHeight + 8 + yTickLabelWidth + 4 + Layout.tickLength).rounded()
+            let rightEdge = self.legend.isEmpty ? Double(width) - margin : legendLeft - 20
+            let plotRight = max(plotLeft + 40, rightEdge)
             let innerWidth = plotRight - plotLeft - 2 * Layout.padding
+            let lineHeight = TextMetrics.measure("Ag", font: font).height
 
             // x ticks and the height of their labels.
-            var labelBlockHeight = BitmapFont.glyphHeight * u
+            var labelBlockHeight = lineHeight
             if let categories = chart.categories {
                 xDomain = (0, Double(max(categories.count, 1)))
-                let ticks = categories.enumerated().map { (value: Double($0.offset), label: Layout.shortened($0.element, to: 24)) }
+                let ticks = categories.enumerated().map { entry in
+                    (value: Double(entry.offset), label: TextMetrics.truncated(entry.element, font: font, maxWidth: 180, keepingEnd: true))
+                }
                 xTicks = ticks
-                let spacing = Double(innerWidth) / Double(max(categories.count, 1))
-                let widest = ticks.map { BitmapFont.measure($0.label, scale: u).width }.max() ?? 0
-                if Double(widest + 10) <= spacing {
-                    categoryLabels = .horizontal(scale: u)
+                let spacing = innerWidth / Double(max(categories.count, 1))
+                let widest = TextMetrics.widest(ticks.map(\.label), font: font)
+                if widest + 10 <= spacing {
+                    categoryLabels = .horizontal
                 } else {
-                    let scale = spacing >= Double(BitmapFont.glyphHeight * u + 4) ? u : 1
-                    let step = max(1, Int((Double(BitmapFont.glyphHeight * scale + 3) / spacing).rounded(.up)))
-                    categoryLabels = .rotated(scale: scale, step: step)
-                    labelBlockHeight = stride(from: 0, to: ticks.count, by: step)
-                        .map { BitmapFont.measure(ticks[$0].label, scale: scale).width }.max() ?? 0
+                    let step = max(1, Int(((lineHeight + 3) / spacing).rounded(.up)))
+                    categoryLabels = .rotated(step: step)
+                    labelBlockHeight = TextMetrics.widest(stride(from: 0, to: ticks.count, by: step).map { ticks[$0].label }, font: font)
                 }
             } else {
-                categoryLabels = .horizontal(scale: u)
+                categoryLabels = .horizontal
                 let xs = points.map(\.x)
                 let low = xs.min() ?? 0, high = xs.max() ?? 1
                 // The most intervals (up to 8) whose labels still leave room between them.
@@ -125,43 +129,38 @@ extension ChartRenderer {
                 for intervals in stride(from: 8, through: 2, by: -1) {
                     let candidate = ChartTicks.linear(lower: low, upper: high, intervals: intervals)
                     let labels = ChartTicks.labels(candidate.ticks, step: candidate.step)
-                    let widest = labels.map { BitmapFont.measure($0, scale: u).width }.max() ?? 0
-                    if (widest + 16) * (candidate.ticks.count - 1) <= innerWidth { chosen = candidate; break }
+                    let widest = TextMetrics.widest(labels, font: font)
+                    if (widest + 16) * Double(candidate.ticks.count - 1) <= innerWidth { chosen = candidate; break }
                 }
                 xTicks = Array(zip(chosen.ticks, ChartTicks.labels(chosen.ticks, step: chosen.step)))
                 xDomain = (chosen.ticks.first!, chosen.ticks.last!)
             }
 
             // Vertical layout: title, plot, tick labels, x caption.
-            plotTop = margin + BitmapFont.measure(title.text, scale: title.scale).height + 14
-            let bottom = height - margin - captionHeight - 10 - labelBlockHeight - 6 - Layout.tickLength
-            plotBottom = max(plotTop + 40, bottom)
+            let plotTop = (margin + FigureStyle.height(ofLines: title.lines.count, font: title.font) + 12).rounded()
+            let bottom = Double(height) - margin - captionHeight - 8 - labelBlockHeight - 4 - Layout.tickLength
+            let plotBottom = max(plotTop + 40, bottom.rounded())
+            plotRect = Rect(x: plotLeft, y: plotTop, width: plotRight - plotLeft, height: plotBottom - plotTop)
         }
 
-        var innerLeft: Int { plotLeft + Layout.padding }
-        var innerRight: Int { plotRight - Layout.padding }
-        var innerTop: Int { plotTop + Layout.padding }
-        var innerBottom: Int { plotBottom - Layout.padding }
+        var innerLeft: Double { plotRect.x + Layout.padding }
+        var innerRight: Double { plotRect.maxX - Layout.padding }
+        var innerTop: Double { plotRect.y + Layout.padding }
+        var innerBottom: Double { plotRect.maxY - Layout.padding }
 
-        /// The column of data coordinate `x` (a category index on a categorical axis: its centre).
-        func pixelX(_ x: Double) -> Int {
-            let span = Double(innerRight - innerLeft)
+        /// The figure x of data coordinate `x` (a category index on a categorical axis: its centre).
+        func pixelX(_ x: Double) -> Double {
+            let span = innerRight - innerLeft
             if categories != nil {
-                return innerLeft + Int(((x + 0.5) / (xDomain.upper - xDomain.lower) * span).rounded())
+                return innerLeft + (x + 0.5) / (xDomain.upper - xDomain.lower) * span
             }
-            return innerLeft + Int(((x - xDomain.lower) / (xDomain.upper - xDomain.lower) * span).rounded())
+            return innerLeft + (x - xDomain.lower) / (xDomain.upper - xDomain.lower) * span
         }
 
-        /// The row of data coordinate `y`.
-        func pixelY(_ y: Double) -> Int {
+        /// The figure y of data coordinate `y`.
+        func pixelY(_ y: Double) -> Double {
             let t = logY ? log10(y) : y
-            let span = Double(innerBottom - innerTop)
-            return innerBottom - Int(((t - yDomain.lower) / (yDomain.upper - yDomain.lower) * span).rounded())
-        }
-
-        /// `text` cut to `limit` characters, keeping its end ("...conv1.gwc") since paths differ there.
-        static func shortened(_ text: String, to limit: Int) -> String {
-            text.count <= limit ? text : "..." + String(text.suffix(limit - 3))
+            return innerBottom - (t - yDomain.lower) / (yDomain.upper - yDomain.lower) * (innerBottom - innerTop)
         }
     }
 }

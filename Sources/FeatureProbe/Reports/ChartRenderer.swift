@@ -1,6 +1,6 @@
-import SPConvLab
+import Drawing
 
-/// Draws line and scatter charts (``Chart``) as RGB pictures, with no font or plotting library.
+/// Draws line and scatter charts (``Chart``) as figures (PNG, SVG, PDF through ``FigureEncoder``).
 ///
 /// Layout: the title across the top; the plot with a frame, light gridlines at the ticks, tick
 /// marks and labels on the left and bottom edges, the y caption turned a quarter turn beside the
@@ -9,72 +9,67 @@ import SPConvLab
 /// the frame so that markers at the ends of the range are whole.
 ///
 /// Series `i` is drawn in ``ChartMarker/color(ofSeries:)`` with ``ChartMarker/marker(ofSeries:)``;
-/// connected series get a two-pixel line through their points in order of increasing `x`.
-/// References are dashed black lines, the Pareto front a dark gray step line whose points are
-/// ringed. A categorical x axis labels every category horizontally when the labels fit, else
-/// turned a quarter turn anticlockwise, smaller, and every `n`-th when even those crowd.
-/// A chart with nothing to draw shows its title and "no data" in an empty frame.
+/// connected series get a line through their points in order of increasing `x`. References are
+/// dashed black lines, the Pareto front a dark gray step line whose points are ringed. A
+/// categorical x axis labels every category horizontally when the labels fit, else turned a
+/// quarter turn, and every `n`-th when even those crowd. A chart with nothing to draw shows its
+/// title and "no data" in an empty frame.
 public enum ChartRenderer {
-    static let frameColor = Canvas.Color(gray: 40)
-    static let gridColor = Canvas.Color(gray: 228)
-    static let paretoColor = Canvas.Color(gray: 50)
+    static let paretoColor = Color(gray: 50)
+    static let lineWidth = 2.0
 
-    /// Renders `chart` at `chart.width` x `chart.height` pixels.
-    ///
-    /// - Returns: An RGB image.
-    public static func render(_ chart: Chart) -> Image8 {
+    /// Draws `chart` at `chart.width` x `chart.height` pixels (at 1x).
+    public static func render(_ chart: Chart) -> Figure {
         let layout = Layout(chart: chart)
-        var canvas = Canvas(width: layout.width, height: layout.height)
-        canvas.drawText(layout.title.text, x: Layout.margin, y: Layout.margin, scale: layout.title.scale)
-        let plotWidth = layout.plotRight - layout.plotLeft, plotHeight = layout.plotBottom - layout.plotTop
+        var figure = Figure(width: Double(layout.width), height: Double(layout.height))
+        FigureStyle.drawLines(layout.title.lines, at: Layout.margin, top: Layout.margin, font: layout.title.font, on: &figure)
+        let plot = layout.plotRect
 
         guard !layout.isEmpty else {
-            canvas.strokeRect(x: layout.plotLeft, y: layout.plotTop, width: plotWidth + 1, height: plotHeight + 1,
-                              color: frameColor)
-            let size = BitmapFont.measure("no data", scale: 3)
-            canvas.drawText("no data", x: layout.plotLeft + (plotWidth - size.width) / 2,
-                            y: layout.plotTop + (plotHeight - size.height) / 2, scale: 3, color: Canvas.Color(gray: 110))
-            return canvas.makeImage()
+            figure.stroke(plot, Stroke(FigureStyle.frame))
+            figure.text("no data", at: Point(plot.midX, plot.midY), font: FigureStyle.title.sized(22),
+                        color: Color(gray: 110), anchor: .middle, baseline: .middle)
+            return figure
         }
 
-        drawAxes(chart, layout: layout, on: &canvas)
+        drawAxes(chart, layout: layout, on: &figure)
 
         // References, the front, then lines under markers.
         for reference in chart.references where reference.y.isFinite && (!chart.logY || reference.y > 0) {
-            dashedLine(on: &canvas, fromX: layout.plotLeft + 1, toX: layout.plotRight - 1,
-                       y: layout.pixelY(reference.y), color: .black)
+            let y = layout.pixelY(reference.y)
+            figure.line(from: Point(plot.x, y), to: Point(plot.maxX, y), Stroke(.black, width: 1.5, dash: [7, 5]))
         }
         if let front = chart.paretoFront {
             let steps = usable(front, logY: chart.logY).sorted { $0.x < $1.x }
-            for (a, b) in zip(steps, steps.dropFirst()) {
-                let (ax, ay, bx, by) = (layout.pixelX(a.x), layout.pixelY(a.y), layout.pixelX(b.x), layout.pixelY(b.y))
-                thickLine(on: &canvas, fromX: ax, y: ay, toX: bx, y: ay, color: paretoColor)
-                thickLine(on: &canvas, fromX: bx, y: ay, toX: bx, y: by, color: paretoColor)
+            var path: [Point] = []
+            for (index, point) in steps.enumerated() {
+                let x = layout.pixelX(point.x), y = layout.pixelY(point.y)
+                if index > 0 { path.append(Point(x, path.last!.y)) }
+                path.append(Point(x, y))
             }
+            figure.polyline(path, Stroke(paretoColor, width: lineWidth))
             for point in steps {
-                ring(on: &canvas, x: layout.pixelX(point.x), y: layout.pixelY(point.y),
-                     radius: Layout.markerRadius + 4, color: paretoColor)
+                figure.add(.circle(center: Point(layout.pixelX(point.x), layout.pixelY(point.y)),
+                                   radius: Layout.markerRadius + 4, fill: nil, stroke: Stroke(paretoColor, width: 1.5)))
             }
         }
         for (index, series) in chart.series.enumerated() where series.connect {
             let points = usable(series.points, logY: chart.logY).sorted { $0.x < $1.x }
-            for (a, b) in zip(points, points.dropFirst()) {
-                thickLine(on: &canvas, fromX: layout.pixelX(a.x), y: layout.pixelY(a.y),
-                          toX: layout.pixelX(b.x), y: layout.pixelY(b.y), color: ChartMarker.color(ofSeries: index))
-            }
+            figure.polyline(points.map { Point(layout.pixelX($0.x), layout.pixelY($0.y)) },
+                            Stroke(ChartMarker.color(ofSeries: index), width: lineWidth))
         }
         for (index, series) in chart.series.enumerated() {
-            drawErrorBars(series, color: ChartMarker.color(ofSeries: index), layout: layout, logY: chart.logY, on: &canvas)
+            drawErrorBars(series, color: ChartMarker.color(ofSeries: index), layout: layout, logY: chart.logY, on: &figure)
         }
         for (index, series) in chart.series.enumerated() {
             let marker = ChartMarker.marker(ofSeries: index), color = ChartMarker.color(ofSeries: index)
             for point in usable(series.points, logY: chart.logY) {
-                marker.draw(on: &canvas, x: layout.pixelX(point.x), y: layout.pixelY(point.y),
-                            radius: Layout.markerRadius, color: color)
+                figure.add(marker.shape(at: Point(layout.pixelX(point.x), layout.pixelY(point.y)),
+                                        radius: Layout.markerRadius, color: color))
             }
         }
-        drawLegend(layout: layout, on: &canvas)
-        return canvas.makeImage()
+        drawLegend(layout: layout, on: &figure)
+        return figure
     }
 
     /// The points of `points` on the Pareto front for "smaller x, larger y is better": those that
@@ -98,132 +93,84 @@ public enum ChartRenderer {
     }
 
     /// Frame, gridlines, ticks, tick labels and axis captions.
-    static func drawAxes(_ chart: Chart, layout: Layout, on canvas: inout Canvas) {
-        let u = Layout.fontScale, tick = Layout.tickLength
-        let glyph = BitmapFont.glyphHeight * u
+    static func drawAxes(_ chart: Chart, layout: Layout, on figure: inout Figure) {
+        let plot = layout.plotRect, tick = Layout.tickLength
+        let font = FigureStyle.label, frame = Stroke(FigureStyle.frame), grid = Stroke(FigureStyle.grid)
         for (value, label) in layout.yTicks {
             let y = layout.pixelY(value)
-            canvas.fillRect(x: layout.plotLeft + 1, y: y, width: layout.plotRight - layout.plotLeft - 1, height: 1, color: gridColor)
-            canvas.fillRect(x: layout.plotLeft - tick, y: y, width: tick, height: 1, color: frameColor)
-            let labelWidth = BitmapFont.measure(label, scale: u).width
-            canvas.drawText(label, x: layout.plotLeft - tick - 6 - labelWidth, y: y - (BitmapFont.glyphHeight - 1) * u / 2, scale: u)
+            figure.line(from: Point(plot.x, y), to: Point(plot.maxX, y), grid)
+            figure.line(from: Point(plot.x - tick, y), to: Point(plot.x, y), frame)
+            figure.text(label, at: Point(plot.x - tick - 4, y), font: font, anchor: .end, baseline: .middle)
         }
-        let labelTop = layout.plotBottom + tick + 6
+        let labelTop = plot.maxY + tick + 4
         switch layout.categoryLabels {
-        case .horizontal(let scale):
+        case .horizontal:
             for (value, label) in layout.xTicks {
                 let x = layout.pixelX(value)
-                canvas.fillRect(x: x, y: layout.plotTop + 1, width: 1, height: layout.plotBottom - layout.plotTop - 1, color: gridColor)
-                canvas.fillRect(x: x, y: layout.plotBottom + 1, width: 1, height: tick, color: frameColor)
-                let labelWidth = BitmapFont.measure(label, scale: scale).width
-                let left = min(max(x - labelWidth / 2, 2), layout.width - 2 - labelWidth)
-                canvas.drawText(label, x: left, y: labelTop, scale: scale)
+                figure.line(from: Point(x, plot.y), to: Point(x, plot.maxY), grid)
+                figure.line(from: Point(x, plot.maxY), to: Point(x, plot.maxY + tick), frame)
+                let half = TextMetrics.width(label, font: font) / 2
+                let centre = min(max(x, half + 2), Double(layout.width) - 2 - half)
+                figure.text(label, at: Point(centre, labelTop), font: font, anchor: .middle)
             }
-        case .rotated(let scale, let step):
+        case .rotated(let step):
             for (index, (value, label)) in layout.xTicks.enumerated() {
                 let x = layout.pixelX(value)
-                canvas.fillRect(x: x, y: layout.plotTop + 1, width: 1, height: layout.plotBottom - layout.plotTop - 1, color: gridColor)
+                figure.line(from: Point(x, plot.y), to: Point(x, plot.maxY), grid)
                 guard index % step == 0 else { continue }
-                canvas.fillRect(x: x, y: layout.plotBottom + 1, width: 1, height: tick, color: frameColor)
-                drawRotatedText(label, on: &canvas, left: x - (BitmapFont.glyphHeight * scale) / 2 + scale / 2,
-                                top: labelTop, scale: scale)
+                figure.line(from: Point(x, plot.maxY), to: Point(x, plot.maxY + tick), frame)
+                figure.text(label, at: Point(x, labelTop), font: font, anchor: .end, baseline: .middle, rotation: .up)
             }
         }
-        canvas.strokeRect(x: layout.plotLeft, y: layout.plotTop, width: layout.plotRight - layout.plotLeft + 1,
-                          height: layout.plotBottom - layout.plotTop + 1, color: frameColor)
+        figure.stroke(plot, Stroke(FigureStyle.frame, width: 1.2))
 
         // Captions: x centred under the plot, y turned and centred beside it.
-        let xCaption = HeatmapRenderer.fitted(chart.xLabel, maxWidth: layout.width - 2 * Layout.margin,
-                                              preferredScale: u, comfortableScale: u)
-        let xWidth = BitmapFont.measure(xCaption.text, scale: xCaption.scale).width
-        let centre = (layout.plotLeft + layout.plotRight) / 2
-        canvas.drawText(xCaption.text, x: min(max(centre - xWidth / 2, Layout.margin), layout.width - Layout.margin - xWidth),
-                        y: layout.height - Layout.margin - glyph, scale: xCaption.scale)
-        let yCaption = Layout.shortened(chart.yLabel, to: max(4, (layout.plotBottom - layout.plotTop) / (BitmapFont.advance * u)))
-        let yWidth = BitmapFont.measure(yCaption, scale: u).width
-        drawRotatedText(yCaption, on: &canvas, left: Layout.margin,
-                        top: max(layout.plotTop, (layout.plotTop + layout.plotBottom) / 2 - yWidth / 2), scale: u)
+        let caption = FigureStyle.caption
+        let xCaption = TextMetrics.truncated(chart.xLabel, font: caption, maxWidth: Double(layout.width) - 2 * Layout.margin)
+        let half = TextMetrics.width(xCaption, font: caption) / 2
+        let centre = min(max(plot.midX, Layout.margin + half), Double(layout.width) - Layout.margin - half)
+        figure.text(xCaption, at: Point(centre, Double(layout.height) - Layout.margin), font: caption,
+                    anchor: .middle, baseline: .bottom)
+        let yCaption = TextMetrics.truncated(chart.yLabel, font: caption, maxWidth: plot.height, keepingEnd: false)
+        figure.text(yCaption, at: Point(Layout.margin, plot.midY), font: caption, anchor: .middle, baseline: .top, rotation: .up)
     }
 
     /// The legend box to the right of the plot.
-    static func drawLegend(layout: Layout, on canvas: inout Canvas) {
+    static func drawLegend(layout: Layout, on figure: inout Figure) {
         guard !layout.legend.isEmpty else { return }
-        let u = Layout.fontScale, row = Layout.legendRowHeight
-        let top = layout.plotTop
-        let boxHeight = 8 + layout.legend.count * row + 4
-        canvas.strokeRect(x: layout.legendLeft, y: top, width: layout.legendWidth, height: boxHeight, color: Canvas.Color(gray: 150))
+        let row = Layout.legendRowHeight, top = layout.plotRect.y
+        let box = Rect(x: layout.legendLeft, y: top, width: layout.legendWidth, height: 8 + Double(layout.legend.count) * row + 4)
+        figure.add(.rectangle(box, fill: .white, stroke: Stroke(Color(gray: 150))))
         for (position, entry) in layout.legend.enumerated() {
-            let centreY = top + 8 + position * row + row / 2 - 2
+            let centreY = top + 8 + Double(position) * row + row / 2
             let swatchLeft = layout.legendLeft + 10, swatchRight = swatchLeft + Layout.legendSwatchWidth
             let centreX = (swatchLeft + swatchRight) / 2
             switch entry.kind {
             case .series(let index, let connect):
                 let color = ChartMarker.color(ofSeries: index)
-                if connect { thickLine(on: &canvas, fromX: swatchLeft, y: centreY, toX: swatchRight, y: centreY, color: color) }
-                ChartMarker.marker(ofSeries: index).draw(on: &canvas, x: centreX, y: centreY, radius: Layout.markerRadius, color: color)
+                if connect { figure.line(from: Point(swatchLeft, centreY), to: Point(swatchRight, centreY), Stroke(color, width: lineWidth)) }
+                figure.add(ChartMarker.marker(ofSeries: index).shape(at: Point(centreX, centreY), radius: Layout.markerRadius, color: color))
             case .reference:
-                dashedLine(on: &canvas, fromX: swatchLeft, toX: swatchRight, y: centreY, color: .black)
+                figure.line(from: Point(swatchLeft, centreY), to: Point(swatchRight, centreY), Stroke(.black, width: 1.5, dash: [7, 5]))
             case .pareto:
-                thickLine(on: &canvas, fromX: swatchLeft, y: centreY + 4, toX: centreX, y: centreY + 4, color: paretoColor)
-                thickLine(on: &canvas, fromX: centreX, y: centreY + 4, toX: centreX, y: centreY - 5, color: paretoColor)
-                thickLine(on: &canvas, fromX: centreX, y: centreY - 5, toX: swatchRight, y: centreY - 5, color: paretoColor)
+                figure.polyline([Point(swatchLeft, centreY + 5), Point(centreX, centreY + 5), Point(centreX, centreY - 5),
+                                 Point(swatchRight, centreY - 5)], Stroke(paretoColor, width: lineWidth))
             }
-            canvas.drawText(entry.name, x: swatchRight + 8, y: centreY - (BitmapFont.glyphHeight - 1) * u / 2, scale: u)
+            figure.text(entry.name, at: Point(swatchRight + 8, centreY), font: FigureStyle.label, baseline: .middle)
         }
     }
 
     /// A vertical bar with caps from `y - e` to `y + e` for each point with an error.
-    static func drawErrorBars(_ series: ChartSeries, color: Canvas.Color, layout: Layout, logY: Bool, on canvas: inout Canvas) {
+    static func drawErrorBars(_ series: ChartSeries, color: Color, layout: Layout, logY: Bool, on figure: inout Figure) {
         guard let errors = series.errors else { return }
+        let stroke = Stroke(color, width: 1.5), cap = Layout.markerRadius + 2
         for (point, error) in zip(series.points, errors) where error.isFinite && error > 0 && point.x.isFinite && point.y.isFinite {
             let low = point.y - error, high = point.y + error
             guard !logY || low > 0 else { continue }
             let x = layout.pixelX(point.x), top = layout.pixelY(high), bottom = layout.pixelY(low)
-            canvas.fillRect(x: x, y: min(top, bottom), width: 2, height: abs(bottom - top) + 1, color: color)
-            let cap = Layout.markerRadius + 2
-            canvas.fillRect(x: x - cap, y: top, width: 2 * cap + 2, height: 2, color: color)
-            canvas.fillRect(x: x - cap, y: bottom - 1, width: 2 * cap + 2, height: 2, color: color)
-        }
-    }
-
-    /// A two-pixel-wide line.
-    static func thickLine(on canvas: inout Canvas, fromX x0: Int, y y0: Int, toX x1: Int, y y1: Int, color: Canvas.Color) {
-        for (dx, dy) in [(0, 0), (1, 0), (0, 1)] {
-            canvas.drawLine(fromX: x0 + dx, y: y0 + dy, toX: x1 + dx, y: y1 + dy, color: color)
-        }
-    }
-
-    /// A two-pixel-tall horizontal dashed line (7 on, 5 off).
-    static func dashedLine(on canvas: inout Canvas, fromX x0: Int, toX x1: Int, y: Int, color: Canvas.Color) {
-        for x in x0...max(x0, x1) where (x - x0) % 12 < 7 {
-            canvas.fillRect(x: x, y: y, width: 1, height: 2, color: color)
-        }
-    }
-
-    /// A one-pixel circle outline.
-    static func ring(on canvas: inout Canvas, x: Int, y: Int, radius: Int, color: Canvas.Color) {
-        for dy in -radius...radius {
-            for dx in -radius...radius {
-                let d = dx * dx + dy * dy
-                if d <= radius * radius + radius && d > (radius - 2) * (radius - 2) + (radius - 2) {
-                    canvas.setPixel(x: x + dx, y: y + dy, color: color)
-                }
-            }
-        }
-    }
-
-    /// Draws `text` turned a quarter turn anticlockwise (reading upwards) with its bounding box's
-    /// top-left corner at (`left`, `top`); the box is the text's height wide and its width tall.
-    static func drawRotatedText(_ text: String, on canvas: inout Canvas, left: Int, top: Int, scale: Int,
-                                color: Canvas.Color = .black) {
-        let size = BitmapFont.measure(text, scale: scale)
-        guard size.width > 0 && size.height > 0 else { return }
-        var scratch = Canvas(width: size.width, height: size.height)
-        scratch.drawText(text, x: 0, y: 0, scale: scale)
-        for y in 0..<size.height {
-            for x in 0..<size.width where scratch[x, y] != .white {
-                canvas.setPixel(x: left + y, y: top + size.width - 1 - x, color: color)
-            }
+            figure.line(from: Point(x, top), to: Point(x, bottom), stroke)
+            figure.line(from: Point(x - cap, top), to: Point(x + cap, top), stroke)
+            figure.line(from: Point(x - cap, bottom), to: Point(x + cap, bottom), stroke)
         }
     }
 }

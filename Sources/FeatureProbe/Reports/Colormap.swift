@@ -1,3 +1,5 @@
+import Drawing
+
 /// A colour map: a 256-entry sRGB table spread over a numeric domain.
 ///
 /// Two maps are built in, both generated from matplotlib by `tools/make_colormap_tables.py`:
@@ -46,9 +48,9 @@ public struct Colormap: Sendable {
         return (UInt8(entry >> 16), UInt8((entry >> 8) & 0xFF), UInt8(entry & 0xFF))
     }
 
-    /// The colour of `t` as a ``Canvas/Color``.
-    public func color(_ t: Double) -> Canvas.Color {
+    /// The colour of `t` as a ``Drawing/Color``.
+    public func color(_ t: Double) -> Color {
         let (r, g, b) = rgb(t)
-        return Canvas.Color(r, g, b)
+        return Color(r, g, b)
     }
 }

@@ -1,3 +1,4 @@
+import Drawing
 import SPConvLab
 
 /// Turns one channel of a feature map into a gray picture for the grid and pair sheets.
@@ -13,11 +14,11 @@ enum FeatureMapTile {
         return (maps.scalars, dims[0], dims[1], dims[2])
     }
 
-    /// Channel `channel` min-max normalised to an 8-bit gray image.
+    /// Channel `channel` min-max normalised to an 8-bit gray raster.
     ///
     /// The smallest finite value becomes 0 and the largest 255; a constant map becomes mid gray
     /// (128) everywhere, and non-finite values are drawn black.
-    static func grayImage(_ scalars: [Float], channel: Int, height: Int, width: Int) -> Image8 {
+    static func grayImage(_ scalars: [Float], channel: Int, height: Int, width: Int) -> Raster {
         let start = channel * height * width
         let values = scalars[start..<start + height * width]
         var low = Float.infinity, high = -Float.infinity
@@ -31,7 +32,7 @@ enum FeatureMapTile {
             let u = (Double(v) - Double(low)) / (Double(high) - Double(low))
             return UInt8((u * 255).rounded())
         }
-        return Image8(width: width, height: height, layout: .gray, pixels: pixels)
+        return Raster(width: width, height: height, layout: .gray, pixels: pixels)
     }
 
     /// The smallest integer scale that makes the longer side of an `height` x `width` map at
@@ -41,7 +42,7 @@ enum FeatureMapTile {
     }
 
     /// A qualitative palette for clusters: matplotlib's `tab10` without its gray.
-    static let clusterPalette: [Canvas.Color] = [
+    static let clusterPalette: [Color] = [
         0x1F77B4, 0xFF7F0E, 0x2CA02C, 0xD62728, 0x9467BD, 0x8C564B, 0xE377C2, 0xBCBD22, 0x17BECF,
-    ].map { Canvas.Color(hex: $0) }
+    ].map { Color(hex: $0) }
 }

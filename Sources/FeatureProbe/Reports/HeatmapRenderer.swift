@@ -1,13 +1,14 @@
-import SPConvLab
+import Drawing
 
-/// Draws a C x C channel-similarity matrix as a heatmap picture.
+/// Draws a C x C channel-similarity matrix as a heatmap figure.
 ///
 /// Layout, top to bottom: a title line, an optional subtitle line, then the matrix with channel
 /// labels on its left and bottom edges and a colour bar with labelled ticks on its right.
-/// Each matrix entry is one square cell of ``cellSize(channels:)`` pixels, so the matrix is
-/// between 512 and about 1024 pixels wide for 2...512 channels and `channels` pixels wide
-/// beyond (2048 channels give 2048 pixels); beyond 4096 channels the matrix is wider than 4096
-/// pixels, since cells are never shrunk below one pixel. Text is scaled with the matrix.
+/// The matrix is one raster of C x C samples drawn nearest-neighbour, each entry a square cell of
+/// ``cellSize(channels:)`` pixels at 1x, so cells stay crisp at every size and in every format: the
+/// matrix is between 512 and about 1024 pixels wide for 2...512 channels and `channels` pixels wide
+/// beyond (2048 channels give 2048 pixels, 4096 device pixels in the 2x PNG). Text grows with the
+/// matrix.
 ///
 /// Colours: ``Colormap/viridis`` over `[0, 1]` when no value is negative, otherwise the
 /// diverging ``Colormap/coolwarm`` over `[-1, 1]`; values outside the domain are clamped and NaN
@@ -25,8 +26,21 @@ public enum HeatmapRenderer {
         values.contains { $0 < 0 } ? .coolwarm : .viridis
     }
 
-    /// The scale of ordinary text for a matrix `side` pixels wide (2 up to 799 pixels).
-    static func fontScale(side: Int) -> Int { max(2, side / 400) }
+    /// The matrix as a C x C RGB raster: row `r`, column `c` shows `values[order[r] * C + order[c]]`.
+    public static func matrixRaster(values: [Float], channels: Int, order: [Int], colormap: Colormap) -> Raster {
+        var pixels = [UInt8](repeating: 0, count: channels * channels * 3)
+        for r in 0..<channels {
+            let rowBase = order[r] * channels
+            for c in 0..<channels {
+                let (red, green, blue) = colormap.rgb(Double(values[rowBase + order[c]]))
+                let i = (r * channels + c) * 3
+                pixels[i] = red
+                pixels[i + 1] = green
+                pixels[i + 2] = blue
+            }
+        }
+        return Raster(width: channels, height: channels, layout: .rgb, pixels: pixels)
+    }
 
     /// Renders a heatmap of a C x C matrix.
     ///
@@ -37,15 +51,14 @@ public enum HeatmapRenderer {
     ///   - order: The channel shown at each position (a permutation of `0..<C`, e.g. clustered
     ///     order); `nil` keeps the index order. Row `r`, column `c` of the picture shows
     ///     `values[order[r] * C + order[c]]`, and the edge labels give `order[r]`.
-    ///   - title: The first line, e.g. "layer1.0.conv1  pearson  512 images". ASCII only; other
-    ///     characters are drawn as "?". Wrapped onto two lines or shrunk, then cut with "...", when wider than the picture.
+    ///   - title: The first line, e.g. "layer1.0.conv1 · pearson · 512 images"; shrunk, then
+    ///     wrapped onto two lines, then cut with "…", when wider than the picture.
     ///   - subtitle: An optional second line in smaller type.
     ///   - clusterStarts: Positions (in display order, ascending) where a cluster begins; each
     ///     run of two or more positions between consecutive starts gets an outline around its
     ///     diagonal block. `nil` draws none.
-    /// - Returns: An RGB image.
     public static func render(values: [Float], channels: Int, order: [Int]?, title: String,
-                              subtitle: String?, clusterStarts: [Int]? = nil) -> Image8 {
+                              subtitle: String?, clusterStarts: [Int]? = nil) -> Figure {
         precondition(channels > 0, "a heatmap needs at least one channel, got \(channels)")
         precondition(values.count == channels * channels,
                      "a \(channels)x\(channels) matrix has \(channels * channels) values, got \(values.count)")
@@ -56,151 +69,107 @@ public enum HeatmapRenderer {
         let hasNaN = values.contains { $0.isNaN }
         let layout = Layout(channels: channels, order: order, title: title, subtitle: subtitle,
                             colormap: colormap, hasNaN: hasNaN)
-        let (cell, side, u, margin) = (layout.cell, layout.side, layout.fontScale, layout.margin)
-        let (matrixLeft, matrixTop, barLeft, barWidth) = (layout.matrixLeft, layout.matrixTop, layout.barLeft, layout.barWidth)
-        let (tickLength, ticks, labels) = (layout.tickLength, layout.ticks, layout.labels)
-        let (titleLine, subtitleLine, width, height) = (layout.titleLine, layout.subtitleLine, layout.width, layout.height)
-
-        var canvas = Canvas(width: width, height: height)
-        canvas.drawText(titleLine.text, x: margin, y: margin, scale: titleLine.scale)
-        if let subtitleLine {
-            canvas.drawText(subtitleLine.text, x: margin,
-                            y: margin + BitmapFont.measure(titleLine.text, scale: titleLine.scale).height + 2 * u,
-                            scale: subtitleLine.scale, color: Canvas.Color(gray: 64))
+        var figure = Figure(width: layout.width, height: layout.height)
+        FigureStyle.drawLines(layout.titleLines.lines, at: layout.margin, top: layout.margin, font: layout.titleLines.font, on: &figure)
+        if let subtitleLines = layout.subtitleLines {
+            FigureStyle.drawLines(subtitleLines.lines, at: layout.margin, top: layout.subtitleTop, font: subtitleLines.font,
+                                  color: Color(gray: 64), on: &figure)
         }
 
-        // The matrix.
-        for r in 0..<channels {
-            let rowBase = order[r] * channels
-            for c in 0..<channels {
-                canvas.fillRect(x: matrixLeft + c * cell, y: matrixTop + r * cell, width: cell, height: cell,
-                                color: colormap.color(Double(values[rowBase + order[c]])))
-            }
-        }
-        canvas.strokeRect(x: matrixLeft - 1, y: matrixTop - 1, width: side + 2, height: side + 2, color: .black)
+        // The matrix, framed.
+        let matrix = layout.matrixRect
+        figure.image(matrixRaster(values: values, channels: channels, order: order, colormap: colormap), in: matrix)
+        let frameWidth = max(1, layout.unit / 2)
+        figure.stroke(Rect(x: matrix.x - frameWidth / 2, y: matrix.y - frameWidth / 2,
+                           width: matrix.width + frameWidth, height: matrix.height + frameWidth), Stroke(.black, width: frameWidth))
 
         // Cluster outlines on the diagonal.
         if let starts = clusterStarts {
-            let outline = colormap.domain.lowerBound < 0 ? Canvas.Color.black : Canvas.Color(255, 40, 40)
+            let outline = colormap.domain.lowerBound < 0 ? Color.black : Color(255, 40, 40)
+            let cell = Double(layout.cell)
             let thickness = max(1, cell / 8)
             let bounds = (starts.filter { $0 > 0 && $0 < channels } + [0, channels]).sorted()
             for (start, end) in zip(bounds, bounds.dropFirst()) where end - start >= 2 {
-                canvas.strokeRect(x: matrixLeft + start * cell, y: matrixTop + start * cell,
-                                  width: (end - start) * cell, height: (end - start) * cell,
-                                  thickness: thickness, color: outline)
+                let inset = thickness / 2
+                figure.stroke(Rect(x: matrix.x + Double(start) * cell + inset, y: matrix.y + Double(start) * cell + inset,
+                                   width: Double(end - start) * cell - thickness, height: Double(end - start) * cell - thickness),
+                              Stroke(outline, width: thickness))
             }
         }
 
-        labels.draw(on: &canvas, matrixLeft: matrixLeft, matrixTop: matrixTop, side: side)
+        layout.labels.draw(on: &figure, matrix: matrix)
 
-        // Colour bar: the upper end of the domain at the top.
+        // Colour bar: the 256 entries of the map, the upper end of the domain at the top.
+        let bar = layout.barRect
+        let levels = (0..<256).reversed().map { colormap.rgb(colormap.domain.lowerBound + (Double($0) + 0.5) / 256 * (colormap.domain.upperBound - colormap.domain.lowerBound)) }
+        figure.image(Raster(width: 1, height: 256, layout: .rgb, pixels: levels.flatMap { [$0.0, $0.1, $0.2] }), in: bar)
+        figure.stroke(bar, Stroke(.black, width: frameWidth))
         let (lower, upper) = (colormap.domain.lowerBound, colormap.domain.upperBound)
-        for y in 0..<side {
-            let t = upper - (Double(y) + 0.5) / Double(side) * (upper - lower)
-            canvas.fillRect(x: barLeft, y: matrixTop + y, width: barWidth, height: 1, color: colormap.color(t))
-        }
-        canvas.strokeRect(x: barLeft - 1, y: matrixTop - 1, width: barWidth + 2, height: side + 2, color: .black)
-        let glyphHeight = BitmapFont.measure("0", scale: u).height
-        for (value, label) in ticks {
-            let y = matrixTop + Int(((upper - value) / (upper - lower) * Double(side - 1)).rounded())
-            let thickness = max(1, u / 2)
-            canvas.fillRect(x: barLeft + barWidth, y: y - thickness / 2, width: tickLength, height: thickness, color: .black)
-            let labelTop = min(max(y - glyphHeight / 2, matrixTop - glyphHeight / 2), matrixTop + side - glyphHeight / 2)
-            canvas.drawText(label, x: barLeft + barWidth + tickLength + 2 * u, y: labelTop, scale: u)
+        for (value, label) in layout.ticks {
+            let y = bar.y + (upper - value) / (upper - lower) * bar.height
+            figure.line(from: Point(bar.maxX, y), to: Point(bar.maxX + layout.tickLength, y), Stroke(.black, width: frameWidth))
+            figure.text(label, at: Point(bar.maxX + layout.tickLength + layout.unit, y), font: layout.labelFont, baseline: .middle)
         }
         if hasNaN {
             let (r, g, b) = Colormap.nanColor
-            let swatchTop = matrixTop + side + 4 * u
-            canvas.fillRect(x: barLeft, y: swatchTop, width: barWidth, height: glyphHeight, color: Canvas.Color(r, g, b))
-            canvas.drawText("NaN", x: barLeft + barWidth + u, y: swatchTop, scale: u)
+            let swatch = Rect(x: bar.x, y: bar.maxY + 2 * layout.unit, width: bar.width, height: layout.nanSwatchHeight)
+            figure.fill(swatch, Color(r, g, b))
+            figure.text("NaN", at: Point(swatch.maxX + layout.unit, swatch.midY), font: layout.labelFont, baseline: .middle)
         }
-        return canvas.makeImage()
+        return figure
     }
 
-    /// Where everything of a heatmap goes, in pixels.
+    /// Where everything of a heatmap goes, in pixels at 1x.
     struct Layout {
         let cell: Int
-        let side: Int
-        let fontScale: Int
-        let margin: Int
+        let side: Double
+        /// The unit of spacing and text size: 2 up to 799 matrix pixels, growing with the matrix.
+        let unit: Double
+        let margin: Double
+        let labelFont: Font
         let labels: EdgeLabels
-        let barWidth: Int
-        let tickLength: Int
+        let tickLength: Double
         let ticks: [(Double, String)]
-        let matrixLeft: Int
-        let matrixTop: Int
-        let barLeft: Int
-        let width: Int
-        let height: Int
-        let titleLine: (text: String, scale: Int)
-        let subtitleLine: (text: String, scale: Int)?
+        let matrixRect: Rect
+        let barRect: Rect
+        let nanSwatchHeight: Double
+        let width: Double
+        let height: Double
+        let titleLines: (lines: [String], font: Font)
+        let subtitleLines: (lines: [String], font: Font)?
+        let subtitleTop: Double
 
         init(channels: Int, order: [Int], title: String, subtitle: String?, colormap: Colormap, hasNaN: Bool) {
             cell = HeatmapRenderer.cellSize(channels: channels)
-            side = channels * cell
-            let u = HeatmapRenderer.fontScale(side: side)
-            fontScale = u
-            margin = 6 * u
-            // Edge labels: every channel when cells are tall enough for a glyph, else every `step`.
-            labels = EdgeLabels(channels: channels, cell: cell, fontScale: u, order: order)
-            barWidth = 8 * u
-            tickLength = 2 * u
+            side = Double(channels * cell)
+            unit = Double(max(2, channels * cell / 400))
+            margin = 6 * unit
+            let labelFont = Font(size: 6.5 * unit), unit = self.unit, margin = self.margin
+            self.labelFont = labelFont
+            labels = EdgeLabels(channels: channels, cell: Double(cell), unit: unit, font: labelFont, order: order)
+            tickLength = 2 * unit
             ticks = colormap.domain.lowerBound < 0
-                ? [(-1.0, "-1"), (-0.5, "-0.5"), (0.0, "0"), (0.5, "0.5"), (1.0, "1")]
+                ? [(-1.0, "−1"), (-0.5, "−0.5"), (0.0, "0"), (0.5, "0.5"), (1.0, "1")]
                 : [(0.0, "0"), (0.25, "0.25"), (0.5, "0.5"), (0.75, "0.75"), (1.0, "1")]
-            let tickLabelWidth = ticks.map { BitmapFont.measure($0.1, scale: u).width }.max() ?? 0
-            matrixLeft = margin + labels.rowLabelWidth
-            barLeft = matrixLeft + side + 4 * u
-            width = barLeft + barWidth + tickLength + 2 * u + tickLabelWidth + margin
+            let tickLabelWidth = TextMetrics.widest(ticks.map(\.1) + (hasNaN ? ["NaN"] : []), font: labelFont)
+            let matrixLeft = (margin + labels.rowLabelWidth).rounded(.up)
+            let barLeft = matrixLeft + side + 4 * unit, barWidth = 8 * unit
+            let width = (barLeft + barWidth + 2 * unit + unit + tickLabelWidth + margin).rounded(.up)
+            self.width = width
             // Title block, shrunk to fit the width.
             let textWidth = width - 2 * margin
-            titleLine = HeatmapRenderer.fitted(title, maxWidth: textWidth, preferredScale: u + 1, comfortableScale: u)
-            subtitleLine = subtitle.map { HeatmapRenderer.fitted($0, maxWidth: textWidth, preferredScale: u, comfortableScale: u) }
-            var titleHeight = BitmapFont.measure(titleLine.text, scale: titleLine.scale).height
-            if let subtitleLine { titleHeight += 2 * u + BitmapFont.measure(subtitleLine.text, scale: subtitleLine.scale).height }
-            matrixTop = margin + titleHeight + 4 * u
-            let nanLegendHeight = hasNaN ? 4 * u + BitmapFont.measure("NaN", scale: u).height : 0
-            height = matrixTop + side + max(labels.columnLabelHeight, nanLegendHeight) + margin
+            titleLines = FigureStyle.fitted(title, font: Font(size: 8 * unit, weight: .bold), smallest: 6 * unit, maxWidth: textWidth)
+            subtitleLines = subtitle.map { FigureStyle.fitted($0, font: labelFont, smallest: 5 * unit, maxWidth: textWidth) }
+            var titleHeight = FigureStyle.height(ofLines: titleLines.lines.count, font: titleLines.font)
+            subtitleTop = margin + titleHeight + unit
+            if let subtitleLines = self.subtitleLines { titleHeight += unit + FigureStyle.height(ofLines: subtitleLines.lines.count, font: subtitleLines.font) }
+            let matrixTop = (margin + titleHeight + 4 * unit).rounded(.up)
+            matrixRect = Rect(x: matrixLeft, y: matrixTop, width: side, height: side)
+            barRect = Rect(x: barLeft, y: matrixTop, width: barWidth, height: side)
+            nanSwatchHeight = TextMetrics.measure("NaN", font: labelFont).height
+            let nanLegendHeight = hasNaN ? 2 * unit + nanSwatchHeight : 0
+            height = (matrixTop + side + max(labels.columnLabelHeight, nanLegendHeight) + margin).rounded(.up)
         }
-    }
-
-    /// `text` fitted to `maxWidth`: on one line at the largest scale from `preferredScale` down to
-    /// `comfortableScale`, else wrapped at spaces onto two lines at the largest scale from
-    /// `comfortableScale` down to 1, else cut with "..." at scale 1.
-    static func fitted(_ text: String, maxWidth: Int, preferredScale: Int,
-                       comfortableScale: Int) -> (text: String, scale: Int) {
-        for scale in stride(from: preferredScale, through: max(1, comfortableScale), by: -1)
-        where BitmapFont.measure(text, scale: scale).width <= maxWidth {
-            return (text, scale)
-        }
-        for scale in stride(from: max(1, comfortableScale), through: 1, by: -1) {
-            let lines = wrapped(text, maxWidth: maxWidth, scale: scale)
-            if lines.count <= 2 && lines.allSatisfy({ BitmapFont.measure($0, scale: scale).width <= maxWidth }) {
-                return (lines.joined(separator: "\n"), scale)
-            }
-        }
-        let fits = max(0, (maxWidth + 1) / BitmapFont.advance - 3)
-        let lines = wrapped(text, maxWidth: maxWidth, scale: 1).prefix(2).map { line in
-            line.count > fits + 3 ? String(line.prefix(fits)) + "..." : line
-        }
-        return (lines.joined(separator: "\n"), 1)
-    }
-
-    /// `text` split greedily at spaces into lines no wider than `maxWidth` where possible.
-    static func wrapped(_ text: String, maxWidth: Int, scale: Int) -> [String] {
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
-            let candidate = current.isEmpty ? word : current + " " + word
-            if !current.isEmpty && BitmapFont.measure(candidate, scale: scale).width > maxWidth {
-                lines.append(current)
-                current = word
-            } else {
-                current = candidate
-            }
-        }
-        lines.append(current)
-        return lines
     }
 }
 
@@ -209,35 +178,36 @@ struct EdgeLabels {
     let rowPositions: [Int]
     let columnPositions: [Int]
     let order: [Int]
-    let cell: Int
-    let scale: Int
-    let rowLabelWidth: Int
-    let columnLabelHeight: Int
-    let tickLength: Int
+    let cell: Double
+    let font: Font
+    let rowLabelWidth: Double
+    let columnLabelHeight: Double
+    let tickLength: Double
+    let gap: Double
 
-    init(channels: Int, cell: Int, fontScale u: Int, order: [Int]) {
+    init(channels: Int, cell: Double, unit: Double, font labelFont: Font, order: [Int]) {
         self.order = order
         self.cell = cell
-        // A label per row when a glyph fits in a cell, else every `step` rows, spaced by at
-        // least two label heights.
-        let rowScale: Int
+        // A label per row when a line of text fits in a cell, else every `step` rows, spaced by at
+        // least two line heights.
+        let lineHeight = TextMetrics.measure("0", font: labelFont).height
         let rowStep: Int
-        if cell >= BitmapFont.glyphHeight {
-            rowScale = max(1, min(u, (cell - 1) / BitmapFont.glyphHeight))
+        if cell >= lineHeight * 0.8 {
+            font = labelFont.sized(max(4, min(labelFont.size, cell * 0.7)))
             rowStep = 1
         } else {
-            rowScale = u
-            rowStep = EdgeLabels.niceStep(atLeast: Double(2 * BitmapFont.lineHeight * u) / Double(cell))
+            font = labelFont
+            rowStep = EdgeLabels.niceStep(atLeast: 2 * lineHeight / cell)
         }
-        scale = rowScale
-        tickLength = rowStep == 1 ? 0 : u
-        let widest = BitmapFont.measure(String(channels - 1), scale: rowScale).width
+        tickLength = rowStep == 1 ? 0 : unit
+        gap = unit
+        let widest = TextMetrics.width(String(channels - 1), font: font)
         rowPositions = Array(stride(from: 0, to: channels, by: rowStep))
-        // Columns: the same scale, spaced so that the widest label plus a gap fits.
-        let columnStep = max(rowStep, EdgeLabels.niceStep(atLeast: Double(widest + 2 * rowScale) / Double(cell)))
+        // Columns: the same type, spaced so that the widest label plus a gap fits.
+        let columnStep = max(rowStep, EdgeLabels.niceStep(atLeast: (widest + 2 * unit) / cell))
         columnPositions = Array(stride(from: 0, to: channels, by: columnStep))
-        rowLabelWidth = widest + tickLength + 2 * u
-        columnLabelHeight = tickLength + u + BitmapFont.measure("0", scale: rowScale).height + u
+        rowLabelWidth = widest + tickLength + 2 * unit
+        columnLabelHeight = tickLength + gap + TextMetrics.measure("0", font: font).height + unit
     }
 
     /// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `minimum`.
@@ -249,27 +219,22 @@ struct EdgeLabels {
         }
     }
 
-    func draw(on canvas: inout Canvas, matrixLeft: Int, matrixTop: Int, side: Int) {
-        let glyph = BitmapFont.measure("0", scale: scale)
+    func draw(on figure: inout Figure, matrix: Rect) {
+        let stroke = Stroke(.black, width: 1)
         for position in rowPositions {
-            let centre = matrixTop + position * cell + cell / 2
-            let label = String(order[position])
-            let labelWidth = BitmapFont.measure(label, scale: scale).width
+            let centre = matrix.y + (Double(position) + 0.5) * cell
             if tickLength > 0 {
-                canvas.fillRect(x: matrixLeft - 1 - tickLength, y: centre, width: tickLength, height: 1, color: .black)
+                figure.line(from: Point(matrix.x - 1 - tickLength, centre), to: Point(matrix.x - 1, centre), stroke)
             }
-            canvas.drawText(label, x: matrixLeft - 1 - tickLength - scale * 2 - labelWidth,
-                            y: centre - glyph.height / 2 + scale / 2, scale: scale)
+            figure.text(String(order[position]), at: Point(matrix.x - 1 - tickLength - gap, centre), font: font,
+                        anchor: .end, baseline: .middle)
         }
         for position in columnPositions {
-            let centre = matrixLeft + position * cell + cell / 2
-            let label = String(order[position])
-            let labelWidth = BitmapFont.measure(label, scale: scale).width
+            let centre = matrix.x + (Double(position) + 0.5) * cell
             if tickLength > 0 {
-                canvas.fillRect(x: centre, y: matrixTop + side + 1, width: 1, height: tickLength, color: .black)
+                figure.line(from: Point(centre, matrix.maxY + 1), to: Point(centre, matrix.maxY + 1 + tickLength), stroke)
             }
-            canvas.drawText(label, x: centre - labelWidth / 2, y: matrixTop + side + 1 + tickLength + scale * 2,
-                            scale: scale)
+            figure.text(String(order[position]), at: Point(centre, matrix.maxY + 1 + tickLength + gap), font: font, anchor: .middle)
         }
     }
 }

@@ -8,6 +8,8 @@ extension SweepReport {
             let file: String?
             let caption: String
             let note: String?
+            /// The same figure in other formats (SVG, PDF), linked under it.
+            var alternates: [String] = []
         }
 
         struct HeatmapEntry {
@@ -16,6 +18,8 @@ extension SweepReport {
             let layer: String
             let metric: String
             let channels: Int
+            /// The same figure in other formats (SVG, PDF), linked under it.
+            var alternates: [String] = []
         }
 
         let title: String
@@ -79,7 +83,7 @@ extension SweepReport {
             for chart in charts {
                 if let file = chart.file {
                     html += "<figure><img src=\"\(escapeHTML(file))\" alt=\"\(escapeHTML(chart.caption))\">"
-                    html += "<figcaption>\(escapeHTML(chart.caption))</figcaption></figure>\n"
+                    html += "<figcaption>\(escapeHTML(chart.caption))\(Page.alternateLinks(chart.alternates))</figcaption></figure>\n"
                 } else if let note = chart.note {
                     html += "<p class=\"note\">\(escapeHTML(note))</p>\n"
                 }
@@ -97,12 +101,22 @@ extension SweepReport {
                 for entry in heatmaps where entry.runID == id {
                     let caption = "\(entry.layer), \(entry.metric), \(entry.channels) channels"
                     html += "<figure><a href=\"\(escapeHTML(entry.file))\"><img src=\"\(escapeHTML(entry.file))\" alt=\"\(escapeHTML(caption))\"></a>"
-                    html += "<figcaption>\(escapeHTML(caption))</figcaption></figure>\n"
+                    html += "<figcaption>\(escapeHTML(caption))\(Page.alternateLinks(entry.alternates))</figcaption></figure>\n"
                 }
                 html += "</div>\n"
             }
             html += "</body>\n</html>\n"
             return html
+        }
+
+        /// " (SVG · PDF)" linking the other formats of a figure, or nothing.
+        static func alternateLinks(_ files: [String]) -> String {
+            guard !files.isEmpty else { return "" }
+            let links = files.map { file in
+                let format = file.split(separator: ".").last.map { $0.uppercased() } ?? file
+                return "<a href=\"\(escapeHTML(file))\">\(escapeHTML(format))</a>"
+            }
+            return " <span class=\"formats\">(" + links.joined(separator: " · ") + ")</span>"
         }
 
         func runsTable() -> String {

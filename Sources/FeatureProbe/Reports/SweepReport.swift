@@ -1,3 +1,4 @@
+import Drawing
 import Foundation
 import SPConvLab
 
@@ -49,10 +50,14 @@ public enum SweepReport {
     ///     (then every label marks each run's weights).
     /// - Returns: `(name, bytes)` pairs; names are relative paths with `/` separators.
     /// - Throws: ``FeatureProbeError`` when the runs mix random with trained or file weights and
-    ///   `allowMixing` is false (``WeightsMixing``), or a similarity record's values do not form
-    ///   its `channels x channels` matrix; errors of ``PNGCodec/encode(_:)``.
+    ///   `allowMixing` is false (``WeightsMixing``), a similarity record's values do not form
+    ///   its `channels x channels` matrix, or cairo cannot draw a figure.
+    ///   - formats: The formats every figure is written in; PNG (shown on the page) always is,
+    ///     SVG and PDF are linked under each figure.
     public static func files(runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord],
-                             title: String, generatedAt: Date = Date(), allowMixing: Bool = false) throws -> [(name: String, bytes: [UInt8])] {
+                             title: String, generatedAt: Date = Date(), allowMixing: Bool = false,
+                             formats: [FigureFormat] = [.png]) throws -> [(name: String, bytes: [UInt8])] {
+        let formats = formats.contains(.png) ? formats : [.png] + formats
         try WeightsMixing.check(runs, allowed: allowMixing, what: "The report")
         let summaries = ConfigurationSummary.group(runs, layerMetrics: layerMetrics)
         var files: [(name: String, bytes: [UInt8])] = []
@@ -68,8 +73,10 @@ public enum SweepReport {
         for figure in figures(summaries: summaries, labels: labels) {
             switch figure.content {
             case .chart(let chart):
-                files.append((figure.name, try PNGCodec.encode(ChartRenderer.render(chart))))
-                page.charts.append(.init(file: figure.name, caption: figure.caption, note: nil))
+                let written = try FigureFiles.encode(ChartRenderer.render(chart), stem: figure.name, formats: formats, title: chart.title)
+                files += written
+                page.charts.append(.init(file: written[0].name, caption: figure.caption, note: nil,
+                                         alternates: written.dropFirst().map(\.name)))
             case .absent(let note):
                 page.charts.append(.init(file: nil, caption: figure.caption, note: note))
             }
@@ -87,13 +94,14 @@ public enum SweepReport {
                 name += "-\(suffix)"
             }
             usedNames.insert(name)
-            name += ".png"
-            let image = HeatmapRenderer.render(values: record.values, channels: record.channels, order: nil,
-                                               title: "run \(record.runID)  \(record.layer)  \(record.metric)",
-                                               subtitle: "\(labels.long(record.runID))  \(record.channels) channels")
-            files.append((name, try PNGCodec.encode(image)))
-            page.heatmaps.append(.init(runID: record.runID, file: name, layer: record.layer,
-                                       metric: record.metric, channels: record.channels))
+            let heatmapTitle = "run \(record.runID) · \(record.layer) · \(record.metric)"
+            let figure = HeatmapRenderer.render(values: record.values, channels: record.channels, order: nil,
+                                                title: heatmapTitle,
+                                                subtitle: "\(labels.long(record.runID)) · \(record.channels) channels")
+            let written = try FigureFiles.encode(figure, stem: name, formats: formats, title: heatmapTitle)
+            files += written
+            page.heatmaps.append(.init(runID: record.runID, file: written[0].name, layer: record.layer,
+                                       metric: record.metric, channels: record.channels, alternates: written.dropFirst().map(\.name)))
         }
         files.append(("index.html", Array(page.html(labels: labels).utf8)))
         return files

@@ -28,6 +28,7 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var inputs: InputOptions
     @Option(help: "Layers: comma-separated dotted paths, globs or sets (convs, blocks, all).")
     var layers: String
+    @OptionGroup var figures: FigureOptions
     @Option(help: "Output folder (created if missing).")
     var out: String
 
@@ -79,11 +80,11 @@ struct CompareCommand: ParsableCommand {
                 ("cka_pairs.csv", Array(CSVWriter.table(header: ["layer_a", "layer_b", "cka"], rows: pairRows).utf8)),
             ]
             if result.firstLayers.count == result.secondLayers.count {
-                let image = HeatmapRenderer.render(
+                let figure = HeatmapRenderer.render(
                     values: result.values.map { $0.map(Float.init) ?? .nan }, channels: result.firstLayers.count, order: nil,
-                    title: "linear CKA  \(result.images) images",
+                    title: "linear CKA · \(result.images) images",
                     subtitle: "rows \(first.spec.displayName), columns \(second.spec.displayName); gray = sizes differ")
-                files.append(("cka.png", try PNGCodec.encode(image)))
+                files += try FigureFiles.encode(figure, stem: "cka", formats: figures.list, title: "linear CKA")
             }
             try StagedFolder.write(files, into: out)
             print(CSVWriter.table(header: ["layer_a", "layer_b", "cka"],

@@ -28,6 +28,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
     @Option(help: "The checkpoint store with the trained grid (default: notebooks-data/models of this checkout).") var store: String?
     @Flag(help: "Compare untrained networks (seeded random weights) instead of the trained grid.") var random = false
+    @OptionGroup var figures: FigureOptions
 
     /// The trained grid the demo shows: its seeds and epochs (train's default recipe).
     static let seeds: [UInt64] = [0, 1]
@@ -108,7 +109,8 @@ struct DemoCommand: ParsableCommand {
             let title = random
                 ? "SPConvLab demo: resnet20 with untrained, random weights on \(fashion ? "Fashion-MNIST" : "the bundled photos") (no accuracy; not comparable with trained networks)"
                 : "SPConvLab demo: resnet20 trained on Fashion-MNIST, \(Self.epochs) epochs, seeds \(Self.seeds.map(String.init).joined(separator: " and "))"
-            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity, title: title)
+            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity, title: title,
+                                              formats: figures.list)
             try SweepReport.write(files, into: reportFolder)
             let done = counts[.done] ?? 0
             if !missing.isEmpty {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Drawing
 import FeatureProbe
 import Foundation
 import SPConvLab
@@ -20,7 +21,7 @@ struct GridCommand: ParsableCommand {
     var image: Int = 0
     @Option(help: "Similarity at which channels join a cluster, in [0, 1].")
     var threshold: Double = LayerSummary.defaultThreshold
-    @Option(help: "The PNG file to write.")
+    @Option(help: "The file to write: .png (drawn at 2x), .svg or .pdf.")
     var out: String
 
     func validate() throws {
@@ -28,7 +29,14 @@ struct GridCommand: ParsableCommand {
         guard (0...1).contains(threshold) else {
             throw ValidationError("--threshold \(threshold) is outside [0, 1]; give a similarity between 0 and 1.")
         }
-        guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out '\(out)' must name a .png file.") }
+        guard outputFormat != nil else {
+            throw ValidationError("--out '\(out)' must name a .png, .svg or .pdf file; its extension chooses the format.")
+        }
+    }
+
+    /// The format `--out`'s extension names.
+    var outputFormat: FigureFormat? {
+        FigureFormat(rawValue: URL(fileURLWithPath: out).pathExtension.lowercased())
     }
 
     func run() throws {
@@ -50,8 +58,9 @@ struct GridCommand: ParsableCommand {
             guard let maps = result.exampleMaps, let summary = result.summaries[.cosine] else { return }
             let picture = FeatureGridRenderer.render(
                 maps: maps, clusterOf: summary.clusterOfChannel,
-                title: "\(result.path)  \(network.spec.displayName)  \(source.label(of: image))  \(summary.clusters) clusters (cosine >= \(threshold))")
-            try FileBytes.writeAtomically(try PNGCodec.encode(picture), to: out)
+                title: "\(result.path) · \(network.spec.displayName) · \(source.label(of: image)) · \(summary.clusters) clusters (cosine ≥ \(threshold))")
+            let bytes = try FigureFiles.encode(picture, stem: "grid", formats: [outputFormat!])[0].bytes
+            try FileBytes.writeAtomically(bytes, to: out)
             printError("wrote \(out)")
         }
     }

@@ -21,6 +21,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing).") var out: String
     @Option(help: "Only the sweep with this name (default: every sweep).") var sweep: String?
     @Option(help: "Heatmaps per run: a number of layers (evenly spaced), 'all' or 0.") var heatmaps: String = "4"
+    @OptionGroup var figures: FigureOptions
     @Flag(name: .customLong("mix-weights"), help: "Allow runs with random weights beside trained ones (each label marks its weights).") var mixWeights = false
 
     func validate() throws {
@@ -36,7 +37,7 @@ struct ReportCommand: ParsableCommand {
             try OutputFolder.prepare(out)
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
                                               title: "SPConv sweep report: \(URL(fileURLWithPath: db).lastPathComponent)",
-                                              allowMixing: mixWeights)
+                                              allowMixing: mixWeights, formats: figures.list)
             try SweepReport.write(files, into: out)
             print(URL(fileURLWithPath: out).appendingPathComponent("index.html").path)
             printError("wrote \(files.count) files for \(data.runs.count) run(s) to \(out)")

@@ -31,6 +31,7 @@ struct SimilarityCommand: ParsableCommand {
     var order: String = "clustered"
     @Option(help: "Index of the image whose maps the grids and pair sheets show.")
     var image: Int = 0
+    @OptionGroup var figures: FigureOptions
     @Flag(help: "Also write the matrices as .npy.")
     var npy = false
     @Option(help: "Output folder (created if missing).")
@@ -61,6 +62,7 @@ struct SimilarityCommand: ParsableCommand {
             var analysis = RedundancyAnalysis()
             analysis.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             var report = SimilarityReport()
+            report.formats = figures.list
             report.includeNPY = npy
             report.clusteredOrder = order == "clustered"
             try StagedFolder.checkTargets(report.fileNames(layers: selection.paths, metrics: analysis.metrics), in: out)
