@@ -71,7 +71,7 @@ import SPConvLab
     @Test func fileList() throws {
         let files = try Self.report()
         #expect(files.map(\.name) == ["runs.csv", "configurations.csv", "layer_metrics.csv", "macs_vs_ratio.png", "latency_vs_ratio.png",
-                                      "redundancy_per_layer.png", "heatmaps/run1.layer1.0.conv1.cosine.png",
+                                      "latency_vs_macs.png", "redundancy_per_layer.png", "heatmaps/run1.layer1.0.conv1.cosine.png",
                                       "heatmaps/run6.layer1.0.conv1.cosine.png", "index.html"])
         for file in files where file.name.hasSuffix(".png") {
             let image = try PNGCodec.decode(file.bytes)
@@ -129,8 +129,9 @@ import SPConvLab
     @Test func redundancyUsesCosineAndMergesLayerOrder() {
         let labels = SweepReport.RunLabels(runs: Self.runs())
         let summaries = ConfigurationSummary.group(Self.runs(), layerMetrics: Self.layerMetrics())
-        let figure = SweepReport.redundancyFigure(summaries: summaries, labels: labels)
-        guard case .chart(let chart) = figure.content else { Issue.record("expected a chart"); return }
+        let figures = SweepReport.redundancyFigures(summaries: summaries, labels: labels)
+        #expect(figures.map(\.name) == ["redundancy_per_layer"], "one source of weights: one panel")
+        guard case .chart(let chart) = figures[0].content else { Issue.record("expected a chart"); return }
         #expect(chart.categories == Self.layers)
         #expect(chart.series.map(\.name) == ["vanilla", "r=0.25 g=1", "r=0.5 g=2"])
         // Run 2's conv1 under cosine: 0.5 - 0.04 * 0 - 0.02 * 2.
@@ -241,6 +242,67 @@ import SPConvLab
         // Runs of one kind pass without the flag.
         _ = try SweepReport.files(runs: Self.trainedRuns(), layerMetrics: [], similarity: [], title: "trained")
         _ = try SweepReport.files(runs: Self.runs(), layerMetrics: [], similarity: [], title: "random")
+    }
+
+    @Test func trainedAndRandomRedundancyGoInSeparatePanels() throws {
+        var runs = Self.trainedRuns()
+        var random = Self.run(6, ratio: 0.75, groups: 2)
+        random.weightsSeed = 0
+        runs.append(random)
+        let metrics = Self.layerMetrics().filter { [1, 2, 6].contains($0.runID) }
+        let summaries = ConfigurationSummary.group(runs, layerMetrics: metrics)
+        let figures = SweepReport.redundancyFigures(summaries: summaries, labels: SweepReport.RunLabels(runs: runs))
+        #expect(figures.map(\.name) == ["redundancy_per_layer_trained", "redundancy_per_layer_random"])
+        guard case .chart(let trained) = figures[0].content, case .chart(let untrained) = figures[1].content else {
+            Issue.record("expected two charts")
+            return
+        }
+        #expect(trained.series.map(\.name) == ["vanilla [trained] (2 seeds)"])
+        #expect(untrained.series.map(\.name) == ["r=0.75 g=2 [random]"])
+        #expect(trained.title.hasSuffix("(trained)") && untrained.title.hasSuffix("(random (untrained))"))
+        let files = try SweepReport.files(runs: runs, layerMetrics: metrics, similarity: [], title: "mixed", allowMixing: true)
+        #expect(files.contains { $0.name == "redundancy_per_layer_trained.png" } && files.contains { $0.name == "redundancy_per_layer_random.png" })
+    }
+
+    @Test func learningCurvesAverageTheSeedsPerEpoch() throws {
+        // Vanilla (runs 1 and 2, seeds 0 and 1) and r=0.5 g=2 seed 0 (run 3); run 2 stopped after epoch 1.
+        func epoch(_ number: Int, loss: Double, accuracy: Double) -> EpochRecord {
+            EpochRecord(epoch: number, learningRate: 0.1, trainLoss: loss, trainAccuracy: 0.5, testLoss: loss,
+                        testAccuracy: accuracy, trainSeconds: 1, imagesPerSecond: 100)
+        }
+        let epochs: [Int64: [EpochRecord]] = [
+            1: [epoch(1, loss: 1.0, accuracy: 0.70), epoch(2, loss: 0.5, accuracy: 0.80)],
+            2: [epoch(1, loss: 3.0, accuracy: 0.60)],
+            3: [epoch(1, loss: 2.0, accuracy: 0.50), epoch(2, loss: 1.0, accuracy: 0.75)],
+        ]
+        let runs = Self.trainedRuns()
+        let summaries = ConfigurationSummary.group(runs, layerMetrics: [])
+        let figures = SweepReport.learningCurveFigures(summaries: summaries, labels: SweepReport.RunLabels(runs: runs), epochs: epochs)
+        #expect(figures.map(\.name) == ["learning_curve_loss", "learning_curve_accuracy"])
+        guard case .chart(let loss) = figures[0].content, case .chart(let accuracy) = figures[1].content else {
+            Issue.record("expected two charts")
+            return
+        }
+        #expect(loss.series.map(\.name) == ["vanilla (2 seeds)", "r=0.5 g=2 (2 seeds)"])
+        // Vanilla epoch 1: (1.0 + 3.0) / 2 = 2.0; epoch 2 only seed 0 reached: 0.5.
+        #expect(loss.series[0].points.map(\.x) == [1, 2] && loss.series[0].points.map(\.y) == [2.0, 0.5])
+        #expect(loss.series[1].points.map(\.y) == [2.0, 1.0], "run 4 (seed 1) has no history: run 3's alone")
+        #expect(abs(accuracy.series[0].points[0].y - 0.65) < 1e-12)
+        // Without history the charts are left out with a note.
+        let none = SweepReport.learningCurveFigures(summaries: summaries, labels: SweepReport.RunLabels(runs: runs), epochs: [:])
+        guard case .absent(let note) = none[0].content else { Issue.record("expected a note"); return }
+        #expect(note.contains("per-epoch history"))
+    }
+
+    @Test func latencyAgainstMacsHasTheVanillaPoint() throws {
+        let summaries = ConfigurationSummary.group(Self.runs(), layerMetrics: [])
+        let figure = SweepReport.latencyFigure(summaries: summaries, labels: SweepReport.RunLabels(runs: Self.runs()))
+        guard case .chart(let chart) = figure.content else { Issue.record("expected a chart"); return }
+        #expect(chart.series.map(\.name) == ["vanilla", "g=1", "g=2", "g=4"])
+        // Vanilla: 1.82e9 MACs, latency 1.82e9 / 1e8 + 0.1 = 18.3 ms.
+        #expect(chart.series[0].points.count == 1 && chart.series[0].points[0].x == 1.82e9
+                && abs(chart.series[0].points[0].y - 18.3) < 1e-9)
+        #expect(chart.series[3].points.count == 2, "the skipped g=4 run has no latency")
     }
 
     @Test func accuracyChartsCarryTheSpreadAsErrorBars() throws {

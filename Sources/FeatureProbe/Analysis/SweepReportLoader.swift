@@ -1,4 +1,5 @@
 import Foundation
+import SPConvLab
 
 /// Reads what a sweep report shows from an experiment database, without changing it.
 public enum SweepReportLoader {
@@ -41,5 +42,16 @@ public enum SweepReportLoader {
             }
         }
         return (runs, metrics, matrices)
+    }
+
+    /// The per-epoch training history of each of `runs` that has one, by run id.
+    public static func epochs(path: String, runs: [RunRecord]) throws -> [Int64: [EpochRecord]] {
+        let database = try ExperimentDatabase(path: path, mode: .readOnly)
+        var history: [Int64: [EpochRecord]] = [:]
+        for run in runs where run.trainEpochs != nil {
+            let records = try database.epochs(runID: run.id)
+            if !records.isEmpty { history[run.id] = records }
+        }
+        return history
     }
 }

@@ -17,4 +17,13 @@ public enum WeightsDescription {
             return "random" + (run.weightsSeed.map { ", seed \($0)" } ?? "")
         }
     }
+
+    /// The source in a phrase: "trained", "loaded from a file", "random (untrained)".
+    public static func sourceName(_ source: WeightsSource) -> String {
+        switch source {
+        case .trained: return "trained"
+        case .file: return "loaded from a file"
+        case .random: return "random (untrained)"
+        }
+    }
 }

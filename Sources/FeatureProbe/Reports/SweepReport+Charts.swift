@@ -1,3 +1,5 @@
+import SPConvLab
+
 extension SweepReport {
     /// A chart of the report, or the note that replaces it when there is nothing to draw.
     struct ReportChart {
@@ -13,7 +15,10 @@ extension SweepReport {
 
     /// The report's charts, in page order, drawn from the configurations summarised over their
     /// seeds (a point is a configuration's mean; error bars its standard deviation).
-    static func figures(summaries: [ConfigurationSummary], labels: RunLabels) -> [ReportChart] {
+    ///
+    /// - Parameter epochs: Each trained run's per-epoch history, by run id, for the learning curves.
+    static func figures(summaries: [ConfigurationSummary], labels: RunLabels,
+                        epochs: [Int64: [EpochRecord]] = [:]) -> [ReportChart] {
         let seedNote = summaries.contains { $0.runIDs.count > 1 } ? " Each point is the mean over a configuration's seeds." : ""
         let means = summaries.map { summary -> RunRecord in
             var run = summary.representative
@@ -30,12 +35,50 @@ extension SweepReport {
                         title: "Latency vs split ratio", yLabel: "latency (ms)",
                         caption: "Measured latency (one forward pass of a batch) against the SPConv split ratio, one line per group count; the dashed line is the vanilla network." + seedNote,
                         note: "No latency recorded: run the sweep with latency measurement to fill this chart."),
-            redundancyFigure(summaries: summaries, labels: labels),
+            latencyFigure(summaries: summaries, labels: labels),
+        ] + redundancyFigures(summaries: summaries, labels: labels) + [
             accuracyFigure(summaries: summaries, labels: labels, name: "accuracy_vs_macs", cost: "MACs",
                            xLabel: "MACs (multiply-accumulates per image)", value: { $0.macs }),
             accuracyFigure(summaries: summaries, labels: labels, name: "accuracy_vs_params", cost: "parameters",
                            xLabel: "parameters", value: { $0.params }),
-        ]
+        ] + learningCurveFigures(summaries: summaries, labels: labels, epochs: epochs)
+    }
+
+    /// The series key of a configuration in the cost charts: vanilla, or its group count.
+    static func costSeriesName(_ run: RunRecord, labels: RunLabels) -> String {
+        run.variant == "vanilla" ? labels.vanilla(model: run.model, source: run.weightsSource)
+            : run.groups.map { labels.groups($0, model: run.model, source: run.weightsSource) } ?? labels.configuration(run)
+    }
+
+    /// Configurations in the order the cost charts list them: vanilla first, then by model and groups.
+    static func costOrder(_ summaries: [ConfigurationSummary]) -> [ConfigurationSummary] {
+        summaries.filter { $0.representative.variant == "vanilla" }
+            + summaries.filter { $0.representative.variant != "vanilla" }
+                .sorted { ($0.representative.model, $0.representative.groups ?? 0) < ($1.representative.model, $1.representative.groups ?? 0) }
+    }
+
+    /// Latency (mean over seeds, bars of one standard deviation) against MACs, one series per
+    /// group count plus the vanilla point: whether fewer MACs buy time on this CPU.
+    static func latencyFigure(summaries: [ConfigurationSummary], labels: RunLabels) -> ReportChart {
+        let name = "latency_vs_macs"
+        let caption = "Measured latency (one forward pass of a batch; mean over seeds with a bar of one standard deviation) against multiply-accumulates per image; vanilla is its own series. Points right of and below vanilla do more arithmetic in less time."
+        let measured = costOrder(summaries.filter { $0.latencyMS != nil && $0.representative.macs != nil })
+        guard !measured.isEmpty else {
+            return ReportChart(name: name, caption: caption,
+                               content: .absent(note: "No run has both latency and MACs: nothing to plot."))
+        }
+        var keys: [String] = []
+        var points: [String: [(x: Double, y: Double)]] = [:], errors: [String: [Double]] = [:]
+        for summary in measured {
+            let key = costSeriesName(summary.representative, labels: labels)
+            if points[key] == nil { keys.append(key) }
+            points[key, default: []].append((Double(summary.representative.macs!), summary.latencyMS!.mean))
+            errors[key, default: []].append(summary.latencyMS!.std ?? 0)
+        }
+        let series = keys.map { ChartSeries(name: $0, points: points[$0]!, connect: false, errors: errors[$0]!) }
+        let chart = Chart(title: "Latency vs MACs", xLabel: "MACs (multiply-accumulates per image)", yLabel: "latency (ms)",
+                          series: series)
+        return ReportChart(name: name, caption: caption, content: .chart(chart))
     }
 
     /// A value against the split ratio: a series per (model, group count, weights), vanilla as references.
@@ -66,14 +109,27 @@ extension SweepReport {
         return ReportChart(name: name, caption: caption, content: .chart(chart))
     }
 
+    /// Mean |off-diagonal| similarity per layer: one chart when all runs' weights come from one
+    /// source, else one panel per source (trained, file, random), never mixed in one legend, since
+    /// random weights show far more channel similarity than trained ones.
+    static func redundancyFigures(summaries: [ConfigurationSummary], labels: RunLabels) -> [ReportChart] {
+        let sources = WeightsSource.allCases.filter { source in summaries.contains { $0.representative.weightsSource == source } }
+        guard sources.count > 1 else { return [redundancyFigure(summaries: summaries, labels: labels, source: nil)] }
+        return sources.map { source in
+            redundancyFigure(summaries: summaries.filter { $0.representative.weightsSource == source }, labels: labels, source: source)
+        }
+    }
+
     /// Mean |off-diagonal| similarity per layer, one series per configuration (vanilla first; the
-    /// mean over its seeds), under `cosine` when recorded, else the first metric.
-    static func redundancyFigure(summaries: [ConfigurationSummary], labels: RunLabels) -> ReportChart {
-        let name = "redundancy_per_layer"
+    /// mean over its seeds), under `cosine` when recorded, else the first metric. With `source`,
+    /// the panel of the runs whose weights come from there.
+    static func redundancyFigure(summaries: [ConfigurationSummary], labels: RunLabels, source: WeightsSource?) -> ReportChart {
+        let name = "redundancy_per_layer" + (source.map { "_\($0.rawValue)" } ?? "")
+        let panel = source.map { " (\(WeightsDescription.sourceName($0)))" } ?? ""
         let metrics = Set(summaries.flatMap { $0.layerRedundancy.keys })
         guard let metric = metrics.contains("cosine") ? "cosine" : metrics.sorted().first else {
-            return ReportChart(name: name, caption: "Mean channel redundancy per layer.",
-                          content: .absent(note: "No layer metrics recorded: run the sweep with similarity capture to see redundancy per layer."))
+            return ReportChart(name: name, caption: "Mean channel redundancy per layer\(panel).",
+                               content: .absent(note: "No layer metrics recorded: run the sweep with similarity capture to see redundancy per layer."))
         }
         let ordered = summaries.filter { $0.representative.variant == "vanilla" } + summaries.filter { $0.representative.variant != "vanilla" }
         let withLayers = ordered.filter { !($0.layerRedundancy[metric] ?? []).isEmpty }
@@ -85,13 +141,13 @@ extension SweepReport {
                                points: summary.layerRedundancy[metric]!.map { (Double(index[$0.layer]!), $0.spread.mean) },
                                connect: true)
         }
-        let chart = Chart(title: "Mean |off-diagonal| \(metric) similarity per layer", xLabel: "layer (network order)",
+        let chart = Chart(title: "Mean |off-diagonal| \(metric) similarity per layer\(panel)", xLabel: "layer (network order)",
                           yLabel: "mean |off-diagonal| \(metric)", series: series, categories: categories,
                           width: min(4000, max(960, 440 + 22 * categories.count)),
-                          height: 560 + 12 * min(24, categories.map(\.count).max() ?? 0))
-        let weights = labels.marksWeights ? " Runs with random weights are marked [random], trained ones [trained]: compare like with like." : ""
+                          height: 560 + 7 * min(24, categories.map(\.count).max() ?? 0))
+        let weights = source == nil ? "" : " This panel holds only the runs with \(WeightsDescription.sourceName(source!)) weights; the other panels hold the rest, since random weights show far more channel similarity than trained ones."
         return ReportChart(name: name, caption: "Mean absolute off-diagonal \(metric) similarity between the channels of each layer, one line per configuration (the mean over its seeds): lower means less redundant channels." + weights,
-                      content: .chart(chart))
+                           content: .chart(chart))
     }
 
     /// Layer paths of several runs merged into one order: each run's layers keep their order,
@@ -127,13 +183,9 @@ extension SweepReport {
         }
         var keys: [String] = []
         var points: [String: [(x: Double, y: Double)]] = [:], errors: [String: [Double]] = [:]
-        let sorted = measured.filter { $0.representative.variant == "vanilla" }
-            + measured.filter { $0.representative.variant != "vanilla" }
-                .sorted { ($0.representative.model, $0.representative.groups ?? 0) < ($1.representative.model, $1.representative.groups ?? 0) }
-        for summary in sorted {
+        for summary in costOrder(measured) {
             let run = summary.representative
-            let key = run.variant == "vanilla" ? labels.vanilla(model: run.model, source: run.weightsSource)
-                : run.groups.map { labels.groups($0, model: run.model, source: run.weightsSource) } ?? labels.configuration(run)
+            let key = costSeriesName(run, labels: labels)
             if points[key] == nil { keys.append(key) }
             points[key, default: []].append((Double(value(run)!), summary.accuracy!.mean))
             errors[key, default: []].append(summary.accuracy!.std ?? 0)
@@ -142,5 +194,37 @@ extension SweepReport {
         let chart = Chart(title: "Accuracy vs \(cost)", xLabel: xLabel, yLabel: "test accuracy",
                           series: series, paretoFront: ChartRenderer.paretoFront(of: series.flatMap(\.points)))
         return ReportChart(name: name, caption: caption, content: .chart(chart))
+    }
+
+    /// Learning curves of the trained configurations: training loss and test accuracy per epoch,
+    /// one line per configuration (the mean over its seeds at each epoch).
+    static func learningCurveFigures(summaries: [ConfigurationSummary], labels: RunLabels,
+                                     epochs: [Int64: [EpochRecord]]) -> [ReportChart] {
+        let trained = costOrder(summaries).filter { summary in summary.runIDs.contains { !(epochs[$0] ?? []).isEmpty } }
+        let quantities: [(name: String, title: String, yLabel: String, value: (EpochRecord) -> Double)] = [
+            ("learning_curve_loss", "Training loss per epoch", "training loss (mean over the epoch)", \.trainLoss),
+            ("learning_curve_accuracy", "Test accuracy per epoch", "test accuracy", \.testAccuracy),
+        ]
+        return quantities.map { quantity in
+            let caption = "\(quantity.title), one line per trained configuration; with several seeds, each point is the mean over the seeds that reached that epoch."
+            guard !trained.isEmpty else {
+                return ReportChart(name: quantity.name, caption: caption,
+                                   content: .absent(note: "No per-epoch history recorded: runs trained by `probe-cli sweep --train-epochs N` have one."))
+            }
+            let series = trained.map { summary -> ChartSeries in
+                var sums: [Int: (total: Double, count: Int)] = [:]
+                for id in summary.runIDs {
+                    for record in epochs[id] ?? [] where quantity.value(record).isFinite {
+                        let entry = sums[record.epoch] ?? (0, 0)
+                        sums[record.epoch] = (entry.total + quantity.value(record), entry.count + 1)
+                    }
+                }
+                let count = summary.runIDs.count
+                return ChartSeries(name: labels.configuration(summary.representative) + (count > 1 ? " (\(count) seeds)" : ""),
+                                   points: sums.keys.sorted().map { (Double($0), sums[$0]!.total / Double(sums[$0]!.count)) })
+            }
+            let chart = Chart(title: quantity.title, xLabel: "epoch", yLabel: quantity.yLabel, series: series)
+            return ReportChart(name: quantity.name, caption: caption, content: .chart(chart))
+        }
     }
 }

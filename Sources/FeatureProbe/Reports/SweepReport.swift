@@ -54,9 +54,11 @@ public enum SweepReport {
     ///   its `channels x channels` matrix, or cairo cannot draw a figure.
     ///   - formats: The formats every figure is written in; PNG (shown on the page) always is,
     ///     SVG and PDF are linked under each figure.
+    ///   - epochs: Each trained run's per-epoch history, by run id, for the learning curves.
     public static func files(runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord],
                              title: String, generatedAt: Date = Date(), allowMixing: Bool = false,
-                             formats: [FigureFormat] = [.png]) throws -> [(name: String, bytes: [UInt8])] {
+                             formats: [FigureFormat] = [.png],
+                             epochs: [Int64: [EpochRecord]] = [:]) throws -> [(name: String, bytes: [UInt8])] {
         let formats = formats.contains(.png) ? formats : [.png] + formats
         try WeightsMixing.check(runs, allowed: allowMixing, what: "The report")
         let summaries = ConfigurationSummary.group(runs, layerMetrics: layerMetrics)
@@ -70,7 +72,7 @@ public enum SweepReport {
         page.findings = GridFindings.paragraph(summaries)
         let labels = RunLabels(runs: runs)
 
-        for figure in figures(summaries: summaries, labels: labels) {
+        for figure in figures(summaries: summaries, labels: labels, epochs: epochs) {
             switch figure.content {
             case .chart(let chart):
                 let written = try FigureFiles.encode(ChartRenderer.render(chart), stem: figure.name, formats: formats, title: chart.title)

@@ -110,7 +110,8 @@ struct DemoCommand: ParsableCommand {
                 ? "SPConvLab demo: resnet20 with untrained, random weights on \(fashion ? "Fashion-MNIST" : "the bundled photos") (no accuracy; not comparable with trained networks)"
                 : "SPConvLab demo: resnet20 trained on Fashion-MNIST, \(Self.epochs) epochs, seeds \(Self.seeds.map(String.init).joined(separator: " and "))"
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity, title: title,
-                                              formats: figures.list)
+                                              formats: figures.list,
+                                              epochs: try SweepReportLoader.epochs(path: database, runs: data.runs))
             try SweepReport.write(files, into: reportFolder)
             let done = counts[.done] ?? 0
             if !missing.isEmpty {
