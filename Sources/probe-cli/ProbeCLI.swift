@@ -11,6 +11,7 @@ struct ProbeCLI: ParsableCommand {
         (ImageNet), each vanilla or with SPConv in place of its 3x3 convolutions. Weights are PyTorch \
         state_dicts saved as safetensors. Exit codes: 0 success, 64 bad usage, 1 failure.
         """,
+        version: ToolInfo.version,
         subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self, CheckEngineCommand.self,
                       SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self,
                       BenchSimilarityCommand.self, SweepCommand.self, TrainCommand.self, StoreCommand.self,

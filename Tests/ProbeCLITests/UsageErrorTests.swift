@@ -45,6 +45,12 @@ struct UsageErrorTests {
         UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--resume"], mentions: ["--resume", "--output"]),
         UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--output", "model.pt"], mentions: ["--output", "'model.pt'", ".safetensors"]),
         UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "1", "--limit", "1"], mentions: ["--limit 1"]),
+        UsageCase(arguments: ["similarity", "--model", "resnet20", "--input", "synthetic:2", "--layers", "conv1", "--formats", "png,jpeg"],
+                  mentions: ["--formats", "'jpeg'", "png, svg and pdf"]),
+        UsageCase(arguments: ["report", "--db", "x.sqlite", "--out", "r", "--formats", "svg,"], mentions: ["--formats", "an empty entry"]),
+        UsageCase(arguments: ["grid", "--model", "resnet20", "--input", "synthetic:2", "--layer", "conv1", "--out", "g.jpg"],
+                  mentions: ["--out", "'g.jpg'", ".png, .svg or .pdf"]),
+        UsageCase(arguments: ["query", "sql", "--db", "x.sqlite", "--format", "html", "select 1"], mentions: ["--format", "'html'", "markdown"]),
     ]
 
     @Test(arguments: cases)

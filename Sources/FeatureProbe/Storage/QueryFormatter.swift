@@ -1,7 +1,7 @@
 import SPConvLab
 import Foundation
 
-/// Renders a ``QueryResult`` for people (an aligned table) or programs (CSV, JSON).
+/// Renders a ``QueryResult`` for people (an aligned table, a Markdown table) or programs (CSV, JSON).
 ///
 /// Pure encoders returning strings. Values: integers in decimal; reals with Swift's shortest
 /// round-trip digits in CSV and JSON (so a program reads back the stored double exactly) and
@@ -12,7 +12,7 @@ import Foundation
 public enum QueryFormatter {
     /// The output formats of `probe-cli query`.
     public enum Format: String, CaseIterable, Sendable {
-        case table, csv, json
+        case table, csv, json, markdown
     }
 
     /// `result` in `format`.
@@ -21,7 +21,29 @@ public enum QueryFormatter {
         case .table: return table(result)
         case .csv: return csv(result)
         case .json: return json(result)
+        case .markdown: return markdown(result)
         }
+    }
+
+    /// A GitHub-flavoured Markdown table: a header row, a delimiter row (numeric columns
+    /// right-aligned with `---:`), one row per result row; values as in the aligned table, `|`
+    /// escaped as `\|` and newlines written `<br>`, so every row stays one line. A result without
+    /// columns gives an empty string.
+    public static func markdown(_ result: QueryResult) -> String {
+        guard !result.columns.isEmpty else { return "" }
+        func cell(_ text: String) -> String {
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+                .replacingOccurrences(of: "\r\n", with: "<br>").replacingOccurrences(of: "\n", with: "<br>")
+        }
+        let numeric = result.columns.indices.map { column in
+            result.rows.contains { isNumber($0[column]) } && result.rows.allSatisfy { isNumber($0[column]) || $0[column].isNull }
+        }
+        var text = "| " + result.columns.map(cell).joined(separator: " | ") + " |\n"
+        text += "|" + numeric.map { $0 ? " ---: |" : " --- |" }.joined() + "\n"
+        for row in result.rows {
+            text += "| " + row.map { cell(markdownText($0)) }.joined(separator: " | ") + " |\n"
+        }
+        return text
     }
 
     /// An aligned text table: the header, a rule of dashes, one line per row; columns of numbers
@@ -105,6 +127,14 @@ public enum QueryFormatter {
         case .null: return "NULL"
         case .real(let real): return CSVWriter.formatG6(real)
         default: return plainText(value).replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        }
+    }
+
+    static func markdownText(_ value: SQLValue) -> String {
+        switch value {
+        case .null: return "NULL"
+        case .real(let real): return CSVWriter.formatG6(real)
+        default: return plainText(value)
         }
     }
 

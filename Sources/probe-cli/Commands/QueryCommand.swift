@@ -7,12 +7,12 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "The experiment database (opened read-only).")
     var db: String
 
-    @Option(help: "table (aligned, for people), csv (RFC 4180) or json (an array of objects).")
+    @Option(help: "table (aligned, for people), csv (RFC 4180), json (an array of objects) or markdown (a GitHub table).")
     var format: String = "table"
 
     func validate() throws {
         guard QueryFormatter.Format(rawValue: format) != nil else {
-            throw ValidationError("--format '\(format)' is not known; choose table, csv or json.")
+            throw ValidationError("--format '\(format)' is not known; choose table, csv, json or markdown.")
         }
     }
 

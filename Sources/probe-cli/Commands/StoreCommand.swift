@@ -35,10 +35,12 @@ struct StoreCommand: ParsableCommand {
             abstract: "One row per stored run: configuration, seed, epochs done, accuracy, key and file.")
 
         @OptionGroup var options: StoreOption
-        @Option(help: "table, csv or json.") var format: String = "table"
+        @Option(help: "table, csv, json or markdown.") var format: String = "table"
 
         func validate() throws {
-            guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format '\(format)' is not known; choose table, csv or json.") }
+            guard QueryFormatter.Format(rawValue: format) != nil else {
+                throw ValidationError("--format '\(format)' is not known; choose table, csv, json or markdown.")
+            }
         }
 
         func run() throws {

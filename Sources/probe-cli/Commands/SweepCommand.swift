@@ -74,7 +74,9 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Run only shard K of N (K/N).")
     var shard: String?
     @Option(name: .customLong("weights-dir"), help: ArgumentHelp("""
-        A folder of trained checkpoints: a configuration uses <model>_vanilla.safetensors or         <model>_spconv_r<ratio>_g<groups>.safetensors (ratio as in 0.5) from it when present, and the         run records the file's path and SHA-256; others keep seeded random weights.
+        A folder of trained checkpoints: a configuration uses <model>_vanilla.safetensors or \
+        <model>_spconv_r<ratio>_g<groups>.safetensors (ratio as in 0.5) from it when present, and the \
+        run records the file's path and SHA-256; others keep seeded random weights.
         """, valueName: "folder"))
     var weightsDirectory: String?
     @Option(name: .customLong("train-epochs"), help: "Train each configuration for N epochs on Fashion-MNIST before measuring it, and store its test accuracy.")
