@@ -84,7 +84,7 @@ struct CompareCommand: ParsableCommand {
                     values: result.values.map { $0.map(Float.init) ?? .nan }, channels: result.firstLayers.count, order: nil,
                     title: "linear CKA · \(result.images) images",
                     subtitle: "rows \(first.spec.displayName), columns \(second.spec.displayName); gray = sizes differ")
-                files += try FigureFiles.encode(figure, stem: "cka", formats: figures.list, title: "linear CKA")
+                files += try FigureFiles.encode(figure, stem: "cka", formats: figures.list(), title: "linear CKA")
             }
             try StagedFolder.write(files, into: out)
             print(CSVWriter.table(header: ["layer_a", "layer_b", "cka"],

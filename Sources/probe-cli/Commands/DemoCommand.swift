@@ -1,4 +1,5 @@
 import ArgumentParser
+import Drawing
 import FeatureProbe
 import Foundation
 import SPConvLab
@@ -34,6 +35,9 @@ struct DemoCommand: ParsableCommand {
     static let seeds: [UInt64] = [0, 1]
     static let epochs = 15
 
+    /// The demo writes every figure in every format unless `--formats` says otherwise.
+    var figureFormats: [FigureFormat] { figures.list(defaults: FigureFormat.allCases) }
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
         if random && store != nil { throw ValidationError("--store gives the trained networks, which --random does not use; give one or the other.") }
@@ -65,6 +69,7 @@ struct DemoCommand: ParsableCommand {
             settings.layers = "blocks"
             var configurations: [RunConfiguration]
             var missing: [String] = []
+            var trainingForFigures: SweepTraining?
             if random {
                 configurations = grid.variants.map { configuration($0, seed: nil) }
             } else {
@@ -76,6 +81,7 @@ struct DemoCommand: ParsableCommand {
                                              writer: TrainingSidecar.Writer(tool: "probe-cli demo", version: ToolInfo.version,
                                                                             gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments))
                 settings.training = training
+                trainingForFigures = training
                 configurations = []
                 for variant in grid.variants {
                     for seed in Self.seeds {
@@ -110,9 +116,11 @@ struct DemoCommand: ParsableCommand {
                 ? "SPConvLab demo: resnet20 with untrained, random weights on \(fashion ? "Fashion-MNIST" : "the bundled photos") (no accuracy; not comparable with trained networks)"
                 : "SPConvLab demo: resnet20 trained on Fashion-MNIST, \(Self.epochs) epochs, seeds \(Self.seeds.map(String.init).joined(separator: " and "))"
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity, title: title,
-                                              formats: figures.list,
+                                              formats: figureFormats,
                                               epochs: try SweepReportLoader.epochs(path: database, runs: data.runs))
             try SweepReport.write(files, into: reportFolder)
+            let figureFolders = try writeLayerFigures(spec: spec, source: source, training: trainingForFigures,
+                                                       reportFolder: reportFolder)
             let done = counts[.done] ?? 0
             if !missing.isEmpty {
                 printError("note: the store lacks \(missing.count) of the demo's trained networks, left out: \(missing.joined(separator: "; ")). Train them with probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2,3/4 --groups 1,2 --train-epochs \(Self.epochs) --seeds 0,1 --db grid.sqlite.")
@@ -123,6 +131,47 @@ struct DemoCommand: ParsableCommand {
                 Database: \(database)   (try: probe-cli query --db \(database) configurations)
                 Report:   \(reportFolder)/index.html
                 """)
+            if !figureFolders.isEmpty {
+                print("Figures:  " + figureFolders.joined(separator: ", "))
+            }
         }
+    }
+
+    /// The layer the demo draws as a heatmap in clustered order, a feature-map grid and a pair
+    /// sheet (the paper's Figure 1): resnet20's last block, where trained networks differ most.
+    static let figureLayer = "layer3.2"
+
+    /// Writes the heatmap, grid and pair sheet of ``figureLayer`` for vanilla and SPConv 1/2 g2
+    /// (seed 0; or seeded random weights with `--random`) into `<report>/figures/<name>/`.
+    ///
+    /// - Returns: The folders written (none when the store lacks both networks).
+    func writeLayerFigures(spec: ModelSpec, source: any BatchSource, training: SweepTraining?,
+                           reportFolder: String) throws -> [String] {
+        var written: [String] = []
+        let spconv = ModelVariant.spconv(SPConvConfiguration(ratio: 0.5, groups: 2))
+        for variant in [ModelVariant.vanilla, spconv] {
+            var full = spec
+            full.variant = variant
+            let network: Network
+            if let training {
+                guard let entry = try training.store.entry(for: training.identity(of: full, epochs: Self.epochs, seed: 0)),
+                      entry.isFinished else { continue }
+                network = try Network(checkpoint: entry.files.weights)
+            } else {
+                network = try Network(full, seed: 0)
+            }
+            let name = "resnet20-\(variant == .vanilla ? "vanilla" : "spconv-r0.5-g2")-\(training == nil ? "random" : "trained-s0")"
+            let folder = URL(fileURLWithPath: reportFolder).appendingPathComponent("figures/\(name)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            var analysis = RedundancyAnalysis()
+            analysis.metrics = [.cosine]
+            analysis.exampleImage = 0
+            var report = SimilarityReport()
+            report.formats = figureFormats
+            let results = try analysis.run(network, layers: try LayerSelection(Self.figureLayer, in: network), source: source)
+            _ = try report.write(results, spec: network.spec, to: folder)
+            written.append(folder)
+        }
+        return written
     }
 }

@@ -37,7 +37,7 @@ struct ReportCommand: ParsableCommand {
             try OutputFolder.prepare(out)
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
                                               title: "SPConv sweep report: \(URL(fileURLWithPath: db).lastPathComponent)",
-                                              allowMixing: mixWeights, formats: figures.list,
+                                              allowMixing: mixWeights, formats: figures.list(),
                                               epochs: try SweepReportLoader.epochs(path: db, runs: data.runs))
             try SweepReport.write(files, into: out)
             print(URL(fileURLWithPath: out).appendingPathComponent("index.html").path)

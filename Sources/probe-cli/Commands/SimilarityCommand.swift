@@ -62,7 +62,7 @@ struct SimilarityCommand: ParsableCommand {
             var analysis = RedundancyAnalysis()
             analysis.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             var report = SimilarityReport()
-            report.formats = figures.list
+            report.formats = figures.list()
             report.includeNPY = npy
             report.clusteredOrder = order == "clustered"
             try StagedFolder.checkTargets(report.fileNames(layers: selection.paths, metrics: analysis.metrics), in: out)
