@@ -4,11 +4,14 @@
 # This notebook reads an experiment database written by `probe-cli sweep` (or `probe-cli demo`)
 # and redraws the main pictures of a sweep with pandas and matplotlib:
 #
-# 1. the runs table (configuration, status, costs);
-# 2. the mean redundancy (`mean_abs_offdiag` averaged over the probed layers) against the split
+# 1. the runs table (configuration, status, costs), and again with where each run's weights came
+#    from (trained with which seed and checkpoint, a file, or random);
+# 2. the configurations with mean ± standard deviation over their seeds (accuracy, latency,
+#    redundancy), and the per-epoch training history of the trained runs with learning curves;
+# 3. the mean redundancy (`mean_abs_offdiag` averaged over the probed layers) against the split
 #    ratio, one line per group count, with the vanilla baseline as a horizontal line;
-# 3. the MACs against the split ratio, drawn the same way;
-# 4. one similarity heatmap, decoded from the `similarity.matrix` BLOB.
+# 4. the MACs against the split ratio, drawn the same way;
+# 5. one similarity heatmap, decoded from the `similarity.matrix` BLOB.
 #
 # The same code is `notebooks-data/sweep_analysis.py` (run it as a script; `--help` lists the
 # options); `notebooks-data/make_notebook.py` builds this notebook from it, so edit the script
@@ -139,6 +142,131 @@ integers = ["groups", "params", "macs", "flops"]
 runs[integers] = runs[integers].astype("Int64")
 show(runs)
 print(runs["status"].value_counts().to_string())
+
+# %% [markdown]
+# ## Where each run's weights came from
+#
+# Every number of a run depends on its weights, so the runs table with provenance says where they
+# came from (docs/SCHEMA.md, migration v3): `weights_source` is `trained` (trained by the sweep
+# or taken finished from the checkpoint store: `train_epochs`, the training seed `train_seed`,
+# the store key and the SHA-256 of the checkpoint), `file` (loaded from `weights_path`, whose
+# SHA-256 is `weights_sha256`) or `random` (untrained, seeded with `weights_seed`). Random
+# weights show far more channel similarity than trained ones, so the two kinds are never
+# averaged together below. A file written before migration v3 lacks these columns; they read as
+# empty here, as in `probe-cli query`. `tools/export_mlflow.py` logs the same columns as MLflow
+# parameters and tags.
+
+# %%
+run_columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def column(name: str, fallback: str = "NULL") -> str:
+    """`name` when the file has that runs column, else `fallback` under the same name."""
+    return f"r.{name}" if name in run_columns else f"{fallback} AS {name}"
+
+
+provenance = pd.read_sql(
+    f"""SELECT r.id AS run_id, r.variant, r.ratio, r.groups, r.status,
+               {column('weights_source', "CASE WHEN r.weights_path IS NULL THEN 'random' ELSE 'file' END")},
+               {column('train_epochs')}, {column('train_seed')}, {column('weights_seed')},
+               {column('store_key')}, {column('checkpoint_sha256')}, r.weights_path, r.weights_sha256,
+               r.accuracy, r.latency_ms, r.tool_version, r.git_commit, r.host, r.finished_at
+        FROM runs r WHERE r.sweep_id = ? ORDER BY r.variant <> 'vanilla', r.ratio, r.groups, r.id""",
+    db, params=(int(sweep["id"]),))
+for name in ["groups", "train_epochs", "train_seed", "weights_seed"]:
+    provenance[name] = provenance[name].astype("Int64")
+# Hashes shortened for the table; the full values are in the database.
+for name in ["checkpoint_sha256", "weights_sha256"]:
+    provenance[name] = provenance[name].str.slice(0, 12)
+show(provenance)
+
+# %% [markdown]
+# ## Configurations: mean ± standard deviation over seeds
+#
+# A trained sweep (`--seeds 0,1,...`) stores one run per configuration and seed. Grouping the
+# done runs by configuration (variant, ratio, groups, weights source, epochs) gives the numbers
+# to compare: test accuracy, latency and the run's mean redundancy (`mean_abs_offdiag` of the
+# `run_redundancy` view, cosine when the sweep has it), each as mean ± sample standard deviation
+# over the seeds (no deviation for one seed). `probe-cli query configurations` prints the same
+# numbers.
+
+# %%
+per_seed = provenance[provenance["status"] == "done"].merge(
+    pd.read_sql("SELECT run_id, metric, mean_abs_offdiag FROM run_redundancy", db), on="run_id", how="left")
+seed_metrics = sorted(per_seed["metric"].dropna().unique())
+if seed_metrics:
+    chosen = args.metric or ("cosine" if "cosine" in seed_metrics else seed_metrics[0])
+    per_seed = per_seed[per_seed["metric"].isna() | (per_seed["metric"] == chosen)]
+keys = ["variant", "ratio", "groups", "weights_source", "train_epochs"]
+configurations = (per_seed.groupby(keys, dropna=False, sort=False)  # table order: vanilla first
+                  .agg(runs=("run_id", "count"),
+                       seeds=("train_seed", lambda s: ",".join(str(v) for v in sorted(s.dropna()))),
+                       accuracy_mean=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+                       latency_ms_mean=("latency_ms", "mean"), latency_ms_std=("latency_ms", "std"),
+                       mean_abs_offdiag_mean=("mean_abs_offdiag", "mean"),
+                       mean_abs_offdiag_std=("mean_abs_offdiag", "std"))
+                  .reset_index())
+
+
+def plus_minus(mean: float, std: float, digits: int) -> str:
+    """`mean ± std` as text; the mean alone for one seed, '' when there is no value."""
+    if pd.isna(mean):
+        return ""
+    return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+summary = configurations[keys + ["runs", "seeds"]].copy()
+summary["accuracy"] = [plus_minus(m, s, 4) for m, s in zip(configurations["accuracy_mean"], configurations["accuracy_std"])]
+summary["latency_ms"] = [plus_minus(m, s, 2)
+                         for m, s in zip(configurations["latency_ms_mean"], configurations["latency_ms_std"])]
+summary["mean_abs_offdiag"] = [plus_minus(m, s, 4) for m, s in zip(configurations["mean_abs_offdiag_mean"],
+                                                                    configurations["mean_abs_offdiag_std"])]
+show(summary)
+
+# %% [markdown]
+# ## Per-epoch training history
+#
+# Each trained run keeps its history in the `epochs` table (one row per epoch: the learning rate
+# of the epoch's last step, training loss and accuracy, test loss and accuracy, seconds and
+# images per second). A loss stored as NULL was not a finite number: the run diverged. Below,
+# the table for the sweep's trained runs, then the learning curves: test accuracy and training
+# loss per epoch, one line per run (configuration and seed). The same history is in MLflow as
+# metric steps after `tools/export_mlflow.py`.
+
+# %%
+if "epochs" not in tables:
+    history = pd.DataFrame()
+    print("this file predates the epochs table (schema version < 3): no per-epoch history")
+else:
+    history = pd.read_sql(
+        """SELECT e.run_id, r.variant, r.ratio, r.groups, r.train_seed, e.epoch, e.learning_rate,
+                  e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.train_seconds,
+                  e.images_per_second
+           FROM epochs e JOIN runs r ON r.id = e.run_id
+           WHERE r.sweep_id = ? ORDER BY e.run_id, e.epoch""",
+        db, params=(int(sweep["id"]),))
+    history[["groups", "train_seed"]] = history[["groups", "train_seed"]].astype("Int64")
+    if history.empty:
+        print(f"sweep {sweep['name']!r} has no trained run with a history (untrained or random weights)")
+if not history.empty:
+    show(history)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for run_id, curve in history.groupby("run_id"):
+        first = curve.iloc[0]
+        label = "vanilla" if first["variant"] == "vanilla" else f"SPConv {first['ratio']:g} g{int(first['groups'])}"
+        if not pd.isna(first["train_seed"]):
+            label += f", seed {int(first['train_seed'])}"
+        left.plot(curve["epoch"], curve["test_accuracy"], marker=".", label=label)
+        right.plot(curve["epoch"], curve["train_loss"], marker=".", label=label)
+    left.set_ylabel("test accuracy")
+    right.set_ylabel("training loss (running mean over the epoch)")
+    for axis in (left, right):
+        axis.set_xlabel("epoch")
+        axis.grid(True, alpha=0.3)
+    right.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.suptitle(textwrap.fill(f"learning curves, sweep {sweep['name']}", 100), fontsize=10)
+    save(fig, "history.png")
 
 # %% [markdown]
 # ## Mean redundancy per run

@@ -3,6 +3,8 @@ import Testing
 
 /// What one run of the built `probe-cli` binary produced.
 struct CLIResult: Sendable, CustomStringConvertible {
+    /// The program as the description names it.
+    var program = "probe-cli"
     var arguments: [String]
     /// The exit status, or the signal number when `killedBySignal`.
     var exitCode: Int32
@@ -14,7 +16,7 @@ struct CLIResult: Sendable, CustomStringConvertible {
     var outputLines: [String] { stdout.split(separator: "\n").map(String.init) }
 
     var description: String {
-        "probe-cli \(arguments.joined(separator: " ")) \(killedBySignal ? "was killed by signal" : "exited") \(exitCode)\n--- stdout:\n\(stdout)--- stderr:\n\(stderr)"
+        "\(program) \(arguments.joined(separator: " ")) \(killedBySignal ? "was killed by signal" : "exited") \(exitCode)\n--- stdout:\n\(stdout)--- stderr:\n\(stderr)"
     }
 }
 
@@ -57,6 +59,15 @@ enum ProbeCLIProcess {
             executableURL,
             "probe-cli is not built: run `swift build --build-tests` first (looked beside the test bundle, in .build/debug and in .build/*/debug under \(packageRoot.path))",
             sourceLocation: sourceLocation)
+        return try runExecutable(executable, arguments, program: "probe-cli", in: directory, timeout: timeout,
+                                 environment: environment, sourceLocation: sourceLocation)
+    }
+
+    /// Runs any `executable` with `arguments` in `directory` as ``run(_:in:timeout:environment:sourceLocation:)``
+    /// runs probe-cli; `program` names it in failure messages.
+    static func runExecutable(_ executable: URL, _ arguments: [String], program: String, in directory: URL,
+                              timeout: TimeInterval = 60, environment: [String: String] = [:],
+                              sourceLocation: SourceLocation = #_sourceLocation) throws -> CLIResult {
         let stdoutURL = directory.appendingPathComponent(".probe-cli-\(UUID().uuidString).stdout")
         let stderrURL = directory.appendingPathComponent(".probe-cli-\(UUID().uuidString).stderr")
         FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
@@ -88,7 +99,7 @@ enum ProbeCLIProcess {
         }
         try stdoutHandle.close()
         try stderrHandle.close()
-        let result = CLIResult(arguments: arguments, exitCode: process.terminationStatus,
+        let result = CLIResult(program: program, arguments: arguments, exitCode: process.terminationStatus,
                                killedBySignal: process.terminationReason == .uncaughtSignal,
                                stdout: String(decoding: try Data(contentsOf: stdoutURL), as: UTF8.self),
                                stderr: String(decoding: try Data(contentsOf: stderrURL), as: UTF8.self))
