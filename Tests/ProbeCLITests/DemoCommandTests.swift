@@ -1,5 +1,8 @@
 import FeatureProbe
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import SPConvLab
 import Testing
 
@@ -55,6 +58,25 @@ struct DemoCommandTests {
                 #expect(FileManager.default.fileExists(atPath: directory.file("demo/report/\(file)").path), "\(file)")
             }
             if grid.count < 14 { #expect(result.stderr.contains("the store lacks \(14 - grid.count)")) }
+            try Self.expectEveryFigureTypeInEveryFormat(directory.file("demo/report"))
+        }
+    }
+
+    /// Charts, heatmaps, grids and pair sheets each exist as PNG, SVG and PDF: the PNG with its
+    /// signature, the SVG well-formed XML, the PDF with its header and end marker.
+    static func expectEveryFigureTypeInEveryFormat(_ report: URL) throws {
+        let stems = ["accuracy_vs_macs", "redundancy_per_layer", "learning_curve_loss",
+                     "figures/resnet20-vanilla-trained-s0/layer3.2.cosine", "figures/resnet20-vanilla-trained-s0/layer3.2.grid",
+                     "figures/resnet20-vanilla-trained-s0/layer3.2.pairs"]
+        let heatmaps = try FileManager.default.contentsOfDirectory(atPath: report.appendingPathComponent("heatmaps").path)
+        let heatmap = try #require(heatmaps.first { $0.hasSuffix(".png") }).dropLast(4)
+        for stem in stems + ["heatmaps/\(heatmap)"] {
+            let png = try Data(contentsOf: report.appendingPathComponent("\(stem).png"))
+            #expect(Array(png.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "\(stem).png")
+            let svg = try Data(contentsOf: report.appendingPathComponent("\(stem).svg"))
+            #expect(XMLParser(data: svg).parse(), "\(stem).svg is not well-formed XML")
+            let pdf = try Data(contentsOf: report.appendingPathComponent("\(stem).pdf"))
+            #expect(pdf.prefix(5) == Data("%PDF-".utf8) && String(decoding: pdf.suffix(8), as: UTF8.self).contains("%%EOF"), "\(stem).pdf")
         }
     }
 
@@ -70,7 +92,7 @@ struct DemoCommandTests {
 
     @Test func randomSweepsTheUntrainedGridAndSaysSo() throws {
         try withTemporaryDirectory { directory in
-            let result = try ProbeCLIProcess.run(["demo", "--random", "--out", "demo"], in: directory.url, timeout: 300)
+            let result = try ProbeCLIProcess.run(["demo", "--random", "--out", "demo", "--formats", "png"], in: directory.url, timeout: 300)
             expectSuccess(result)
             let database = directory.file("demo/demo.sqlite").path
             let runs = try Self.runs(database)
@@ -85,7 +107,7 @@ struct DemoCommandTests {
             let html = try String(contentsOf: directory.file("demo/report/index.html"), encoding: .utf8)
             #expect(html.contains("untrained, random weights"))
             // A second demo starts afresh rather than piling runs into the old database.
-            expectSuccess(try ProbeCLIProcess.run(["demo", "--random", "--out", "demo"], in: directory.url, timeout: 300))
+            expectSuccess(try ProbeCLIProcess.run(["demo", "--random", "--out", "demo", "--formats", "png"], in: directory.url, timeout: 300))
             #expect(try Self.runs(database).count == 7)
         }
     }

@@ -9,6 +9,8 @@ final class ProgressBar {
     private let start = Date()
     private var lastDraw = Date.distantPast
     private var finished = false
+    /// What was already done at the first update (resumed or reused work), left out of the rate.
+    private var initialDone: Int?
 
     init(_ label: String, unit: String = "images") {
         self.label = label
@@ -17,10 +19,15 @@ final class ProgressBar {
 
     /// Reports `done` of `total`, with an optional note on the current item.
     func update(_ done: Int, of total: Int, note: String = "") {
+        // The rate counts only the work done since this bar started: items found finished (a
+        // resumed sweep, a reused checkpoint) would make it, and the ETA, absurdly optimistic.
+        if initialDone == nil { initialDone = done }
         let elapsed = Date().timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        let stats = String(format: "%d/%d %@, %.1f %@/s, ETA %@", done, total, unit, rate, unit, ProgressBar.format(eta))
+        let fresh = done - (initialDone ?? 0)
+        let rate = elapsed > 0 ? Double(fresh) / elapsed : 0
+        let eta = rate > 0 ? ProgressBar.format(Double(total - done) / rate) : (done >= total ? "0:00" : "?")
+        let stats = String(format: "%d/%d %@, %@ %@/s, ETA %@", done, total, unit,
+                           ProgressBar.formatRate(rate), unit, eta)
         if isTerminal {
             guard done == total || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = Date()
@@ -49,6 +56,11 @@ final class ProgressBar {
     }
 
     private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+    /// A rate with enough digits to be non-zero for slow work (training takes minutes per item).
+    private static func formatRate(_ rate: Double) -> String {
+        rate == 0 || rate >= 0.1 ? String(format: "%.1f", rate) : String(format: "%.2g", rate)
+    }
 
     private static func format(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
