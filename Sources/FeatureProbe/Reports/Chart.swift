@@ -33,7 +33,7 @@ public struct Chart: Sendable {
     /// Points of a Pareto front, drawn as a step line in increasing `x` (see
     /// ``ChartRenderer/paretoFront(of:)``); `nil` draws none.
     public var paretoFront: [(x: Double, y: Double)]?
-    /// The picture size in pixels.
+    /// The figure size in pixels at 1x (PNGs are drawn at 2x).
     public var width: Int
     public var height: Int
 

@@ -3,7 +3,7 @@
 /// Points whose coordinates are not finite are left out when drawing (and, on a logarithmic
 /// axis, points whose `y` is not positive). On a categorical chart `x` is the category index.
 public struct ChartSeries: Sendable {
-    /// The legend entry. ASCII only; other characters are drawn as "?".
+    /// The legend entry (any Unicode text; DejaVu Sans covers Greek letters and math signs).
     public var name: String
     /// The points, in any order.
     public var points: [(x: Double, y: Double)]
