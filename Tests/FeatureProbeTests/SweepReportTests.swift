@@ -314,6 +314,7 @@ import SPConvLab
         #expect(chart.series.map(\.name) == ["vanilla", "g=2"])
         #expect(chart.series[0].points.map(\.y) == [0.94] && abs(chart.series[0].errors![0] - 0.0141421356237) < 1e-10)
         #expect(chart.series[1].errors?.count == 2 && chart.series[1].errors?.last == 0, "one seed: no bar")
+        #expect(chart.series[0].pointLabels == [""] && chart.series[1].pointLabels == ["r=0.5", "r=0.25"])
         // The axis covers the bars: vanilla's reaches 0.94 + 0.0141.
         let layout = ChartRenderer.Layout(chart: chart)
         #expect(layout.yDomain.1 >= 0.94 + 0.0141)

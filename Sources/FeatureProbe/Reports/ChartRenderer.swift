@@ -68,6 +68,13 @@ public enum ChartRenderer {
                                         radius: Layout.markerRadius, color: color))
             }
         }
+        for (index, series) in chart.series.enumerated() {
+            guard let labels = series.pointLabels else { continue }
+            for (point, label) in zip(series.points, labels) where !label.isEmpty && !usable([point], logY: chart.logY).isEmpty {
+                figure.text(label, at: Point(layout.pixelX(point.x) + Layout.markerRadius + 4, layout.pixelY(point.y) - 2),
+                            font: FigureStyle.label.sized(11), color: ChartMarker.color(ofSeries: index), baseline: .bottom)
+            }
+        }
         drawLegend(layout: layout, on: &figure)
         return figure
     }

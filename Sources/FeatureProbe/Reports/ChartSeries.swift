@@ -12,10 +12,16 @@ public struct ChartSeries: Sendable {
     /// Vertical error bars: for point `i`, a bar from `y - errors[i]` to `y + errors[i]` (a
     /// standard deviation, say); nil or a non-finite or zero entry draws none.
     public var errors: [Double]?
+    /// A short label beside each point ("r=0.25", say); nil or an empty entry draws none.
+    public var pointLabels: [String]?
 
     /// Creates a series.
-    public init(name: String, points: [(x: Double, y: Double)], connect: Bool = true, errors: [Double]? = nil) {
+    public init(name: String, points: [(x: Double, y: Double)], connect: Bool = true, errors: [Double]? = nil,
+                pointLabels: [String]? = nil) {
         precondition(errors.map { $0.count == points.count } ?? true, "a series needs one error per point (\(points.count)), got \(errors?.count ?? 0)")
+        precondition(pointLabels.map { $0.count == points.count } ?? true,
+                     "a series needs one label per point (\(points.count)), got \(pointLabels?.count ?? 0)")
+        self.pointLabels = pointLabels
         self.name = name
         self.points = points
         self.connect = connect

@@ -182,15 +182,16 @@ extension SweepReport {
             return ReportChart(name: name, caption: caption, content: .absent(note: note))
         }
         var keys: [String] = []
-        var points: [String: [(x: Double, y: Double)]] = [:], errors: [String: [Double]] = [:]
+        var points: [String: [(x: Double, y: Double)]] = [:], errors: [String: [Double]] = [:], ratios: [String: [String]] = [:]
         for summary in costOrder(measured) {
             let run = summary.representative
             let key = costSeriesName(run, labels: labels)
             if points[key] == nil { keys.append(key) }
             points[key, default: []].append((Double(value(run)!), summary.accuracy!.mean))
             errors[key, default: []].append(summary.accuracy!.std ?? 0)
+            ratios[key, default: []].append(run.ratio.map { "r=\(CSVWriter.formatG6($0))" } ?? "")
         }
-        let series = keys.map { ChartSeries(name: $0, points: points[$0]!, connect: false, errors: errors[$0]!) }
+        let series = keys.map { ChartSeries(name: $0, points: points[$0]!, connect: false, errors: errors[$0]!, pointLabels: ratios[$0]!) }
         let chart = Chart(title: "Accuracy vs \(cost)", xLabel: xLabel, yLabel: "test accuracy",
                           series: series, paretoFront: ChartRenderer.paretoFront(of: series.flatMap(\.points)))
         return ReportChart(name: name, caption: caption, content: .chart(chart))
