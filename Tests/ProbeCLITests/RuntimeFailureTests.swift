@@ -23,6 +23,29 @@ struct RuntimeFailureTests {
         try Network(ModelSpec(.resnet20)).saveWeights(to: directory.file(name).path)
     }
 
+    // MARK: Sizes beyond the memory budget
+
+    @Test func aBatchBeyondTheMemoryBudgetIsRefusedBeforeAnythingIsAllocated() throws {
+        try expectRunFailure(["bench", "--model", "resnet50", "--batch", "4096", "--max-memory", "8G"],
+                             mentions: ["--batch 4096", "resnet50 vanilla inference at 224 x 224", "memory budget of 8.0 GB", "--max-memory 8G",
+                                        "or less"])
+        try expectRunFailure(["bench", "--model", "resnet20", "--batch", "1000000000"],
+                             mentions: ["--batch 1000000000", "half of this machine's RAM"])
+        try expectRunFailure(["train", "--model", "resnet20", "--epochs", "1", "--batch", "60000", "--max-memory", "1G"],
+                             mentions: ["--batch 60000", "training resnet20 vanilla at 28 x 28"])
+        try expectRunFailure(["similarity", "--model", "resnet50", "--input", "synthetic:2", "--layers", "conv1", "--batch", "100000",
+                              "--out", "sim"], mentions: ["--batch 100000", "memory budget"])
+    }
+
+    @Test func aSweepWithAHugeBatchLeavesNoDatabase() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["sweep", "--model", "resnet20", "--batch", "9223372036854775807", "--db", "s.sqlite"],
+                                                 in: directory.url)
+            expectFailure(result, exitCode: 1, mentions: ["--batch 9223372036854775807", "memory budget"])
+            #expect(!FileManager.default.fileExists(atPath: directory.file("s.sqlite").path))
+        }
+    }
+
     // MARK: Models that cannot be built
 
     @Test func impossibleSPConvSplitNamesTheLayerAndSuggestsFixes() throws {

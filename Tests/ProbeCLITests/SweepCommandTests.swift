@@ -92,12 +92,13 @@ struct SweepCommandTests {
             var errors: [URL] = []
             for index in 0..<2 {
                 let process = Process()
-                process.executableURL = try #require(ProbeCLIProcess.executableURL)
+                let executable: URL? = ProbeCLIProcess.executableURL
+                process.executableURL = try #require(executable, "probe-cli is not built")
                 process.arguments = Self.sweepArguments(db: db) + ["--threads", "1"]
                 process.currentDirectoryURL = directory.url
                 process.standardOutput = FileHandle.nullDevice
                 let errorFile = directory.file("err\(index).txt")
-                FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
                 process.standardError = try FileHandle(forWritingTo: errorFile)
                 errors.append(errorFile)
                 processes.append(process)

@@ -51,6 +51,11 @@ struct UsageErrorTests {
         UsageCase(arguments: ["grid", "--model", "resnet20", "--input", "synthetic:2", "--layer", "conv1", "--out", "g.jpg"],
                   mentions: ["--out", "'g.jpg'", ".png, .svg or .pdf"]),
         UsageCase(arguments: ["query", "sql", "--db", "x.sqlite", "--format", "html", "select 1"], mentions: ["--format", "'html'", "markdown"]),
+        UsageCase(arguments: ["bench", "--model", "resnet20", "--threads", "100000000"], mentions: ["--threads 100000000", "give 1 to"]),
+        UsageCase(arguments: ["sweep", "--model", "resnet20", "--db", "x.sqlite", "--jobs", "100000"], mentions: ["--jobs 100000", "give 1 to"]),
+        UsageCase(arguments: ["train", "--model", "resnet20", "--epochs", "9223372036854775807"],
+                  mentions: ["--epochs 9223372036854775807", "1 to 100000"]),
+        UsageCase(arguments: ["bench", "--model", "resnet20", "--max-memory", "12Q"], mentions: ["--max-memory", "'12Q'", "8G"]),
     ]
 
     @Test(arguments: cases)

@@ -48,6 +48,10 @@ public struct TrainingConfiguration: Hashable, Sendable, Codable {
 
     public init(epochs: Int) { self.epochs = epochs }
 
+    /// The most epochs a run may ask for: far beyond any recipe, and small enough that the
+    /// schedule's step counts (epochs x steps per epoch) cannot overflow.
+    public static let maximumEpochs = 100_000
+
     /// The rate for step `step` (0-based) of epoch `epoch` (0-based), with `stepsPerEpoch` steps each.
     public func learningRate(epoch: Int, step: Int, stepsPerEpoch: Int) -> Double {
         let iteration = epoch * stepsPerEpoch + step
@@ -68,11 +72,15 @@ public struct TrainingConfiguration: Hashable, Sendable, Codable {
     public func validate() throws {
         func fail(_ text: String) -> SPConvLabError { SPConvLabError(.invalidConfiguration, text) }
         guard epochs >= 1 else { throw fail("--epochs \(epochs) is not allowed: train for at least 1 epoch.") }
+        guard epochs <= TrainingConfiguration.maximumEpochs else {
+            throw fail("--epochs \(epochs) is more than \(TrainingConfiguration.maximumEpochs); give 1 to \(TrainingConfiguration.maximumEpochs) epochs (the default recipe trains 15).")
+        }
         guard (2...65_536).contains(batchSize) else { throw fail("--batch \(batchSize) is out of range: use 2 to 65536 images per step (batch norm needs at least 2).") }
         guard learningRate.isFinite, learningRate > 0 else { throw fail("--lr \(learningRate) is not a positive number: the learning rate must be greater than 0, for example 0.1.") }
         guard momentum.isFinite, (0..<1).contains(momentum) else { throw fail("--momentum \(momentum) is out of range: use a value in [0, 1), for example 0.9.") }
         guard weightDecay.isFinite, weightDecay >= 0 else { throw fail("--weight-decay \(weightDecay) is not allowed: use 0 or a positive number, for example 5e-4.") }
         guard warmupEpochs >= 0 else { throw fail("--warmup-epochs \(warmupEpochs) is negative: use 0 or more epochs.") }
+        guard warmupEpochs <= epochs else { throw fail("--warmup-epochs \(warmupEpochs) is more than --epochs \(epochs); give 0 to \(epochs).") }
         guard labelSmoothing.isFinite, (0..<1).contains(labelSmoothing) else { throw fail("--label-smoothing \(labelSmoothing) is out of range: use a value in [0, 1), for example 0.1.") }
         guard (0...64).contains(cropPadding) else { throw fail("--crop-padding \(cropPadding) is out of range: use 0 (no crop) to 64 pixels.") }
     }

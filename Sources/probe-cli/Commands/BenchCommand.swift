@@ -21,6 +21,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs; the median is reported.")
     var runs: Int = 10
 
+    @OptionGroup var memory: MemoryOptions
+
     @Flag(help: "Print JSON (key ms_per_batch) instead of a line of text.")
     var json = false
 
@@ -29,7 +31,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
         guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be 0 or more.") }
         guard runs >= 1 else { throw ValidationError("--runs \(runs) must be at least 1.") }
     }
@@ -65,6 +67,7 @@ struct BenchCommand: ParsableCommand {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
             let network = try model.makeNetwork()
+            try memory.checkInference(network, batch: batch)
             let spec = network.spec
             var generator = SeededGenerator(seed: 1)
             let input = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)

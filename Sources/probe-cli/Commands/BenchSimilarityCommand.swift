@@ -30,7 +30,7 @@ struct BenchSimilarityCommand: ParsableCommand {
 
     func validate() throws {
         guard runs >= 1, warmup >= 0 else { throw ValidationError("--runs \(runs) must be at least 1 and --warmup \(warmup) at least 0.") }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
         if let stream, stream < 1 { throw ValidationError("--stream \(stream) must be at least 1.") }
         guard SimilarityMetric(rawValue: metric) != nil else { throw ValidationError("--metric '\(metric)' is not known; choose cosine or pearson.") }
     }

@@ -24,7 +24,7 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let network = try model.makeNetwork()
-            let source = try inputs.makeSource(for: network.spec)
+            let source = try inputs.makeSource(for: network)
             let selection = try LayerSelection(layers, in: network)
             try OutputFolder.prepare(out)
             let shapes = try network.outputShapes()

@@ -25,7 +25,7 @@ struct CheckEngineCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
     }
 
     struct Report: Encodable {

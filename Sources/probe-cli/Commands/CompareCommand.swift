@@ -52,7 +52,7 @@ struct CompareCommand: ParsableCommand {
                 : .vanilla
             let second = try Network(spec)
             if let againstWeights { try second.loadWeights(contentsOf: againstWeights) }
-            let source = try inputs.makeSource(for: first.spec)
+            let source = try inputs.makeSource(for: first)
             let (layersA, layersB) = (try LayerSelection(layers, in: first), try LayerSelection(layers, in: second))
             try OutputFolder.prepare(out)
             let progress = ProgressBar("compare")

@@ -39,7 +39,7 @@ struct DemoCommand: ParsableCommand {
     var figureFormats: [FigureFormat] { figures.list(defaults: FigureFormat.allCases) }
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
         if random && store != nil { throw ValidationError("--store gives the trained networks, which --random does not use; give one or the other.") }
     }
 

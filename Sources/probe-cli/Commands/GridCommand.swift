@@ -42,7 +42,7 @@ struct GridCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let network = try model.makeNetwork()
-            let source = try inputs.makeSource(for: network.spec)
+            let source = try inputs.makeSource(for: network)
             let selection = try LayerSelection(layer, in: network)
             guard selection.paths.count == 1 else {
                 throw FeatureProbeError("--layer '\(layer)' selects \(selection.paths.count) modules; grid draws one, for example \(selection.paths.prefix(3).joined(separator: ", ")).")

@@ -56,7 +56,7 @@ struct SimilarityCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let network = try model.makeNetwork()
-            let source = try inputs.makeSource(for: network.spec)
+            let source = try inputs.makeSource(for: network)
             let selection = try LayerSelection(layers, in: network)
             try OutputFolder.prepare(out)
             var analysis = RedundancyAnalysis()

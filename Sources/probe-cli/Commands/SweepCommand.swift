@@ -71,6 +71,7 @@ struct SweepCommand: ParsableCommand {
     var name: String?
     @Option(help: "Worker processes on this machine.")
     var jobs: Int = 1
+    @OptionGroup var memory: MemoryOptions
     @Option(help: "Run only shard K of N (K/N).")
     var shard: String?
     @Option(name: .customLong("weights-dir"), help: ArgumentHelp("""
@@ -108,7 +109,10 @@ struct SweepCommand: ParsableCommand {
         guard ["cosine", "pearson", "both"].contains(metric) else { throw ValidationError("--metric '\(metric)' is not known; choose cosine, pearson or both.") }
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold \(threshold) is outside [0, 1].") }
         guard limit >= 1, batch >= 1, jobs >= 1 else { throw ValidationError("--limit, --batch and --jobs must be at least 1 (got \(limit), \(batch), \(jobs)).") }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
+        guard jobs <= ThreadLimit.maximum else {
+            throw ValidationError("--jobs \(jobs) is more than four worker processes per core of this machine (\(ProcessInfo.processInfo.activeProcessorCount) cores); give 1 to \(ThreadLimit.maximum).")
+        }
         guard ModelSpec.inputChannelRange.contains(inChannels) else { throw ValidationError("--in-channels \(inChannels) is out of range \(ModelSpec.inputChannelRange).") }
         try validateTraining()
     }
@@ -199,6 +203,7 @@ struct SweepCommand: ParsableCommand {
             let shardChoice = try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
             let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
             let base = trainingSpec()
+            try memory.checkInference(try Network(base), batch: batch)
             let source = try InputSource.make(inputText, spec: base, limit: limit)
             try Self.checkLayers(layers, base: base, grid: grid)
             let seedList: [UInt64?] = trainEpochs == nil ? [nil] : try trainingSeeds()

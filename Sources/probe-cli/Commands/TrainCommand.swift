@@ -45,6 +45,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Images per SGD step (at least 2).")
     var batch: Int = 128
+    @OptionGroup var memory: MemoryOptions
 
     @Option(help: "Base learning rate, a positive number.")
     var lr: String = "0.1"
@@ -104,7 +105,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let limit, limit < 2 { throw ValidationError("--limit \(limit) is too small: training needs at least 2 images.") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit \(testLimit) must be at least 1.") }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
         if let output, !output.hasSuffix(".safetensors") {
             throw ValidationError("--output '\(output)' must end in .safetensors (the optimizer state and the .json sidecar are named after it).")
         }
@@ -160,6 +161,7 @@ struct TrainCommand: ParsableCommand {
             _ = ToolInfo.gitCommit  // the checkout's HEAD now, not when the first sidecar is written
             if let threads { Engine.setThreads(threads) }
             let spec = try spec()
+            try memory.checkTraining(try Network(spec), batch: batch)
             let trainSet = LabelledImages(try FashionMNIST(split: .train, folder: dataDirectory, limit: limit))
             let testSet = LabelledImages(try FashionMNIST(split: .test, folder: dataDirectory, limit: testLimit))
             let identity = TrainingIdentity(spec: spec, dataset: dataset, trainImages: trainSet.count,

@@ -22,13 +22,22 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
 
+    @OptionGroup var memory: MemoryOptions
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be at least 1.") }
         guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads) must be at least 1.") }
+        try ThreadLimit.validate(threads)
         if let normalization, NormalizationChoice(rawValue: normalization) == nil {
             throw ValidationError("--normalization '\(normalization)' is not known; choose cifar10, fashion-mnist, imagenet or none.")
         }
+    }
+
+    /// The batch source for a network, after applying --threads and checking --batch against the
+    /// memory budget.
+    func makeSource(for network: Network) throws -> any BatchSource {
+        try memory.checkInference(network, batch: batch)
+        return try makeSource(for: network.spec)
     }
 
     /// The batch source for a model, after applying --threads.
