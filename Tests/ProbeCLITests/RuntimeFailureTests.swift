@@ -46,6 +46,38 @@ struct RuntimeFailureTests {
         }
     }
 
+    // MARK: Outputs that would replace something
+
+    @Test func anOutputIsNeverOneOfTheInputsAndNeverReplacedWithoutForce() throws {
+        try withTemporaryDirectory { directory in
+            try Self.copyHorse(to: directory)
+            let horse = directory.file("horse.png")
+            let before = try Data(contentsOf: horse)
+            // run --output onto its own --input: refused, the input untouched.
+            let onto = try ProbeCLIProcess.run(["run", "--model", "resnet20", "--input", "horse.png", "--output", "./horse.png"],
+                                               in: directory.url)
+            expectFailure(onto, exitCode: 64, mentions: ["--output './horse.png'", "same file as --input 'horse.png'"])
+            #expect(try Data(contentsOf: horse) == before)
+            // An existing --output needs --force.
+            FileManager.default.createFile(atPath: directory.file("logits.npy").path, contents: Data("keep".utf8))
+            let exists = try ProbeCLIProcess.run(["run", "--model", "resnet20", "--input", "horse.png", "--output", "logits.npy"],
+                                                 in: directory.url)
+            expectFailure(exists, exitCode: 64, mentions: ["--output 'logits.npy' exists", "--force"])
+            #expect(try Data(contentsOf: directory.file("logits.npy")) == Data("keep".utf8))
+            expectSuccess(try ProbeCLIProcess.run(["run", "--model", "resnet20", "--input", "horse.png", "--output", "logits.npy", "--force"],
+                                                  in: directory.url))
+            #expect(try Data(contentsOf: directory.file("logits.npy")).prefix(6) == Data([0x93] + Array("NUMPY".utf8)))
+            // grid --out onto its input, and merge into one of its inputs.
+            let grid = try ProbeCLIProcess.run(["grid", "--model", "resnet20", "--input", "horse.png", "--layer", "conv1", "--out", "horse.png"],
+                                               in: directory.url)
+            expectFailure(grid, exitCode: 64, mentions: ["--out 'horse.png'", "same file as --input"])
+            FileManager.default.createFile(atPath: directory.file("a.sqlite").path, contents: Data())
+            let merge = try ProbeCLIProcess.run(["merge", "a.sqlite", "./a.sqlite"], in: directory.url)
+            expectFailure(merge, exitCode: 64, mentions: ["OUT 'a.sqlite'", "merged into itself"])
+            #expect(try Data(contentsOf: horse) == before)
+        }
+    }
+
     // MARK: Models that cannot be built
 
     @Test func impossibleSPConvSplitNamesTheLayerAndSuggestsFixes() throws {

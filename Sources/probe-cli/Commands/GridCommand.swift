@@ -23,6 +23,8 @@ struct GridCommand: ParsableCommand {
     var threshold: Double = LayerSummary.defaultThreshold
     @Option(help: "The file to write: .png (drawn at 2x), .svg or .pdf.")
     var out: String
+    @Flag(help: "Replace --out when it exists.")
+    var force = false
 
     func validate() throws {
         guard image >= 0 else { throw ValidationError("--image \(image) must be 0 or more.") }
@@ -32,6 +34,8 @@ struct GridCommand: ParsableCommand {
         guard outputFormat != nil else {
             throw ValidationError("--out '\(out)' must name a .png, .svg or .pdf file; its extension chooses the format.")
         }
+        try OutputFile.check(out, flag: "--out", inputs: [(flag: "--input", path: inputs.input)] + (model.weights.map { [(flag: "--weights", path: $0)] } ?? []),
+                             force: force)
     }
 
     /// The format `--out`'s extension names.

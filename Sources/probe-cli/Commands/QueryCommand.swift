@@ -110,10 +110,15 @@ struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Merge shard databases into one, without duplicates.",
-        discussion: "A configuration already done in OUT is not copied again; run ids are renumbered. The inputs are only read.")
+        discussion: "OUT may exist: the inputs are added to it, and a configuration already done in OUT is not copied again; run ids are renumbered. The inputs are only read, and OUT may not be one of them.")
     @Argument(help: "The database to merge into (created if missing).") var output: String
     @Argument(help: "The shard databases.") var inputs: [String]
-    func validate() throws { guard !inputs.isEmpty else { throw ValidationError("give at least one input database after OUT.") } }
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one input database after OUT.") }
+        for input in inputs where OutputFile.isSameFile(output, input) {
+            throw ValidationError("OUT '\(output)' is the same file as the input '\(input)'; a database cannot be merged into itself. Give another OUT.")
+        }
+    }
     func run() throws {
         try reportingFailures {
             let summary = try ExperimentDatabase.merge(into: output, from: inputs)

@@ -29,11 +29,19 @@ struct RunCommand: ParsableCommand {
     @Option(help: "How many top classes to print per input.")
     var top: Int = 3
 
+    @Flag(help: "Replace --output when it exists.")
+    var force = false
+
     func validate() throws {
         if let normalization, NormalizationChoice(rawValue: normalization) == nil {
             throw ValidationError("--normalization '\(normalization)' is not known; choose cifar10, fashion-mnist, imagenet or none.")
         }
         guard top >= 1 else { throw ValidationError("--top \(top) must be at least 1.") }
+        if let output {
+            var inputs = [(flag: "--input", path: input)]
+            if let weights = model.weights { inputs.append((flag: "--weights", path: weights)) }
+            try OutputFile.check(output, flag: "--output", inputs: inputs, force: force)
+        }
     }
 
     func run() throws {
