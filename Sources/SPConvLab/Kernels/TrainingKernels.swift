@@ -260,7 +260,7 @@ enum TrainingKernels {
 
     /// Runs `body` on every (sample, channel block) item of an `nChw16c` tensor on all threads and
     /// returns its 16 lane results per item as float64, indexed `sample * C + channel`.
-    private static func perItemLaneSums(_ x: Tensor, n: Int, cb: Int, plane: Int,
+    static func perItemLaneSums(_ x: Tensor, n: Int, cb: Int, plane: Int,
                                         _ body: (UnsafePointer<Float>, Int) -> SIMD16<Float>) -> [Double] {
         var result = [Double](repeating: 0, count: n * cb * 16)
         result.withUnsafeMutableBufferPointer { rs in

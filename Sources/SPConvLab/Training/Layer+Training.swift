@@ -64,20 +64,17 @@ extension Bottleneck {
 
 extension SPConv {
     /// The authors' `SPConv_3x3.forward`: split, the two branches, then the softmax fusion of
-    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights. The representative branch's two
-    /// convolutions (and its pool at stride 2) run as one (`Tape.spconvRepresentative`), and the
-    /// fusion as one op (`Tape.spconvFusion`).
+    /// `softmax(stack(GAP(U_rep), GAP(U_red)))` weights. Each branch's convolution reads its
+    /// channels of the input where they lie (`Tape.convolution(_:channels:...)`), the
+    /// representative one's two convolutions (and its pool at stride 2) run as one
+    /// (`Tape.spconvRepresentative`), the redundant one's pool and 1x1 as one
+    /// (`Tape.spconvRedundant`), and both batch norms with the fusion as one op
+    /// (`Tape.spconvNormalizedFusion`); on AVX-512 the whole layer stays in oneDNN's `nChw16c`.
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        try checkSpatial(tape.value(x).shape, path: "")
-        let xRep = tape.sliceChannels(x, 0..<representativeChannels)
-        var xRed = tape.sliceChannels(x, representativeChannels..<inputChannels)
-        // gwc(x_rep) + pwc(x_rep, pooled at stride 2) is one dense 3x3 convolution.
-        // The fusion reads U_rep and U_red row-major: oneDNN's reorders make the convolutions' outputs so.
-        let rep = try tape.spconvRepresentative(xRep, gwc: gwc, pwc: pwc, stride: stride, keepsBlocked: false)
-        let uRep = try tape.batchNorm(rep, bn1, keepsBlocked: false)
-        if stride == 2 { xRed = try tape.pool(xRed, kind: .average, kernelSize: 2, stride: 2) }
-        let uRed = try tape.batchNorm(try tape.conv2d(xRed, conv1x1, keepsBlocked: false), bn2, keepsBlocked: false)
-        return tape.spconvFusion(uRep, uRed)
+        try checkSpatial(tape.storedValue(x).shape, path: "")
+        let rep = try tape.spconvRepresentative(x, channels: 0..<representativeChannels, gwc: gwc, pwc: pwc, stride: stride)
+        let red = try tape.spconvRedundant(x, channels: representativeChannels..<inputChannels, conv1x1: conv1x1, stride: stride)
+        return try tape.spconvNormalizedFusion(rep, red, bn1: bn1, bn2: bn2)
     }
 }
 

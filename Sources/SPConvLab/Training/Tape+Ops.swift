@@ -3,7 +3,7 @@ import Foundation
 /// The differentiable ops of the zoo, each recorded with its backward closure.
 ///
 /// Feature maps are `[N, C, H, W]`, row-major except between the ops that keep oneDNN's `nChw16c`
-/// (convolution, batch norm, ReLU, add; `storedValue`), which take either layout and whose
+/// (convolution, batch norm, ReLU, add, SPConv's branches and fusion; `storedValue`), which take either layout and whose
 /// backward takes a gradient in either; every other op reads `value`, which is row-major. Ops
 /// that own parameters take the module they belong to, so their gradients land under
 /// `ParameterKey(module, "weight")` and so on.
@@ -28,31 +28,96 @@ extension Tape {
         }
     }
 
-    /// SPConv's representative branch, `gwc(x) + pwc(x)` at stride 1 and `gwc(x) + pwc(avgPool2x2(x))`
-    /// at stride 2, as one dense 3x3 convolution whose weight holds both
-    /// (`TrainingKernels.representativeWeight`); its weight gradient is split back into the two
-    /// layers'. Equal to the three-op graph up to float rounding, with one convolution, no add and
-    /// no pool. `gwc` must be 3x3 with padding 1 and no bias, `pwc` 1x1 without bias, and at stride 2
-    /// the input's height and width even.
-    public func spconvRepresentative(_ x: Variable, gwc: Conv2D, pwc: Conv2D, stride: Int, keepsBlocked: Bool = true) throws -> Variable {
-        let input = value(x)
-        try gwc.checkInput(input.shape)
-        try pwc.checkInput(input.shape)
+    /// SPConv's representative branch on input channels `channels` of `x`: `gwc(x_rep) + pwc(x_rep)`
+    /// at stride 1 and `gwc(x_rep) + pwc(avgPool2x2(x_rep))` at stride 2, as one dense 3x3
+    /// convolution whose weight holds both (`TrainingKernels.representativeWeight`); its weight
+    /// gradient is split back into the two layers'. Equal to the slice, the three-op graph and
+    /// the slice's gradient up to float rounding, with one convolution, no add and no pool
+    /// (`convolution(_:channels:...)` says how the channels are read). `gwc` must be 3x3 with
+    /// padding 1 and no bias, `pwc` 1x1 without bias, and at stride 2 the input's height and
+    /// width even. The output is `[N, C_out, H / s, W / s]`, channel-blocked where the convolution
+    /// writes whole blocks.
+    public func spconvRepresentative(_ x: Variable, channels: Range<Int>, gwc: Conv2D, pwc: Conv2D, stride: Int) throws -> Variable {
+        let shape = storedValue(x).shape
+        let partShape = [shape[0], channels.count, shape[2], shape[3]]
+        try gwc.checkInput(partShape)
+        try pwc.checkInput(partShape)
         let g = gwc.geometry
         precondition(g.kernelSize == 3 && g.padding == 1 && g.dilation == 1 && g.stride == stride && gwc.bias == nil && pwc.bias == nil
-                     && pwc.geometry.kernelSize == 1 && (stride == 1 || input.shape[2] % 2 == 0 && input.shape[3] % 2 == 0),
+                     && pwc.geometry.kernelSize == 1 && (stride == 1 || shape[2] % 2 == 0 && shape[3] % 2 == 0),
                      "spconvRepresentative needs SPConv's gwc (3x3, padding 1, no bias) and pwc (1x1, no bias), and even sizes at stride 2")
         let merged = TrainingKernels.representativeWeight(gwc: gwc.weight, groups: g.groups, pwc: pwc.weight, stride: stride)
-        let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: gwc.outputChannels,
-                                                               geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1),
-                                                               hasBias: false))
-        let (output, saved) = try kernel.forward(input, weight: merged, bias: nil, blockedOutput: keepsBlocked)
-        return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
-            let grads = try kernel.backward(gradient, weight: merged, saved: saved)
-            let split = TrainingKernels.representativeGradients(grads.weight, groups: g.groups, stride: stride)
+        return try convolution(x, channels: channels, weight: merged, bias: nil,
+                               geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1)) { [unowned self] gradWeight, _ in
+            let split = TrainingKernels.representativeGradients(gradWeight, groups: g.groups, stride: stride)
             self.accumulate(ParameterKey(gwc, "weight"), split.gwc)
             self.accumulate(ParameterKey(pwc, "weight"), split.pwc)
-            return [grads.input]
+        }
+    }
+
+    /// SPConv's redundant branch on input channels `channels` of `x`: `conv1x1(x_red)` at stride 1
+    /// and `conv1x1(avgPool2x2(x_red))` at stride 2, there as one stride-2 2x2 convolution with a
+    /// quarter of the weight on each tap (`TrainingKernels.pooledPointwiseWeight`; equal up to
+    /// float rounding). `conv1x1` must be 1x1 with stride 1, and at stride 2 the input's height
+    /// and width even. The output is `[N, C_out, H / s, W / s]`, channel-blocked where the
+    /// convolution writes whole blocks.
+    public func spconvRedundant(_ x: Variable, channels: Range<Int>, conv1x1: Conv2D, stride: Int) throws -> Variable {
+        let shape = storedValue(x).shape
+        try conv1x1.checkInput([shape[0], channels.count, shape[2], shape[3]])
+        precondition(conv1x1.geometry == Conv2DGeometry(kernelSize: 1) && (stride == 1 || stride == 2 && shape[2] % 2 == 0 && shape[3] % 2 == 0),
+                     "spconvRedundant needs a 1x1 stride-1 conv1x1, and even sizes at stride 2")
+        let pooled = stride == 2
+        return try convolution(x, channels: channels,
+                               weight: pooled ? TrainingKernels.pooledPointwiseWeight(conv1x1.weight) : conv1x1.weight,
+                               bias: conv1x1.bias,
+                               geometry: pooled ? Conv2DGeometry(kernelSize: 2, stride: 2, padding: 0) : conv1x1.geometry) { [unowned self] gradWeight, gradBias in
+            self.accumulate(ParameterKey(conv1x1, "weight"), pooled ? TrainingKernels.pooledPointwiseGradient(gradWeight) : gradWeight)
+            if let gradBias { self.accumulate(ParameterKey(conv1x1, "bias"), gradBias) }
+        }
+    }
+
+    /// `conv2d(x[:, channels], weight) + bias` with `weight` `[C_out, channels.count, K, K]`,
+    /// reporting the weight's (and bias's) gradient to `parameterGradients`.
+    ///
+    /// How the channels are read depends on `x`'s stored layout, so no part of a channel-blocked
+    /// input is ever made row-major: all channels, as they are; channel-blocked channels that are
+    /// whole 16-channel blocks, a copy of those blocks (its gradient written back into a zero
+    /// blocked tensor); other channel-blocked channels, the whole input with the weight placed at
+    /// `channels` among zeros (the same lanes a copy would pad to a block; its input gradient is
+    /// zero outside `channels`, and only `channels` of its weight gradient are kept); row-major,
+    /// a copy of the channels. The output is channel-blocked where the convolution writes whole
+    /// blocks.
+    func convolution(_ x: Variable, channels: Range<Int>, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry,
+                     parameterGradients: @escaping (Tensor, Tensor?) -> Void) throws -> Variable {
+        let stored = storedValue(x)
+        let total = stored.shape[1]
+        enum Reading { case whole, blockCopy, embedded, rowMajorCopy }
+        let reading: Reading
+        if channels == 0..<total {
+            reading = .whole
+        } else if stored.layout == .channelBlocked(16) {
+            reading = channels.lowerBound % 16 == 0 && channels.count % 16 == 0 ? .blockCopy : .embedded
+        } else {
+            reading = .rowMajorCopy
+        }
+        let input: Tensor, convWeight: Tensor
+        switch reading {
+        case .whole: (input, convWeight) = (stored, weight)
+        case .embedded: (input, convWeight) = (stored, TrainingKernels.embeddingInputChannels(weight, at: channels, channels: total))
+        case .blockCopy: (input, convWeight) = (LayoutKernels.sliceChannels(stored, channels, block: 16), weight)
+        case .rowMajorCopy: (input, convWeight) = (Ops.sliceChannels(stored, channels), weight)
+        }
+        let kernel = try ConvolutionTrainingKernel.cached(.init(inputShape: input.shape, outputChannels: weight.shape[0],
+                                                               geometry: geometry, hasBias: bias != nil))
+        let (output, saved) = try kernel.forward(input, weight: convWeight, bias: bias)
+        return record(output, inputs: [x], takesBlockedGradient: true) { gradient in
+            let grads = try kernel.backward(gradient, weight: convWeight, saved: saved)
+            parameterGradients(reading == .embedded ? TrainingKernels.inputChannels(grads.weight, channels) : grads.weight, grads.bias)
+            switch reading {
+            case .whole, .embedded: return [grads.input]
+            case .blockCopy: return [TrainingKernels.unsliceChannelsBlocked(grads.input, range: channels, channels: total)]
+            case .rowMajorCopy: return [TrainingKernels.unsliceChannels(grads.input.rowMajor(), range: channels, channels: total)]
+            }
         }
     }
 
@@ -97,13 +162,7 @@ extension Tape {
         let (output, stats) = isBlocked
             ? TrainingKernels.batchNormForwardBlocked(input, weight: layer.weight, bias: layer.bias, epsilon: layer.epsilon, relu: relu)
             : TrainingKernels.batchNormForward(input.rowMajor(), weight: layer.weight, bias: layer.bias, epsilon: layer.epsilon, relu: relu)
-        let unbias = Double(count) / Double(count - 1)
-        layer.runningMean = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
-            (1 - momentum) * layer.runningMean.scalars[c] + momentum * stats.meanFloat[c]
-        })
-        layer.runningVariance = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
-            (1 - momentum) * layer.runningVariance.scalars[c] + momentum * Float(stats.variance[c] * unbias)
-        })
+        updateRunningStatistics(of: layer, with: stats, count: count, momentum: momentum)
         let weight = layer.weight
         return record(output, inputs: [x], takesBlockedGradient: true) { [unowned self] gradient in
             let grads = isBlocked
@@ -112,6 +171,45 @@ extension Tape {
             self.accumulate(ParameterKey(layer, "weight"), grads.weight)
             self.accumulate(ParameterKey(layer, "bias"), grads.bias)
             return [grads.input]
+        }
+    }
+
+    /// Moves a batch norm's running statistics towards a batch's (`momentum`, the variance
+    /// unbiased by `count / (count - 1)`), as PyTorch's `BatchNorm2d` in `train()`.
+    private func updateRunningStatistics(of layer: BatchNorm2D, with stats: TrainingKernels.BatchNormStatistics, count: Int, momentum: Float) {
+        let unbias = Double(count) / Double(count - 1)
+        layer.runningMean = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
+            (1 - momentum) * layer.runningMean.scalars[c] + momentum * stats.meanFloat[c]
+        })
+        layer.runningVariance = Tensor(shape: [layer.channels], scalars: (0..<layer.channels).map { c in
+            (1 - momentum) * layer.runningVariance.scalars[c] + momentum * Float(stats.variance[c] * unbias)
+        })
+    }
+
+    /// `spconvFusion(batchNorm(rep, bn1), batchNorm(red, bn2))` as one op when both are
+    /// channel-blocked (`TrainingKernels.spconvNormalizedFusionBlocked`: the normalised maps are
+    /// never written; output channel-blocked), else those three ops. Both batch norms are in
+    /// training mode and update their running statistics as `batchNorm` does.
+    public func spconvNormalizedFusion(_ rep: Variable, _ red: Variable, bn1: BatchNorm2D, bn2: BatchNorm2D, momentum: Float = 0.1) throws -> Variable {
+        let (x, y) = (storedValue(rep), storedValue(red))
+        guard x.layout == .channelBlocked(16), y.layout == .channelBlocked(16), x.shape == y.shape,
+              x.shape[1] == bn1.channels, x.shape[1] == bn2.channels, x.shape[0] * x.shape[2] * x.shape[3] > 1 else {
+            return spconvFusion(try batchNorm(rep, bn1, momentum: momentum), try batchNorm(red, bn2, momentum: momentum))
+        }
+        let fused = TrainingKernels.spconvNormalizedFusionBlocked(x, y, weights: (bn1.weight, bn2.weight), biases: (bn1.bias, bn2.bias),
+                                                                  epsilon: (bn1.epsilon, bn2.epsilon))
+        let count = x.shape[0] * x.shape[2] * x.shape[3]
+        updateRunningStatistics(of: bn1, with: fused.statistics.0, count: count, momentum: momentum)
+        updateRunningStatistics(of: bn2, with: fused.statistics.1, count: count, momentum: momentum)
+        let weights = (bn1.weight, bn2.weight)
+        return record(fused.output, inputs: [rep, red], takesBlockedGradient: true) { [unowned self] gradient in
+            let grads = TrainingKernels.spconvNormalizedFusionBackwardBlocked(gradient, x, y, statistics: fused.statistics, weights: weights,
+                                                                              weightRep: fused.weightRep, weightRed: fused.weightRed)
+            self.accumulate(ParameterKey(bn1, "weight"), grads.weights.0)
+            self.accumulate(ParameterKey(bn1, "bias"), grads.biases.0)
+            self.accumulate(ParameterKey(bn2, "weight"), grads.weights.1)
+            self.accumulate(ParameterKey(bn2, "bias"), grads.biases.1)
+            return [grads.rep, grads.red]
         }
     }
 
@@ -162,13 +260,22 @@ extension Tape {
 
     /// SPConv's fusion `softmax(stack(GAP(rep), GAP(red)))`-weighted `rep * w0 + red * w1` as one
     /// op, forward and backward each one sweep over the planes (the graph of `globalAveragePool`,
-    /// `stack`, `softmax`, `select`, `scalePlanes` and `add` up to float rounding).
+    /// `stack`, `softmax`, `select`, `scalePlanes` and `add` up to float rounding). Two
+    /// channel-blocked inputs give a channel-blocked output (`TrainingKernels.spconvFusionBlocked`).
     public func spconvFusion(_ rep: Variable, _ red: Variable) -> Variable {
-        let (x, y) = (value(rep), value(red))
+        let (x, y) = sameLayout(rep, red)
         precondition(x.shape == y.shape, "spconvFusion: \(x.shape) and \(y.shape) differ")
-        let fused = TrainingKernels.spconvFusion(x, y)
+        if x.layout == .channelBlocked(16) {
+            let fused = TrainingKernels.spconvFusionBlocked(x, y)
+            return record(fused.output, inputs: [rep, red], takesBlockedGradient: true) { gradient in
+                let grads = TrainingKernels.spconvFusionBackwardBlocked(gradient, x, y, weightRep: fused.weightRep, weightRed: fused.weightRed)
+                return [grads.rep, grads.red]
+            }
+        }
+        let (a, b) = (x.rowMajor(), y.rowMajor())
+        let fused = TrainingKernels.spconvFusion(a, b)
         return record(fused.output, inputs: [rep, red]) { gradient in
-            let grads = TrainingKernels.spconvFusionBackward(gradient, x, y, weightRep: fused.weightRep, weightRed: fused.weightRed)
+            let grads = TrainingKernels.spconvFusionBackward(gradient, a, b, weightRep: fused.weightRep, weightRed: fused.weightRed)
             return [grads.rep, grads.red]
         }
     }
