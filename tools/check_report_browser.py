@@ -244,6 +244,13 @@ def check_charts(driver):
     check(len(markers) > 0, "%d chart markers" % len(markers))
     if not markers:
         return
+    # The markers are placed in fractions of the wrapper, which must be exactly the picture.
+    sizes = driver.execute_script("""
+        var w = document.querySelector('.chart-wrap'), i = w.querySelector('img');
+        var a = w.getBoundingClientRect(), b = i.getBoundingClientRect();
+        return [a.width - 2, a.height - 2, b.width, b.height];""")
+    check(abs(sizes[0] - sizes[2]) < 0.5 and abs(sizes[1] - sizes[3]) < 0.5,
+          "the marker layer covers exactly the chart picture (%s)" % sizes)
     marker = markers[0]
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", marker)
     ActionChains(driver).move_to_element(marker).perform()

@@ -63,7 +63,7 @@ import SPConvLab
     @Test func chartMarkersLieOnTheirPictures() throws {
         let data = try Self.data(try Self.report())
         let charts = try #require(data["charts"] as? [[String: Any]])
-        #expect(charts.map { $0["file"] as? String } == ["macs_vs_ratio.png", "latency_vs_ratio.png", "redundancy_per_layer.png"])
+        #expect(charts.map { $0["file"] as? String } == ["macs_vs_ratio.png", "latency_vs_ratio.png", "latency_vs_macs.png", "redundancy_per_layer.png"])
         for chart in charts {
             let points = try #require(chart["points"] as? [[String: Any]])
             #expect(!points.isEmpty)

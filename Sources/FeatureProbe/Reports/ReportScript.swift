@@ -24,7 +24,8 @@ enum ReportScript {
         .table-tools input { font: inherit; padding: 2px 6px; min-width: 16em; }
         .tooltip { position: absolute; z-index: 10; background: #222; color: #fff; padding: 4px 8px; border-radius: 4px; font-size: 0.85em; white-space: pre; pointer-events: none; }
         canvas.heatmap-canvas { width: 100%; height: auto; image-rendering: pixelated; border: 1px solid #ddd; cursor: crosshair; display: block; }
-        .chart-wrap { position: relative; display: inline-block; max-width: 100%; }
+        .chart-wrap { position: relative; display: inline-block; max-width: 100%; line-height: 0; border: 1px solid #ddd; }
+        .chart-wrap img { display: block; border: none !important; }
         .chart-marker { position: absolute; width: 16px; height: 16px; margin: -8px 0 0 -8px; border-radius: 50%; }
         .chart-marker:hover { outline: 2px solid rgba(0, 0, 0, 0.45); }
         details.chart-data { margin-top: 4px; font-size: 0.9em; }
