@@ -110,7 +110,7 @@ extension SweepReport {
                 for entry in heatmaps where entry.runID == id {
                     let caption = "\(entry.layer), \(entry.metric), \(entry.channels) channels"
                     html += "<figure class=\"heatmap\"\(entry.dataIndex.map { " data-heatmap=\"\($0)\"" } ?? "")><a href=\"\(escapeHTML(entry.file))\"><img src=\"\(escapeHTML(entry.file))\" alt=\"\(escapeHTML(caption))\"></a>"
-                    html += "<figcaption>\(escapeHTML(caption)) \(Page.alternateLinks([entry.file] + entry.alternates))</figcaption></figure>\n"
+                    html += "<figcaption>\(escapeHTML(caption))\(Page.alternateLinks([entry.file] + entry.alternates))</figcaption></figure>\n"
                 }
                 html += "</div>\n"
             }
