@@ -44,7 +44,7 @@ A run is tagged `spconvlab.export_state=complete` only after all of it is writte
 stops half-way deletes its partial run, and the next export replaces any run left incomplete.
 
 Bad input (a missing file, a file that is not SQLite, a SQLite file without the experiment
-tables, a schema version other than 1 to 3, a report folder not written from this database)
+tables, a schema version other than 1 to 4, a report folder not written from this database)
 stops before anything is written, with one paragraph on standard error and exit status 1; a bad
 flag exits with status 64. The database is opened read-only (`file:...?mode=ro`) and read in one
 transaction, so a sweep may be writing to it meanwhile.

@@ -10,12 +10,12 @@ import SPConvLab
         let database = try ExperimentDatabase(path: folder.file())
         #expect(try database.schemaVersion() == Migration.currentVersion)
         #expect(try database.appliedMigrations() == Migration.all.map(\.name))
-        #expect(Migration.all.map(\.name) == ["v1_initial_schema", "v2_training", "v3_provenance_seeds_epochs"])
+        #expect(Migration.all.map(\.name) == ["v1_initial_schema", "v2_training", "v3_provenance_seeds_epochs", "v4_feature_maps"])
         let objects = try database.connection.query("SELECT type || ':' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             .rows.compactMap { $0[0].string }
         for expected in ["table:sweeps", "table:runs", "table:layer_metrics", "table:similarity", "table:schema_migrations",
                          "index:runs_configuration", "view:run_summary", "view:run_redundancy", "view:layer_redundancy",
-                         "view:pareto_candidates", "table:epochs"] {
+                         "view:pareto_candidates", "table:epochs", "table:feature_maps"] {
             #expect(objects.contains(expected), "missing \(expected)")
         }
         #expect(try database.connection.scalar("PRAGMA journal_mode") == .text("wal"))

@@ -72,7 +72,7 @@ import SPConvLab
         let files = try Self.report()
         #expect(files.map(\.name) == ["runs.csv", "configurations.csv", "layer_metrics.csv", "macs_vs_ratio.png", "latency_vs_ratio.png",
                                       "latency_vs_macs.png", "redundancy_per_layer.png", "heatmaps/run1.layer1.0.conv1.cosine.png",
-                                      "heatmaps/run6.layer1.0.conv1.cosine.png", "index.html"])
+                                      "heatmaps/run6.layer1.0.conv1.cosine.png", "report.js", "index.html"])
         for file in files where file.name.hasSuffix(".png") {
             let image = try PNGCodec.decode(file.bytes)
             #expect(image.width >= 400 && image.height >= 300)
@@ -103,7 +103,10 @@ import SPConvLab
         for name in files.map(\.name) where name.hasSuffix(".png") {
             #expect(referenced.contains(name), "\(name) is written but not shown")
         }
-        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
+        #expect(!html.contains("http://") && !html.contains("https://"))
+        // The only scripts: the embedded data and report.js beside the page.
+        #expect(html.components(separatedBy: "<script").count == 3)
+        #expect(html.contains("<script type=\"application/json\" id=\"report-data\">") && html.contains("<script src=\"report.js\"></script>"))
         #expect(html.contains("<h3>Run 1: resnet18 vanilla (random)</h3>") && html.contains("<h3>Run 6: resnet18 spconv r=0.5 g=2 (random)</h3>"))
     }
 
@@ -150,7 +153,7 @@ import SPConvLab
 
     @Test func emptyReportStillHasPage() throws {
         let files = try SweepReport.files(runs: [], layerMetrics: [], similarity: [], title: "empty")
-        #expect(files.map(\.name) == ["runs.csv", "configurations.csv", "layer_metrics.csv", "index.html"])
+        #expect(files.map(\.name) == ["runs.csv", "configurations.csv", "layer_metrics.csv", "report.js", "index.html"])
         let html = Self.text(files, "index.html")
         for target in SweepReport.referencedFiles(in: html) { #expect(files.map(\.name).contains(target)) }
     }

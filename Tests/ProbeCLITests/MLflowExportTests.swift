@@ -283,7 +283,7 @@ struct MLflowExportTests {
                 (["missing.sqlite"], 1, ["'missing.sqlite'", "no such file", "experiment database"]),
                 (["table.csv"], 1, ["'table.csv'", "not a SQLite file", "experiment database"]),
                 (["other.sqlite"], 1, ["'other.sqlite'", "not an experiment database", "schema_migrations"]),
-                (["future.sqlite"], 1, ["'future.sqlite'", "schema version 9", "1 to 3"]),
+                (["future.sqlite"], 1, ["'future.sqlite'", "schema version 9", "1 to 4"]),
                 (["future.sqlite", "--bogus"], 64, ["--bogus", "Usage:"]),
                 ([], 64, ["DB", "Usage:"]),
                 (["missing.sqlite", "--tracking-uri", "nope://x"], 64, ["'nope://x'", "sqlite:///"]),

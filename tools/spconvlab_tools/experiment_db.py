@@ -2,7 +2,7 @@
 
 `ExperimentDB.open(path)` checks the file before anything reads it: that it exists, is SQLite,
 has the experiment tables, and has a schema version (`PRAGMA user_version`) that this module
-knows (1 to 3, the migrations of docs/SCHEMA.md). Every failure raises `DatabaseError` with one
+knows (1 to 4, the migrations of docs/SCHEMA.md). Every failure raises `DatabaseError` with one
 paragraph naming the bad value and what would be accepted. The file is opened with
 `file:...?mode=ro`, so nothing here can change it, and reads happen in one read transaction
 (`snapshot()`), so a sweep still writing to the file cannot change the data half-way through.
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 # The migrations of Sources/FeatureProbe/Storage/Migration.swift, in order: version N has the first N.
-KNOWN_MIGRATIONS = ["v1_initial_schema", "v2_training", "v3_provenance_seeds_epochs"]
+KNOWN_MIGRATIONS = ["v1_initial_schema", "v2_training", "v3_provenance_seeds_epochs", "v4_feature_maps"]
 
 # Tables every version has, and the tables a version added.
 BASE_TABLES = ["schema_migrations", "sweeps", "runs", "layer_metrics", "similarity"]
-TABLES_ADDED = {3: ["epochs"]}
+TABLES_ADDED = {3: ["epochs"], 4: ["feature_maps"]}
 
 # Every column of `runs` in the order of docs/SCHEMA.md, the last ones added by v2 and v3.
 RUN_COLUMNS = [
@@ -59,7 +59,7 @@ EPOCH_COLUMNS = [
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 ACCEPTED = ("an experiment database written by probe-cli sweep, demo or merge (for example "
-            "reports/demo/demo.sqlite), schema version 1 to 3 (docs/SCHEMA.md)")
+            "reports/demo/demo.sqlite), schema version 1 to 4 (docs/SCHEMA.md)")
 
 
 class DatabaseError(Exception):

@@ -10,9 +10,12 @@ public enum SweepReportLoader {
         case perRun(Int)
     }
 
-    /// The runs (of one sweep, or all), their layer metrics and the chosen similarity matrices.
+    /// The runs (of one sweep, or all), their layer metrics, the chosen similarity matrices and
+    /// the stored feature maps of the layers those matrices belong to (none from a file written
+    /// before `v4_feature_maps`).
     public static func load(path: String, sweep name: String? = nil, heatmaps: HeatmapSelection = .perRun(4))
-        throws -> (runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord]) {
+        throws -> (runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord],
+                   featureMaps: [FeatureMapRecord]) {
         let database = try ExperimentDatabase(path: path, mode: .readOnly)
         var sweeps = try database.sweeps()
         if let name {
@@ -25,6 +28,7 @@ public enum SweepReportLoader {
         let runs = try sweeps.flatMap { try database.runs(sweepID: $0.id) }
         var metrics: [LayerMetricRecord] = []
         var matrices: [SimilarityRecord] = []
+        var featureMaps: [FeatureMapRecord] = []
         for run in runs {
             metrics += try database.layerMetrics(runID: run.id)
             let keys = try database.similarityKeys(runID: run.id)
@@ -40,8 +44,9 @@ public enum SweepReportLoader {
             for key in chosen {
                 if let record = try database.similarity(runID: run.id, layer: key.layer, metric: key.metric) { matrices.append(record) }
             }
+            if !chosen.isEmpty { featureMaps += try database.featureMaps(runID: run.id, layers: Set(chosen.map(\.layer))) }
         }
-        return (runs, metrics, matrices)
+        return (runs, metrics, matrices, featureMaps)
     }
 
     /// The per-epoch training history of each of `runs` that has one, by run id.

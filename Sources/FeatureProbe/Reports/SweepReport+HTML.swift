@@ -10,6 +10,9 @@ extension SweepReport {
             let note: String?
             /// The same figure in other formats (SVG, PDF), linked under it.
             var alternates: [String] = []
+            /// The chart's index in the interactive data and its data table, when drawn.
+            var dataIndex: Int? = nil
+            var dataTable: String? = nil
         }
 
         struct HeatmapEntry {
@@ -20,6 +23,8 @@ extension SweepReport {
             let channels: Int
             /// The same figure in other formats (SVG, PDF), linked under it.
             var alternates: [String] = []
+            /// The heatmap's index in the interactive data; nil: the picture only.
+            var dataIndex: Int? = nil
         }
 
         let title: String
@@ -30,6 +35,8 @@ extension SweepReport {
         var heatmaps: [HeatmapEntry] = []
         /// What the trained grid shows about the paper's claim (``GridFindings``), when it can say.
         var findings: String?
+        /// ``InteractiveData`` as HTML-safe JSON, read by `report.js`.
+        var interactiveJSON = "{}"
 
         init(title: String, generatedAt: Date, runs: [RunRecord], summaries: [ConfigurationSummary] = []) {
             self.title = title
@@ -64,7 +71,7 @@ extension SweepReport {
         func html(labels: RunLabels) -> String {
             var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            html += "<title>\(escapeHTML(title))</title>\n<style>\n\(Page.style)\n</style>\n</head>\n<body>\n"
+            html += "<title>\(escapeHTML(title))</title>\n<style>\n\(Page.style)\n\(ReportScript.style)\n</style>\n</head>\n<body>\n"
             html += "<h1>\(escapeHTML(title))</h1>\n"
             let counts = RunStatus.allCases.compactMap { status -> String? in
                 let count = runs.filter { $0.status == status }.count
@@ -82,8 +89,10 @@ extension SweepReport {
             html += "<h2>Charts</h2>\n"
             for chart in charts {
                 if let file = chart.file {
-                    html += "<figure><img src=\"\(escapeHTML(file))\" alt=\"\(escapeHTML(chart.caption))\">"
-                    html += "<figcaption>\(escapeHTML(chart.caption))\(Page.alternateLinks(chart.alternates))</figcaption></figure>\n"
+                    html += "<figure class=\"chart\"\(chart.dataIndex.map { " data-chart=\"\($0)\"" } ?? "")><img src=\"\(escapeHTML(file))\" alt=\"\(escapeHTML(chart.caption))\">"
+                    html += "<figcaption>\(escapeHTML(chart.caption))\(Page.alternateLinks(chart.alternates))</figcaption>"
+                    if let table = chart.dataTable { html += "<details class=\"chart-data\"><summary>Data</summary>\n\(table)</details>" }
+                    html += "</figure>\n"
                 } else if let note = chart.note {
                     html += "<p class=\"note\">\(escapeHTML(note))</p>\n"
                 }
@@ -100,12 +109,13 @@ extension SweepReport {
                 html += "<h3>Run \(id): \(escapeHTML(labels.long(id)))</h3>\n<div class=\"grid\">\n"
                 for entry in heatmaps where entry.runID == id {
                     let caption = "\(entry.layer), \(entry.metric), \(entry.channels) channels"
-                    html += "<figure><a href=\"\(escapeHTML(entry.file))\"><img src=\"\(escapeHTML(entry.file))\" alt=\"\(escapeHTML(caption))\"></a>"
-                    html += "<figcaption>\(escapeHTML(caption))\(Page.alternateLinks(entry.alternates))</figcaption></figure>\n"
+                    html += "<figure class=\"heatmap\"\(entry.dataIndex.map { " data-heatmap=\"\($0)\"" } ?? "")><a href=\"\(escapeHTML(entry.file))\"><img src=\"\(escapeHTML(entry.file))\" alt=\"\(escapeHTML(caption))\"></a>"
+                    html += "<figcaption>\(escapeHTML(caption))\(Page.alternateLinks([entry.file] + entry.alternates))</figcaption></figure>\n"
                 }
                 html += "</div>\n"
             }
-            html += "</body>\n</html>\n"
+            html += "<script type=\"application/json\" id=\"report-data\">\(interactiveJSON)</script>\n"
+            html += "<script src=\"report.js\"></script>\n</body>\n</html>\n"
             return html
         }
 
@@ -123,15 +133,18 @@ extension SweepReport {
             guard !runs.isEmpty else { return "<p class=\"note\">No runs recorded.</p>\n" }
             let header = ["id", "model", "variant", "ratio", "groups", "weights", "status", "reason", "params", "MACs", "FLOPs",
                           "latency (ms)", "accuracy", "images"]
-            var html = "<div class=\"table-wrap\"><table>\n<thead><tr>"
+            var html = "<p class=\"table-tools\"><input type=\"search\" class=\"table-filter\" data-table=\"runs-table\" placeholder=\"Filter runs\" aria-label=\"Filter runs\"> <span class=\"filter-count\" data-table=\"runs-table\">\(runs.count) of \(runs.count) runs</span> <span class=\"meta\">Click a column header to sort.</span></p>\n"
+            html += "<div class=\"table-wrap\"><table class=\"sortable\" id=\"runs-table\">\n<thead><tr>"
             html += header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
             for run in runs {
-                func numeric(_ text: String, exact: String? = nil) -> String {
+                // data-value holds the exact number the column sorts by.
+                func numeric(_ text: String, exact: String? = nil, value: String? = nil) -> String {
                     let title = exact.map { " title=\"\(escapeHTML($0))\"" } ?? ""
-                    return "<td class=\"num\"\(title)>\(escapeHTML(text))</td>"
+                    let sortValue = value.map { " data-value=\"\(escapeHTML($0))\"" } ?? ""
+                    return "<td class=\"num\"\(title)\(sortValue)>\(escapeHTML(text))</td>"
                 }
                 func count(_ value: Int?) -> String {
-                    numeric(value.map { ChartTicks.compact(Double($0)) } ?? "", exact: value.map { String($0) })
+                    numeric(value.map { ChartTicks.compact(Double($0)) } ?? "", exact: value.map { String($0) }, value: value.map { String($0) })
                 }
                 html += "<tr>" + numeric(String(run.id))
                 html += "<td>\(escapeHTML(run.model))</td><td>\(escapeHTML(run.variant))</td>"
@@ -140,8 +153,8 @@ extension SweepReport {
                 html += "<td class=\"status-\(escapeHTML(run.status.rawValue))\">\(escapeHTML(run.status.rawValue))</td>"
                 html += "<td class=\"reason\">\(escapeHTML(run.reason ?? ""))</td>"
                 html += count(run.params) + count(run.macs) + count(run.flops)
-                html += numeric(run.latencyMS.map { String(format: "%.3f", $0) } ?? "")
-                html += numeric(run.accuracy.map { String(format: "%.4f", $0) } ?? "")
+                html += numeric(run.latencyMS.map { String(format: "%.3f", $0) } ?? "", value: run.latencyMS.map { "\($0)" })
+                html += numeric(run.accuracy.map { String(format: "%.4f", $0) } ?? "", value: run.accuracy.map { "\($0)" })
                 html += numeric(String(run.images)) + "</tr>\n"
             }
             return html + "</tbody>\n</table></div>\n"
@@ -165,7 +178,7 @@ extension SweepReport {
             let metrics = Array(Set(summaries.flatMap { $0.redundancy.keys })).sorted()
             let header = ["configuration", "weights", "seeds", "params", "MACs", "accuracy (%)", "latency (ms)"]
                 + metrics.map { "mean |off-diag| \($0)" } + ["runs"]
-            var html = "<div class=\"table-wrap\"><table>\n<thead><tr>"
+            var html = "<div class=\"table-wrap\"><table class=\"sortable\" id=\"configurations-table\">\n<thead><tr>"
             html += header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
             for summary in summaries {
                 let r = summary.representative

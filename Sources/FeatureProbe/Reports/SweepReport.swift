@@ -13,10 +13,17 @@ import SPConvLab
 /// - `redundancy_per_layer.png`: mean |off-diagonal similarity| per layer under the `cosine`
 ///   metric (else the first metric recorded), one series per run, vanilla first;
 /// - `accuracy_vs_macs.png` with the Pareto front, only when some run has both accuracy and MACs;
-/// - `heatmaps/run<ID>.<layer>.<metric>.png`, one per stored similarity matrix (index order);
-/// - `index.html`: self-contained (inline CSS, no scripts, no external URLs) with the table of
-///   runs, the charts, the heatmaps grouped by run and a note for each chart left out. Every
-///   `src` and `href` in it names a file of the list (``referencedFiles(in:)``).
+/// - `heatmaps/run<ID>.<layer>.<metric>.png`, one per stored similarity matrix (clustered order,
+///   clusters outlined, as `probe-cli similarity` draws them);
+/// - `report.js`: the page's script (``ReportScript``), plain JavaScript with no library;
+/// - `index.html`: self-contained (inline CSS, the data its script reads inline as JSON, no
+///   external URLs) with the table of runs, the charts, the heatmaps grouped by run and a note
+///   for each chart left out. Every `src` and `href` in it names a file of the list
+///   (``referencedFiles(in:)``). With its script, tables sort by a click on a header and filter
+///   by a text box, chart markers tell their values on hover (and each chart has a data
+///   table), and heatmaps of up to ``interactiveChannelLimit`` channels are redrawn on a canvas
+///   from the embedded matrix: hovering a cell tells the channel pair and its similarity,
+///   clicking it shows the two channels' stored feature maps (``FeatureMapRecord``) side by side.
 ///
 /// With more than one model among the runs, series and reference names start with the model.
 public enum SweepReport {
@@ -44,6 +51,7 @@ public enum SweepReport {
     ///   - runs: The runs, in table order (usually by id).
     ///   - layerMetrics: Per-layer redundancy summaries, each run's layers in network order.
     ///   - similarity: Stored similarity matrices; each becomes a heatmap.
+    ///   - featureMaps: Stored feature maps; those of a heatmap's run and layer are embedded for it.
     ///   - title: The page and report title.
     ///   - generatedAt: The time printed on the page.
     ///   - allowMixing: Whether runs with random weights may appear beside trained or file ones
@@ -56,8 +64,8 @@ public enum SweepReport {
     ///     SVG and PDF are linked under each figure.
     ///   - epochs: Each trained run's per-epoch history, by run id, for the learning curves.
     public static func files(runs: [RunRecord], layerMetrics: [LayerMetricRecord], similarity: [SimilarityRecord],
-                             title: String, generatedAt: Date = Date(), allowMixing: Bool = false,
-                             formats: [FigureFormat] = [.png],
+                             featureMaps: [FeatureMapRecord] = [], title: String, generatedAt: Date = Date(),
+                             allowMixing: Bool = false, formats: [FigureFormat] = [.png],
                              epochs: [Int64: [EpochRecord]] = [:]) throws -> [(name: String, bytes: [UInt8])] {
         let formats = formats.contains(.png) ? formats : [.png] + formats
         try WeightsMixing.check(runs, allowed: allowMixing, what: "The report")
@@ -71,14 +79,17 @@ public enum SweepReport {
         var page = Page(title: title, generatedAt: generatedAt, runs: runs, summaries: summaries)
         page.findings = GridFindings.paragraph(summaries)
         let labels = RunLabels(runs: runs)
+        var interactive = InteractiveData()
 
         for figure in figures(summaries: summaries, labels: labels, epochs: epochs) {
             switch figure.content {
             case .chart(let chart):
                 let written = try FigureFiles.encode(ChartRenderer.render(chart), stem: figure.name, formats: formats, title: chart.title)
                 files += written
+                interactive.charts.append(.init(file: written[0].name, points: hoverPoints(of: chart)))
                 page.charts.append(.init(file: written[0].name, caption: figure.caption, note: nil,
-                                         alternates: written.dropFirst().map(\.name)))
+                                         alternates: written.dropFirst().map(\.name),
+                                         dataIndex: interactive.charts.count - 1, dataTable: dataTable(of: chart)))
             case .absent(let note):
                 page.charts.append(.init(file: nil, caption: figure.caption, note: note))
             }
@@ -96,15 +107,38 @@ public enum SweepReport {
                 name += "-\(suffix)"
             }
             usedNames.insert(name)
+            let threshold = layerMetrics.first { $0.runID == record.runID && $0.layer == record.layer && $0.metric == record.metric }?
+                .threshold ?? LayerSummary.defaultThreshold
+            let (order, clusterStarts) = heatmapOrder(record, threshold: threshold)
             let heatmapTitle = "run \(record.runID) · \(record.layer) · \(record.metric)"
-            let figure = HeatmapRenderer.render(values: record.values, channels: record.channels, order: nil,
+            let figure = HeatmapRenderer.render(values: record.values, channels: record.channels, order: order,
                                                 title: heatmapTitle,
-                                                subtitle: "\(labels.long(record.runID)) · \(record.channels) channels")
+                                                subtitle: "\(labels.long(record.runID)) · \(record.channels) channels, clustered order",
+                                                clusterStarts: clusterStarts)
             let written = try FigureFiles.encode(figure, stem: name, formats: formats, title: heatmapTitle)
             files += written
+            var dataIndex: Int?
+            if record.channels <= interactiveChannelLimit {
+                var maps = interactive.featureMaps.firstIndex { $0.run == record.runID && $0.layer == record.layer }
+                if maps == nil, let stored = featureMaps.first(where: {
+                    $0.runID == record.runID && $0.layer == record.layer && $0.channels == record.channels
+                }) {
+                    interactive.featureMaps.append(interactiveFeatureMaps(stored))
+                    maps = interactive.featureMaps.count - 1
+                }
+                interactive.heatmaps.append(.init(file: written[0].name, run: record.runID, layer: record.layer, metric: record.metric,
+                                                  channels: record.channels, order: order,
+                                                  colormap: record.values.contains { $0 < 0 } ? "coolwarm" : "viridis",
+                                                  matrix: base64(SQLValue.encodeFloat32LittleEndian(record.values)),
+                                                  featureMaps: maps))
+                dataIndex = interactive.heatmaps.count - 1
+            }
             page.heatmaps.append(.init(runID: record.runID, file: written[0].name, layer: record.layer,
-                                       metric: record.metric, channels: record.channels, alternates: written.dropFirst().map(\.name)))
+                                       metric: record.metric, channels: record.channels, alternates: written.dropFirst().map(\.name),
+                                       dataIndex: dataIndex))
         }
+        page.interactiveJSON = try interactive.json()
+        files.append(("report.js", Array(ReportScript.javascript.utf8)))
         files.append(("index.html", Array(page.html(labels: labels).utf8)))
         return files
     }

@@ -10,7 +10,7 @@ extension ExperimentDatabase {
         public var unchanged = 0
     }
 
-    /// Merges the sweeps, runs, layer metrics and similarity matrices of `inputs` into the
+    /// Merges the sweeps, runs, layer metrics, similarity matrices and feature maps of `inputs` into the
     /// database at `output` (created if missing), without duplicates.
     ///
     /// Sweeps are matched by name and runs by configuration (the `runs_configuration` key, training
@@ -71,7 +71,7 @@ extension ExperimentDatabase {
         }
     }
 
-    /// Inserts `run` (with a new id) and its layer metrics and matrices from `source`.
+    /// Inserts `run` (with a new id) and its epochs, layer metrics, matrices and feature maps from `source`.
     private func insertCopy(of run: RunRecord, sweepID: Int64, from source: ExperimentDatabase) throws {
         let pending = run.status == .pending
         let values: [SQLValue] = [
@@ -111,5 +111,7 @@ extension ExperimentDatabase {
             try connection.run("INSERT INTO similarity (run_id, layer, metric, channels, matrix) VALUES (?, ?, ?, ?, ?)",
                                [.integer(newID)] + row)
         }
+        // A file written before v4_feature_maps has none.
+        try insertFeatureMaps(try source.featureMaps(runID: run.id), runID: newID)
     }
 }

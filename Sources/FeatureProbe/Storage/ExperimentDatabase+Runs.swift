@@ -157,8 +157,8 @@ extension ExperimentDatabase {
         }
     }
 
-    /// Records a finished run: its row becomes `done` with the results, and its layer metrics and
-    /// similarity matrices are inserted, all in one transaction, and only while the run is still
+    /// Records a finished run: its row becomes `done` with the results, and its layer metrics,
+    /// similarity matrices and feature maps are inserted, all in one transaction, and only while the run is still
     /// `running` under `worker`.
     ///
     /// - Throws: ``FeatureProbeError`` when the run is not claimed by `worker` or any row breaks a
@@ -192,6 +192,8 @@ extension ExperimentDatabase {
                                        SQLValue(matrix.channels), SQLValue(float32LittleEndian: matrix.values)])
                 while try insertMatrix.step() {}
             }
+            try connection.run("DELETE FROM feature_maps WHERE run_id = ?", [.integer(runID)])
+            try insertFeatureMaps(result.featureMaps, runID: runID)
         }
     }
 

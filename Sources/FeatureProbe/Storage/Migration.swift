@@ -15,6 +15,7 @@ public struct Migration: Sendable, Equatable {
         Migration(name: "v1_initial_schema", sql: v1InitialSchema),
         Migration(name: "v2_training", sql: v2Training),
         Migration(name: "v3_provenance_seeds_epochs", sql: v3ProvenanceSeedsEpochs),
+        Migration(name: "v4_feature_maps", sql: v4FeatureMaps),
     ]
 
     /// The schema version this build writes: `all.count`.
@@ -251,5 +252,24 @@ public struct Migration: Sendable, Equatable {
         FROM runs r
         JOIN sweeps s ON s.id = r.sweep_id
         LEFT JOIN run_redundancy rr ON rr.run_id = r.id;
+        """
+
+    /// The feature maps of one probed image per run and layer (the first one the sweep probes), so
+    /// a report can show the two channels a similarity compares. Each channel is quantised to
+    /// uint8 after a min-max normalisation of its own; `minimum` and `maximum` keep each channel's
+    /// range as float32 little-endian (docs/SCHEMA.md, "The feature-map BLOBs").
+    static let v4FeatureMaps = """
+        CREATE TABLE feature_maps (
+            run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            layer     TEXT NOT NULL CHECK (layer <> ''),
+            image     INTEGER NOT NULL CHECK (image >= 0),
+            channels  INTEGER NOT NULL CHECK (channels >= 1),
+            height    INTEGER NOT NULL CHECK (height >= 1),
+            width     INTEGER NOT NULL CHECK (width >= 1),
+            minimum   BLOB NOT NULL CHECK (typeof(minimum) = 'blob' AND length(minimum) = 4 * channels),
+            maximum   BLOB NOT NULL CHECK (typeof(maximum) = 'blob' AND length(maximum) = 4 * channels),
+            maps      BLOB NOT NULL CHECK (typeof(maps) = 'blob' AND length(maps) = channels * height * width),
+            PRIMARY KEY (run_id, layer, image)
+        );
         """
 }

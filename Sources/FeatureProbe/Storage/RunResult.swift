@@ -20,6 +20,8 @@ public struct RunResult: Sendable, Equatable {
     public var layerMetrics: [LayerMetricRecord]
     /// The matrices (their `runID` is ignored and set to the run's).
     public var similarity: [SimilarityRecord]
+    /// The maps of the first probed image per layer (their `runID` is ignored and set to the run's).
+    public var featureMaps: [FeatureMapRecord] = []
 
     public init(params: Int, macs: Int, flops: Int, latencyMS: Double?, accuracy: Double?, trainSeconds: Double? = nil,
                 layerMetrics: [LayerMetricRecord] = [], similarity: [SimilarityRecord] = []) {

@@ -9,6 +9,9 @@ public struct SweepSettings: Sendable {
     public var batch = 32
     public var latencyWarmup = 2
     public var latencyRuns = 5
+    /// The largest layer (`C * H * W` bytes once quantised) whose maps of the first probed image
+    /// are stored for reports; larger layers keep only their similarity.
+    public var featureMapByteLimit = 4 << 20
     /// The data and recipe for configurations with ``RunConfiguration/trainEpochs``; nil when the
     /// sweep does not train.
     public var training: SweepTraining?
@@ -19,7 +22,8 @@ public struct SweepSettings: Sendable {
 public enum ConfigurationMeasurement {
     /// Builds the configuration's network, trains it (or takes it from the checkpoint store) when
     /// the configuration asks for epochs, counts its costs, times it and measures redundancy
-    /// over `source`.
+    /// over `source`, keeping each probed layer's maps of the first image (quantised,
+    /// ``FeatureMapRecord``) when they fit ``SweepSettings/featureMapByteLimit``.
     ///
     /// Without ``RunConfiguration/trainEpochs`` the network keeps its seeded (seed 0) or loaded
     /// weights and the accuracy stays nil. With it, the run of the configuration's training
@@ -80,12 +84,19 @@ public enum ConfigurationMeasurement {
                                                  values: m.values))
             }
         }
+        var featureMaps: [FeatureMapRecord] = []
+        for layer in results {
+            guard let maps = layer.exampleMaps, maps.shape.count == 3, maps.scalars.count <= settings.featureMapByteLimit else { continue }
+            featureMaps.append(FeatureMapRecord(runID: runID, layer: layer.path, image: analysis.exampleImage, channels: maps.shape[0],
+                                                height: maps.shape[1], width: maps.shape[2], values: Array(maps.scalars)))
+        }
         var result = RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
                                accuracy: trained?.entry.sidecar.finalTestAccuracy, trainSeconds: trained?.entry.sidecar.wallSeconds,
                                layerMetrics: metrics, similarity: matrices)
         result.storeKey = trained?.entry.identity.key
         result.checkpointSHA256 = trained?.sha256
         result.epochs = trained?.entry.sidecar.history ?? []
+        result.featureMaps = featureMaps
         return result
     }
 }

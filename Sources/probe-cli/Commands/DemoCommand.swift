@@ -115,8 +115,8 @@ struct DemoCommand: ParsableCommand {
             let title = random
                 ? "SPConvLab demo: resnet20 with untrained, random weights on \(fashion ? "Fashion-MNIST" : "the bundled photos") (no accuracy; not comparable with trained networks)"
                 : "SPConvLab demo: resnet20 trained on Fashion-MNIST, \(Self.epochs) epochs, seeds \(Self.seeds.map(String.init).joined(separator: " and "))"
-            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity, title: title,
-                                              formats: figureFormats,
+            let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
+                                              featureMaps: data.featureMaps, title: title, formats: figureFormats,
                                               epochs: try SweepReportLoader.epochs(path: database, runs: data.runs))
             try SweepReport.write(files, into: reportFolder)
             let figureFolders = try writeLayerFigures(spec: spec, source: source, training: trainingForFigures,

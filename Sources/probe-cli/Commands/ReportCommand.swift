@@ -11,8 +11,11 @@ struct ReportCommand: ParsableCommand {
         (each configuration's mean and standard deviation over its seeds), layer_metrics.csv, \
         macs_vs_ratio.png, latency_vs_ratio.png, redundancy_per_layer.png, accuracy_vs_macs.png and \
         accuracy_vs_params.png (when accuracy exists; error bars over seeds, Pareto front), \
-        heatmaps/ redrawn from the stored matrices, and index.html (self-contained; open it from \
-        the file system). The database is only read. A report that would put runs with random \
+        heatmaps/ redrawn from the stored matrices (clustered order), report.js and index.html \
+        (self-contained, no network; open it from the file system): tables sort by a click on \
+        a header and the runs filter by a text box, chart points tell their values on hover, \
+        heatmap cells tell their channel pair and similarity on hover and show the two \
+        channels' stored feature maps on a click. The database is only read. A report that would put runs with random \
         weights beside trained (or file) ones is refused, naming the runs, unless --mix-weights \
         is given; then every label marks each run's weights.
         """)
@@ -36,6 +39,7 @@ struct ReportCommand: ParsableCommand {
             let data = try SweepReportLoader.load(path: db, sweep: sweep, heatmaps: selection)
             try OutputFolder.prepare(out)
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
+                                              featureMaps: data.featureMaps,
                                               title: "SPConv sweep report: \(URL(fileURLWithPath: db).lastPathComponent)",
                                               allowMixing: mixWeights, formats: figures.list(),
                                               epochs: try SweepReportLoader.epochs(path: db, runs: data.runs))
