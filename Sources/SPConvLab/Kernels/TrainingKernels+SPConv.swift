@@ -131,22 +131,8 @@ extension TrainingKernels {
                      "spconvNormalizedFusionBlocked needs two nChw16c tensors of one shape; got \(rep.shape) and \(red.shape)")
         let (n, c, h, w) = rep.nchw
         let plane = h * w, cb = c / 16
-        let total = Double(n * plane)
-        func statistics(_ x: Tensor, _ weight: Tensor, _ bias: Tensor, _ epsilon: Float) -> (BatchNormStatistics, [Double]) {
-            let sums = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, _ in laneSum(p, plane) }
-            let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
-            let meanFloat = mean.map { Float($0) }
-            let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
-                laneSquaredDeviations(p, plane, from: SIMD16<Float>(meanFloat[(block * 16)..<(block * 16 + 16)]))
-            }
-            let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
-            let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
-            let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
-            let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
-            return (BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd, scale: scale, shift: shift), sums)
-        }
-        let (first, repSums) = statistics(rep, weights.0, biases.0, epsilon.0)
-        let (second, redSums) = statistics(red, weights.1, biases.1, epsilon.1)
+        let (first, repSums) = blockedBatchNormStatistics(rep, weight: weights.0, bias: biases.0, epsilon: epsilon.0)
+        let (second, redSums) = blockedBatchNormStatistics(red, weight: weights.1, bias: biases.1, epsilon: epsilon.1)
         // The softmax of the normalised maps' plane means, per plane.
         var (wa, wb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
         let inversePlane = 1 / Float(plane)

@@ -157,17 +157,8 @@ enum TrainingKernels {
         precondition(x.layout == .channelBlocked(16), "batchNormForwardBlocked needs nChw16c")
         let (n, c, h, w) = x.nchw
         let plane = h * w, cb = c / 16
-        let total = Double(n * plane)
-        let sums = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, _ in laneSum(p, plane) }
-        let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
-        let meanFloat = mean.map { Float($0) }
-        let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
-            laneSquaredDeviations(p, plane, from: SIMD16<Float>(meanFloat[(block * 16)..<(block * 16 + 16)]))
-        }
-        let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
-        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
-        let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
-        let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
+        let (statistics, _) = blockedBatchNormStatistics(x, weight: weight, bias: bias, epsilon: epsilon)
+        let (scale, shift) = (statistics.scale, statistics.shift)
         let output = Tensor(blockedShape: x.shape, block: 16) { out in
             let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
@@ -187,8 +178,30 @@ enum TrainingKernels {
                 }
             }
         }
-        return (output, BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd,
-                                            scale: scale, shift: shift))
+        return (output, statistics)
+    }
+
+    /// The batch statistics of an `nChw16c` tensor (whole blocks) and the affine map of its batch
+    /// norm, with each item's per-channel sums (`sums[item * C + channel]`, in sample order).
+    ///
+    /// Means and variances are accumulated in float64: per sample and block with SIMD16 lanes,
+    /// then added over the samples in order, so the result does not depend on the thread count.
+    static func blockedBatchNormStatistics(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
+        -> (statistics: BatchNormStatistics, sums: [Double]) {
+        let (n, c, h, w) = x.nchw
+        let plane = h * w, cb = c / 16
+        let total = Double(n * plane)
+        let sums = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, _ in laneSum(p, plane) }
+        let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
+        let meanFloat = mean.map { Float($0) }
+        let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
+            laneSquaredDeviations(p, plane, from: SIMD16<Float>(meanFloat[(block * 16)..<(block * 16 + 16)]))
+        }
+        let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
+        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
+        let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
+        let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
+        return (BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd, scale: scale, shift: shift), sums)
     }
 
     /// `batchNormBackward` on `nChw16c` tensors (whole blocks); `dy` in either layout, `dx` blocked.
