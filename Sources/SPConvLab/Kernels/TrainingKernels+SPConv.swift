@@ -65,37 +65,47 @@ extension TrainingKernels {
         let (n, c, h, w) = rep.nchw
         let plane = h * w, cb = c / 16
         let inversePlane = SIMD16<Float>(repeating: 1 / Float(plane))
-        var gradRed = Tensor.zeros([0])
-        let gradRep = Tensor(blockedShape: rep.shape, block: 16) { outA in
-            gradRed = Tensor(blockedShape: rep.shape, block: 16) { outB in
+        let (gradRep, gradRed) = blockedPairPerItem(dy, rep, red, items: n * cb) { item, g0, x0, y0, oa, ob in
+            let base = item * plane * 16
+            let fa = SIMD16<Float>(weightRep[(item * 16)..<(item * 16 + 16)])
+            let fb = SIMD16<Float>(weightRed[(item * 16)..<(item * 16 + 16)])
+            let (da, db) = (laneDot(g0 + base, x0 + base, plane), laneDot(g0 + base, y0 + base, plane))
+            let s = fa * da + fb * db
+            let (pa, pb) = (fa * (da - s) * inversePlane, fb * (db - s) * inversePlane)
+            let rg = UnsafeRawPointer(g0 + base)
+            let (ra, rb) = (UnsafeMutableRawPointer(oa + base), UnsafeMutableRawPointer(ob + base))
+            for i in 0..<plane {
+                let gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                ra.storeBytes(of: gv * fa + pa, toByteOffset: i * 64, as: SIMD16<Float>.self)
+                rb.storeBytes(of: gv * fb + pb, toByteOffset: i * 64, as: SIMD16<Float>.self)
+            }
+        }
+        return (gradRep, gradRed)
+    }
+
+    /// Two new `nChw16c` tensors of `rep`'s shape, filled one item (a sample's 16-channel block)
+    /// at a time on all threads: `body(item, dy, rep, red, outRep, outRed)` gets the base pointers
+    /// of the three inputs and the two outputs and writes the item's planes of both outputs.
+    static func blockedPairPerItem(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, items: Int,
+                                   _ body: (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> (Tensor, Tensor) {
+        var second = Tensor.zeros([0])
+        let first = Tensor(blockedShape: rep.shape, block: 16) { outA in
+            second = Tensor(blockedShape: rep.shape, block: 16) { outB in
                 let (oa, ob) = (outA.baseAddress!, outB.baseAddress!)
                 dy.withUnsafeBufferPointer { gs in
                     rep.withUnsafeBufferPointer { xs in
                         red.withUnsafeBufferPointer { ys in
                             let (g0, x0, y0) = (gs.baseAddress!, xs.baseAddress!, ys.baseAddress!)
-                            parallelFor(n * cb) { items in
-                                for item in items {
-                                    let base = item * plane * 16
-                                    let fa = SIMD16<Float>(weightRep[(item * 16)..<(item * 16 + 16)])
-                                    let fb = SIMD16<Float>(weightRed[(item * 16)..<(item * 16 + 16)])
-                                    let (da, db) = (laneDot(g0 + base, x0 + base, plane), laneDot(g0 + base, y0 + base, plane))
-                                    let s = fa * da + fb * db
-                                    let (pa, pb) = (fa * (da - s) * inversePlane, fb * (db - s) * inversePlane)
-                                    let rg = UnsafeRawPointer(g0 + base)
-                                    let (ra, rb) = (UnsafeMutableRawPointer(oa + base), UnsafeMutableRawPointer(ob + base))
-                                    for i in 0..<plane {
-                                        let gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                                        ra.storeBytes(of: gv * fa + pa, toByteOffset: i * 64, as: SIMD16<Float>.self)
-                                        rb.storeBytes(of: gv * fb + pb, toByteOffset: i * 64, as: SIMD16<Float>.self)
-                                    }
-                                }
+                            parallelFor(items) { range in
+                                for item in range { body(item, g0, x0, y0, oa, ob) }
                             }
                         }
                     }
                 }
             }
         }
-        return (gradRep, gradRed)
+        return (first, second)
     }
 
     /// Per-lane `Σ a * b` over `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
@@ -244,40 +254,25 @@ extension TrainingKernels {
         let gradWeight2 = zip(channelSums(3), second.invStd).map { Float($0) * $1 }
         let k1 = (0..<c).map { weights.0.scalars[$0] * first.invStd[$0] / count }
         let k2 = (0..<c).map { weights.1.scalars[$0] * second.invStd[$0] / count }
-        var gradRed = Tensor.zeros([0])
-        let gradRep = Tensor(blockedShape: rep.shape, block: 16) { outA in
-            gradRed = Tensor(blockedShape: rep.shape, block: 16) { outB in
-                let (oa, ob) = (outA.baseAddress!, outB.baseAddress!)
-                dy.withUnsafeBufferPointer { gs in
-                    rep.withUnsafeBufferPointer { xs in
-                        red.withUnsafeBufferPointer { ys in
-                            let (g0, x0, y0) = (gs.baseAddress!, xs.baseAddress!, ys.baseAddress!)
-                            parallelFor(n * cb) { items in
-                                for item in items {
-                                    let at = (item % cb) * 16
-                                    let (fa, fb) = (lanes(weightRep, item * 16), lanes(weightRed, item * 16))
-                                    let (qa, qb) = (lanes(pa, item * 16), lanes(pb, item * 16))
-                                    let (m1, m2) = (lanes(first.meanFloat, at), lanes(second.meanFloat, at))
-                                    let (inv1, inv2) = (lanes(first.invStd, at), lanes(second.invStd, at))
-                                    let (kv1, kv2) = (lanes(k1, at), lanes(k2, at))
-                                    let (gb1, gb2) = (lanes(gradBias1, at), lanes(gradBias2, at))
-                                    let (gw1, gw2) = (lanes(gradWeight1, at), lanes(gradWeight2, at))
-                                    let cv = SIMD16<Float>(repeating: count)
-                                    let base = item * plane * 16
-                                    let (rg, rx, ry) = (UnsafeRawPointer(g0 + base), UnsafeRawPointer(x0 + base), UnsafeRawPointer(y0 + base))
-                                    let (wa, wb) = (UnsafeMutableRawPointer(oa + base), UnsafeMutableRawPointer(ob + base))
-                                    for i in 0..<plane {
-                                        let gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                                        let xhat = (rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m1) * inv1
-                                        let yhat = (ry.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m2) * inv2
-                                        wa.storeBytes(of: kv1 * (cv * (gv * fa + qa) - gb1 - xhat * gw1), toByteOffset: i * 64, as: SIMD16<Float>.self)
-                                        wb.storeBytes(of: kv2 * (cv * (gv * fb + qb) - gb2 - yhat * gw2), toByteOffset: i * 64, as: SIMD16<Float>.self)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+        let (gradRep, gradRed) = blockedPairPerItem(dy, rep, red, items: n * cb) { item, g0, x0, y0, oa, ob in
+            let at = (item % cb) * 16
+            let (fa, fb) = (lanes(weightRep, item * 16), lanes(weightRed, item * 16))
+            let (qa, qb) = (lanes(pa, item * 16), lanes(pb, item * 16))
+            let (m1, m2) = (lanes(first.meanFloat, at), lanes(second.meanFloat, at))
+            let (inv1, inv2) = (lanes(first.invStd, at), lanes(second.invStd, at))
+            let (kv1, kv2) = (lanes(k1, at), lanes(k2, at))
+            let (gb1, gb2) = (lanes(gradBias1, at), lanes(gradBias2, at))
+            let (gw1, gw2) = (lanes(gradWeight1, at), lanes(gradWeight2, at))
+            let cv = SIMD16<Float>(repeating: count)
+            let base = item * plane * 16
+            let (rg, rx, ry) = (UnsafeRawPointer(g0 + base), UnsafeRawPointer(x0 + base), UnsafeRawPointer(y0 + base))
+            let (wa, wb) = (UnsafeMutableRawPointer(oa + base), UnsafeMutableRawPointer(ob + base))
+            for i in 0..<plane {
+                let gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+                let xhat = (rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m1) * inv1
+                let yhat = (ry.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m2) * inv2
+                wa.storeBytes(of: kv1 * (cv * (gv * fa + qa) - gb1 - xhat * gw1), toByteOffset: i * 64, as: SIMD16<Float>.self)
+                wb.storeBytes(of: kv2 * (cv * (gv * fb + qb) - gb2 - yhat * gw2), toByteOffset: i * 64, as: SIMD16<Float>.self)
             }
         }
         return (gradRep, gradRed, (Tensor(shape: [c], scalars: gradWeight1), Tensor(shape: [c], scalars: gradWeight2)),
