@@ -15,9 +15,13 @@ public struct LayerSelection: Sendable, Equatable {
 
     public static let namedSets = ["convs", "blocks", "all"]
 
+    /// - Parameter featureMapsOnly: when true, the named set `all` means every module whose output
+    ///   is a feature map `[N, C, H, W]` (so not the classifier's `fc`), for analyses of feature
+    ///   maps; paths and patterns named explicitly are kept as given.
     /// - Throws: `FeatureProbeError` naming an item that matches nothing, with the nearest valid paths.
-    public init(_ list: String, in network: Network) throws {
+    public init(_ list: String, in network: Network, featureMapsOnly: Bool = false) throws {
         let modules = network.root.namedModules().filter { !$0.path.isEmpty }
+        let shapes = featureMapsOnly ? try network.outputShapes() : [:]
         let allPaths = modules.map(\.path)
         var chosen = Set<String>()
         let items = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -27,7 +31,7 @@ public struct LayerSelection: Sendable, Equatable {
         for item in items {
             let matches: [String]
             switch item {
-            case "all": matches = allPaths
+            case "all": matches = featureMapsOnly ? allPaths.filter { shapes[$0]?.count == 4 } : allPaths
             case "convs": matches = LayerSelection.convolutions(modules)
             case "blocks": matches = LayerSelection.blocks(modules, network: network)
             default:

@@ -33,17 +33,20 @@ extension ExperimentDatabase {
     public func featureMaps(runID: Int64, layers: Set<String>? = nil) throws -> [FeatureMapRecord] {
         guard hasFeatureMapsTable else { return [] }
         let rows = try connection.query("""
-            SELECT layer, image, channels, height, width, minimum, maximum, maps FROM feature_maps
-            WHERE run_id = ? ORDER BY rowid
-            """, [.integer(runID)]).rows
+            SELECT layer, image, channels, height, width, minimum, maximum,
+                   CASE WHEN channels BETWEEN 1 AND 65536 AND height BETWEEN 1 AND 65536 AND width BETWEEN 1 AND 65536
+                             AND length(maps) = channels * height * width AND length(maps) <= ? THEN maps END,
+                   length(maps)
+            FROM feature_maps WHERE run_id = ? ORDER BY rowid
+            """, [.integer(Int64(FeatureMapRecord.maximumMapBytes)), .integer(runID)]).rows
         return try rows.compactMap { row in
             let layer = row[0].string ?? ""
             if let layers, !layers.contains(layer) { return nil }
             let (image, channels, height, width) = (row[1].int ?? -1, row[2].int ?? 0, row[3].int ?? 0, row[4].int ?? 0)
-            let (minimum, maximum, codes) = (row[5].bytes ?? [], row[6].bytes ?? [], row[7].bytes ?? [])
-            guard image >= 0, channels >= 1, height >= 1, width >= 1, minimum.count == 4 * channels,
-                  maximum.count == 4 * channels, codes.count == channels * height * width else {
-                throw FeatureProbeError("The feature maps of run \(runID), layer '\(layer)', image \(image) in \(path) are damaged: \(codes.count) map bytes and \(minimum.count)/\(maximum.count) range bytes for \(channels) x \(height) x \(width) (expected C x H x W and 4 x C). The database was changed outside the toolkit.")
+            // The maps BLOB is read only when its length fits the shape (checked in SQL above).
+            let (minimum, maximum, codes) = (row[5].bytes ?? [], row[6].bytes ?? [], row[7].bytes)
+            guard image >= 0, let codes, minimum.count == 4 * channels, maximum.count == 4 * channels else {
+                throw FeatureProbeError("The feature maps of run \(runID), layer '\(layer)', image \(image) in \(path) are damaged: \(row[8].int ?? 0) map bytes and \(minimum.count)/\(maximum.count) range bytes for \(channels) x \(height) x \(width) (expected C x H x W and 4 x C). The database was changed outside the toolkit.")
             }
             return FeatureMapRecord(runID: runID, layer: layer, image: image, channels: channels, height: height, width: width,
                                     minimum: SQLValue.decodeFloat32LittleEndian(minimum),

@@ -312,12 +312,17 @@ extension ExperimentDatabase {
 
     /// The stored similarity matrix of one layer under one metric, if any.
     public func similarity(runID: Int64, layer: String, metric: String) throws -> SimilarityRecord? {
-        try connection.query("SELECT channels, matrix FROM similarity WHERE run_id = ? AND layer = ? AND metric = ?",
-                             [.integer(runID), .text(layer), .text(metric)]).rows.first.map { row in
-            let (channels, bytes) = (row[0].int ?? 0, row[1].bytes ?? [])
-            let (square, overflow) = channels.multipliedReportingOverflow(by: channels)
-            guard channels >= 1, !overflow, bytes.count == 4 * square else {
-                throw FeatureProbeError("The similarity matrix of run \(runID), layer '\(layer)', metric \(metric) in \(path) is damaged: \(bytes.count) bytes for \(channels) channels (expected 4 x C x C). The database was changed outside the toolkit.")
+        // The BLOB's length is checked in SQL before the BLOB is read (length() does not load
+        // it), so a damaged row with a huge BLOB costs nothing.
+        try connection.query("""
+            SELECT channels, length(matrix),
+                   CASE WHEN typeof(matrix) = 'blob' AND channels BETWEEN 1 AND ? AND length(matrix) = 4 * channels * channels
+                        THEN matrix END
+            FROM similarity WHERE run_id = ? AND layer = ? AND metric = ?
+            """, [.integer(Int64(SimilarityRecord.maximumChannels)), .integer(runID), .text(layer), .text(metric)]).rows.first.map { row in
+            let (channels, storedBytes) = (row[0].int ?? 0, row[1].int ?? 0)
+            guard let bytes = row[2].bytes else {
+                throw FeatureProbeError("The similarity matrix of run \(runID), layer '\(layer)', metric \(metric) in \(path) is damaged: \(storedBytes) bytes for \(channels) channels (expected a BLOB of 4 x C x C bytes with C from 1 to \(SimilarityRecord.maximumChannels)). The database was changed outside the toolkit.")
             }
             return SimilarityRecord(runID: runID, layer: layer, metric: metric, channels: channels,
                                     values: SQLValue.decodeFloat32LittleEndian(bytes))

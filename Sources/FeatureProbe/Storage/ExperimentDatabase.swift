@@ -43,8 +43,9 @@ public final class ExperimentDatabase: @unchecked Sendable {
                 busyTimeout: Duration = SQLiteConnection.defaultBusyTimeout) throws {
         self.path = path
         let exists = try Self.checkPath(path, mode: mode)
-        connection = try SQLiteConnection(path: path, mode: mode == .readOnly ? .readOnly : .readWrite(create: !exists),
-                                          busyTimeout: busyTimeout)
+        connection = mode == .readOnly
+            ? try SQLiteConnection.openForReading(path: path, busyTimeout: busyTimeout)
+            : try SQLiteConnection(path: path, mode: .readWrite(create: !exists), busyTimeout: busyTimeout)
         try checkContents()
         if mode == .readWrite {
             try enableWriteAheadLog(within: busyTimeout)

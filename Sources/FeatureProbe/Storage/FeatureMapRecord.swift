@@ -8,6 +8,8 @@
 /// `minimum[c] + k / 255 * (maximum[c] - minimum[c])`, within half a step
 /// (`(maximum[c] - minimum[c]) / 510`) of the original.
 public struct FeatureMapRecord: Sendable, Equatable {
+    /// The largest maps BLOB read back (64 MiB; a stored layer is at most a few MB).
+    public static let maximumMapBytes = 64 << 20
     public var runID: Int64
     /// The dotted `state_dict` path of the layer.
     public var layer: String

@@ -94,6 +94,9 @@ public struct LayerMetricRecord: Codable, Sendable, Equatable {
 
 /// A stored C x C similarity matrix (float32 little-endian BLOB in the database).
 public struct SimilarityRecord: Sendable, Equatable {
+    /// The most channels a stored matrix is read for (8192: a 256 MB matrix; the zoo's widest
+    /// layer has 2048).
+    public static let maximumChannels = 8192
     public var runID: Int64
     public var layer: String
     public var metric: String

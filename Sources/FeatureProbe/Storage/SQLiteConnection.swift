@@ -17,6 +17,9 @@ public final class SQLiteConnection: @unchecked Sendable {
         case readWrite(create: Bool)
         /// `SQLITE_OPEN_READONLY`: no statement can write the file.
         case readOnly
+        /// Read-only with SQLite's `immutable` URI parameter: no lock, no -wal or -shm file, for a
+        /// database on a read-only mount (see ``openForReading(path:busyTimeout:)``).
+        case immutable
     }
 
     /// The file's path as given.
@@ -43,16 +46,20 @@ public final class SQLiteConnection: @unchecked Sendable {
         self.path = path
         self.mode = mode
         var flags = SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW
+        var name = path
         switch mode {
         case .readWrite(let create): flags |= SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
         case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .immutable:
+            flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+            name = "file:" + Self.percentEncoded(path) + "?immutable=1"
         }
         var pointer: OpaquePointer?
-        let code = sqlite3_open_v2(path, &pointer, flags, nil)
+        let code = sqlite3_open_v2(name, &pointer, flags, nil)
         guard code == SQLITE_OK, let pointer else {
             let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(pointer)
-            let how = mode == .readOnly ? "for reading" : "for reading and writing"
+            let how = mode == .readWrite(create: true) || mode == .readWrite(create: false) ? "for reading and writing" : "for reading"
             throw FeatureProbeError("Cannot open the SQLite database \(path) \(how): SQLite error \(code) (\(message)). The path must name an existing database file, or a new file in an existing, writable folder.")
         }
         handle = pointer
@@ -63,6 +70,104 @@ public final class SQLiteConnection: @unchecked Sendable {
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// Opens an existing database for reading, also on a read-only mount.
+    ///
+    /// A database in WAL mode needs its `-shm` file to be read; in a folder that cannot be written
+    /// SQLite cannot create it and fails with SQLITE_CANTOPEN (14). Then, when no `-wal` file with
+    /// unmerged pages lies beside the database, it is reopened `immutable` (no locks, no files
+    /// created); when one does, the error says how to merge it, since reading without it would
+    /// show an old state.
+    ///
+    /// - Throws: ``FeatureProbeError`` when the file cannot be opened or read.
+    public static func openForReading(path: String, busyTimeout: Duration = defaultBusyTimeout) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: busyTimeout)
+        do {
+            _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+            return connection
+        } catch let error as FeatureProbeError where resultCode(of: error) == SQLITE_CANTOPEN {
+            let wal = path + "-wal"
+            let walBytes = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? NSNumber)?.intValue ?? 0
+            guard walBytes == 0 else {
+                throw FeatureProbeError("Cannot read the database \(path): it is in WAL mode and its folder cannot be written (SQLite needs to create \(path)-shm), and \(wal) holds \(walBytes) bytes of changes not yet merged into it. Open it once where the folder is writable (for example `probe-cli query --db COPY \"PRAGMA user_version\"` on a copy of both files) to merge them, then read it here.")
+            }
+            return try SQLiteConnection(path: path, mode: .immutable, busyTimeout: busyTimeout)
+        }
+    }
+
+    /// `path` with the characters that end or escape a URI path (`%`, `?`, `#`) percent-encoded.
+    static func percentEncoded(_ path: String) -> String {
+        var encoded = ""
+        for character in path.unicodeScalars {
+            switch character {
+            case "%": encoded += "%25"
+            case "?": encoded += "%3f"
+            case "#": encoded += "%23"
+            default: encoded.unicodeScalars.append(character)
+            }
+        }
+        return encoded
+    }
+
+    // MARK: - Limits
+
+    /// Bounds on the statements a connection runs, for SQL that comes from outside.
+    public struct Limits: Sendable {
+        /// A statement still running at this instant is stopped (SQLite's progress handler).
+        public var deadline: ContinuousClock.Instant?
+        /// Polled while a statement runs; returning true stops it (for Ctrl-C).
+        public var isCancelled: @Sendable () -> Bool
+        /// The largest string or BLOB a statement may produce (`SQLITE_LIMIT_LENGTH`).
+        public var maximumValueBytes: Int?
+
+        public init(deadline: ContinuousClock.Instant? = nil, isCancelled: @escaping @Sendable () -> Bool = { false },
+                    maximumValueBytes: Int? = nil) {
+            self.deadline = deadline
+            self.isCancelled = isCancelled
+            self.maximumValueBytes = maximumValueBytes
+        }
+    }
+
+    /// Why the progress handler stopped a statement, for the error message.
+    private final class ProgressGuard: @unchecked Sendable {
+        let limits: Limits
+        var stopReason: String?
+        init(_ limits: Limits) { self.limits = limits }
+
+        func shouldStop() -> Bool {
+            if limits.isCancelled() {
+                stopReason = "it was interrupted (Ctrl-C)"
+                return true
+            }
+            if let deadline = limits.deadline, ContinuousClock.now >= deadline {
+                stopReason = "it ran past its time limit"
+                return true
+            }
+            return false
+        }
+    }
+
+    private var progressGuard: ProgressGuard?
+
+    /// Applies `limits` to every later statement of this connection.
+    public func apply(_ limits: Limits) {
+        let progress = ProgressGuard(limits)
+        progressGuard = progress
+        // Every 10,000 virtual-machine instructions: about a millisecond of work.
+        sqlite3_progress_handler(handle, 10_000, { context in
+            guard let context else { return 0 }
+            return Unmanaged<ProgressGuard>.fromOpaque(context).takeUnretainedValue().shouldStop() ? 1 : 0
+        }, Unmanaged.passUnretained(progress).toOpaque())
+        if let bytes = limits.maximumValueBytes {
+            sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, Int32(clamping: bytes))
+        }
+    }
+
+    /// Limits the memory all of this process's SQLite connections may allocate
+    /// (`sqlite3_hard_heap_limit64`); an allocation beyond it fails with SQLITE_NOMEM.
+    public static func setHeapLimit(bytes: Int) {
+        _ = sqlite3_hard_heap_limit64(sqlite3_int64(bytes))
     }
 
     // MARK: - Statements
@@ -105,7 +210,7 @@ public final class SQLiteConnection: @unchecked Sendable {
             throw error(code: code, sql: sql)
         }
         guard let statement else {
-            throw FeatureProbeError("The SQL `\(sql)` for \(path) holds no statement (only whitespace or comments); give one statement.")
+            throw FeatureProbeError("The SQL `\(Self.oneLine(sql))` for \(path) holds no statement (only whitespace or comments); give one statement.")
         }
         if !allowTrailingStatements, !trailing.allSatisfy(\.isWhitespace) {
             // Whatever follows may be comments only; it is a second statement if it compiles to one
@@ -116,7 +221,7 @@ public final class SQLiteConnection: @unchecked Sendable {
             sqlite3_finalize(next)
             if isStatement {
                 sqlite3_finalize(statement)
-                throw FeatureProbeError("The SQL for \(path) holds more than one statement (`\(sql)`); give exactly one statement, without a second one after `;`.")
+                throw FeatureProbeError("The SQL for \(path) holds more than one statement (`\(Self.oneLine(sql))`); give exactly one statement, without a second one after `;`.")
             }
         }
         return Statement(connection: self, handle: statement, sql: sql)
@@ -247,6 +352,12 @@ public final class SQLiteConnection: @unchecked Sendable {
         var hint = ""
         if primary == SQLITE_AUTH || text.contains("not authorized") { primary = SQLITE_AUTH }
         switch primary {
+        case SQLITE_INTERRUPT:
+            hint = " The statement was stopped because \(progressGuard?.stopReason ?? "it was interrupted"); nothing was changed."
+        case SQLITE_TOOBIG:
+            hint = " A string or BLOB it touches is larger than the \(sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, -1)) bytes allowed; a query may handle, even for length() or substr(); leave that column out of the query."
+        case SQLITE_NOMEM:
+            hint = " SQLite ran out of the memory it is allowed (the query's memory limit); narrow the query or raise the limit (probe-cli query: --max-memory)."
         case SQLITE_AUTH:
             hint = " Only reading statements are accepted here (SELECT, WITH ... SELECT, read-only PRAGMAs); writes, ATTACH/DETACH and schema changes are refused and nothing was changed."
         case SQLITE_NOTADB:
@@ -258,7 +369,14 @@ public final class SQLiteConnection: @unchecked Sendable {
         default:
             break
         }
-        return FeatureProbeError("SQLite error \(code) (\(text)) while executing `\(sql)` on \(path).\(hint)")
+        return FeatureProbeError("SQLite error \(code) (\(text)) while executing `\(Self.oneLine(sql))` on \(path).\(hint)")
+    }
+
+    /// SQL for an error message: whitespace runs as one space, at most 300 characters, so an
+    /// error stays one paragraph whatever statement failed.
+    static func oneLine(_ sql: String) -> String {
+        let words = sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return words.count <= 300 ? words : String(words.prefix(300)) + " ..."
     }
 
     /// The primary SQLite result code of a `FeatureProbeError` made by a connection, if any
@@ -302,7 +420,7 @@ public final class SQLiteConnection: @unchecked Sendable {
             sqlite3_clear_bindings(handle)
             let expected = Int(sqlite3_bind_parameter_count(handle))
             guard values.count == expected else {
-                throw FeatureProbeError("The statement `\(sql)` on \(connection.path) takes \(expected) parameters, \(values.count) were given.")
+                throw FeatureProbeError("The statement `\(SQLiteConnection.oneLine(sql))` on \(connection.path) takes \(expected) parameters, \(values.count) were given.")
             }
             let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
             for (offset, value) in values.enumerated() {

@@ -68,7 +68,7 @@ public enum ConfigurationMeasurement {
         analysis.metrics = settings.metrics
         analysis.threshold = settings.threshold
         analysis.batchSize = settings.batch
-        let layers = try LayerSelection(settings.layers, in: network)
+        let layers = try LayerSelection(settings.layers, in: network, featureMapsOnly: true)
         let results = try analysis.run(network, layers: layers, source: source, progress: progress)
         var metrics: [LayerMetricRecord] = []
         var matrices: [SimilarityRecord] = []

@@ -46,7 +46,14 @@ public struct ImageFolderBatchSource: BatchSource, Sendable {
     public func batch(_ range: Range<Int>) throws -> Tensor {
         precondition(range.lowerBound >= 0 && range.upperBound <= count,
                      "batch \(range) is outside the \(count) image files")
-        return preprocessor.tensor(for: try files[range].map { try PNGCodec.read(from: $0) })
+        // One image decoded at a time: a batch of large PNGs never holds more than one full-size image.
+        var scalars: [Float] = []
+        scalars.reserveCapacity(range.count * preprocessor.inputChannels * preprocessor.inputSize * preprocessor.inputSize)
+        for file in files[range] {
+            scalars += preprocessor.tensor(for: try PNGCodec.read(from: file)).scalars
+        }
+        return Tensor(shape: [range.count, preprocessor.inputChannels, preprocessor.inputSize, preprocessor.inputSize],
+                      scalars: scalars)
     }
 
     /// The image files at `path`: `path` itself when it is a file, or the PNG files of a folder

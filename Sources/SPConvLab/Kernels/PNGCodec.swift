@@ -80,11 +80,11 @@ public enum PNGCodec {
             }
             let width = Int(image.width)
             let height = Int(image.height)
-            guard width <= limits.maxDimension, height <= limits.maxDimension,
-                  width * height <= limits.maxPixelCount else {
+            do {
+                try check(width: width, height: height, against: limits, source: source)
+            } catch {
                 png_image_free(&image)
-                throw SPConvLabError(.invalidInput,
-                    "'\(source)' declares a \(width)x\(height) PNG image (\(width * height) pixels), more than the accepted maximum of \(limits.maxDimension) pixels per side and \(limits.maxPixelCount) pixels in total")
+                throw error
             }
             let fileFormat = image.format
             let layout: Image8.Layout
@@ -116,14 +116,37 @@ public enum PNGCodec {
     /// - Throws: ``SPConvLabError`` of kind `io` when the file cannot be read, and the errors of
     ///   ``decode(_:source:limits:)`` otherwise.
     public static func read(from path: String, limits: Limits = .default) throws -> Image8 {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw SPConvLabError(.io,
-                "cannot read PNG file '\(path)': \(error.localizedDescription); a readable PNG file is required")
+        let file = try FileBytes.Reader(path: path)
+        // The signature and the IHDR chunk's width and height come first in every PNG: refuse an
+        // image beyond the limits before reading the rest of the file.
+        let head = try file.read(0..<24)
+        if hasSignature(head), head.count == 24, Array(head[12..<16]) == Array("IHDR".utf8) {
+            let width = head[16..<20].reduce(0) { $0 << 8 | Int($1) }
+            let height = head[20..<24].reduce(0) { $0 << 8 | Int($1) }
+            try check(width: width, height: height, against: limits, source: path)
         }
-        return try decode([UInt8](data), source: path, limits: limits)
+        guard file.size <= maximumFileSize(for: limits) else {
+            throw SPConvLabError(.invalidInput,
+                "'\(path)' is \(file.size) bytes, more than any PNG within the accepted maximum of \(limits.maxPixelCount) pixels could need (\(maximumFileSize(for: limits)) bytes); only PNG images within the limits are accepted")
+        }
+        return try decode(try file.readAll(), source: path, limits: limits)
+    }
+
+    /// The largest PNG file that can hold an image within `limits`: 8 bytes per RGBA16 pixel plus
+    /// deflate's worst-case growth and room for ancillary chunks.
+    static func maximumFileSize(for limits: Limits) -> Int {
+        let raw = limits.maxPixelCount.multipliedReportingOverflow(by: 8)
+        return raw.overflow ? Int.max : raw.partialValue + raw.partialValue / 100 + (16 << 20)
+    }
+
+    static func check(width: Int, height: Int, against limits: Limits, source: String) throws {
+        let pixels = width.multipliedReportingOverflow(by: height)
+        guard width <= limits.maxDimension, height <= limits.maxDimension,
+              !pixels.overflow, pixels.partialValue <= limits.maxPixelCount else {
+            let count = pixels.overflow ? "more than \(Int.max)" : "\(pixels.partialValue)"
+            throw SPConvLabError(.invalidInput,
+                "'\(source)' declares a \(width)x\(height) PNG image (\(count) pixels), more than the accepted maximum of \(limits.maxDimension) pixels per side and \(limits.maxPixelCount) pixels in total")
+        }
     }
 
     // MARK: - Encoding

@@ -160,7 +160,8 @@ public struct TrainingSidecar: Codable, Sendable, Equatable {
     /// - Throws: `SPConvLabError(.io)` when the file cannot be read, `.invalidWeights` when it is
     ///   not a sidecar (the decoder's reason is named).
     public static func read(_ path: String) throws -> TrainingSidecar {
-        let bytes = try FileBytes.read(contentsOf: path)
+        // A sidecar of 100,000 epochs is a few MB; 64 MiB is far beyond any real one.
+        let bytes = try FileBytes.read(contentsOf: path, maximumSize: 64 << 20, what: "a training sidecar (JSON)")
         do {
             return try JSONDecoder().decode(TrainingSidecar.self, from: Data(bytes))
         } catch {

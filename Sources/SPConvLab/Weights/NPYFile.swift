@@ -36,8 +36,16 @@ public enum NPYFile {
     /// - Returns: The array as a row-major `Float` tensor with the file's shape.
     /// - Throws: `SPConvLabError(.io)` if the file cannot be read; `SPConvLabError(.invalidWeights)`
     ///   if it is not a well-formed, supported `.npy` file (see `decode(_:source:)`).
+    ///
+    /// The preamble and header are read and checked against the file's length first; the data is
+    /// read only when the shape matches it, so a file with a bad header costs its header, not its size.
     public static func read(contentsOf path: String) throws -> Tensor {
-        try decode(try FileBytes.read(contentsOf: path), source: path)
+        let file = try FileBytes.Reader(path: path)
+        let layout = try Layout(prefix: try file.read(0..<12), fileSize: file.size, source: path) { range in
+            try file.read(range)
+        }
+        let data = try file.read(layout.dataStart..<file.size)
+        return Tensor(shape: layout.shape, scalars: layout.format.decode(data, from: 0, count: layout.count))
     }
 
     /// Decodes a complete `.npy` file held in memory.
@@ -51,65 +59,91 @@ public enum NPYFile {
     ///   not a dict with `descr`, `fortran_order` and `shape`; an unsupported dtype; Fortran order;
     ///   negative dimensions or an overflowing shape; data shorter or longer than the shape needs.
     public static func decode(_ bytes: [UInt8], source: String) throws -> Tensor {
-        let context = ".npy file '\(source)'"
-        func invalid(_ detail: String) -> SPConvLabError {
-            SPConvLabError(.invalidWeights, "\(context): \(detail)")
+        let layout = try Layout(prefix: Array(bytes.prefix(12)), fileSize: bytes.count, source: source) { range in
+            Array(bytes[range])
         }
+        return Tensor(shape: layout.shape, scalars: layout.format.decode(bytes, from: layout.dataStart, count: layout.count))
+    }
 
-        guard bytes.starts(with: magic) else {
-            let start = bytes.prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
-            throw invalid("the file starts with bytes [\(start)] (\(bytes.count) bytes in all), not the .npy magic [93 4e 55 4d 50 59] (\\x93NUMPY); expected a file written by numpy.save.")
-        }
-        guard bytes.count >= 10 else {
-            throw invalid("the file is \(bytes.count) bytes long, too short for the 10-byte .npy preamble (magic, version, header length); expected a complete file written by numpy.save (it may be truncated).")
-        }
-        let major = bytes[6], minor = bytes[7]
-        let headerStart: Int
-        var headerLength = 0
-        switch (major, minor) {
-        case (1, 0):
-            headerStart = 10
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-        case (2, 0), (3, 0):
-            headerStart = 12
-            guard bytes.count >= 12 else {
-                throw invalid("the file is \(bytes.count) bytes long, too short for a version \(major).\(minor) preamble; expected at least 12 bytes.")
-            }
-            for index in 0..<4 { headerLength |= Int(bytes[8 + index]) << (8 * index) }
-        default:
-            throw invalid("the format version is \(major).\(minor); expected 1.0, 2.0 or 3.0.")
-        }
-        guard headerLength <= bytes.count - headerStart else {
-            throw invalid("the header length field says \(headerLength) bytes but only \(bytes.count - headerStart) bytes follow it; expected a header no longer than the rest of the file (the file may be truncated).")
-        }
-        let dataStart = headerStart + headerLength
+    /// The largest header accepted, in bytes.
+    public static let maximumHeaderLength = 65_536
 
-        let header: NPYHeader
-        do {
-            header = try NPYHeader.parse(bytes[headerStart..<dataStart])
-        } catch {
-            throw invalid("the header \(error.reason); expected a dict like {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.")
-        }
-        guard let format = readableFormats[header.descr] else {
-            throw invalid("the dtype is '\(header.descr)'; expected little-endian floats '<f4', '<f2' or '<f8' (convert with array.astype('<f4')).")
-        }
-        guard !header.isFortranOrder else {
-            throw invalid("the array is stored in Fortran (column-major) order ('fortran_order': True); only C-order arrays are supported (save numpy.ascontiguousarray(array) instead).")
-        }
-        var count = 1
-        for extent in header.shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-            guard !overflow else {
-                throw invalid("the shape \(header.shapeText) has an element count that overflows a 64-bit integer; expected a shape that fits in the file.")
+    /// A checked preamble and header: the element format, the shape and where the data starts.
+    private struct Layout {
+        var format: StoredFloatFormat
+        var shape: [Int]
+        var count: Int
+        var dataStart: Int
+
+        /// Checks the file's first bytes (`prefix`, up to 12) and its header, read through
+        /// `readRange`, against a file of `fileSize` bytes.
+        init(prefix: [UInt8], fileSize: Int, source: String, readRange: (Range<Int>) throws -> [UInt8]) throws {
+            let context = ".npy file '\(source)'"
+            func invalid(_ detail: String) -> SPConvLabError {
+                SPConvLabError(.invalidWeights, "\(context): \(detail)")
             }
-            count = product
+            guard prefix.starts(with: NPYFile.magic) else {
+                let start = prefix.prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
+                throw invalid("the file starts with bytes [\(start)] (\(fileSize) bytes in all), not the .npy magic [93 4e 55 4d 50 59] (\\x93NUMPY); expected a file written by numpy.save.")
+            }
+            guard fileSize >= 10 else {
+                throw invalid("the file is \(fileSize) bytes long, too short for the 10-byte .npy preamble (magic, version, header length); expected a complete file written by numpy.save (it may be truncated).")
+            }
+            let major = prefix[6], minor = prefix[7]
+            let headerStart: Int
+            var headerLength = 0
+            switch (major, minor) {
+            case (1, 0):
+                headerStart = 10
+                headerLength = Int(prefix[8]) | Int(prefix[9]) << 8
+            case (2, 0), (3, 0):
+                headerStart = 12
+                guard fileSize >= 12 else {
+                    throw invalid("the file is \(fileSize) bytes long, too short for a version \(major).\(minor) preamble; expected at least 12 bytes.")
+                }
+                for index in 0..<4 { headerLength |= Int(prefix[8 + index]) << (8 * index) }
+            default:
+                throw invalid("the format version is \(major).\(minor); expected 1.0, 2.0 or 3.0.")
+            }
+            guard headerLength <= NPYFile.maximumHeaderLength else {
+                throw invalid("the header length field says \(headerLength) bytes, more than the \(NPYFile.maximumHeaderLength)-byte limit; expected a header of at most \(NPYFile.maximumHeaderLength) bytes (numpy.save writes a few hundred; numpy.load itself refuses more than 10,000 by default).")
+            }
+            guard headerLength <= fileSize - headerStart else {
+                throw invalid("the header length field says \(headerLength) bytes but only \(fileSize - headerStart) bytes follow it; expected a header no longer than the rest of the file (the file may be truncated).")
+            }
+            let dataStart = headerStart + headerLength
+
+            let headerBytes = try readRange(headerStart..<dataStart)
+            let header: NPYHeader
+            do {
+                header = try NPYHeader.parse(headerBytes[...])
+            } catch {
+                throw invalid("the header \(error.reason); expected a dict like {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.")
+            }
+            guard let format = NPYFile.readableFormats[header.descr] else {
+                throw invalid("the dtype is '\(header.descr)'; expected little-endian floats '<f4', '<f2' or '<f8' (convert with array.astype('<f4')).")
+            }
+            guard !header.isFortranOrder else {
+                throw invalid("the array is stored in Fortran (column-major) order ('fortran_order': True); only C-order arrays are supported (save numpy.ascontiguousarray(array) instead).")
+            }
+            var count = 1
+            for extent in header.shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                guard !overflow else {
+                    throw invalid("the shape \(header.shapeText) has an element count that overflows a 64-bit integer; expected a shape that fits in the file.")
+                }
+                count = product
+            }
+            let available = fileSize - dataStart
+            let (needed, overflow) = count.multipliedReportingOverflow(by: format.byteWidth)
+            guard !overflow, needed == available else {
+                throw invalid("the shape \(header.shapeText) of '\(header.descr)' needs \(overflow ? "more than \(Int.max)" : "\(needed)") bytes of data but \(available) bytes follow the header; expected exactly \(format.byteWidth) bytes per element (the file may be truncated or corrupt).")
+            }
+            self.format = format
+            self.shape = header.shape
+            self.count = count
+            self.dataStart = dataStart
         }
-        let available = bytes.count - dataStart
-        let (needed, overflow) = count.multipliedReportingOverflow(by: format.byteWidth)
-        guard !overflow, needed == available else {
-            throw invalid("the shape \(header.shapeText) of '\(header.descr)' needs \(overflow ? "more than \(Int.max)" : "\(needed)") bytes of data but \(available) bytes follow the header; expected exactly \(format.byteWidth) bytes per element (the file may be truncated or corrupt).")
-        }
-        return Tensor(shape: header.shape, scalars: format.decode(bytes, from: dataStart, count: count))
     }
 
     // MARK: Writing

@@ -22,8 +22,9 @@
 public enum Safetensors {
     /// The reserved header key holding string metadata.
     public static let metadataKey = "__metadata__"
-    /// The largest header accepted, as in the reference implementation.
-    public static let maximumHeaderLength = 100_000_000
+    /// The largest header accepted: 16 MiB, room for about 150,000 tensors. (The reference
+    /// implementation allows 100 MB; parsing a header that size as JSON would take gigabytes.)
+    public static let maximumHeaderLength = 16 << 20
 
     /// Tensors whose name ends with this suffix are skipped by the reader whatever their dtype.
     static let skippedSuffix = ".num_batches_tracked"
@@ -50,8 +51,16 @@ public enum Safetensors {
     /// - Returns: The file's tensors converted to `Float`, in header order, and its metadata.
     /// - Throws: `SPConvLabError(.io)` if the file cannot be read; `SPConvLabError(.invalidWeights)`
     ///   if it is not a well-formed safetensors file (see `decode(_:source:)`).
+    ///
+    /// The header is read and checked against the file's length first; the tensor data is read
+    /// only when every tensor's offsets fit, so a file with a bad header costs its header, not its size.
     public static func read(contentsOf path: String) throws -> SafetensorsArchive {
-        try decode(try FileBytes.read(contentsOf: path), source: path)
+        let file = try FileBytes.Reader(path: path)
+        let preamble = try file.read(0..<8)
+        let headerLength = try headerLength(preamble, fileSize: file.size, context: context(path))
+        let header = try file.read(8..<(8 + headerLength))
+        let layout = try Layout(header: header[...], dataLength: file.size - 8 - headerLength, context: context(path))
+        return layout.archive(data: try file.read((8 + headerLength)..<file.size), dataStart: 0)
     }
 
     /// Decodes a complete safetensors file held in memory.
@@ -67,36 +76,37 @@ public enum Safetensors {
     ///   element count overflows; offsets outside the data buffer, reversed, of the wrong length for
     ///   dtype and shape, or overlapping another tensor; duplicate names; unsupported dtypes.
     public static func decode(_ bytes: [UInt8], source: String) throws -> SafetensorsArchive {
-        let context = "safetensors file '\(source)'"
-        func invalid(_ detail: String) -> SPConvLabError {
-            SPConvLabError(.invalidWeights, "\(context): \(detail)")
-        }
+        let headerLength = try headerLength(Array(bytes.prefix(8)), fileSize: bytes.count, context: context(source))
+        let layout = try Layout(header: bytes[8..<(8 + headerLength)], dataLength: bytes.count - 8 - headerLength,
+                                context: context(source))
+        return layout.archive(data: bytes, dataStart: 8 + headerLength)
+    }
 
-        guard bytes.count >= 8 else {
-            throw invalid("the file is \(bytes.count) bytes long, too short for the 8-byte header length that starts every safetensors file; expected at least 8 bytes followed by a JSON header.")
+    /// The most dimensions a tensor's shape may have; PyTorch allows 64, real weights use at most 5.
+    public static let maximumRank = 64
+
+    private static func context(_ source: String) -> String { "safetensors file '\(source)'" }
+
+    /// Checks the 8-byte header length of a file of `fileSize` bytes and returns it.
+    private static func headerLength(_ preamble: [UInt8], fileSize: Int, context: String) throws -> Int {
+        func invalid(_ detail: String) -> SPConvLabError { SPConvLabError(.invalidWeights, "\(context): \(detail)") }
+        guard fileSize >= 8, preamble.count >= 8 else {
+            throw invalid("the file is \(fileSize) bytes long, too short for the 8-byte header length that starts every safetensors file; expected at least 8 bytes followed by a JSON header.")
         }
         var declaredLength: UInt64 = 0
-        for index in 0..<8 { declaredLength |= UInt64(bytes[index]) << (8 * index) }
+        for index in 0..<8 { declaredLength |= UInt64(preamble[index]) << (8 * index) }
         guard declaredLength <= UInt64(maximumHeaderLength) else {
             throw invalid("the header length field says \(declaredLength) bytes, more than the \(maximumHeaderLength)-byte limit; expected a little-endian UInt64 header length of at most \(maximumHeaderLength) (is this a safetensors file?).")
         }
         let headerLength = Int(declaredLength)
-        guard headerLength <= bytes.count - 8 else {
-            throw invalid("the header length field says \(headerLength) bytes but only \(bytes.count - 8) bytes follow it; expected a header length no larger than the rest of the file (the file may be truncated, or not a safetensors file).")
+        guard headerLength <= fileSize - 8 else {
+            throw invalid("the header length field says \(headerLength) bytes but only \(fileSize - 8) bytes follow it; expected a header length no larger than the rest of the file (the file may be truncated, or not a safetensors file).")
         }
-        let dataStart = 8 + headerLength
-        let dataLength = bytes.count - dataStart
+        return headerLength
+    }
 
-        let header: JSONValue
-        do {
-            header = try JSONValue.parse(bytes[8..<dataStart])
-        } catch {
-            throw invalid("the \(headerLength)-byte header is not valid JSON (\(error.reason) at byte \(error.byteOffset) of the header); expected a JSON object mapping tensor names to {\"dtype\", \"shape\", \"data_offsets\"}.")
-        }
-        guard case .object(let members) = header else {
-            throw invalid("the header is \(header.summary), not a JSON object; expected an object mapping tensor names to {\"dtype\", \"shape\", \"data_offsets\"}.")
-        }
-
+    /// A checked header: every tensor's dtype, shape and place in the data buffer.
+    private struct Layout {
         struct Entry {
             var name: String
             var dtype: String
@@ -106,94 +116,115 @@ public enum Safetensors {
             var end: Int
         }
         var entries: [Entry] = []
-        var seenNames: Set<String> = []
         var metadata: [String: String] = [:]
 
-        for member in members {
-            let name = member.key
-            guard seenNames.insert(name).inserted else {
-                throw invalid("the header lists '\(name)' more than once; expected each tensor name (and \(metadataKey)) at most once.")
+        /// Parses and checks the JSON `header` against a data buffer of `dataLength` bytes.
+        init(header: ArraySlice<UInt8>, dataLength: Int, context: String) throws {
+            func invalid(_ detail: String) -> SPConvLabError { SPConvLabError(.invalidWeights, "\(context): \(detail)") }
+            let headerLength = header.count
+            var seenNames: Set<String> = []
+            let json: JSONValue
+            do {
+                json = try JSONValue.parse(header)
+            } catch {
+                throw invalid("the \(headerLength)-byte header is not valid JSON (\(error.reason) at byte \(error.byteOffset) of the header); expected a JSON object mapping tensor names to {\"dtype\", \"shape\", \"data_offsets\"}.")
             }
-            if name == metadataKey {
-                metadata = try decodeMetadata(member.value, invalid: invalid)
-                continue
-            }
-            let tensorContext = "tensor '\(name)'"
-            guard case .object(let fields) = member.value else {
-                throw invalid("\(tensorContext) is described by \(member.value.summary); expected an object {\"dtype\": ..., \"shape\": [...], \"data_offsets\": [begin, end]}.")
-            }
-            func field(_ key: String) throws -> JSONValue {
-                let matches = fields.filter { $0.key == key }
-                guard matches.count == 1 else {
-                    throw invalid("\(tensorContext) has \(matches.isEmpty ? "no" : "\(matches.count)") \"\(key)\" field\(matches.isEmpty ? "" : "s"); expected exactly one, as in {\"dtype\": \"F32\", \"shape\": [2, 3], \"data_offsets\": [0, 24]}.")
-                }
-                return matches[0].value
+            guard case .object(let members) = json else {
+                throw invalid("the header is \(json.summary), not a JSON object; expected an object mapping tensor names to {\"dtype\", \"shape\", \"data_offsets\"}.")
             }
 
-            let dtypeValue = try field("dtype")
-            guard case .string(let dtype) = dtypeValue else {
-                throw invalid("\(tensorContext) has dtype \(dtypeValue.summary); expected a string such as \"F32\".")
+            for member in members {
+                let name = member.key
+                guard seenNames.insert(name).inserted else {
+                    throw invalid("the header lists '\(name)' more than once; expected each tensor name (and \(Safetensors.metadataKey)) at most once.")
+                }
+                if name == Safetensors.metadataKey {
+                    metadata = try Safetensors.decodeMetadata(member.value, invalid: invalid)
+                    continue
+                }
+                let tensorContext = "tensor '\(name)'"
+                guard case .object(let fields) = member.value else {
+                    throw invalid("\(tensorContext) is described by \(member.value.summary); expected an object {\"dtype\": ..., \"shape\": [...], \"data_offsets\": [begin, end]}.")
+                }
+                func field(_ key: String) throws -> JSONValue {
+                    let matches = fields.filter { $0.key == key }
+                    guard matches.count == 1 else {
+                        throw invalid("\(tensorContext) has \(matches.isEmpty ? "no" : "\(matches.count)") \"\(key)\" field\(matches.isEmpty ? "" : "s"); expected exactly one, as in {\"dtype\": \"F32\", \"shape\": [2, 3], \"data_offsets\": [0, 24]}.")
+                    }
+                    return matches[0].value
+                }
+
+                let dtypeValue = try field("dtype")
+                guard case .string(let dtype) = dtypeValue else {
+                    throw invalid("\(tensorContext) has dtype \(dtypeValue.summary); expected a string such as \"F32\".")
+                }
+
+                let shapeValue = try field("shape")
+                guard case .array(let shapeValues) = shapeValue else {
+                    throw invalid("\(tensorContext) has shape \(shapeValue.summary); expected an array of non-negative integers such as [64, 3, 7, 7] ([] for a scalar).")
+                }
+                guard shapeValues.count <= Safetensors.maximumRank else {
+                    throw invalid("\(tensorContext) has a shape of \(shapeValues.count) dimensions; expected at most \(Safetensors.maximumRank) (real weights have at most 5).")
+                }
+                var shape: [Int] = []
+                for (axis, value) in shapeValues.enumerated() {
+                    guard let extent = value.integerValue, extent >= 0 else {
+                        throw invalid("\(tensorContext) has \(value.summary) as dimension \(axis) of its shape; expected a non-negative integer.")
+                    }
+                    shape.append(extent)
+                }
+                var count = 1
+                for extent in shape {
+                    let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                    guard !overflow else {
+                        throw invalid("\(tensorContext) has shape \(shape), whose element count overflows a 64-bit integer; expected a shape that fits in the file.")
+                    }
+                    count = product
+                }
+
+                let offsetsValue = try field("data_offsets")
+                guard case .array(let offsetValues) = offsetsValue, offsetValues.count == 2,
+                      let begin = offsetValues[0].integerValue, let end = offsetValues[1].integerValue,
+                      begin >= 0, end >= 0 else {
+                    throw invalid("\(tensorContext) has data_offsets \(Safetensors.describe(offsetsValue)); expected two non-negative integers [begin, end].")
+                }
+                guard begin <= end else {
+                    throw invalid("\(tensorContext) has reversed data_offsets [\(begin), \(end)]; expected begin <= end.")
+                }
+                guard end <= dataLength else {
+                    throw invalid("\(tensorContext) has data_offsets [\(begin), \(end)] but the data buffer after the header is only \(dataLength) bytes; expected offsets within 0...\(dataLength) (the file may be truncated).")
+                }
+
+                let isSkipped = name.hasSuffix(Safetensors.skippedSuffix)
+                if !isSkipped && Safetensors.readableFormats[dtype] == nil {
+                    throw invalid("\(tensorContext) has dtype \(dtype), which SPConvLab cannot read; expected F32, F16, BF16 or F64 (only '*\(skippedSuffix)' tensors may have other dtypes; they are skipped).")
+                }
+                if let width = Safetensors.dtypeByteWidths[dtype] {
+                    let (byteCount, overflow) = count.multipliedReportingOverflow(by: width)
+                    guard !overflow, byteCount == end - begin else {
+                        throw invalid("\(tensorContext) has dtype \(dtype) and shape \(shape), which need \(overflow ? "more than \(Int.max)" : "\(byteCount)") bytes, but its data_offsets [\(begin), \(end)] span \(end - begin) bytes; expected end - begin == \(width) * element count.")
+                    }
+                }
+                entries.append(Entry(name: name, dtype: dtype, shape: shape, count: count, begin: begin, end: end))
             }
 
-            let shapeValue = try field("shape")
-            guard case .array(let shapeValues) = shapeValue else {
-                throw invalid("\(tensorContext) has shape \(shapeValue.summary); expected an array of non-negative integers such as [64, 3, 7, 7] ([] for a scalar).")
+            // No two tensors may share a byte of the data buffer.
+            let occupied = entries.filter { $0.begin < $0.end }.sorted { $0.begin < $1.begin }
+            for (previous, next) in zip(occupied, occupied.dropFirst()) where next.begin < previous.end {
+                throw invalid("tensor '\(next.name)' has data_offsets [\(next.begin), \(next.end)], which overlap tensor '\(previous.name)' at [\(previous.begin), \(previous.end)]; expected each tensor to occupy its own bytes of the data buffer.")
             }
-            var shape: [Int] = []
-            for (axis, value) in shapeValues.enumerated() {
-                guard let extent = value.integerValue, extent >= 0 else {
-                    throw invalid("\(tensorContext) has \(value.summary) as dimension \(axis) of its shape; expected a non-negative integer.")
-                }
-                shape.append(extent)
-            }
-            var count = 1
-            for extent in shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-                guard !overflow else {
-                    throw invalid("\(tensorContext) has shape \(shape), whose element count overflows a 64-bit integer; expected a shape that fits in the file.")
-                }
-                count = product
-            }
-
-            let offsetsValue = try field("data_offsets")
-            guard case .array(let offsetValues) = offsetsValue, offsetValues.count == 2,
-                  let begin = offsetValues[0].integerValue, let end = offsetValues[1].integerValue,
-                  begin >= 0, end >= 0 else {
-                throw invalid("\(tensorContext) has data_offsets \(describe(offsetsValue)); expected two non-negative integers [begin, end].")
-            }
-            guard begin <= end else {
-                throw invalid("\(tensorContext) has reversed data_offsets [\(begin), \(end)]; expected begin <= end.")
-            }
-            guard end <= dataLength else {
-                throw invalid("\(tensorContext) has data_offsets [\(begin), \(end)] but the data buffer after the header is only \(dataLength) bytes; expected offsets within 0...\(dataLength) (the file may be truncated).")
-            }
-
-            let isSkipped = name.hasSuffix(skippedSuffix)
-            if !isSkipped && readableFormats[dtype] == nil {
-                throw invalid("\(tensorContext) has dtype \(dtype), which SPConvLab cannot read; expected F32, F16, BF16 or F64 (only '*\(skippedSuffix)' tensors may have other dtypes; they are skipped).")
-            }
-            if let width = dtypeByteWidths[dtype] {
-                let (byteCount, overflow) = count.multipliedReportingOverflow(by: width)
-                guard !overflow, byteCount == end - begin else {
-                    throw invalid("\(tensorContext) has dtype \(dtype) and shape \(shape), which need \(overflow ? "more than \(Int.max)" : "\(byteCount)") bytes, but its data_offsets [\(begin), \(end)] span \(end - begin) bytes; expected end - begin == \(width) * element count.")
-                }
-            }
-            entries.append(Entry(name: name, dtype: dtype, shape: shape, count: count, begin: begin, end: end))
         }
 
-        // No two tensors may share a byte of the data buffer.
-        let occupied = entries.filter { $0.begin < $0.end }.sorted { $0.begin < $1.begin }
-        for (previous, next) in zip(occupied, occupied.dropFirst()) where next.begin < previous.end {
-            throw invalid("tensor '\(next.name)' has data_offsets [\(next.begin), \(next.end)], which overlap tensor '\(previous.name)' at [\(previous.begin), \(previous.end)]; expected each tensor to occupy its own bytes of the data buffer.")
+        /// The tensors (without the skipped counters), read from `data` whose buffer starts at `dataStart`.
+        func archive(data: [UInt8], dataStart: Int) -> SafetensorsArchive {
+            var ordered: [(name: String, tensor: Tensor)] = []
+            for entry in entries where !entry.name.hasSuffix(Safetensors.skippedSuffix) {
+                let format = Safetensors.readableFormats[entry.dtype]!
+                let scalars = format.decode(data, from: dataStart + entry.begin, count: entry.count)
+                ordered.append((entry.name, Tensor(shape: entry.shape, scalars: scalars)))
+            }
+            return SafetensorsArchive(ordered, metadata: metadata)
         }
-
-        var ordered: [(name: String, tensor: Tensor)] = []
-        for entry in entries where !entry.name.hasSuffix(skippedSuffix) {
-            let format = readableFormats[entry.dtype]!
-            let scalars = format.decode(bytes, from: dataStart + entry.begin, count: entry.count)
-            ordered.append((entry.name, Tensor(shape: entry.shape, scalars: scalars)))
-        }
-        return SafetensorsArchive(ordered, metadata: metadata)
     }
 
     private static func decodeMetadata(

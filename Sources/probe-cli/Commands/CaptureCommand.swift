@@ -20,13 +20,14 @@ struct CaptureCommand: ParsableCommand {
     var layers: String
     @Option(help: "Output folder (created if missing).")
     var out: String
+    @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
 
     func run() throws {
         try reportingFailures {
             let network = try model.makeNetwork()
             let source = try inputs.makeSource(for: network)
             let selection = try LayerSelection(layers, in: network)
-            try OutputFolder.prepare(out)
+            try OutputFolder.prepare(out, command: "capture", force: force)
             let shapes = try network.outputShapes()
             try StagedFolder.checkTargets(selection.paths.map { "\($0).npy" } + ["inputs.txt"], in: out)
             for path in selection.paths where shapes[path]!.count != 4 {

@@ -31,6 +31,7 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var figures: FigureOptions
     @Option(help: "Output folder (created if missing).")
     var out: String
+    @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
 
     func validate() throws {
         guard ["vanilla", "spconv"].contains(againstVariant) else {
@@ -54,7 +55,7 @@ struct CompareCommand: ParsableCommand {
             if let againstWeights { try second.loadWeights(contentsOf: againstWeights) }
             let source = try inputs.makeSource(for: first)
             let (layersA, layersB) = (try LayerSelection(layers, in: first), try LayerSelection(layers, in: second))
-            try OutputFolder.prepare(out)
+            try OutputFolder.prepare(out, command: "compare", force: force)
             let progress = ProgressBar("compare")
             let result: LayerComparison
             do {

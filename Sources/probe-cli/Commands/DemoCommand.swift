@@ -26,6 +26,7 @@ struct DemoCommand: ParsableCommand {
         """)
 
     @Option(help: "Output folder.") var out: String = "reports/demo"
+    @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
     @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
     @Option(help: "The checkpoint store with the trained grid (default: notebooks-data/models of this checkout).") var store: String?
     @Flag(help: "Compare untrained networks (seeded random weights) instead of the trained grid.") var random = false
@@ -47,7 +48,7 @@ struct DemoCommand: ParsableCommand {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
             let start = Date()
-            try OutputFolder.prepare(out)
+            try OutputFolder.prepare(out, command: "demo", force: force)
             let database = URL(fileURLWithPath: out).appendingPathComponent("demo.sqlite").path
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
             let grid = try SweepGrid(ratios: "1/4,1/2,3/4", groups: "1,2")
@@ -110,7 +111,7 @@ struct DemoCommand: ParsableCommand {
             }
             print(QueryFormatter.format(try CannedQuery.configurations(path: database), as: .table), terminator: "")
             let reportFolder = URL(fileURLWithPath: out).appendingPathComponent("report").path
-            try OutputFolder.prepare(reportFolder)
+            try OutputFolder.prepare(reportFolder, command: "demo", force: true)
             let data = try SweepReportLoader.load(path: database, heatmaps: .perRun(3))
             let title = random
                 ? "SPConvLab demo: resnet20 with untrained, random weights on \(fashion ? "Fashion-MNIST" : "the bundled photos") (no accuracy; not comparable with trained networks)"

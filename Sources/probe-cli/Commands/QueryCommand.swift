@@ -1,6 +1,7 @@
 import ArgumentParser
 import FeatureProbe
 import Foundation
+import SPConvLab
 
 /// The database and output format shared by the query subcommands.
 struct QueryOptions: ParsableArguments {
@@ -10,14 +11,52 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "table (aligned, for people), csv (RFC 4180), json (an array of objects) or markdown (a GitHub table).")
     var format: String = "table"
 
+    @Option(help: "Stop a statement that runs longer than this many seconds.")
+    var timeout: Double = 120
+
+    @Option(name: .customLong("max-rows"), help: "Print at most this many rows (a note on stderr says when there were more).")
+    var maxRows: Int = 10_000
+
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp("Memory SQLite may use for the query, such as 2G or 512M.", valueName: "size"))
+    var maxMemory: String = "2G"
+
+    /// The largest --max-rows: ten million rows is already far more than a terminal or a
+    /// spreadsheet shows; export larger results with SQLite itself.
+    static let maximumRows = 10_000_000
+    /// The largest string or BLOB a query may produce; BLOBs are printed as their size anyway.
+    static let maximumValueBytes = 256 << 20
+
     func validate() throws {
         guard QueryFormatter.Format(rawValue: format) != nil else {
             throw ValidationError("--format '\(format)' is not known; choose table, csv, json or markdown.")
         }
+        guard timeout.isFinite, timeout > 0, timeout <= 86_400 else {
+            throw ValidationError("--timeout \(timeout) is not a time limit; give seconds between 0 and 86400 (a day), such as 30 or 600.")
+        }
+        guard (1...Self.maximumRows).contains(maxRows) else {
+            throw ValidationError("--max-rows \(maxRows) is out of range; give 1 to \(Self.maximumRows).")
+        }
+        do { _ = try MemoryBudget.parse(maxMemory, source: "--max-memory") } catch let error as SPConvLabError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// Applies --max-memory to SQLite and starts watching Ctrl-C; returns the limits for a statement.
+    func limits() -> SQLiteConnection.Limits {
+        if let budget = try? MemoryBudget.parse(maxMemory, source: "--max-memory") {
+            SQLiteConnection.setHeapLimit(bytes: budget.bytes)
+        }
+        Interruption.watch()
+        return SQLiteConnection.Limits(deadline: .now + .milliseconds(Int(timeout * 1000)),
+                                       isCancelled: { Interruption.isRequested },
+                                       maximumValueBytes: Self.maximumValueBytes)
     }
 
     func print(_ result: QueryResult) {
         Swift.print(QueryFormatter.format(result, as: QueryFormatter.Format(rawValue: format)!), terminator: "")
+        if result.isTruncated {
+            printError("note: only the first \(result.rows.count) rows are shown; the query has more (raise --max-rows, up to \(Self.maximumRows), or narrow it with WHERE or LIMIT).")
+        }
     }
 }
 
@@ -38,7 +77,11 @@ struct QueryCommand: ParsableCommand {
         @OptionGroup var options: QueryOptions
         @Argument(help: "One SQL statement (SELECT, WITH, read-only PRAGMAs).")
         var statement: String
-        func run() throws { try reportingFailures { options.print(try ReadOnlyQuery.run(path: options.db, sql: statement)) } }
+        func run() throws {
+            try reportingFailures {
+                options.print(try ReadOnlyQuery.run(path: options.db, sql: statement, limits: options.limits(), maximumRows: options.maxRows))
+            }
+        }
     }
 
     struct Runs: ParsableCommand {
@@ -110,13 +153,17 @@ struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Merge shard databases into one, without duplicates.",
-        discussion: "OUT may exist: the inputs are added to it, and a configuration already done in OUT is not copied again; run ids are renumbered. The inputs are only read, and OUT may not be one of them.")
-    @Argument(help: "The database to merge into (created if missing).") var output: String
+        discussion: "OUT is created. With --force, OUT may exist: the inputs are added to it, and a configuration already done in OUT is not copied again; run ids are renumbered. The inputs are only read, and OUT may not be one of them.")
+    @Argument(help: "The database to merge into (created if missing; an existing one only with --force).") var output: String
     @Argument(help: "The shard databases.") var inputs: [String]
+    @Flag(help: "Merge into OUT even though it exists (its runs are kept; the inputs' are added).") var force = false
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input database after OUT.") }
         for input in inputs where OutputFile.isSameFile(output, input) {
             throw ValidationError("OUT '\(output)' is the same file as the input '\(input)'; a database cannot be merged into itself. Give another OUT.")
+        }
+        if !force, FileManager.default.fileExists(atPath: output) {
+            throw ValidationError("OUT '\(output)' exists; merging would add the inputs' runs to it. Give --force to merge into it, or a new file name.")
         }
     }
     func run() throws {

@@ -22,6 +22,7 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: "The experiment database.") var db: String
     @Option(help: "Output folder (created if missing).") var out: String
+    @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
     @Option(help: "Only the sweep with this name (default: every sweep).") var sweep: String?
     @Option(help: "Heatmaps per run: a number of layers (evenly spaced), 'all' or 0.") var heatmaps: String = "4"
     @OptionGroup var figures: FigureOptions
@@ -37,7 +38,7 @@ struct ReportCommand: ParsableCommand {
         try reportingFailures {
             let selection: SweepReportLoader.HeatmapSelection = heatmaps == "all" ? .all : .perRun(Int(heatmaps)!)
             let data = try SweepReportLoader.load(path: db, sweep: sweep, heatmaps: selection)
-            try OutputFolder.prepare(out)
+            try OutputFolder.prepare(out, command: "report", force: force)
             let files = try SweepReport.files(runs: data.runs, layerMetrics: data.layerMetrics, similarity: data.similarity,
                                               featureMaps: data.featureMaps,
                                               title: "SPConv sweep report: \(URL(fileURLWithPath: db).lastPathComponent)",

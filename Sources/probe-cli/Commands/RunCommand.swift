@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
 
 
-    @Option(help: "A .npy float32 NCHW tensor, a .png file, or a folder of .png files.")
+    @Option(help: "A .npy float32 NCHW tensor, a .png file, a folder of .png files, 'fashion-mnist[:train]' or 'synthetic:N[:seed]'.")
     var input: String
 
     @Option(help: "Write the logits here as a .npy float32 array [N, classes].")
@@ -32,11 +32,17 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Replace --output when it exists.")
     var force = false
 
+    @Option(help: "Images per forward pass; a folder is decoded one batch at a time.")
+    var batch: Int = 32
+
+    @OptionGroup var memory: MemoryOptions
+
     func validate() throws {
         if let normalization, NormalizationChoice(rawValue: normalization) == nil {
             throw ValidationError("--normalization '\(normalization)' is not known; choose cifar10, fashion-mnist, imagenet or none.")
         }
         guard top >= 1 else { throw ValidationError("--top \(top) must be at least 1.") }
+        guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
         if let output {
             var inputs = [(flag: "--input", path: input)]
             if let weights = model.weights { inputs.append((flag: "--weights", path: weights)) }
@@ -46,19 +52,29 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
+            if let output { try OutputFile.checkFolder(of: output, flag: "--output") }
             let network = try model.makeNetwork()
-            let loader = InputLoader(spec: network.spec, normalization: normalization.flatMap(NormalizationChoice.init)?.value)
-            let (batch, labels) = try loader.load(input)
-            let logits = try network(batch)
-            if let output { try NPYFile.write(logits, to: output) }
+            try memory.checkInference(network, batch: batch)
+            let source = try InputSource.make(input, spec: network.spec,
+                                              normalization: normalization.flatMap(NormalizationChoice.init)?.value)
             let names = ClassNames.names(for: network.spec)
-            let probabilities = Ops.softmax(logits, axis: 1)
-            for (i, label) in labels.enumerated() {
-                let row = Array(probabilities.scalars[(i * network.spec.classes)..<((i + 1) * network.spec.classes)])
-                let best = row.indices.sorted { row[$0] > row[$1] }.prefix(top)
-                print("\(label): " + best.map { "\(names[$0]) \(String(format: "%.1f%%", 100 * row[$0]))" }.joined(separator: ", "))
+            let classes = network.spec.classes
+            var logits: [Float] = []
+            // Batch by batch: a folder of many (or large) images is never decoded all at once.
+            try source.forEachBatch(size: batch) { start, images in
+                let batchLogits = try network(images)
+                if output != nil { logits += batchLogits.scalars }
+                let probabilities = Ops.softmax(batchLogits, axis: 1)
+                for item in 0..<images.shape[0] {
+                    let row = Array(probabilities.scalars[(item * classes)..<((item + 1) * classes)])
+                    let best = row.indices.sorted { row[$0] > row[$1] }.prefix(top)
+                    print("\(source.label(of: start + item)): " + best.map { "\(names[$0]) \(String(format: "%.1f%%", 100 * row[$0]))" }.joined(separator: ", "))
+                }
             }
-            if let output { printError("wrote logits \(logits.shape) to \(output)") }
+            if let output {
+                try NPYFile.write(Tensor(shape: [source.count, classes], scalars: logits), to: output)
+                printError("wrote logits [\(source.count), \(classes)] to \(output)")
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ struct SimilarityCommand: ParsableCommand {
     var npy = false
     @Option(help: "Output folder (created if missing).")
     var out: String
+    @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
 
     func validate() throws {
         guard ["cosine", "pearson", "both"].contains(metric) else {
@@ -57,8 +58,8 @@ struct SimilarityCommand: ParsableCommand {
         try reportingFailures {
             let network = try model.makeNetwork()
             let source = try inputs.makeSource(for: network)
-            let selection = try LayerSelection(layers, in: network)
-            try OutputFolder.prepare(out)
+            let selection = try LayerSelection(layers, in: network, featureMapsOnly: true)
+            try OutputFolder.prepare(out, command: "similarity", force: force)
             var analysis = RedundancyAnalysis()
             analysis.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             var report = SimilarityReport()

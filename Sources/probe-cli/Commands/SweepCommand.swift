@@ -231,6 +231,7 @@ struct SweepCommand: ParsableCommand {
                                      commandLine: (["probe-cli"] + CommandLine.arguments.dropFirst().filter { $0 != "--worker" }).joined(separator: " "),
                                      configurations: configurations, settings: settings,
                                      toolVersion: ToolInfo.version, gitCommit: ToolInfo.gitCommit)
+            if worker { ParentWatch.exitWithParent() }
             _ = try runner.prepare()
             let children = worker ? [] : try (1..<jobs).map { _ in try spawnWorker(threads: threadsPerWorker) }
             let bar = worker ? nil : ProgressBar("sweep", unit: "configs")
@@ -298,7 +299,7 @@ struct SweepCommand: ParsableCommand {
             spec.variant = variant
             guard let network = try? Network(spec) else { continue }
             do {
-                let selection = try LayerSelection(layers, in: network)
+                let selection = try LayerSelection(layers, in: network, featureMapsOnly: true)
                 let shapes = try network.outputShapes()
                 for path in selection.paths where shapes[path]!.count != 4 {
                     throw FeatureProbeError("--layers '\(layers)' includes '\(path)', whose output is \(shapes[path]!.count)-dimensional; a sweep probes feature maps [N, C, H, W]. Choose convolution, block or pooling layers (for example convs or blocks).")
@@ -318,6 +319,7 @@ struct SweepCommand: ParsableCommand {
         var arguments = Array(CommandLine.arguments.dropFirst())
         if self.threads == nil { arguments += ["--threads", String(threads)] }
         process.arguments = arguments + ["--worker"]
+        process.environment = ParentWatch.workerEnvironment()
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return process

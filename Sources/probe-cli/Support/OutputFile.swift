@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SPConvLab
 
 /// Checks on a file a command is about to write: never one of its own inputs, and never an
 /// existing file unless the user said `--force`.
@@ -30,6 +31,16 @@ enum OutputFile {
         }
         guard force else {
             throw ValidationError("\(flag) '\(path)' exists; add --force to replace it, or give another file name. Nothing was written.")
+        }
+    }
+
+    /// Throws a runtime error when the folder `path` would be written into does not exist, so a
+    /// command fails before its work instead of after it.
+    static func checkFolder(of path: String, flag: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw SPConvLabError(.io, "cannot write '\(path)' (\(flag)): the folder '\(folder)' does not exist; create it first or choose another output folder.")
         }
     }
 }
