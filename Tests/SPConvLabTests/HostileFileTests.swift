@@ -150,4 +150,22 @@ struct HostileFileTests {
         #expect(try reader.read(1000..<1010) == [])
         #expect(try reader.readAll() == bytes)
     }
+
+    @Test("weights holding NaN or infinity are refused, naming the tensors, and the network keeps its weights")
+    func nonFiniteWeights() throws {
+        let network = try Network(ModelSpec(.resnet20))
+        var state = Dictionary(uniqueKeysWithValues: network.stateDict().map { ($0.name, $0.tensor) })
+        let before = state["conv1.weight"]!
+        var weights = before.scalars
+        weights[3] = .nan
+        state["conv1.weight"] = Tensor(shape: before.shape, scalars: weights)
+        var bias = state["fc.bias"]!.scalars
+        bias[0] = -.infinity
+        state["fc.bias"] = Tensor(shape: [10], scalars: bias)
+        let error = #expect(throws: SPConvLabError.self) { try network.load(state, source: "poisoned.safetensors") }
+        #expect(error?.kind == .invalidWeights)
+        #expect(error?.message.contains("conv1.weight (1 of 432)") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("fc.bias (1 of 10)") == true)
+        #expect(network.stateDict().first { $0.name == "conv1.weight" }?.tensor == before)
+    }
 }

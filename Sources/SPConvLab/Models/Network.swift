@@ -76,14 +76,18 @@ public final class Network {
     /// Replaces every weight from a PyTorch `state_dict`.
     ///
     /// `num_batches_tracked` entries are accepted and ignored. Nothing changes unless every key
-    /// matches: missing, unexpected and mis-shaped keys are all reported in one error.
+    /// matches: missing, unexpected and mis-shaped keys are all reported in one error. Weights
+    /// holding NaN or infinity are refused too (naming the tensors): the fused kernels would turn
+    /// them into finite, confident and meaningless predictions, where PyTorch gives NaN.
     public func load(_ tensors: [String: Tensor], source: String) throws {
-        var missing: [String] = [], misshaped: [String] = []
+        var missing: [String] = [], misshaped: [String] = [], nonFinite: [String] = []
         var expected = Set<String>()
         root.visitTensors { name, _, tensor in
             expected.insert(name)
             guard let given = tensors[name] else { missing.append(name); return }
             if given.shape != tensor.shape { misshaped.append("\(name) is \(given.shape) in the file, \(tensor.shape) in the model") }
+            let bad = given.scalars.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            if bad > 0 { nonFinite.append("\(name) (\(bad) of \(given.count))") }
         }
         let unexpected = tensors.keys.filter { !expected.contains($0) && !$0.hasSuffix("num_batches_tracked") }.sorted()
         if !missing.isEmpty || !unexpected.isEmpty || !misshaped.isEmpty {
@@ -95,6 +99,10 @@ public final class Network {
             if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count) key(s): \(list(unexpected))") }
             if !misshaped.isEmpty { parts.append("mis-shaped \(misshaped.count) key(s): \(list(misshaped))") }
             throw SPConvLabError(.invalidWeights, "The weights in \(source) do not fit \(spec.displayName) (\(spec.inputChannels) input channel(s), \(spec.classes) classes): \(parts.joined(separator: "; ")). Check --model, --variant, --ratio, --groups, --in-channels and --classes against the checkpoint.")
+        }
+        if !nonFinite.isEmpty {
+            let shown = nonFinite.prefix(5).joined(separator: ", ") + (nonFinite.count > 5 ? ", and \(nonFinite.count - 5) more" : "")
+            throw SPConvLabError(.invalidWeights, "The weights in \(source) hold NaN or infinite values in \(nonFinite.count) tensor(s): \(shown). A network with such weights gives meaningless outputs; the checkpoint is damaged or comes from a diverged training run (retrain with a lower learning rate).")
         }
         root.visitTensors { name, _, tensor in tensor = tensors[name]! }
     }

@@ -130,6 +130,9 @@ public final class Trainer {
         }
         let seconds = clock.seconds
         let test = try evaluate(testSet)
+        guard test.loss.isFinite else {
+            throw SPConvLabError(.invalidConfiguration, "Training diverged: after epoch \(epoch + 1) the test loss is \(test.loss) while the training loss was \(lossSum / Double(seen)), so some weights or batch-norm statistics are no longer numbers. The last finished epoch's checkpoint is kept. Lower --lr (now \(configuration.learningRate)), add --warmup-epochs, or check the data.")
+        }
         return EpochRecord(epoch: epoch + 1, learningRate: rate, trainLoss: lossSum / Double(seen),
                            trainAccuracy: Double(correct) / Double(seen), testLoss: test.loss, testAccuracy: test.accuracy,
                            trainSeconds: seconds, imagesPerSecond: Double(seen) / max(seconds, 1e-9))
