@@ -32,8 +32,9 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
         try ThreadLimit.validate(threads)
-        guard warmup >= 0 else { throw ValidationError("--warmup \(warmup) must be 0 or more.") }
-        guard runs >= 1 else { throw ValidationError("--runs \(runs) must be at least 1.") }
+        // A million timed passes is already days for the large models; beyond is a typo.
+        guard (0...100_000).contains(warmup) else { throw ValidationError("--warmup \(warmup) is out of range; give 0 to 100000 untimed runs.") }
+        guard (1...1_000_000).contains(runs) else { throw ValidationError("--runs \(runs) is out of range; give 1 to 1000000 timed runs.") }
     }
 
     struct Result: Encodable {
