@@ -16,7 +16,7 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "SPConvLab",
-            dependencies: ["CDNNL", "CBLAS", "CPNG", "CZlib"],
+            dependencies: ["CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib"],
             exclude: ["Drawing"]
         ),
         // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).
@@ -40,6 +40,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),

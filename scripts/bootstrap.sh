@@ -3,7 +3,7 @@
 # As root it uses apt-get; otherwise sudo when available; otherwise it names the packages to install.
 set -euo pipefail
 
-packages=(libdnnl-dev libopenblas-dev libpng-dev libsqlite3-dev zlib1g-dev libcairo2-dev fonts-dejavu-core fontconfig dataset-fashion-mnist)
+packages=(libdnnl-dev libopenblas-dev libpng-dev libturbojpeg0-dev libsqlite3-dev zlib1g-dev libcairo2-dev fonts-dejavu-core fontconfig dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,7 +21,8 @@ struct AnalysisCommandTests {
                 }
                 #expect(files.contains("\(layer).grid.png"))
             }
-            #expect(!files.contains { $0.hasPrefix(".") }, "no staging or temporary files left: \(files)")
+            #expect(!files.contains { $0.hasPrefix(".") && $0 != ".probe-cli" }, "no staging or temporary files left: \(files)")
+            #expect(try String(contentsOf: directory.file("out/.probe-cli"), encoding: .utf8) == "probe-cli similarity\n")
             // The CSV matrix is C x C, symmetric, unit diagonal, and equals the .npy written beside it.
             let csv = try String(contentsOf: directory.file("out/layer3.2.pearson.csv"), encoding: .utf8)
             let rows = csv.split(separator: "\n").map { $0.split(separator: ",").map { Float(String($0))! } }

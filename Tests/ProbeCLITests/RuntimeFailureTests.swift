@@ -147,13 +147,13 @@ struct RuntimeFailureTests {
     }
 
     @Test func textFileNamedPNGIsRejected() throws {
-        try expectRunFailure(["run", "--model", "resnet20", "--input", "x.png"], mentions: ["x.png", "not a PNG"]) { directory in
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "x.png"], mentions: ["x.png", "neither a PNG nor a JPEG"]) { directory in
             try Data("hello\n".utf8).write(to: directory.file("x.png"))
         }
     }
 
     @Test func emptyFolderIsRejected() throws {
-        try expectRunFailure(["run", "--model", "resnet20", "--input", "empty"], mentions: ["empty", "no PNG"]) { directory in
+        try expectRunFailure(["run", "--model", "resnet20", "--input", "empty"], mentions: ["empty", "no image file"]) { directory in
             try FileManager.default.createDirectory(at: directory.file("empty"), withIntermediateDirectories: false)
         }
     }

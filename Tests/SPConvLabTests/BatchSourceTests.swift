@@ -150,7 +150,7 @@ struct BatchSourceTests {
         try Data("not an image".utf8).write(to: folder.appendingPathComponent("notes.txt"))
         let eagerEmpty = GzipTests.message { try ImagePreprocessor.loadImages(at: folder.path) }
         let lazyEmpty = GzipTests.message { try ImageFolderBatchSource(path: folder.path, spec: Self.gray28) }
-        #expect(lazyEmpty == eagerEmpty && lazyEmpty.contains("contains no PNG file"))
+        #expect(lazyEmpty == eagerEmpty && lazyEmpty.contains("contains no image file"))
 
         let missing = folder.appendingPathComponent("absent").path
         #expect(GzipTests.message { try ImageFolderBatchSource(path: missing, spec: Self.gray28) }
@@ -161,7 +161,7 @@ struct BatchSourceTests {
         let source = try ImageFolderBatchSource(path: folder.path, spec: Self.gray28)
         let lazy = GzipTests.message { try source.batch(0..<1) }
         #expect(lazy == GzipTests.message { try ImagePreprocessor.loadImages(at: folder.path) })
-        #expect(lazy.contains("is not a PNG file"), "\(lazy)")
+        #expect(lazy.contains("is neither a PNG nor a JPEG file"), "\(lazy)")
     }
 
     // MARK: - Factory
@@ -206,7 +206,7 @@ struct BatchSourceTests {
     func factoryErrorsListTheAcceptedForms(description: String, reason: String) {
         let text = GzipTests.message { try InputSource.make(description, spec: Self.gray28, limit: nil, normalization: nil) }
         #expect(text.hasPrefix("cannot use '\(description)' as an input: \(reason)"), "\(text)")
-        for form in ["PATH.npy", "fashion-mnist:test", "fashion-mnist:train", "synthetic:N:SEED", "a PNG file or a folder"] {
+        for form in ["PATH.npy", "fashion-mnist:test", "fashion-mnist:train", "synthetic:N:SEED", "a PNG or JPEG file, a folder"] {
             #expect(!text.contains("\n"), "one paragraph")
             #expect(text.contains(form), "\(form) missing from: \(text)")
         }

@@ -191,17 +191,17 @@ struct ImagePreprocessorTests {
         try Data("notes".utf8).write(to: folder.appendingPathComponent("readme.txt"))
         let error = #expect(throws: SPConvLabError.self) { try ImagePreprocessor.loadImages(at: folder.path) }
         #expect(error?.kind == .invalidInput)
-        #expect(error?.message.contains("image folder '\(folder.path)' contains no PNG file") == true)
+        #expect(error?.message.contains("image folder '\(folder.path)' contains no image file") == true)
     }
 
     @Test func nonPNGFileIsAnErrorNamingIt() throws {
         let folder = try Self.makeFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("photo.jpg").path
-        try Data([0xFF, 0xD8, 0xFF, 0xE0]).write(to: URL(fileURLWithPath: path))
+        let path = folder.appendingPathComponent("photo.png").path
+        try Data("GIF89a".utf8).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: SPConvLabError.self) { try ImagePreprocessor.loadImages(at: path) }
         #expect(error?.kind == .invalidInput)
-        #expect(error?.message.contains("'\(path)' is not a PNG file") == true)
+        #expect(error?.message.contains("'\(path)' is neither a PNG nor a JPEG file") == true)
     }
 
     @Test func missingPathIsIOError() {

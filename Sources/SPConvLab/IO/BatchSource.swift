@@ -8,6 +8,16 @@ public protocol BatchSource {
     /// The samples `range` as a row-major NCHW float tensor `[range.count, C, S, S]`, preprocessed
     /// for the model the source was made for.
     func batch(_ range: Range<Int>) throws -> Tensor
+    /// The class names of a labelled source (a dataset, an ImageFolder tree), in class-index order;
+    /// nil when the samples have no ground truth.
+    var classNames: [String]? { get }
+    /// The true class index of sample `index` of a labelled source, nil otherwise.
+    func classIndex(of index: Int) -> Int?
+}
+
+extension BatchSource {
+    public var classNames: [String]? { nil }
+    public func classIndex(of index: Int) -> Int? { nil }
 }
 
 extension BatchSource {

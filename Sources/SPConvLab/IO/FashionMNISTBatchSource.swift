@@ -28,6 +28,10 @@ public struct FashionMNISTBatchSource: BatchSource, Sendable {
 
     public func label(of index: Int) -> String { "\(dataset.split.rawValue)[\(index)]" }
 
+    public var classNames: [String]? { FashionMNIST.classNames }
+
+    public func classIndex(of index: Int) -> Int? { Int(dataset.labels[index]) }
+
     public func batch(_ range: Range<Int>) throws -> Tensor {
         precondition(range.lowerBound >= 0 && range.upperBound <= count,
                      "batch \(range) is outside the \(count) Fashion-MNIST images")

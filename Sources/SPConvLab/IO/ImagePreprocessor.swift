@@ -110,7 +110,7 @@ public struct ImagePreprocessor: Sendable {
     ///   `invalidInput` when a folder holds no PNG file or a file is not a valid PNG
     ///   (see ``PNGCodec/decode(_:source:limits:)``).
     public static func loadImages(at path: String) throws -> [(path: String, image: Image8)] {
-        try ImageFolderBatchSource.listImageFiles(at: path).map { ($0, try PNGCodec.read(from: $0)) }
+        try ImageFolderBatchSource.listImageFiles(at: path).files.map { ($0, try ImageFile.read(from: $0)) }
     }
 
     // MARK: - Steps

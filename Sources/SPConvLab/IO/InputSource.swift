@@ -3,7 +3,7 @@ import Foundation
 /// Makes the ``BatchSource`` a textual input description names (a command-line argument).
 public enum InputSource {
     /// The accepted descriptions, one per line, as error messages and help text list them.
-    public static let acceptedForms = "a PATH.npy float32 NCHW array [N, C_in, H, W] used as is; 'fashion-mnist' or 'fashion-mnist:test' (the 10,000 test images in \(FashionMNIST.defaultFolder)) or 'fashion-mnist:train' (60,000); 'synthetic:N' or 'synthetic:N:SEED' (N seeded standard-normal images, seed 0 by default); or a PNG file or a folder of .png files"
+    public static let acceptedForms = "a PATH.npy float32 NCHW array [N, C_in, H, W] used as is; 'fashion-mnist' or 'fashion-mnist:test' (the 10,000 test images in \(FashionMNIST.defaultFolder)) or 'fashion-mnist:train' (60,000); 'synthetic:N' or 'synthetic:N:SEED' (N seeded standard-normal images, seed 0 by default); or 'idx:DIR', 'cifar10:DIR', 'cifar100:DIR' with an optional ':train' or ':test' (default test; MNIST-format IDX files, the CIFAR binary versions); or a PNG or JPEG file, a folder of them, or an ImageFolder tree (one sub-folder per class, labelled)"
 
     /// Makes the batch source `description` names, shaped for the model `spec`.
     ///
@@ -35,6 +35,16 @@ public enum InputSource {
             let dataset = try FashionMNIST(split: split, limit: limit)
             return try FashionMNISTBatchSource(dataset: dataset, spec: spec,
                                                normalization: normalization ?? FashionMNIST.normalization)
+        }
+        if ImageDataset.isDatasetDescription(description) {
+            // idx:DIR, cifar10:DIR, cifar100:DIR, each with an optional :train or :test (default test).
+            var dataset = description, split = ImageDataset.Split.test
+            for candidate in ImageDataset.Split.allCases where lowered.hasSuffix(":" + candidate.rawValue) {
+                dataset = String(description.dropLast(candidate.rawValue.count + 1))
+                split = candidate
+            }
+            return try DatasetBatchSource(dataset: try ImageDataset.load(dataset, split: split, limit: limit), spec: spec,
+                                          normalization: normalization)
         }
         if lowered.hasPrefix("synthetic:") {
             let fields = description.split(separator: ":", omittingEmptySubsequences: false).dropFirst()

@@ -29,6 +29,12 @@ public struct LabelledImages: Sendable {
     }
 
     /// A Fashion-MNIST split with the dataset's normalisation (mean 0.2860, std 0.3530).
+    public init(_ dataset: ImageDataset) {
+        self.init(name: "\(dataset.name)/\(dataset.split.rawValue)", channels: dataset.channels, size: dataset.size,
+                  classes: dataset.classNames.count, pixels: dataset.pixels, labels: dataset.labels,
+                  normalization: dataset.normalization)
+    }
+
     public init(_ dataset: FashionMNIST) {
         self.init(name: "fashion-mnist/\(dataset.split.rawValue)", channels: 1, size: FashionMNIST.imageSize, classes: 10,
                   pixels: dataset.images, labels: dataset.labels.map(Int.init), normalization: FashionMNIST.normalization)

@@ -53,6 +53,7 @@ struct CaptureCommand: ParsableCommand {
             try FileBytes.writeText((0..<source.count).map { source.label(of: $0) }.joined(separator: "\n") + "\n",
                                     to: "\(out)/inputs.txt")
             print("wrote \(writers.count) layer(s) of \(source.count) image(s) to \(out)")
+            try OutputFolder.markWritten(out, command: "capture")
         }
     }
 }

@@ -88,6 +88,7 @@ struct CompareCommand: ParsableCommand {
                 files += try FigureFiles.encode(figure, stem: "cka", formats: figures.list(), title: "linear CKA")
             }
             try StagedFolder.write(files, into: out)
+            try OutputFolder.markWritten(out, command: "compare")
             print(CSVWriter.table(header: ["layer_a", "layer_b", "cka"],
                                   rows: pairRows.filter { row in result.firstLayers.firstIndex(of: row[0]) == result.secondLayers.firstIndex(of: row[1]) }),
                   terminator: "")

@@ -122,6 +122,7 @@ struct DemoCommand: ParsableCommand {
             try SweepReport.write(files, into: reportFolder)
             let figureFolders = try writeLayerFigures(spec: spec, source: source, training: trainingForFigures,
                                                        reportFolder: reportFolder)
+            try OutputFolder.markWritten(out, command: "demo")
             let done = counts[.done] ?? 0
             if !missing.isEmpty {
                 printError("note: the store lacks \(missing.count) of the demo's trained networks, left out: \(missing.joined(separator: "; ")). Train them with probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2,3/4 --groups 1,2 --train-epochs \(Self.epochs) --seeds 0,1 --db grid.sqlite.")

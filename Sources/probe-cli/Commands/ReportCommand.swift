@@ -45,6 +45,7 @@ struct ReportCommand: ParsableCommand {
                                               allowMixing: mixWeights, formats: figures.list(),
                                               epochs: try SweepReportLoader.epochs(path: db, runs: data.runs))
             try SweepReport.write(files, into: out)
+            try OutputFolder.markWritten(out, command: "report")
             print(URL(fileURLWithPath: out).appendingPathComponent("index.html").path)
             printError("wrote \(files.count) files for \(data.runs.count) run(s) to \(out)")
         }

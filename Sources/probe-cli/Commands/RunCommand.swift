@@ -57,9 +57,15 @@ struct RunCommand: ParsableCommand {
             try memory.checkInference(network, batch: batch)
             let source = try InputSource.make(input, spec: network.spec,
                                               normalization: normalization.flatMap(NormalizationChoice.init)?.value)
-            let names = ClassNames.names(for: network.spec)
             let classes = network.spec.classes
+            // A labelled input (an ImageFolder tree, a dataset) names the classes and gives the truth.
+            let truthNames = source.classNames
+            if let truthNames, truthNames.count > classes {
+                throw SPConvLabError(.invalidInput, "--input '\(input)' has \(truthNames.count) classes (\(truthNames.prefix(5).joined(separator: ", "))\(truthNames.count > 5 ? ", ..." : "")) but \(network.spec.displayName) has \(classes) outputs; give a model with --classes \(truthNames.count) (and weights trained on these classes).")
+            }
+            let names = truthNames.map { $0 + (classes > $0.count ? (($0.count)..<classes).map { "class \($0)" } : []) } ?? ClassNames.names(for: network.spec)
             var logits: [Float] = []
+            var (correct, correctTop5, labelled) = (0, 0, 0)
             // Batch by batch: a folder of many (or large) images is never decoded all at once.
             try source.forEachBatch(size: batch) { start, images in
                 let batchLogits = try network(images)
@@ -67,9 +73,20 @@ struct RunCommand: ParsableCommand {
                 let probabilities = Ops.softmax(batchLogits, axis: 1)
                 for item in 0..<images.shape[0] {
                     let row = Array(probabilities.scalars[(item * classes)..<((item + 1) * classes)])
-                    let best = row.indices.sorted { row[$0] > row[$1] }.prefix(top)
-                    print("\(source.label(of: start + item)): " + best.map { "\(names[$0]) \(String(format: "%.1f%%", 100 * row[$0]))" }.joined(separator: ", "))
+                    let ranked = row.indices.sorted { row[$0] > row[$1] }
+                    var line = "\(source.label(of: start + item)): " + ranked.prefix(top).map { "\(names[$0]) \(String(format: "%.1f%%", 100 * row[$0]))" }.joined(separator: ", ")
+                    if let truth = source.classIndex(of: start + item) {
+                        labelled += 1
+                        if ranked.first == truth { correct += 1 }
+                        if ranked.prefix(5).contains(truth) { correctTop5 += 1 }
+                        line += " (true: \(names[truth]))"
+                    }
+                    print(line)
                 }
+            }
+            if labelled > 0 {
+                let top5 = classes > 5 ? String(format: ", top-5 %.2f%% (%d)", 100 * Double(correctTop5) / Double(labelled), correctTop5) : ""
+                print(String(format: "accuracy: top-1 %.2f%% (%d of %d)%@", 100 * Double(correct) / Double(labelled), correct, labelled, top5))
             }
             if let output {
                 try NPYFile.write(Tensor(shape: [source.count, classes], scalars: logits), to: output)

@@ -80,6 +80,7 @@ struct SimilarityCommand: ParsableCommand {
                 throw error
             }
             let files = try report.write(results, spec: network.spec, to: out)
+            try OutputFolder.markWritten(out, command: "similarity")
             print(CSVWriter.table(header: SimilarityReport.summaryHeader, rows: SimilarityReport.summaryRows(results, spec: network.spec)),
                   terminator: "")
             printError("wrote \(files.count) files for \(results.count) layer(s) of \(source.count) image(s) to \(out)")

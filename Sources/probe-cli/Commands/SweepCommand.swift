@@ -82,6 +82,9 @@ struct SweepCommand: ParsableCommand {
     var weightsDirectory: String?
     @Option(name: .customLong("train-epochs"), help: "Train each configuration for N epochs on Fashion-MNIST before measuring it, and store its test accuracy.")
     var trainEpochs: Int?
+    @Option(help: "With --train-epochs: the training data, fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR.")
+    var dataset: String = "fashion-mnist"
+
     @Option(name: .customLong("train-limit"), help: "With --train-epochs: train on the first M training images (default: all 60000).")
     var trainLimit: Int?
     @Option(name: .customLong("test-limit"), help: "With --train-epochs: measure accuracy on the first T test images (default: all 10000).")
@@ -122,7 +125,7 @@ struct SweepCommand: ParsableCommand {
     func validateTraining() throws {
         guard let trainEpochs else {
             let stray = [("--train-limit", trainLimit != nil), ("--test-limit", testLimit != nil), ("--train-seed", trainSeed != nil),
-                         ("--seeds", seeds != nil), ("--store", store != nil)]
+                         ("--seeds", seeds != nil), ("--store", store != nil), ("--dataset", dataset != "fashion-mnist")]
                 .filter(\.1).map(\.0)
             if !stray.isEmpty {
                 throw ValidationError("\(stray.joined(separator: " and ")) only appl\(stray.count == 1 ? "ies" : "y") when training; add --train-epochs N (at least 1) to train each configuration, or drop \(stray.count == 1 ? "it" : "them").")
@@ -137,9 +140,17 @@ struct SweepCommand: ParsableCommand {
         }
         if let trainLimit, trainLimit < 2 { throw ValidationError("--train-limit \(trainLimit) is too small: training needs at least 2 images (Fashion-MNIST has 60000).") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit \(testLimit) must be at least 1 (Fashion-MNIST has 10000 test images).") }
-        let size = trainingSpec().inputSize, classes = trainingSpec().classes
-        guard inChannels == 1, size == FashionMNIST.imageSize, classes >= FashionMNIST.classNames.count else {
-            throw ValidationError("--train-epochs trains on Fashion-MNIST, whose images have 1 channel, are \(FashionMNIST.imageSize)x\(FashionMNIST.imageSize) and fall into \(FashionMNIST.classNames.count) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels 1, leave --input-size out (it defaults to \(FashionMNIST.imageSize) when training) or give --input-size \(FashionMNIST.imageSize), and leave --classes out or give at least \(FashionMNIST.classNames.count); or drop --train-epochs to measure untrained networks of any shape.")
+        guard ImageDataset.isDatasetDescription(dataset) else {
+            throw ValidationError("--dataset '\(dataset)' is not known; give \(ImageDataset.acceptedForms).")
+        }
+        if let shape = ImageDataset.knownShape(dataset) { try checkTrainingShape(shape) }
+    }
+
+    /// Refuses a grid whose networks cannot be trained on the dataset's images.
+    func checkTrainingShape(_ shape: (channels: Int, size: Int, classes: Int)) throws {
+        let size = trainingSpec(defaultSize: shape.size).inputSize, classes = trainingSpec(defaultSize: shape.size).classes
+        guard inChannels == shape.channels, size == shape.size, classes >= shape.classes else {
+            throw ValidationError("--train-epochs trains on \(dataset), whose images have \(shape.channels) channel(s), are \(shape.size)x\(shape.size) and fall into \(shape.classes) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels \(shape.channels), leave --input-size out (it defaults to \(shape.size) when training) or give --input-size \(shape.size), and leave --classes out or give at least \(shape.classes); or drop --train-epochs to measure untrained networks of any shape.")
         }
     }
 
@@ -162,18 +173,25 @@ struct SweepCommand: ParsableCommand {
         return values
     }
 
-    /// The base model spec: --input-size defaults to Fashion-MNIST's 28 when training, else to the model's.
-    func trainingSpec() -> ModelSpec {
-        ModelSpec(Architecture(rawValue: model)!, inputChannels: inChannels, classes: classes,
-                  inputSize: inputSize ?? (trainEpochs != nil ? FashionMNIST.imageSize : nil))
+    /// The base model spec: --input-size defaults to the training images' size when training
+    /// (`defaultSize`, Fashion-MNIST's 28 unless the dataset says otherwise), else to the model's.
+    func trainingSpec(defaultSize: Int? = nil) -> ModelSpec {
+        let trainingSize = defaultSize ?? ImageDataset.knownShape(dataset)?.size ?? FashionMNIST.imageSize
+        return ModelSpec(Architecture(rawValue: model)!, inputChannels: inChannels, classes: classes,
+                         inputSize: inputSize ?? (trainEpochs != nil ? trainingSize : nil))
     }
 
-    /// The data and recipe of a training sweep, read from the installed Fashion-MNIST.
+    /// The data and recipe of a training sweep, read from --dataset.
     func sweepTraining() throws -> SweepTraining? {
         guard let trainEpochs else { return nil }
-        return SweepTraining(trainSet: LabelledImages(try FashionMNIST(split: .train, limit: trainLimit)),
-                             testSet: LabelledImages(try FashionMNIST(split: .test, limit: testLimit)),
-                             dataset: "fashion-mnist", normalization: FashionMNIST.normalization,
+        let name = ImageDataset.canonicalName(dataset)
+        let (trainSet, testSet) = dataset == "fashion-mnist"
+            ? (LabelledImages(try FashionMNIST(split: .train, limit: trainLimit)), LabelledImages(try FashionMNIST(split: .test, limit: testLimit)))
+            : (LabelledImages(try ImageDataset.load(name, split: .train, limit: trainLimit)),
+               LabelledImages(try ImageDataset.load(name, split: .test, limit: testLimit)))
+        try checkTrainingShape((trainSet.channels, trainSet.size, trainSet.classes))
+        return SweepTraining(trainSet: trainSet, testSet: testSet,
+                             dataset: name, normalization: trainSet.normalization,
                              configuration: TrainingConfiguration(epochs: trainEpochs),
                              store: StoreCommand.StoreOption.store(store),
                              writer: TrainingSidecar.Writer(tool: "probe-cli sweep", version: ToolInfo.version,
@@ -202,7 +220,9 @@ struct SweepCommand: ParsableCommand {
             Engine.setThreads(threadsPerWorker)
             let shardChoice = try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
             let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
-            let base = trainingSpec()
+            // The training data first: its image size is the default input size when training.
+            let training = try sweepTraining()
+            let base = trainingSpec(defaultSize: training?.trainSet.size)
             try memory.checkInference(try Network(base), batch: batch)
             let source = try InputSource.make(inputText, spec: base, limit: limit)
             try Self.checkLayers(layers, base: base, grid: grid)
@@ -224,7 +244,7 @@ struct SweepCommand: ParsableCommand {
             settings.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             settings.threshold = threshold
             settings.batch = batch
-            settings.training = try sweepTraining()
+            settings.training = training
             // The shard is not part of the default name: shards of one grid are one sweep once merged.
             let sweepName = name ?? "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)\(trainingNamePart)"
             let runner = SweepRunner(databasePath: db, sweepName: sweepName,

@@ -34,10 +34,10 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Training data: fashion-mnist (Debian's dataset-fashion-mnist).")
+    @Option(help: "Training data: fashion-mnist (Debian's dataset-fashion-mnist), idx:DIR (MNIST-format IDX files: MNIST, KMNIST, EMNIST), cifar10:DIR or cifar100:DIR (the binary versions).")
     var dataset: String = "fashion-mnist"
 
-    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (.gz or plain).")
+    @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files (.gz or plain), for --dataset fashion-mnist.")
     var dataDirectory: String = FashionMNIST.defaultFolder
 
     @Option(help: "Epochs to train (at least 1).")
@@ -93,8 +93,8 @@ struct TrainCommand: ParsableCommand {
     var resume = false
 
     func validate() throws {
-        guard dataset == "fashion-mnist" else {
-            throw ValidationError("--dataset '\(dataset)' is not known; the training data this tool reads is fashion-mnist (Debian package \(FashionMNIST.debianPackage), files under \(FashionMNIST.defaultFolder)).")
+        guard ImageDataset.isDatasetDescription(dataset) else {
+            throw ValidationError("--dataset '\(dataset)' is not known; give \(ImageDataset.acceptedForms).")
         }
         guard epochs >= 1 else { throw ValidationError("--epochs \(epochs) is not allowed: train for at least 1 epoch.") }
         guard let rate = Double(lr), rate.isFinite, rate > 0 else {
@@ -119,16 +119,22 @@ struct TrainCommand: ParsableCommand {
         do { try trainingConfiguration().validate() } catch let error as SPConvLabError { throw ValidationError(error.message) }
     }
 
-    /// Refuses input shapes the dataset cannot give, naming the flag and what the dataset has.
+    /// Refuses input shapes the dataset cannot give, naming the flag and what the dataset has;
+    /// for a dataset whose shape is known from its name (Fashion-MNIST, CIFAR) before loading it.
     func checkShape() throws {
-        if let channels = model.inChannels, channels != 1 {
-            throw ValidationError("--in-channels \(channels) cannot be trained on \(dataset): its images have 1 channel (gray). Leave --in-channels out or give --in-channels 1.")
+        guard let shape = ImageDataset.knownShape(dataset) else { return }
+        try checkShape(shape)
+    }
+
+    func checkShape(_ shape: (channels: Int, size: Int, classes: Int)) throws {
+        if let channels = model.inChannels, channels != shape.channels {
+            throw ValidationError("--in-channels \(channels) cannot be trained on \(dataset): its images have \(shape.channels) channel\(shape.channels == 1 ? " (gray)" : "s"). Leave --in-channels out or give --in-channels \(shape.channels).")
         }
-        if let size = model.inputSize, size != FashionMNIST.imageSize {
-            throw ValidationError("--input-size \(size) cannot be trained on \(dataset): its images are \(FashionMNIST.imageSize)x\(FashionMNIST.imageSize) and are not resized for training. Leave --input-size out or give --input-size \(FashionMNIST.imageSize).")
+        if let size = model.inputSize, size != shape.size {
+            throw ValidationError("--input-size \(size) cannot be trained on \(dataset): its images are \(shape.size)x\(shape.size) and are not resized for training. Leave --input-size out or give --input-size \(shape.size).")
         }
-        if let classes = model.classes, classes < FashionMNIST.classNames.count {
-            throw ValidationError("--classes \(classes) is too few for \(dataset), whose labels run over \(FashionMNIST.classNames.count) classes. Leave --classes out or give at least \(FashionMNIST.classNames.count).")
+        if let classes = model.classes, classes < shape.classes {
+            throw ValidationError("--classes \(classes) is too few for \(dataset), whose labels run over \(shape.classes) classes. Leave --classes out or give at least \(shape.classes).")
         }
     }
 
@@ -147,24 +153,35 @@ struct TrainCommand: ParsableCommand {
         return configuration
     }
 
-    /// The model spec with Fashion-MNIST's shape filled in where the flags left it out.
-    func spec() throws -> ModelSpec {
+    /// The model spec with the training data's shape filled in where the flags left it out.
+    func spec(for data: LabelledImages) throws -> ModelSpec {
+        try checkShape((data.channels, data.size, data.classes))
         var spec = try model.spec()
-        spec.inputChannels = model.inChannels ?? 1
-        spec.inputSize = model.inputSize ?? FashionMNIST.imageSize
-        spec.classes = model.classes ?? FashionMNIST.classNames.count
+        spec.inputChannels = model.inChannels ?? data.channels
+        spec.inputSize = model.inputSize ?? data.size
+        spec.classes = model.classes ?? data.classes
         return spec
+    }
+
+    /// The training and test splits of --dataset.
+    func loadData() throws -> (train: LabelledImages, test: LabelledImages) {
+        if dataset == "fashion-mnist" {
+            return (LabelledImages(try FashionMNIST(split: .train, folder: dataDirectory, limit: limit)),
+                    LabelledImages(try FashionMNIST(split: .test, folder: dataDirectory, limit: testLimit)))
+        }
+        let name = ImageDataset.canonicalName(dataset)
+        return (LabelledImages(try ImageDataset.load(name, split: .train, limit: limit)),
+                LabelledImages(try ImageDataset.load(name, split: .test, limit: testLimit)))
     }
 
     func run() throws {
         try reportingFailures {
             _ = ToolInfo.gitCommit  // the checkout's HEAD now, not when the first sidecar is written
             if let threads { Engine.setThreads(threads) }
-            let spec = try spec()
+            let (trainSet, testSet) = try loadData()
+            let spec = try spec(for: trainSet)
             try memory.checkTraining(try Network(spec), batch: batch)
-            let trainSet = LabelledImages(try FashionMNIST(split: .train, folder: dataDirectory, limit: limit))
-            let testSet = LabelledImages(try FashionMNIST(split: .test, folder: dataDirectory, limit: testLimit))
-            let identity = TrainingIdentity(spec: spec, dataset: dataset, trainImages: trainSet.count,
+            let identity = TrainingIdentity(spec: spec, dataset: ImageDataset.canonicalName(dataset), trainImages: trainSet.count,
                                             testImages: testSet.count, recipe: trainingConfiguration())
             let writer = TrainingSidecar.Writer(tool: "probe-cli train", version: ToolInfo.version,
                                                 gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments)
@@ -188,7 +205,7 @@ struct TrainCommand: ParsableCommand {
                 return
             }
             let store = CheckpointStore(folder: store ?? ProjectPaths.locate(CheckpointStore.defaultFolder))
-            let (entry, _) = try store.train(identity, trainSet: trainSet, testSet: testSet, normalization: FashionMNIST.normalization,
+            let (entry, _) = try store.train(identity, trainSet: trainSet, testSet: testSet, normalization: trainSet.normalization,
                                              writer: writer, progress: progress) { event in
                 switch event {
                 case .reused: printError("the store already has this run finished; nothing to train")
@@ -246,7 +263,7 @@ struct TrainCommand: ParsableCommand {
         }
         let clock = Stopwatch.start()
         func sidecar() -> TrainingSidecar {
-            TrainingSidecar(identity: identity, history: trainer.history, normalization: FashionMNIST.normalization,
+            TrainingSidecar(identity: identity, history: trainer.history, normalization: trainSet.normalization,
                             threads: Engine.threads, wallSeconds: (previous?.wallSeconds ?? 0) + clock.seconds, writer: writer,
                             deviations: deviations)
         }

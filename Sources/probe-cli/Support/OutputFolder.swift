@@ -12,7 +12,7 @@ enum OutputFolder {
     static let markerName = ".probe-cli"
 
     /// Creates `path` if needed and checks it is a writable folder that `command` may write into,
-    /// before any work starts; then marks it as `command`'s.
+    /// before any work starts. ``markWritten(_:command:)`` marks it as the command's afterwards.
     static func prepare(_ path: String, command: String, force: Bool) throws {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
@@ -37,6 +37,11 @@ enum OutputFolder {
         guard FileManager.default.isWritableFile(atPath: path) else {
             throw SPConvLabError(.io, "--out '\(path)' is not writable; give a folder you can write to.")
         }
+    }
+
+    /// Marks `path` as `command`'s, once it has written its files there (a failed command leaves
+    /// its folder as it was).
+    static func markWritten(_ path: String, command: String) throws {
         try FileBytes.writeText("probe-cli \(command)\n", to: URL(fileURLWithPath: path).appendingPathComponent(markerName).path)
     }
 }
