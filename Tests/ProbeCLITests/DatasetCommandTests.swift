@@ -47,4 +47,29 @@ struct DatasetCommandTests {
             expectFailure(wrong, exitCode: 64, mentions: ["--in-channels 1", "3 channels"])
         }
     }
+
+    @Test func aSweepOfCheckpointsOnLabelledImagesStoresTheirAccuracy() throws {
+        try withTemporaryDirectory { directory in
+            let folder = directory.file("weights")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            var spec = ModelSpec(.resnet20, classes: 3)
+            spec.inputSize = 32
+            try Network(spec, seed: 5).saveWeights(to: folder.appendingPathComponent("resnet20_vanilla.safetensors").path)
+            let run = try ProbeCLIProcess.run(["run", "--model", "resnet20", "--classes", "3", "--weights", "weights/resnet20_vanilla.safetensors",
+                                               "--input", Self.fixture("tree")], in: directory.url)
+            expectSuccess(run)
+            let sweep = try ProbeCLIProcess.run(["sweep", "--model", "resnet20", "--classes", "3", "--ratios", "1/2", "--groups", "2",
+                                                 "--weights-dir", "weights", "--input", Self.fixture("tree"), "--layers", "layer3.2",
+                                                 "--batch", "4", "--db", "s.sqlite"], in: directory.url, timeout: 240)
+            expectSuccess(sweep)
+            let rows = try ProbeCLIProcess.run(["query", "--db", "s.sqlite", "--format", "csv",
+                                                "SELECT variant, weights_source, accuracy FROM runs ORDER BY id"], in: directory.url)
+            let lines = rows.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            // The file's accuracy is run's top-1 on the same 8 labelled images; random weights get none.
+            let correct = Int(run.outputLines.last?.split(separator: "(").last?.split(separator: " ").first ?? "") ?? -1
+            #expect(lines.count == 3 && lines[2] == "spconv,random,", "\(rows)")
+            #expect(lines.count == 3 && lines[1].hasPrefix("vanilla,file,") && abs((Double(lines[1].split(separator: ",")[2]) ?? -1) - Double(correct) / 8) < 1e-9,
+                    "\(rows) \(run)")
+        }
+    }
 }

@@ -26,7 +26,8 @@ public enum ConfigurationMeasurement {
     /// ``FeatureMapRecord``) when they fit ``SweepSettings/featureMapByteLimit``.
     ///
     /// Without ``RunConfiguration/trainEpochs`` the network keeps its seeded (seed 0) or loaded
-    /// weights and the accuracy stays nil. With it, the run of the configuration's training
+    /// weights; the accuracy is the loaded weights' top-1 accuracy on `source` when it is labelled
+    /// (an ImageFolder tree, a dataset), and nil otherwise. With it, the run of the configuration's training
     /// identity comes from `settings.training.store` (see ``SweepTraining``), and the result
     /// carries its final test accuracy, its total training wall time, its per-epoch history, the
     /// store key and the checkpoint's SHA-256; the redundancy is measured on the trained weights.
@@ -90,14 +91,36 @@ public enum ConfigurationMeasurement {
             featureMaps.append(FeatureMapRecord(runID: runID, layer: layer.path, image: analysis.exampleImage, channels: maps.shape[0],
                                                 height: maps.shape[1], width: maps.shape[2], values: Array(maps.scalars)))
         }
+        // Checkpoints given as files, probed on labelled images (an ImageFolder tree, a dataset),
+        // get their accuracy on those images; random weights get none (it would be chance).
+        var accuracy = trained?.entry.sidecar.finalTestAccuracy
+        if trained == nil, configuration.weightsPath != nil, source.classNames != nil {
+            accuracy = try labelledAccuracy(network, source: source, batch: settings.batch)
+        }
         var result = RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
-                               accuracy: trained?.entry.sidecar.finalTestAccuracy, trainSeconds: trained?.entry.sidecar.wallSeconds,
+                               accuracy: accuracy, trainSeconds: trained?.entry.sidecar.wallSeconds,
                                layerMetrics: metrics, similarity: matrices)
         result.storeKey = trained?.entry.identity.key
         result.checkpointSHA256 = trained?.sha256
         result.epochs = trained?.entry.sidecar.history ?? []
         result.featureMaps = featureMaps
         return result
+    }
+
+    /// Top-1 accuracy of `network` on a labelled source, batch by batch.
+    static func labelledAccuracy(_ network: Network, source: any BatchSource, batch: Int) throws -> Double {
+        var correct = 0
+        try source.forEachBatch(size: batch) { start, images in
+            let logits = try network(images)
+            let classes = logits.shape[1]
+            for item in 0..<images.shape[0] {
+                let row = logits.scalars[(item * classes)..<((item + 1) * classes)]
+                if let best = row.indices.max(by: { row[$0] < row[$1] }), best - item * classes == source.classIndex(of: start + item) {
+                    correct += 1
+                }
+            }
+        }
+        return Double(correct) / Double(max(source.count, 1))
     }
 }
 
