@@ -35,11 +35,19 @@ public protocol Layer: AnyObject {
     /// Runs the module in training mode on a tape (batch statistics in BatchNorm, every op
     /// recorded for the backward pass); see `Tape`.
     func trainingForward(_ input: Variable, tape: Tape) throws -> Variable
+
+    /// Writes this module's ops into a graph on `input` (children through `builder.call`) and
+    /// returns its output value; see ``Graph``.
+    func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value
 }
 
 extension Layer {
     public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable {
         throw SPConvLabError(.invalidConfiguration, "\(typeName) has no training mode.")
+    }
+
+    public func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value {
+        throw SPConvLabError(.invalidConfiguration, "\(typeName) has no graph form yet.")
     }
 
     public var children: [(name: String, layer: any Layer)] { [] }
