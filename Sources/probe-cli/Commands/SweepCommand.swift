@@ -150,7 +150,8 @@ struct SweepCommand: ParsableCommand {
     func checkTrainingShape(_ shape: (channels: Int, size: Int, classes: Int)) throws {
         let size = trainingSpec(defaultSize: shape.size).inputSize, classes = trainingSpec(defaultSize: shape.size).classes
         guard inChannels == shape.channels, size == shape.size, classes >= shape.classes else {
-            throw ValidationError("--train-epochs trains on \(dataset), whose images have \(shape.channels) channel(s), are \(shape.size)x\(shape.size) and fall into \(shape.classes) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels \(shape.channels), leave --input-size out (it defaults to \(shape.size) when training) or give --input-size \(shape.size), and leave --classes out or give at least \(shape.classes); or drop --train-epochs to measure untrained networks of any shape.")
+            let shown = dataset == "fashion-mnist" ? "Fashion-MNIST" : dataset
+            throw ValidationError("--train-epochs trains on \(shown), whose images have \(shape.channels) channel(s), are \(shape.size)x\(shape.size) and fall into \(shape.classes) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels \(shape.channels), leave --input-size out (it defaults to \(shape.size) when training) or give --input-size \(shape.size), and leave --classes out or give at least \(shape.classes); or drop --train-epochs to measure untrained networks of any shape.")
         }
     }
 
