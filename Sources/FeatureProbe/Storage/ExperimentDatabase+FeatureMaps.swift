@@ -33,7 +33,9 @@ extension ExperimentDatabase {
     public func featureMaps(runID: Int64, layers: Set<String>? = nil) throws -> [FeatureMapRecord] {
         guard hasFeatureMapsTable else { return [] }
         let rows = try connection.query("""
-            SELECT layer, image, channels, height, width, minimum, maximum,
+            SELECT layer, image, channels, height, width,
+                   CASE WHEN channels BETWEEN 1 AND 65536 AND length(minimum) = 4 * channels THEN minimum END,
+                   CASE WHEN channels BETWEEN 1 AND 65536 AND length(maximum) = 4 * channels THEN maximum END,
                    CASE WHEN channels BETWEEN 1 AND 65536 AND height BETWEEN 1 AND 65536 AND width BETWEEN 1 AND 65536
                              AND length(maps) = channels * height * width AND length(maps) <= ? THEN maps END,
                    length(maps)
@@ -43,10 +45,10 @@ extension ExperimentDatabase {
             let layer = row[0].string ?? ""
             if let layers, !layers.contains(layer) { return nil }
             let (image, channels, height, width) = (row[1].int ?? -1, row[2].int ?? 0, row[3].int ?? 0, row[4].int ?? 0)
-            // The maps BLOB is read only when its length fits the shape (checked in SQL above).
-            let (minimum, maximum, codes) = (row[5].bytes ?? [], row[6].bytes ?? [], row[7].bytes)
-            guard image >= 0, let codes, minimum.count == 4 * channels, maximum.count == 4 * channels else {
-                throw FeatureProbeError("The feature maps of run \(runID), layer '\(layer)', image \(image) in \(path) are damaged: \(row[8].int ?? 0) map bytes and \(minimum.count)/\(maximum.count) range bytes for \(channels) x \(height) x \(width) (expected C x H x W and 4 x C). The database was changed outside the toolkit.")
+            // Each BLOB is read only when its length fits the shape (checked in SQL above, where
+            // products of the file's numbers cannot trap), so a damaged row costs nothing.
+            guard image >= 0, let minimum = row[5].bytes, let maximum = row[6].bytes, let codes = row[7].bytes else {
+                throw FeatureProbeError("The feature maps of run \(runID), layer '\(layer)', image \(image) in \(path) are damaged: \(row[8].int ?? 0) map bytes and range BLOBs that do not fit for \(channels) x \(height) x \(width) (expected C x H x W and 4 x C). The database was changed outside the toolkit.")
             }
             return FeatureMapRecord(runID: runID, layer: layer, image: image, channels: channels, height: height, width: width,
                                     minimum: SQLValue.decodeFloat32LittleEndian(minimum),
