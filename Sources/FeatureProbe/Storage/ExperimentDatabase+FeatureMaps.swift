@@ -41,8 +41,12 @@ extension ExperimentDatabase {
             if let layers, !layers.contains(layer) { return nil }
             let (image, channels, height, width) = (row[1].int ?? -1, row[2].int ?? 0, row[3].int ?? 0, row[4].int ?? 0)
             let (minimum, maximum, codes) = (row[5].bytes ?? [], row[6].bytes ?? [], row[7].bytes ?? [])
-            guard image >= 0, channels >= 1, height >= 1, width >= 1, minimum.count == 4 * channels,
-                  maximum.count == 4 * channels, codes.count == channels * height * width else {
+            // The shape comes from the file: products that overflow are damage, not a trap.
+            let (rangeBytes, rangeOverflow) = channels.multipliedReportingOverflow(by: 4)
+            let (plane, planeOverflow) = height.multipliedReportingOverflow(by: width)
+            let (mapBytes, mapOverflow) = channels.multipliedReportingOverflow(by: plane)
+            guard image >= 0, channels >= 1, height >= 1, width >= 1, !rangeOverflow, !planeOverflow, !mapOverflow,
+                  minimum.count == rangeBytes, maximum.count == rangeBytes, codes.count == mapBytes else {
                 throw FeatureProbeError("The feature maps of run \(runID), layer '\(layer)', image \(image) in \(path) are damaged: \(codes.count) map bytes and \(minimum.count)/\(maximum.count) range bytes for \(channels) x \(height) x \(width) (expected C x H x W and 4 x C). The database was changed outside the toolkit.")
             }
             return FeatureMapRecord(runID: runID, layer: layer, image: image, channels: channels, height: height, width: width,

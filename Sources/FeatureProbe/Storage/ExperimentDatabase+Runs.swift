@@ -315,8 +315,10 @@ extension ExperimentDatabase {
         try connection.query("SELECT channels, matrix FROM similarity WHERE run_id = ? AND layer = ? AND metric = ?",
                              [.integer(runID), .text(layer), .text(metric)]).rows.first.map { row in
             let (channels, bytes) = (row[0].int ?? 0, row[1].bytes ?? [])
+            // The channel count comes from the file: a product that overflows is damage, not a trap.
             let (square, overflow) = channels.multipliedReportingOverflow(by: channels)
-            guard channels >= 1, !overflow, bytes.count == 4 * square else {
+            let (byteCount, byteOverflow) = square.multipliedReportingOverflow(by: 4)
+            guard channels >= 1, !overflow, !byteOverflow, bytes.count == byteCount else {
                 throw FeatureProbeError("The similarity matrix of run \(runID), layer '\(layer)', metric \(metric) in \(path) is damaged: \(bytes.count) bytes for \(channels) channels (expected 4 x C x C). The database was changed outside the toolkit.")
             }
             return SimilarityRecord(runID: runID, layer: layer, metric: metric, channels: channels,
