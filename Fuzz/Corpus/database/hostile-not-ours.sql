@@ -1,0 +1,1 @@
+DROP TABLE schema_migrations; CREATE TABLE t (x); PRAGMA user_version = 0;
