@@ -94,6 +94,30 @@ import Testing
         #expect(throws: FeatureProbeError.self) { try database.complete(runID: runs[2].id, worker: dead, result: storageResult()) }
     }
 
+    @Test func releaseRunningFreesEligibleClaimsOfAnyHostAndKeepsFinishedRuns() throws {
+        let folder = try TemporaryFolder()
+        let (database, sweep, runs) = try makeGridDatabase(folder.file())
+        let remote = Worker(host: "another-host.invalid", pid: 1)
+        let live = Worker(host: Worker.current.host, pid: 1)
+        #expect(try database.claimNext(sweepID: sweep.id, worker: remote)?.id == runs[0].id)
+        #expect(try database.claimNext(sweepID: sweep.id, worker: live)?.id == runs[1].id)
+        #expect(try database.claimNext(sweepID: sweep.id, worker: remote)?.id == runs[2].id)
+        try database.complete(runID: runs[2].id, worker: remote, result: storageResult())
+        // Neither claim may be taken over by the liveness check: pid 1 lives, the other host cannot be asked.
+        #expect(try database.claimNext(sweepID: sweep.id)?.id == runs[3].id)
+        #expect(try database.claimNext(sweepID: sweep.id) == nil)
+
+        #expect(try database.releaseRunning(sweepID: sweep.id, isEligible: { $0.id != runs[1].id }) == 2)
+        #expect(try database.runs(sweepID: sweep.id).map(\.status) == [.pending, .running, .done, .pending])
+        #expect(try database.run(id: runs[2].id)?.finishedAt != nil, "a finished run stays as it was")
+        // The remote worker's late completion is refused: the run is no longer its own.
+        #expect(throws: FeatureProbeError.self) { try database.complete(runID: runs[0].id, worker: remote, result: storageResult()) }
+        var claimed: [Int64] = []
+        while let next = try database.claimNext(sweepID: sweep.id) { claimed.append(next.id) }
+        #expect(claimed == [runs[0].id, runs[3].id])
+        #expect(try database.releaseRunning(sweepID: sweep.id, isEligible: { _ in false }) == 0)
+    }
+
     @Test func aShardFilterLimitsClaims() throws {
         let folder = try TemporaryFolder()
         let (database, sweep, runs) = try makeGridDatabase(folder.file())

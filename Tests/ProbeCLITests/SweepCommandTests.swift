@@ -138,6 +138,35 @@ struct SweepCommandTests {
         }
     }
 
+    @Test func releaseRunningRerunsWhatAnotherHostLeftRunningAndKeepsDoneRuns() throws {
+        try withTemporaryDirectory { directory in
+            let db = directory.file("r.sqlite").path
+            // Generous timeouts: three sweeps, on machines much slower than usual too.
+            let arguments = Self.sweepArguments(db: db, ratios: "1/2", groups: "2")
+            expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 900))
+            // As a Slurm task killed on another node leaves it: the spconv run still claimed there.
+            let before = try Self.runs(db)
+            let spconv = try #require(before.first { $0.variant == "spconv" })
+            _ = try ExperimentDatabase(path: db).connection.run("""
+                UPDATE runs SET status = 'running', worker = 'node7:4242', worker_pid = 4242, host = 'node7', finished_at = NULL WHERE id = ?
+                """, [.integer(spconv.id)])
+
+            let plain = try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 900)
+            expectSuccess(plain)
+            #expect(plain.stderr.contains("1 running") && plain.stderr.contains("--release-running"), "\(plain)")
+            #expect(try Self.runs(db).first { $0.id == spconv.id }?.status == .running, "another host's claim is left alone")
+
+            let released = try ProbeCLIProcess.run(arguments + ["--release-running"], in: directory.url, timeout: 900)
+            expectSuccess(released)
+            #expect(released.stderr.contains("1 configuration(s) left running in \(db)"), "\(released)")
+            let after = try Self.runs(db)
+            #expect(after.count == 2 && after.allSatisfy { $0.status == .done }, "\(after.map(\.status))")
+            #expect(after.first { $0.id == spconv.id }?.host == Worker.current.host)
+            let vanilla = try #require(before.first { $0.variant == "vanilla" })
+            #expect(after.first { $0.id == vanilla.id }?.finishedAt == vanilla.finishedAt, "the finished baseline is not measured again")
+        }
+    }
+
     @Test func queryIsReadOnlyAndItsCSVIsRFC4180() throws {
         try withTemporaryDirectory { directory in
             expectSuccess(try ProbeCLIProcess.run(Self.sweepArguments(db: "q.sqlite", ratios: "1/2", groups: "2"), in: directory.url, timeout: 240))

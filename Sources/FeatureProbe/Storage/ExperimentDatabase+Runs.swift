@@ -275,6 +275,26 @@ extension ExperimentDatabase {
         }
     }
 
+    /// Puts a sweep's `running` runs that `isEligible` accepts back to `pending`, whoever claimed
+    /// them and on whatever host; returns how many.
+    ///
+    /// For a process that owns the database alone (a Slurm array task and its shard file): every
+    /// run still `running` when it starts was left by a dead process, which the claim's liveness
+    /// check cannot see when that process ran on another host. Never call it while another process
+    /// may be working on the sweep: its claims would be measured twice, and its completions refused.
+    @discardableResult
+    public func releaseRunning(sweepID: Int64, isEligible: (RunRecord) -> Bool = { _ in true }) throws -> Int {
+        try connection.transaction(immediate: true) {
+            let running = try runs(sweepID: sweepID).filter { $0.status == .running && isEligible($0) }
+            for run in running {
+                try connection.run("""
+                    UPDATE runs SET status = 'pending', worker = NULL, worker_pid = NULL WHERE id = ? AND status = 'running'
+                    """, [.integer(run.id)])
+            }
+            return running.count
+        }
+    }
+
     private func notClaimedError(runID: Int64, worker: Worker) throws -> FeatureProbeError {
         let row = try connection.query("SELECT status, worker FROM runs WHERE id = ?", [.integer(runID)]).rows.first
         guard let row else {

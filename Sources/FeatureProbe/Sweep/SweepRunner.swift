@@ -52,6 +52,17 @@ public struct SweepRunner {
         return sweep
     }
 
+    /// Puts this runner's configurations left `running` back to pending, on any host (see
+    /// ``ExperimentDatabase/releaseRunning(sweepID:isEligible:)``); returns how many.
+    ///
+    /// Call it before any worker of this sweep starts, and only when nothing else works on the database.
+    public func releaseRunning() throws -> Int {
+        let database = try ExperimentDatabase(path: databasePath)
+        let sweep = try prepare()
+        let mine = Set(configurations.map(\.identity))
+        return try database.releaseRunning(sweepID: sweep.id) { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }
+    }
+
     /// Claims and measures configurations until none is left; returns the final status counts.
     ///
     /// - Parameters:

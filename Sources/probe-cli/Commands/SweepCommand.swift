@@ -15,9 +15,10 @@ struct SweepCommand: ParsableCommand {
         resumes with what is missing. Several processes may share one database (--jobs J, or \
         separate shells). --shard K/N runs configurations K, K+N, K+2N, ... (1-based, in grid order; \
         default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT), each shard into its own database, \
-        to be joined with probe-cli merge. Without --input: the Fashion-MNIST test images for a \
-        1-channel model when dataset-fashion-mnist is installed, otherwise the bundled photos \
-        (assets/images). Schema and queries: docs/SCHEMA.md.
+        to be joined with probe-cli merge; --release-running reruns what a killed task on another \
+        host left running (scripts/slurm/sweep.sbatch passes both). Without --input: the \
+        Fashion-MNIST test images for a 1-channel model when dataset-fashion-mnist is installed, \
+        otherwise the bundled photos (assets/images). Schema and queries: docs/SCHEMA.md.
 
         --train-epochs N trains every configuration once per seed of --seeds (default 0) before \
         measuring it: on the Fashion-MNIST training images (the first --train-limit of them) with \
@@ -97,6 +98,11 @@ struct SweepCommand: ParsableCommand {
     var store: String?
     @Flag(name: .customLong("retry-failed"), help: "Run the sweep's failed configurations again (after fixing their cause).")
     var retryFailed = false
+    @Flag(name: .customLong("release-running"), help: ArgumentHelp("""
+        Run this sweep's configurations left running again, even those of another host: for a \
+        process that owns the database alone, such as a Slurm array task on its shard file.
+        """))
+    var releaseRunning = false
     @Flag(help: .hidden) var worker = false
 
     func validate() throws {
@@ -254,6 +260,13 @@ struct SweepCommand: ParsableCommand {
                                      toolVersion: ToolInfo.version, gitCommit: ToolInfo.gitCommit)
             if worker { ParentWatch.exitWithParent() }
             _ = try runner.prepare()
+            // Before any worker starts: afterwards a released row could be a live claim of this run.
+            if releaseRunning && !worker {
+                let released = try runner.releaseRunning()
+                if released > 0 {
+                    printError("note: --release-running: \(released) configuration(s) left running in \(db) by an earlier process are pending again and run now.")
+                }
+            }
             let children = worker ? [] : try (1..<jobs).map { _ in try spawnWorker(threads: threadsPerWorker) }
             let bar = worker ? nil : ProgressBar("sweep", unit: "configs")
             let counts: [RunStatus: Int]
@@ -280,7 +293,7 @@ struct SweepCommand: ParsableCommand {
                 }
             }
             if !worker, let running = counts[.running], running > 0 {
-                printError("warning: \(running) configuration(s) are still marked running by other workers (another process, or a process on another host that this machine cannot check); they finish when those workers do. Configurations left by a dead process on another host run again after `probe-cli merge NEW.sqlite \(db)` (unfinished runs arrive pending) and a sweep on NEW.sqlite.")
+                printError("warning: \(running) configuration(s) are still marked running by other workers (another process, or a process on another host that this machine cannot check); they finish when those workers do. Configurations left by a dead process on another host run again when the same command runs with --release-running while no other process works on \(db).")
             }
             if !worker {
                 let summary = RunStatus.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
