@@ -158,16 +158,8 @@ public final class SPConv: Layer {
         if stride == 2 { xRed = pool(xRed) }
         let uRed = try context.call(bn2, "bn2", try context.call(conv1x1, "conv1x1", xRed))
         if !reference { return ElementwiseKernels.softmaxFusion(representative: uRep, redundant: uRed) }
-        // Reference: stack the two pooled means on a trailing axis, softmax, weight and sum.
-        let (n, c, _, _) = uRep.nchw
-        let meanRep = ReferenceOps.adaptiveAvgPool2d(uRep, outputSize: 1)
-        let meanRed = ReferenceOps.adaptiveAvgPool2d(uRed, outputSize: 1)
-        var stacked = [Float](repeating: 0, count: n * c * 2)
-        for i in 0..<(n * c) { stacked[2 * i] = meanRep.scalars[i]; stacked[2 * i + 1] = meanRed.scalars[i] }
-        let weights = ReferenceOps.softmax(Tensor(shape: [n, c, 2], scalars: stacked), axis: 2)
-        let wRep = Tensor(shape: [n, c, 1, 1], scalars: (0..<(n * c)).map { weights.scalars[2 * $0] })
-        let wRed = Tensor(shape: [n, c, 1, 1], scalars: (0..<(n * c)).map { weights.scalars[2 * $0 + 1] })
-        return ReferenceOps.add(ReferenceOps.multiply(uRed, wRed), ReferenceOps.multiply(uRep, wRep))
+        // Reference: stack the two pooled means on a trailing axis, softmax, weight and sum (the graph's op).
+        return Graph.referenceFusion(uRep, uRed)
     }
 
     private func fastForward(_ input: Tensor, epilogue: FusionEpilogue?) throws -> Tensor {
