@@ -19,8 +19,9 @@ import Foundation
 ///   not applied.
 /// - Interlaced files are de-interlaced.
 /// - Hostile input is refused with ``SPConvLabError/Kind/invalidInput`` before any pixel memory
-///   is allocated: data without the PNG signature, a truncated or corrupt file, and a header
-///   that declares more than ``Limits/maxDimension`` pixels per side or
+///   is allocated: data without the PNG signature, a truncated or corrupt file (a chunk that
+///   claims more bytes than follow it is refused before libpng allocates by its length), and a
+///   header that declares more than ``Limits/maxDimension`` pixels per side or
 ///   ``Limits/maxPixelCount`` pixels in total.
 public enum PNGCodec {
     /// The largest image a decoder accepts, checked against the file header before allocating.
@@ -69,6 +70,7 @@ public enum PNGCodec {
             throw SPConvLabError(.invalidInput,
                 "'\(source)' is not a PNG file: \(found), not the PNG signature 89 50 4E 47 0D 0A 1A 0A; only PNG images are accepted")
         }
+        try checkChunkLengths(bytes, source: source)
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         // libpng reads from `bytes` during both calls, so both happen inside one closure.
@@ -204,6 +206,28 @@ public enum PNGCodec {
             try? FileManager.default.removeItem(at: temporary)
             throw SPConvLabError(.io,
                 "cannot write PNG file '\(path)': renaming the temporary file '\(temporary.path)' over it failed: \(reason); the destination must be a writable file path")
+        }
+    }
+
+    /// Refuses data whose chunks, up to `IEND`, claim more bytes than follow them.
+    ///
+    /// libpng's simplified API takes "chunk data is too large" as a warning and allocates what an
+    /// ancillary chunk's length field says (`sCAL`: up to 2 GiB, for a 129-byte file) before it
+    /// finds the data missing. Data held in memory bounds every real chunk, so the lengths are
+    /// checked here first; libpng would refuse such a file anyway, only later.
+    private static func checkChunkLengths(_ bytes: [UInt8], source: String) throws {
+        var offset = signature.count
+        while offset + 8 <= bytes.count {
+            let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let type = bytes[(offset + 4)..<(offset + 8)]
+            let following = bytes.count - offset - 8
+            guard length <= following else {
+                let name = String(type.map { (0x20..<0x7F).contains($0) ? Character(UnicodeScalar($0)) : "?" })
+                throw SPConvLabError(.invalidInput,
+                    "'\(source)' is a truncated or corrupt PNG file: its '\(name)' chunk at byte \(offset) declares \(length) bytes of data but only \(following) bytes follow; a complete, valid PNG file is required")
+            }
+            if type.elementsEqual("IEND".utf8) { return }
+            offset += 12 + length
         }
     }
 
