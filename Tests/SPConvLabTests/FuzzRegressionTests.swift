@@ -35,4 +35,35 @@ import Testing
         let bytes = try PNGCodec.encode(image) + [0x00, 0x00, 0xFF, 0xFF, 0x41]
         #expect(try PNGCodec.decode(bytes, source: "trailing.png") == image)
     }
+
+    /// 35 bytes (`Fuzz/Corpus/idx/crash-lying-isize-1gib-allocation.gz`): a gzip member holding an
+    /// IDX image header of 1000 x 1024 x 1024 (1,048,576,000 bytes, under the 1 GiB limit) and no
+    /// data, whose trailer says ISIZE = 1 GiB. `Gzip` sized its first buffer from ISIZE capped
+    /// only by the limit the header implied, so `IDXFile.decode` allocated and zeroed 1 GiB
+    /// before finding the stream short. Found while looking into fuzz-idx's low exec rate,
+    /// reproduced by the fuzz binary (`malloc(1048576049)` over its 512 MiB limit).
+    static let idxHeaderWithLyingTrailer: [UInt8] = [
+        0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x63, 0x60, 0xE0, 0x60, 0x66, 0x60,
+        0x60, 0x7E, 0xC1, 0xC0, 0xC0, 0xC2, 0x00, 0xC1, 0xA8, 0x00, 0x00, 0x1F, 0xFE, 0x08, 0xAB, 0x00,
+        0x00, 0x00, 0x40,
+    ]
+
+    @Test func aLyingGzipTrailerCostsNoMoreThanTheDataCouldInflateTo() {
+        let bytes = Self.idxHeaderWithLyingTrailer
+        // Deflate expands at most 1032:1; the trailer's 1 GiB is not believed.
+        #expect(Gzip.initialCapacity(bytes) == 1032 * bytes.count)
+        let error = #expect(throws: SPConvLabError.self) {
+            try IDXFile.decode(bytes, source: "lying.idx3.gz", kind: .images)
+        }
+        #expect(error?.kind == .invalidInput)
+        // zlib finds the trailer's length wrong once the (empty) data is read.
+        #expect(error?.message.contains("'lying.idx3.gz' is a corrupt gzip file") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func anHonestTrailerStillSizesTheBufferAtOnce() {
+        // Only the trailer is read: 1 MiB from 2014 bytes is within 1032:1, so it is believed as before.
+        let member: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03]
+            + [UInt8](repeating: 0, count: 2000) + [0x00, 0x00, 0x10, 0x00]
+        #expect(Gzip.initialCapacity(member) == 1 << 20)
+    }
 }

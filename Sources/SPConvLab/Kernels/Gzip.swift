@@ -149,12 +149,15 @@ enum Gzip {
     }
 
     /// The first buffer size: the gzip trailer's ISIZE (the last member's size modulo 2^32) as a
-    /// hint, at least 4 KiB. The caller caps it by the limit, so a lying trailer costs nothing.
-    private static func initialCapacity(_ bytes: [UInt8]) -> Int {
+    /// hint, at least 4 KiB, and at most what the data could possibly inflate to: deflate
+    /// expands at most 1032:1, so a trailer that lies costs no more than an honest file of the
+    /// same length. (The caller's limit alone is not enough: a 35-byte IDX file whose header
+    /// claims 1 GiB of data and whose trailer says 1 GiB made this allocate 1 GiB at once.)
+    static func initialCapacity(_ bytes: [UInt8]) -> Int {
         guard bytes.count >= 18 else { return 4096 }
         let tail = bytes.suffix(4).map(Int.init)
         let size = tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
-        return max(size, 4096)
+        return max(min(size, 1032 * bytes.count), 4096)
     }
 
     private static func truncated(_ source: String, produced: Int) -> SPConvLabError {
