@@ -67,8 +67,7 @@ extension TrainingKernels {
         let inversePlane = SIMD16<Float>(repeating: 1 / Float(plane))
         let (gradRep, gradRed) = blockedPairPerItem(dy, rep, red, items: n * cb) { item, g0, x0, y0, oa, ob in
             let base = item * plane * 16
-            let fa = SIMD16<Float>(weightRep[(item * 16)..<(item * 16 + 16)])
-            let fb = SIMD16<Float>(weightRed[(item * 16)..<(item * 16 + 16)])
+            let (fa, fb) = (lanes(weightRep, item * 16), lanes(weightRed, item * 16))
             let (da, db) = (laneDot(g0 + base, x0 + base, plane), laneDot(g0 + base, y0 + base, plane))
             let s = fa * da + fb * db
             let (pa, pb) = (fa * (da - s) * inversePlane, fb * (db - s) * inversePlane)
@@ -154,7 +153,6 @@ extension TrainingKernels {
             let (ea, eb) = (expf32(a - m), expf32(b - m))
             (wa[p], wb[p]) = (ea / (ea + eb), eb / (ea + eb))
         }
-        func lanes(_ values: [Float], _ at: Int) -> SIMD16<Float> { SIMD16<Float>(values[at..<(at + 16)]) }
         let output = Tensor(blockedShape: rep.shape, block: 16) { out in
             let o = out.baseAddress!
             rep.withUnsafeBufferPointer { xs in
@@ -197,7 +195,6 @@ extension TrainingKernels {
         let plane = h * w, cb = c / 16
         let count = Float(n * plane)
         let (first, second) = statistics
-        func lanes(_ values: [Float], _ at: Int) -> SIMD16<Float> { SIMD16<Float>(values[at..<(at + 16)]) }
         // Per plane: the fusion's gradient terms pa, pb (dL/d normalised map = dy * w + p), and
         // the four per-item contributions to the batch norms' sums.
         var (pa, pb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))

@@ -166,8 +166,7 @@ enum TrainingKernels {
                 parallelFor(n * cb) { items in
                     for item in items {
                         let block = item % cb
-                        let a = SIMD16<Float>(scale[(block * 16)..<(block * 16 + 16)])
-                        let s = SIMD16<Float>(shift[(block * 16)..<(block * 16 + 16)])
+                        let (a, s) = (lanes(scale, block * 16), lanes(shift, block * 16))
                         let (rx, ro) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeMutableRawPointer(o + item * plane * 16))
                         for i in 0..<plane {
                             var v = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) * a + s
@@ -195,7 +194,7 @@ enum TrainingKernels {
         let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
         let meanFloat = mean.map { Float($0) }
         let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
-            laneSquaredDeviations(p, plane, from: SIMD16<Float>(meanFloat[(block * 16)..<(block * 16 + 16)]))
+            laneSquaredDeviations(p, plane, from: lanes(meanFloat, block * 16))
         }
         let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
         let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
@@ -211,7 +210,6 @@ enum TrainingKernels {
         let (n, c, h, w) = x.nchw
         let plane = h * w, cb = c / 16
         let count = Float(n * plane)
-        func lanes(_ values: [Float], _ block: Int) -> SIMD16<Float> { SIMD16<Float>(values[(block * 16)..<(block * 16 + 16)]) }
         // Per item: Σ dy and Σ dy (x - mean), dy masked by the ReLU's sign with `relu`.
         let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * n * c)
         defer { partial.deallocate() }
@@ -221,7 +219,7 @@ enum TrainingKernels {
                 parallelFor(n * cb) { items in
                     for item in items {
                         let (sample, block) = (item / cb, item % cb)
-                        let (m, a, s) = (lanes(statistics.meanFloat, block), lanes(statistics.scale, block), lanes(statistics.shift, block))
+                        let (m, a, s) = (lanes(statistics.meanFloat, block * 16), lanes(statistics.scale, block * 16), lanes(statistics.shift, block * 16))
                         let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
                         var (sum, centred) = (SIMD16<Float>.zero, SIMD16<Float>.zero)
                         for i in 0..<plane {
@@ -250,9 +248,9 @@ enum TrainingKernels {
                     parallelFor(n * cb) { items in
                         for item in items {
                             let block = item % cb
-                            let (m, a, s) = (lanes(statistics.meanFloat, block), lanes(statistics.scale, block), lanes(statistics.shift, block))
-                            let (inv, kv) = (lanes(statistics.invStd, block), lanes(k, block))
-                            let (gb, gw) = (lanes(gradBias, block), lanes(gradWeight, block))
+                            let (m, a, s) = (lanes(statistics.meanFloat, block * 16), lanes(statistics.scale, block * 16), lanes(statistics.shift, block * 16))
+                            let (inv, kv) = (lanes(statistics.invStd, block * 16), lanes(k, block * 16))
+                            let (gb, gw) = (lanes(gradBias, block * 16), lanes(gradWeight, block * 16))
                             let cv = SIMD16<Float>(repeating: count)
                             let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
                             let ro = UnsafeMutableRawPointer(o + item * plane * 16)
@@ -289,6 +287,15 @@ enum TrainingKernels {
             }
         }
         return result
+    }
+
+    /// `values[at..<(at + 16)]` as one vector: a single unaligned load. (`SIMD16(values[range])`
+    /// goes through the generic sequence initializer, one element at a time, which cost about 5%
+    /// of an SPConv training step when called per work item.)
+    @inline(__always)
+    static func lanes(_ values: [Float], _ at: Int) -> SIMD16<Float> {
+        precondition(at >= 0 && at + 16 <= values.count, "lanes: \(at)..<\(at + 16) is outside \(values.count) values")
+        return values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + at).loadUnaligned(as: SIMD16<Float>.self) }
     }
 
     /// Per-lane sums of `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
@@ -574,6 +581,20 @@ enum TrainingKernels {
     }
 
     /// `a + b` for equal shapes on all threads, in `a`'s layout (row-major when `b`'s differs).
+    /// `a += b` for two tensors of one shape and layout, on all threads; `a`'s storage is
+    /// reused when it is uniquely referenced (copy-on-write otherwise).
+    static func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+        precondition(a.shape == b.shape && a.layout == b.layout, "addInPlace: \(a.shape) \(a.layout) and \(b.shape) \(b.layout) differ")
+        b.withUnsafeBufferPointer { ys in
+            a.withUnsafeMutableBufferPointer { xs in
+                let (x0, y0) = (xs.baseAddress!, ys.baseAddress!)
+                parallelFor(xs.count, minimumPerThread: flatGrain) { range in
+                    for i in range { x0[i] += y0[i] }
+                }
+            }
+        }
+    }
+
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "add: \(a.shape) and \(b.shape) differ")
         if a.layout != b.layout { return add(a.rowMajor(), b.rowMajor()) }

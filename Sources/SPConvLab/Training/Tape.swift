@@ -102,13 +102,21 @@ public final class Tape {
                 guard let inputGradient else { continue }
                 precondition(inputGradient.shape == values[input].shape,
                              "gradient \(inputGradient.shape) does not match its value \(values[input].shape)")
-                gradients[input] = gradients[input].map { sum(values[input], $0, inputGradient) } ?? inputGradient
+                if gradients[input] == nil {
+                    gradients[input] = inputGradient
+                } else if gradients[input]!.layout == inputGradient.layout {
+                    // In place: the array element is passed inout, so its storage stays uniquely
+                    // referenced and nothing is allocated (copy-on-write copies it only if an op
+                    // handed the same tensor to two inputs).
+                    TrainingKernels.addInPlace(&gradients[input]!, inputGradient)
+                } else {
+                    gradients[input] = sum(values[input], gradients[input]!, inputGradient)
+                }
             }
             if id != output.id { gradients[id] = nil }
         }
-        /// `a + b`; of two layouts, the one of `value` (so a blocked chain stays blocked).
+        /// `a + b` of two layouts, in the one of `value` (so a blocked chain stays blocked).
         func sum(_ value: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-            guard a.layout != b.layout else { return TrainingKernels.add(a, b) }
             return a.layout == value.layout ? TrainingKernels.add(a, TrainingKernels.inLayout(of: a, b))
                                             : TrainingKernels.add(TrainingKernels.inLayout(of: b, a), b)
         }
