@@ -140,8 +140,8 @@ extension TrainingKernels {
                      "spconvNormalizedFusionBlocked needs two nChw16c tensors of one shape; got \(rep.shape) and \(red.shape)")
         let (n, c, h, w) = rep.nchw
         let plane = h * w, cb = c / 16
-        let (first, repSums) = blockedBatchNormStatistics(rep, weight: weights.0, bias: biases.0, epsilon: epsilon.0)
-        let (second, redSums) = blockedBatchNormStatistics(red, weight: weights.1, bias: biases.1, epsilon: epsilon.1)
+        let both = blockedBatchNormStatistics([(rep, weights.0, biases.0, epsilon.0), (red, weights.1, biases.1, epsilon.1)])
+        let ((first, repSums), (second, redSums)) = (both[0], both[1])
         // The softmax of the normalised maps' plane means, per plane.
         var (wa, wb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
         let inversePlane = 1 / Float(plane)

@@ -187,20 +187,36 @@ enum TrainingKernels {
     /// then added over the samples in order, so the result does not depend on the thread count.
     static func blockedBatchNormStatistics(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
         -> (statistics: BatchNormStatistics, sums: [Double]) {
-        let (n, c, h, w) = x.nchw
+        blockedBatchNormStatistics([(x, weight, bias, epsilon)])[0]
+    }
+
+    /// `blockedBatchNormStatistics` of several tensors of one shape (SPConv's two branches), each
+    /// with its own batch norm, in two parallel regions in all instead of two per tensor: at batch
+    /// 128 on the last stage's 7x7 maps a region is short enough for its start and end to count.
+    static func blockedBatchNormStatistics(_ inputs: [(x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)])
+        -> [(statistics: BatchNormStatistics, sums: [Double])] {
+        let xs = inputs.map(\.x)
+        precondition(xs.allSatisfy { $0.shape == xs[0].shape && $0.layout == .channelBlocked(16) },
+                     "blockedBatchNormStatistics needs nChw16c tensors of one shape")
+        let (n, c, h, w) = xs[0].nchw
         let plane = h * w, cb = c / 16
         let total = Double(n * plane)
-        let sums = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, _ in laneSum(p, plane) }
-        let mean = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total }
-        let meanFloat = mean.map { Float($0) }
-        let squares = perItemLaneSums(x, n: n, cb: cb, plane: plane) { p, block in
-            laneSquaredDeviations(p, plane, from: lanes(meanFloat, block * 16))
+        func channelTotals(_ sums: [Double]) -> [Double] { (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] } / total } }
+        let sums = perItemLaneSums(xs, n: n, cb: cb, plane: plane) { _, p, _ in laneSum(p, plane) }
+        let means = sums.map(channelTotals)
+        let meanFloats = means.map { $0.map { Float($0) } }
+        let squares = perItemLaneSums(xs, n: n, cb: cb, plane: plane) { t, p, block in
+            laneSquaredDeviations(p, plane, from: lanes(meanFloats[t], block * 16))
         }
-        let variance = (0..<c).map { ch in (0..<n).reduce(0.0) { $0 + squares[$1 * c + ch] } / total }
-        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
-        let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
-        let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
-        return (BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd, scale: scale, shift: shift), sums)
+        return inputs.indices.map { t in
+            let (weight, bias, epsilon, meanFloat) = (inputs[t].weight, inputs[t].bias, inputs[t].epsilon, meanFloats[t])
+            let variance = channelTotals(squares[t])
+            let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
+            let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
+            let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
+            return (BatchNormStatistics(mean: means[t], variance: variance, meanFloat: meanFloat, invStd: invStd, scale: scale, shift: shift),
+                    sums[t])
+        }
     }
 
     /// `batchNormBackward` on `nChw16c` tensors (whole blocks); `dy` in either layout, `dx` blocked.
@@ -271,22 +287,30 @@ enum TrainingKernels {
 
     /// Runs `body` on every (sample, channel block) item of an `nChw16c` tensor on all threads and
     /// returns its 16 lane results per item as float64, indexed `sample * C + channel`.
-    static func perItemLaneSums(_ x: Tensor, n: Int, cb: Int, plane: Int,
-                                        _ body: (UnsafePointer<Float>, Int) -> SIMD16<Float>) -> [Double] {
-        var result = [Double](repeating: 0, count: n * cb * 16)
+    static func perItemLaneSums(_ xs: [Tensor], n: Int, cb: Int, plane: Int,
+                                _ body: (Int, UnsafePointer<Float>, Int) -> SIMD16<Float>) -> [[Double]] {
+        let items = n * cb
+        var result = [Double](repeating: 0, count: xs.count * items * 16)
         result.withUnsafeMutableBufferPointer { rs in
             let r = rs
-            x.withUnsafeBufferPointer { xs in
-                let x0 = xs.baseAddress!
-                parallelFor(n * cb) { items in
-                    for item in items {
-                        let v = body(x0 + item * plane * 16, item % cb)
-                        for lane in 0..<16 { r[item * 16 + lane] = Double(v[lane]) }
+            withBasePointers(xs[...]) { bases in
+                parallelFor(xs.count * items) { range in
+                    for index in range {
+                        let (t, item) = (index / items, index % items)
+                        let v = body(t, bases[t] + item * plane * 16, item % cb)
+                        for lane in 0..<16 { r[index * 16 + lane] = Double(v[lane]) }
                     }
                 }
             }
         }
-        return result
+        return xs.indices.map { t in Array(result[(t * items * 16)..<((t + 1) * items * 16)]) }
+    }
+
+    /// Calls `body` with the base address of each tensor's storage, all valid for the call.
+    static func withBasePointers<R>(_ xs: ArraySlice<Tensor>, _ collected: [UnsafePointer<Float>] = [],
+                                    _ body: ([UnsafePointer<Float>]) -> R) -> R {
+        guard let first = xs.first else { return body(collected) }
+        return first.withUnsafeBufferPointer { withBasePointers(xs.dropFirst(), collected + [$0.baseAddress!], body) }
     }
 
     /// `values[at..<(at + 16)]` as one vector: a single unaligned load. (`SIMD16(values[range])`

@@ -4,7 +4,9 @@ import Foundation
 enum ToolInfo {
     static let version = "0.4.0"
 
-    /// `git rev-parse HEAD` in the source tree this binary was built from, when git and the tree exist.
+    /// `git rev-parse HEAD` of the source tree this binary was built from, read when the process
+    /// starts (when git and the tree exist). A binary kept while the tree moves on reports the
+    /// tree's commit at run time, not the one it was compiled from.
     static let gitCommit: String? = {
         let root = ProjectPaths.sourceRoot
         guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else { return nil }
