@@ -60,6 +60,26 @@ import Testing
         #expect(error?.message.contains("'lying.idx3.gz' is a corrupt gzip file") == true, "\(error?.message ?? "")")
     }
 
+    /// 16 bytes (`Fuzz/Corpus/idx/crash-dimension-product-overflow-before-zero`): an IDX image
+    /// header of 4,244,635,647 x 4,294,967,295 x 0. `decode` saturated the overflowing product
+    /// and the final 0 made it 0 bytes, so the header passed; `IDXFile.init` then took the plain
+    /// product of the dimensions and trapped on the overflow. Found by the idx fuzz target.
+    @Test func hugeDimensionsBeforeAZeroAreRefusedNotTrapped() throws {
+        let bytes: [UInt8] = [0x00, 0x00, 0x08, 0x03, 0xFC, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00]
+        let error = #expect(throws: SPConvLabError.self) {
+            try IDXFile.decode(bytes, source: "huge.idx3", kind: .images)
+        }
+        #expect(error?.kind == .invalidInput)
+        #expect(error?.message.contains("declares dimensions 4244635647 x 4294967295 x 0") == true, "\(error?.message ?? "")")
+        // The product itself, by hand: any zero gives 0, an overflow without a zero gives nil.
+        #expect(IDXFile.byteCount([4_244_635_647, 4_294_967_295, 0]) == 0)
+        #expect(IDXFile.byteCount([4_244_635_647, 4_294_967_295, 1]) == nil)
+        #expect(IDXFile.byteCount([60_000, 28, 28]) == 47_040_000)
+        // Small dimensions with a zero are still an empty array.
+        let empty = try IDXFile.decode([0x00, 0x00, 0x08, 0x03, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28], source: "empty.idx3", kind: .images)
+        #expect(empty.dimensions == [0, 28, 28] && empty.data.isEmpty)
+    }
+
     @Test func anHonestTrailerStillSizesTheBufferAtOnce() {
         // Only the trailer is read: 1 MiB from 2014 bytes is within 1032:1, so it is believed as before.
         let member: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03]

@@ -52,8 +52,8 @@ public struct IDXFile: Sendable, Equatable {
     /// - Precondition: `dimensions.count == kind.rank` and `data.count` is their product.
     public init(kind: Kind, dimensions: [Int], data: [UInt8]) {
         precondition(dimensions.count == kind.rank, "an IDX \(kind) array has \(kind.rank) dimensions, got \(dimensions)")
-        precondition(dimensions.reduce(1, *) == data.count,
-                     "IDX dimensions \(dimensions) need \(dimensions.reduce(1, *)) bytes, got \(data.count)")
+        precondition(Self.byteCount(dimensions) == data.count,
+                     "IDX dimensions \(dimensions) need \(Self.byteCount(dimensions).map(String.init) ?? "too many") bytes, got \(data.count)")
         self.kind = kind
         self.dimensions = dimensions
         self.data = data
@@ -112,14 +112,16 @@ public struct IDXFile: Sendable, Equatable {
         }
         let dimensions = (0..<kind.rank).map { Int(bigEndianUInt32(header, at: 4 + 4 * $0)) }
         let shape = dimensions.map(String.init).joined(separator: " x ")
-        var dataSize = 1
-        for dimension in dimensions {
-            let (product, overflow) = dataSize.multipliedReportingOverflow(by: dimension)
-            dataSize = overflow ? Int.max : product
-        }
+        let dataSize = Self.byteCount(dimensions) ?? Int.max
         guard dataSize <= maximumDataSize else {
             throw SPConvLabError(.invalidInput,
                 "'\(source)' declares dimensions \(shape) = \(dataSize == Int.max ? "too many" : String(dataSize)) bytes of data, more than the \(maximumDataSize) accepted; expected \(kind.summary) of a sane size")
+        }
+        // An empty array may still name huge extents (a zero among them), which whoever indexes
+        // it would multiply; no extent may exceed what the whole file may hold.
+        if let largest = dimensions.max(), largest > maximumDataSize {
+            throw SPConvLabError(.invalidInput,
+                "'\(source)' declares dimensions \(shape): an array with no data, but the extent \(largest) is larger than the \(maximumDataSize) bytes of data accepted in all; expected \(kind.summary) of a sane size")
         }
         let total = kind.headerLength + dataSize
         var contents = isCompressed
@@ -135,6 +137,20 @@ public struct IDXFile: Sendable, Equatable {
     }
 
     // MARK: - Helpers
+
+    /// The product of `dimensions`, 0 when one of them is 0, nil when it does not fit an `Int`.
+    /// (A running product that stops at the overflow misses a later 0: 4,244,635,647 x
+    /// 4,294,967,295 x 0 is 0 bytes; found by the idx fuzz target.)
+    static func byteCount(_ dimensions: [Int]) -> Int? {
+        if dimensions.contains(0) { return 0 }
+        var product = 1
+        for dimension in dimensions {
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            product = next
+        }
+        return product
+    }
 
     private static func bigEndianUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
