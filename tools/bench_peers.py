@@ -33,8 +33,7 @@ import warnings
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch_zoo  # noqa: E402
+import torch_zoo  # this folder: Python puts a script's own folder first on sys.path
 
 STANDARD = [  # model, batch, input size, classes
     ("resnet20", 32, 32, 10),

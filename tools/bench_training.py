@@ -44,9 +44,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch_zoo  # noqa: E402
-from eval_checkpoint import CheckError, read_idx  # noqa: E402
+import torch_zoo  # this folder: Python puts a script's own folder first on sys.path
+from eval_checkpoint import CheckError, read_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = [("resnet20", "vanilla", None, None), ("resnet20", "spconv", 0.5, 2)]

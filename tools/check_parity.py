@@ -25,8 +25,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-sys.path.insert(0, os.path.dirname(__file__))
-from torch_zoo import build  # noqa: E402
+from torch_zoo import build  # this folder: Python puts a script's own folder first on sys.path
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BINARY = os.path.join(ROOT, ".build", "release", "probe-cli")

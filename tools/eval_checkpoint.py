@@ -34,7 +34,6 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 REQUIRED = ("model", "variant", "in_channels", "classes", "input_size", "normalization",
             "final_test_accuracy")

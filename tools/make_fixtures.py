@@ -54,8 +54,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch_zoo  # noqa: E402
+import torch_zoo  # this folder: Python puts a script's own folder first on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "Tests", "SPConvLabTests", "Fixtures", "torch")

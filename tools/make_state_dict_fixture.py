@@ -13,8 +13,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from torch_zoo import build  # noqa: E402
+from torch_zoo import build  # this folder: Python puts a script's own folder first on sys.path
 
 CONFIGS = [
     # (model, variant, ratio, groups, in_channels, classes)
