@@ -236,46 +236,63 @@ enum Float64Reference {
         return loss / Double(n)
     }
 
-    // MARK: Modules composed from the ops
-
-    /// The authors' `SPConv_3x3.forward`, with the parameters named as in its `state_dict` after `prefix`.
-    static func spconv(_ x: DoubleTensor, parameters: [String: DoubleTensor], prefix: String = "",
-                       representativeChannels rep: Int, groups: Int, stride: Int) -> DoubleTensor {
-        func p(_ name: String) -> DoubleTensor { parameters[prefix + name]! }
-        var xRep = sliceChannels(x, 0..<rep)
-        var xRed = sliceChannels(x, rep..<x.shape[1])
-        let gwc = conv2d(xRep, weight: p("gwc.weight"), bias: nil, stride: stride, padding: 1, groups: groups)
-        if stride == 2 {
-            xRep = pool(xRep, isMax: false, kernelSize: 2, stride: 2, padding: 0)
-            xRed = pool(xRed, isMax: false, kernelSize: 2, stride: 2, padding: 0)
-        }
-        let pwc = conv2d(xRep, weight: p("pwc.weight"), bias: nil, stride: 1, padding: 0, groups: 1)
-        let uRep = batchNorm(add(gwc, pwc), weight: p("bn1.weight"), bias: p("bn1.bias"))
-        let uRed = batchNorm(conv2d(xRed, weight: p("conv1x1.weight"), bias: p("conv1x1.bias"), stride: 1, padding: 0, groups: 1),
-                             weight: p("bn2.weight"), bias: p("bn2.bias"))
-        let weights = softmax(stack([globalAveragePool(uRep), globalAveragePool(uRed)]), axis: 0)
-        return add(scalePlanes(uRep, by: select(weights, 0)), scalePlanes(uRed, by: select(weights, 1)))
+    /// SPConv's fusion by the authors' definition: softmax over the stacked global means of the
+    /// two maps, then the weighted sum.
+    static func spconvFusion(_ representative: DoubleTensor, _ redundant: DoubleTensor) -> DoubleTensor {
+        let weights = softmax(stack([globalAveragePool(representative), globalAveragePool(redundant)]), axis: 0)
+        return add(scalePlanes(representative, by: select(weights, 0)), scalePlanes(redundant, by: select(weights, 1)))
     }
+}
 
-    /// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))` with plain 3x3 convolutions, or SPConv
-    /// layers when `spconv` gives their split; the shortcut is `downsample.0` (1x1, stride) then
-    /// `downsample.1` (BN) when those parameters exist.
-    static func basicBlock(_ x: DoubleTensor, parameters: [String: DoubleTensor], stride: Int,
-                           spconv split: (representativeChannels: (Int) -> Int, groups: Int)?) -> DoubleTensor {
-        func p(_ name: String) -> DoubleTensor { parameters[name]! }
-        func conv(_ x: DoubleTensor, _ slot: String, stride: Int) -> DoubleTensor {
-            guard let split else { return conv2d(x, weight: p(slot + ".weight"), bias: nil, stride: stride, padding: 1, groups: 1) }
-            return spconv(x, parameters: parameters, prefix: slot + ".", representativeChannels: split.representativeChannels(x.shape[1]),
-                          groups: split.groups, stride: stride)
+// MARK: - The graph in float64
+
+extension Graph {
+    /// Runs the graph in training mode on the float64 twins of its ops (batch norm with the
+    /// batch's statistics, as the tape does): the reference of the layer-level gradient checks.
+    /// Layers are not written again here; their graph (`Layer.build`) is the one the engine uses.
+    ///
+    /// - Parameter parameters: the trainable tensors by the graph's `state_dict` keys (running
+    ///   statistics are not read).
+    func runFloat64(_ input: DoubleTensor, parameters: [String: DoubleTensor]) -> DoubleTensor {
+        var values: [DoubleTensor?] = Array(repeating: nil, count: nodes.count + 1)
+        values[0] = input
+        for node in nodes {
+            func parameter(_ position: Int) -> DoubleTensor {
+                guard let tensor = parameters[node.parameters[position]] else {
+                    preconditionFailure("node \(node.module) needs \(node.parameters[position]), which the parameters lack")
+                }
+                return tensor
+            }
+            let x = values[node.inputs[0].id]!
+            let result: DoubleTensor
+            switch node.op {
+            case .conv2d(let geometry, _):
+                precondition(geometry.dilation == 1, "the float64 convolution has no dilation; got \(geometry)")
+                result = Float64Reference.conv2d(x, weight: parameter(0), bias: node.parameters.count > 1 ? parameter(1) : nil,
+                                                 stride: geometry.stride, padding: geometry.padding, groups: geometry.groups)
+            case .batchNorm(let epsilon):
+                result = Float64Reference.batchNorm(x, weight: parameter(0), bias: parameter(1), epsilon: Double(epsilon))
+            case .relu:
+                result = Float64Reference.relu(x)
+            case .add:
+                result = Float64Reference.add(x, values[node.inputs[1].id]!)
+            case .sliceChannels(let range):
+                result = Float64Reference.sliceChannels(x, range)
+            case .maxPool(let kernelSize, let stride, let padding):
+                result = Float64Reference.pool(x, isMax: true, kernelSize: kernelSize, stride: stride, padding: padding)
+            case .avgPool(let kernelSize, let stride, let padding):
+                result = Float64Reference.pool(x, isMax: false, kernelSize: kernelSize, stride: stride, padding: padding)
+            case .globalAveragePool:
+                result = Float64Reference.reshape(Float64Reference.globalAveragePool(x), [x.shape[0], x.shape[1], 1, 1])
+            case .linear:
+                let flat = Float64Reference.reshape(x, [x.shape[0], x.values.count / x.shape[0]])
+                result = Float64Reference.linear(flat, weight: parameter(0), bias: parameter(1))
+            case .spconvFusion:
+                result = Float64Reference.spconvFusion(x, values[node.inputs[1].id]!)
+            }
+            values[node.output.id] = result
         }
-        var out = relu(batchNorm(conv(x, "conv1", stride: stride), weight: p("bn1.weight"), bias: p("bn1.bias")))
-        out = batchNorm(conv(out, "conv2", stride: 1), weight: p("bn2.weight"), bias: p("bn2.bias"))
-        var identity = x
-        if let projection = parameters["downsample.0.weight"] {
-            identity = batchNorm(conv2d(x, weight: projection, bias: nil, stride: stride, padding: 0, groups: 1),
-                                 weight: p("downsample.1.weight"), bias: p("downsample.1.bias"))
-        }
-        return relu(add(out, identity))
+        return values[output.id]!
     }
 }
 
@@ -703,8 +720,9 @@ func randomizeParameters(of module: any Layer, generator: inout SeededGenerator)
         let layer = try SPConv(inputChannels: 4, outputChannels: 4, stride: stride, configuration: configuration, path: "t")
         randomizeParameters(of: layer, generator: &generator)
         let x = Tensor.gaussian([2, 4, 4, 4], generator: &generator)
+        let graph = try GraphBuilder.build(layer: layer)
         let tape = try GradientCheck(inputs: [x], module: layer, forward: { tape, v in try layer.trainingForward(v[0], tape: tape) }) { x, p in
-            Float64Reference.spconv(x[0], parameters: p, representativeChannels: 2, groups: 2, stride: stride)
+            graph.runFloat64(x[0], parameters: p)
         }.run(seed: 40)
         #expect(tape.parameterGradients.count == 8)
     }
@@ -724,11 +742,9 @@ func randomizeParameters(of module: any Layer, generator: inout SeededGenerator)
                                    stride: c.stride, path: "b")
         randomizeParameters(of: block, generator: &generator)
         let x = Tensor.gaussian([2, c.inputChannels, 4, 4], generator: &generator)
-        let split = c.variant.spconvConfiguration.map { configuration in
-            (representativeChannels: { configuration.representativeChannels(of: $0) }, groups: configuration.groups)
-        }
+        let graph = try GraphBuilder.build(layer: block)
         try GradientCheck(inputs: [x], module: block, forward: { tape, v in try block.trainingForward(v[0], tape: tape) }) { x, p in
-            Float64Reference.basicBlock(x[0], parameters: p, stride: c.stride, spconv: split)
+            graph.runFloat64(x[0], parameters: p)
         }.run(seed: 42)
     }
 }

@@ -103,8 +103,14 @@ public final class GraphBuilder {
 
     /// Builds the whole graph of `network` (its root module) for its input.
     public static func build(_ network: Network) throws -> Graph {
+        try build(layer: network.root)
+    }
+
+    /// Builds the graph of one layer as the root module, so its parameter keys are the layer's
+    /// own `state_dict` keys (`gwc.weight`, `conv1.bn1.bias`, ...).
+    public static func build(layer: any Layer) throws -> Graph {
         let builder = GraphBuilder()
-        builder.graph.output = try network.root.build(builder.graph.input, builder: builder)
+        builder.graph.output = try layer.build(builder.graph.input, builder: builder)
         return builder.graph
     }
 }
