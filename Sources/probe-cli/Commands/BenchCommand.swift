@@ -29,6 +29,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also show where the time goes, op by op (time per pass, calls, share).")
     var profile = false
 
+    @Flag(help: """
+        Also give the roofline: the time a perfect engine would need for the batch on this machine \
+        (per op, the larger of FLOPs / attainable compute and bytes moved / memory bandwidth, summed; \
+        both limits measured first, about a second), and the measured time as a multiple of it.
+        """)
+    var roofline = false
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
         try ThreadLimit.validate(threads)
@@ -50,6 +57,26 @@ struct BenchCommand: ParsableCommand {
         var gflopsPerSecond: Double
         var runs: Int
         var ops: [OpTime]?
+        var roofline: RooflineSummary?
+
+        struct RooflineSummary: Encodable {
+            /// What a perfect engine needs, ms per batch.
+            var ms: Double
+            /// ms_per_batch divided by ms: how many times the bound ours takes.
+            var timesBound: Double
+            var memoryBoundOps: Int
+            var ops: Int
+            var sgemmGflopsPerSecond: Double
+            var memoryGigabytesPerSecond: Double
+            var cacheGigabytesPerSecond: Double
+            var cacheBytes: Int
+            enum CodingKeys: String, CodingKey {
+                case ms, ops
+                case timesBound = "times_bound", memoryBoundOps = "memory_bound_ops"
+                case sgemmGflopsPerSecond = "sgemm_gflops_per_second", memoryGigabytesPerSecond = "memory_gb_per_second"
+                case cacheGigabytesPerSecond = "cache_gb_per_second", cacheBytes = "cache_bytes"
+            }
+        }
 
         struct OpTime: Encodable {
             var op: String
@@ -59,7 +86,7 @@ struct BenchCommand: ParsableCommand {
         }
 
         enum CodingKeys: String, CodingKey {
-            case model, variant, ratio, groups, batch, threads, runs, ops
+            case model, variant, ratio, groups, batch, threads, runs, ops, roofline
             case inputSize = "input_size", msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
         }
     }
@@ -84,14 +111,28 @@ struct BenchCommand: ParsableCommand {
             let median = Stopwatch.median(times)
             let flops = Double(try network.cost().flops) * Double(batch)
             let c = spec.variant.spconvConfiguration
+            var summary: Result.RooflineSummary?
+            if roofline {
+                let bound = try network.roofline(batch: batch, limits: MachineLimits.measure())
+                summary = Result.RooflineSummary(ms: bound.milliseconds, timesBound: median / bound.milliseconds,
+                                                 memoryBoundOps: bound.rows.filter(\.memoryBound).count, ops: bound.rows.count,
+                                                 sgemmGflopsPerSecond: bound.limits.gigaflopsPerSecond,
+                                                 memoryGigabytesPerSecond: bound.limits.memoryGigabytesPerSecond,
+                                                 cacheGigabytesPerSecond: bound.limits.cacheGigabytesPerSecond, cacheBytes: bound.limits.cacheBytes)
+            }
             let result = Result(model: spec.architecture.rawValue, variant: spec.variant.name, ratio: c?.ratio, groups: c?.groups,
                                 batch: batch, threads: Engine.threads, inputSize: spec.inputSize, msPerBatch: median,
-                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs, ops: ops)
+                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs, ops: ops, roofline: summary)
             if json {
                 print(try jsonText(result))
             } else {
                 print(String(format: "%@, batch %d, %d threads: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
                              spec.displayName, batch, Engine.threads, median, runs, times.min()!, result.gflopsPerSecond))
+                if let summary {
+                    print(String(format: "roofline: a perfect direct-convolution engine needs %.2f ms per batch here (%d of %d ops memory-bound; measured now: sgemm %.0f GFLOP/s, copy %.0f GB/s in cache, %.0f GB/s from memory); this run takes %.2fx that",
+                                 summary.ms, summary.memoryBoundOps, summary.ops, summary.sgemmGflopsPerSecond, summary.cacheGigabytesPerSecond,
+                                 summary.memoryGigabytesPerSecond, summary.timesBound))
+                }
                 if let ops {
                     let accounted = ops.reduce(0) { $0 + $1.msPerPass }
                     print("\nwhere the time goes (mean per pass over \(runs) profiled passes):")
