@@ -52,14 +52,7 @@ enum MachineProbe {
                 }
             }
         }
-        multiply()
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let clock = Stopwatch.start()
-            multiply()
-            best = min(best, clock.seconds)
-        }
-        return 2 * Double(size) * Double(size) * Double(size) / best / 1e9
+        return 2 * Double(size) * Double(size) * Double(size) / bestSeconds(repeats: repeats, multiply) / 1e9
     }
 
     /// The size of CPU 0's highest-level cache from `/sys/devices/system/cpu/cpu0/cache/index*/`
@@ -102,13 +95,18 @@ enum MachineProbe {
                 }
             }
         }
-        copy()
+        return 2 * Double(chunk * chunks) / bestSeconds(repeats: repeats, copy) / 1e9
+    }
+
+    /// The shortest of `repeats` timed calls of `body`, after one untimed call.
+    private static func bestSeconds(repeats: Int, _ body: () -> Void) -> Double {
+        body()
         var best = Double.infinity
         for _ in 0..<repeats {
             let clock = Stopwatch.start()
-            copy()
+            body()
             best = min(best, clock.seconds)
         }
-        return 2 * Double(chunk * chunks) / best / 1e9
+        return best
     }
 }
