@@ -20,6 +20,28 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(60))
     }
 
+    /// SQLite's result code travels as a field, not only in the text: SQLITE_ERROR (1) for a
+    /// syntax error, SQLITE_NOTADB (26) for a file of other bytes, SQLITE_CANTOPEN (14) for a
+    /// missing folder; errors that are not SQLite's carry none.
+    @Test func sqliteFailuresCarryTheirResultCode() throws {
+        let folder = try TemporaryFolder()
+        let connection = try SQLiteConnection(path: folder.file("a.sqlite"), mode: .readWrite(create: true))
+        let syntax = #expect(throws: FeatureProbeError.self) { try connection.execute("SELEC 1") }
+        #expect(syntax?.sqliteResultCode == 1)
+        let text = folder.file("not-a-database.sqlite")
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: text))
+        let notADatabase = #expect(throws: FeatureProbeError.self) {
+            _ = try SQLiteConnection(path: text, mode: .readOnly).scalar("SELECT count(*) FROM sqlite_master")
+        }
+        #expect(notADatabase?.sqliteResultCode.map { $0 & 0xff } == 26)
+        #expect(notADatabase.map(SQLiteConnection.resultCode(of:)) == 26)
+        let missing = #expect(throws: FeatureProbeError.self) {
+            _ = try SQLiteConnection(path: folder.file("no/such/folder.sqlite"), mode: .readWrite(create: true))
+        }
+        #expect(missing?.sqliteResultCode.map { $0 & 0xff } == 14)
+        #expect(FeatureProbeError("a flag was wrong").sqliteResultCode == nil)
+    }
+
     @Test func aCancelledStatementSaysItWasInterrupted() throws {
         let folder = try TemporaryFolder()
         _ = try StorageQueryTests.makeDoneDatabase(folder.file())

@@ -60,7 +60,8 @@ public final class SQLiteConnection: @unchecked Sendable {
             let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(pointer)
             let how = mode == .readWrite(create: true) || mode == .readWrite(create: false) ? "for reading and writing" : "for reading"
-            throw FeatureProbeError("Cannot open the SQLite database \(path) \(how): SQLite error \(code) (\(message)). The path must name an existing database file, or a new file in an existing, writable folder.")
+            throw FeatureProbeError("Cannot open the SQLite database \(path) \(how): SQLite error \(code) (\(message)). The path must name an existing database file, or a new file in an existing, writable folder.",
+                                    sqliteResultCode: code)
         }
         handle = pointer
         sqlite3_extended_result_codes(handle, 1)
@@ -369,7 +370,8 @@ public final class SQLiteConnection: @unchecked Sendable {
         default:
             break
         }
-        return FeatureProbeError("SQLite error \(code) (\(text)) while executing `\(Self.oneLine(sql))` on \(path).\(hint)")
+        return FeatureProbeError("SQLite error \(code) (\(text)) while executing `\(Self.oneLine(sql))` on \(path).\(hint)",
+                                 sqliteResultCode: code)
     }
 
     /// SQL for an error message: whitespace runs as one space, at most 300 characters, so an
@@ -382,9 +384,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// The primary SQLite result code of a `FeatureProbeError` made by a connection, if any
     /// (for example 26 for SQLITE_NOTADB).
     public static func resultCode(of error: FeatureProbeError) -> Int32? {
-        guard let range = error.message.range(of: "SQLite error ") else { return nil }
-        let digits = error.message[range.upperBound...].prefix { $0.isNumber }
-        return Int32(digits).map { $0 & 0xff }
+        error.sqliteResultCode.map { $0 & 0xff }
     }
 
     /// SQLITE_NOTADB: "file is not a database".
