@@ -27,6 +27,37 @@ struct BenchCommandTests {
             #expect(report.msPerBatch > 0 && report.msPerBatch.isFinite)
         }
     }
+
+    struct RooflineReport: Decodable {
+        struct Roofline: Decodable {
+            var ms: Double
+            var timesBound: Double
+            var ops: Int
+            var memoryBoundOps: Int
+            enum CodingKeys: String, CodingKey { case ms, ops, timesBound = "times_bound", memoryBoundOps = "memory_bound_ops" }
+        }
+        var msPerBatch: Double
+        var roofline: Roofline
+        enum CodingKeys: String, CodingKey { case roofline, msPerBatch = "ms_per_batch" }
+    }
+
+    /// `--roofline` adds the bound to the JSON; its arithmetic is RooflineTests', here only that
+    /// it is there and consistent with the measured time.
+    @Test func rooflineReportsABoundAndTheRatioToIt() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--variant", "spconv", "--batch", "1", "--runs", "2",
+                                                  "--warmup", "1", "--roofline", "--json"], in: directory.url)
+            expectSuccess(result)
+            let report = try JSONDecoder().decode(RooflineReport.self, from: Data(result.stdout.utf8))
+            // resnet20 SPConv's ops besides its free channel slices, counted by hand: stem conv, bn,
+            // relu (3); 18 SPConv layers of gwc, pwc, add, bn1, conv1x1, bn2, fusion (7), the two at
+            // stride 2 with two average pools more (16 x 7 + 2 x 9 = 130); per block bn1, relu1, bn2,
+            // add, relu2 (9 x 5 = 45); two downsamples of conv and bn (4); pool and fc (2): 184.
+            #expect(report.roofline.ops == 184 && report.roofline.memoryBoundOps <= 184)
+            #expect(report.roofline.ms > 0 && report.roofline.ms.isFinite)
+            #expect(abs(report.roofline.timesBound - report.msPerBatch / report.roofline.ms) < 1e-9 * report.roofline.timesBound)
+        }
+    }
 }
 
 @Suite("probe-cli bench with engine switches")
