@@ -69,14 +69,9 @@ enum MachineProbe {
         return best.bytes
     }
 
-    /// The first line of a small text file (sysfs), trimmed; nil when it cannot be read.
+    /// A small text file's contents (sysfs), trimmed; nil when it cannot be read.
     private static func readSmallFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 64)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return line.trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The best GB/s of `repeats` copies of `bytes` into another buffer, on all threads (after
