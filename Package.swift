@@ -16,8 +16,8 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "SPConvLab",
-            dependencies: ["CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib"],
-            exclude: ["Drawing"]
+            dependencies: ["CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels"],
+            exclude: ["Drawing", "CKernels"]
         ),
         // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).
         .target(name: "Drawing", dependencies: ["CCairo"], path: "Sources/SPConvLab/Drawing"),
@@ -43,13 +43,16 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        // The memory-bound training kernels' inner loops in C, built for AVX-512, AVX2 and the
+        // baseline and chosen at run time (the build assumes no CPU).
+        .target(name: "CKernels", path: "Sources/SPConvLab/CKernels"),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // MARK: - Tests
         .testTarget(
             name: "SPConvLabTests",
-            dependencies: ["SPConvLab"],
+            dependencies: ["SPConvLab", "CKernels"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -78,6 +78,58 @@ import Testing
         }
     }
 
+    struct OuterCase: CustomTestStringConvertible, Sendable {
+        var shape: [Int], relu: Bool
+        var testDescription: String { "\(shape)\(relu ? " relu" : "")" }
+    }
+
+    /// The whole normalisation of an SPConv layer in a residual block (both inner batch norms,
+    /// the fusion, the outer batch norm and its ReLU) as one op, against those four ops
+    /// row-major one by one: output, all three statistics, both input gradients and all six
+    /// parameter gradients.
+    @Test(arguments: [OuterCase(shape: [4, 16, 5, 5], relu: true), OuterCase(shape: [3, 32, 7, 7], relu: false),
+                      OuterCase(shape: [2, 64, 3, 3], relu: true), OuterCase(shape: [6, 16, 2, 2], relu: false)])
+    func fusionBatchNormBlockedMatchesFourRowMajorOps(_ c: OuterCase) {
+        let (rep, red, dy) = Self.maps(c.shape, seed: 28)
+        var generator = SeededGenerator(seed: 29)
+        let channels = c.shape[1]
+        let weights = (0..<3).map { _ in Tensor.uniform([channels], in: 0.5...1.5, generator: &generator) }
+        let biases = (0..<3).map { _ in Tensor.uniform([channels], generator: &generator) }
+        let bn1 = TrainingKernels.batchNormForward(rep, weight: weights[0], bias: biases[0], epsilon: 1e-5, relu: false)
+        let bn2 = TrainingKernels.batchNormForward(red, weight: weights[1], bias: biases[1], epsilon: 1e-5, relu: false)
+        let fusion = TrainingKernels.spconvFusion(bn1.output, bn2.output)
+        let outer = TrainingKernels.batchNormForward(fusion.output, weight: weights[2], bias: biases[2], epsilon: 1e-5, relu: c.relu)
+        let outerGrads = TrainingKernels.batchNormBackward(fusion.output, gradOutput: dy, statistics: outer.statistics, weight: weights[2], relu: c.relu)
+        let fusionGrads = TrainingKernels.spconvFusionBackward(outerGrads.input, bn1.output, bn2.output, weightRep: fusion.weightRep, weightRed: fusion.weightRed)
+        let grads1 = TrainingKernels.batchNormBackward(rep, gradOutput: fusionGrads.rep, statistics: bn1.statistics, weight: weights[0], relu: false)
+        let grads2 = TrainingKernels.batchNormBackward(red, gradOutput: fusionGrads.red, statistics: bn2.statistics, weight: weights[1], relu: false)
+
+        let (x, y) = (TrainingKernels.blocked(rep, block: 16), TrainingKernels.blocked(red, block: 16))
+        let fused = TrainingKernels.spconvFusionBatchNormBlocked(x, y, inner: ((weights[0], weights[1]), (biases[0], biases[1]), (1e-5, 1e-5)),
+                                                                 outer: (weights[2], biases[2], 1e-5), relu: c.relu)
+        #expect(fused.output.layout == .channelBlocked(16))
+        expectClose(fused.output, outer.output, rtol: 1e-4, atol: 1e-5, "output")
+        for (mine, theirs) in [(fused.state.inner.0, bn1.statistics), (fused.state.inner.1, bn2.statistics), (fused.state.outer, outer.statistics)] {
+            for ch in 0..<channels {
+                #expect(abs(mine.mean[ch] - theirs.mean[ch]) <= 1e-5 * (1 + abs(theirs.mean[ch])))
+                #expect(abs(mine.variance[ch] - theirs.variance[ch]) <= 1e-4 * theirs.variance[ch])
+            }
+        }
+        for gradient in [dy, TrainingKernels.blocked(dy, block: 16)] {
+            let grads = TrainingKernels.spconvFusionBatchNormBackwardBlocked(gradient, x, y, state: fused.state, innerWeights: (weights[0], weights[1]),
+                                                                             outerWeight: weights[2])
+            #expect(grads.rep.layout == .channelBlocked(16) && grads.red.layout == .channelBlocked(16))
+            expectClose(grads.rep, grads1.input, rtol: 1e-3, atol: 1e-5, "rep gradient")
+            expectClose(grads.red, grads2.input, rtol: 1e-3, atol: 1e-5, "red gradient")
+            expectClose(grads.innerWeights.0, grads1.weight, rtol: 1e-3, atol: 1e-5, "bn1 weight gradient")
+            expectClose(grads.innerBiases.0, grads1.bias, rtol: 1e-3, atol: 1e-5, "bn1 bias gradient")
+            expectClose(grads.innerWeights.1, grads2.weight, rtol: 1e-3, atol: 1e-5, "bn2 weight gradient")
+            expectClose(grads.innerBiases.1, grads2.bias, rtol: 1e-3, atol: 1e-5, "bn2 bias gradient")
+            expectClose(grads.outerWeight, outerGrads.weight, rtol: 1e-4, atol: 1e-5, "outer weight gradient")
+            expectClose(grads.outerBias, outerGrads.bias, rtol: 1e-4, atol: 1e-5, "outer bias gradient")
+        }
+    }
+
     @Test(arguments: [([3, 32, 4, 5], 0..<16), ([2, 64, 3, 3], 16..<48), ([2, 48, 2, 2], 32..<48)])
     func unsliceBlockedMatchesRowMajor(_ shape: [Int], _ range: Range<Int>) {
         var generator = SeededGenerator(seed: 24)

@@ -1,4 +1,5 @@
 import CDNNL
+import CKernels
 import Foundation
 import Synchronization
 
@@ -22,11 +23,13 @@ final class DNNL: @unchecked Sendable {
         // the kernel (mmap/munmap and page faults per tensor) by serving them from the heap.
         mallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
         mallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
-        // SPCONVLAB_MAX_ISA=avx2 holds oneDNN to AVX2 (tests use it to run the narrower path).
+        // SPCONVLAB_MAX_ISA=avx2 holds oneDNN and our C kernels to AVX2 (tests use it to run the
+        // narrower path).
+        ck_select_isa(2)
         if let limit = getenv("SPCONVLAB_MAX_ISA").map({ String(cString: $0).lowercased() }) {
             switch limit {
-            case "avx2": dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2)
-            case "sse41": dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41)
+            case "avx2": dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); ck_select_isa(1)
+            case "sse41": dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); ck_select_isa(0)
             default:
                 FileHandle.standardError.write(Data("warning: SPCONVLAB_MAX_ISA='\(limit)' (from the environment) is not known; accepted are avx2 and sse41. Using the widest instruction set this CPU has.\n".utf8))
             }

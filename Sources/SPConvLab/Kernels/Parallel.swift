@@ -8,6 +8,7 @@ import CDNNL
 /// on the calling thread.
 func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
+    _ = DNNL.shared  // chooses the C kernels' instruction set before any of them runs
     let threads = DNNL.maxThreads
     if threads <= 1 || count < 2 * minimumPerThread {
         body(0..<count)

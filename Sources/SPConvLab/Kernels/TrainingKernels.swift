@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// The backward halves (and the training-mode forwards) of the memory-bound ops, on row-major
@@ -158,21 +159,15 @@ enum TrainingKernels {
         let (n, c, h, w) = x.nchw
         let plane = h * w, cb = c / 16
         let (statistics, _) = blockedBatchNormStatistics(x, weight: weight, bias: bias, epsilon: epsilon)
-        let (scale, shift) = (statistics.scale, statistics.shift)
+        let p = PackedLanes([statistics.scale, statistics.shift])
         let output = Tensor(blockedShape: x.shape, block: 16) { out in
             let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
                 let x0 = xs.baseAddress!
                 parallelFor(n * cb) { items in
                     for item in items {
-                        let block = item % cb
-                        let (a, s) = (lanes(scale, block * 16), lanes(shift, block * 16))
-                        let (rx, ro) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeMutableRawPointer(o + item * plane * 16))
-                        for i in 0..<plane {
-                            var v = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) * a + s
-                            if relu { v.replace(with: 0, where: v .<= 0) }
-                            ro.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self)
-                        }
+                        let at = (item % cb) * 16
+                        ck_lane_affine(x0 + item * plane * 16, o + item * plane * 16, plane, p.at(0, at), p.at(1, at), relu ? 1 : 0)
                     }
                 }
             }
@@ -209,14 +204,18 @@ enum TrainingKernels {
             laneSquaredDeviations(p, plane, from: lanes(meanFloats[t], block * 16))
         }
         return inputs.indices.map { t in
-            let (weight, bias, epsilon, meanFloat) = (inputs[t].weight, inputs[t].bias, inputs[t].epsilon, meanFloats[t])
-            let variance = channelTotals(squares[t])
-            let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
-            let scale = (0..<c).map { invStd[$0] * weight.scalars[$0] }
-            let shift = (0..<c).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
-            return (BatchNormStatistics(mean: means[t], variance: variance, meanFloat: meanFloat, invStd: invStd, scale: scale, shift: shift),
-                    sums[t])
+            (batchNormStatistics(mean: means[t], variance: channelTotals(squares[t]), weight: inputs[t].weight, bias: inputs[t].bias,
+                                 epsilon: inputs[t].epsilon), sums[t])
         }
+    }
+
+    /// A batch norm's statistics and affine map from its channels' batch mean and biased variance.
+    static func batchNormStatistics(mean: [Double], variance: [Double], weight: Tensor, bias: Tensor, epsilon: Float) -> BatchNormStatistics {
+        let meanFloat = mean.map { Float($0) }
+        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
+        let scale = (0..<mean.count).map { invStd[$0] * weight.scalars[$0] }
+        let shift = (0..<mean.count).map { bias.scalars[$0] - meanFloat[$0] * scale[$0] }
+        return BatchNormStatistics(mean: mean, variance: variance, meanFloat: meanFloat, invStd: invStd, scale: scale, shift: shift)
     }
 
     /// `batchNormBackward` on `nChw16c` tensors (whole blocks); `dy` in either layout, `dx` blocked.
@@ -229,21 +228,20 @@ enum TrainingKernels {
         // Per item: Σ dy and Σ dy (x - mean), dy masked by the ReLU's sign with `relu`.
         let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * n * c)
         defer { partial.deallocate() }
+        let p = PackedLanes([statistics.meanFloat, statistics.scale, statistics.shift])
         x.withUnsafeBufferPointer { xs in
             dy.withUnsafeBufferPointer { dys in
                 let (x0, g0) = (xs.baseAddress!, dys.baseAddress!)
                 parallelFor(n * cb) { items in
                     for item in items {
                         let (sample, block) = (item / cb, item % cb)
-                        let (m, a, s) = (lanes(statistics.meanFloat, block * 16), lanes(statistics.scale, block * 16), lanes(statistics.shift, block * 16))
-                        let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
                         var (sum, centred) = (SIMD16<Float>.zero, SIMD16<Float>.zero)
-                        for i in 0..<plane {
-                            let xv = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                            var gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                            if relu { gv.replace(with: 0, where: .!(xv * a + s .> 0)) }
-                            sum += gv
-                            centred += gv * (xv - m)
+                        withUnsafeMutableBytes(of: &sum) { sums in
+                            withUnsafeMutableBytes(of: &centred) { centreds in
+                                ck_lane_batch_norm_sums(x0 + item * plane * 16, g0 + item * plane * 16, plane, p.at(0, block * 16), p.at(1, block * 16),
+                                                        p.at(2, block * 16), relu ? 1 : 0, sums.baseAddress!.assumingMemoryBound(to: Float.self),
+                                                        centreds.baseAddress!.assumingMemoryBound(to: Float.self))
+                            }
                         }
                         for lane in 0..<16 {
                             partial[sample * c + block * 16 + lane] = Double(sum[lane])
@@ -256,6 +254,7 @@ enum TrainingKernels {
         let gradBias = (0..<c).map { ch in Float((0..<n).reduce(0.0) { $0 + partial[$1 * c + ch] }) }
         let gradWeight = (0..<c).map { ch in Float((0..<n).reduce(0.0) { $0 + partial[n * c + $1 * c + ch] }) * statistics.invStd[ch] }
         let k = (0..<c).map { weight.scalars[$0] * statistics.invStd[$0] / count }
+        let q = PackedLanes([statistics.invStd, k, gradBias, gradWeight])
         let gradInput = Tensor(blockedShape: x.shape, block: 16) { out in
             let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
@@ -263,20 +262,9 @@ enum TrainingKernels {
                     let (x0, g0) = (xs.baseAddress!, dys.baseAddress!)
                     parallelFor(n * cb) { items in
                         for item in items {
-                            let block = item % cb
-                            let (m, a, s) = (lanes(statistics.meanFloat, block * 16), lanes(statistics.scale, block * 16), lanes(statistics.shift, block * 16))
-                            let (inv, kv) = (lanes(statistics.invStd, block * 16), lanes(k, block * 16))
-                            let (gb, gw) = (lanes(gradBias, block * 16), lanes(gradWeight, block * 16))
-                            let cv = SIMD16<Float>(repeating: count)
-                            let (rx, rg) = (UnsafeRawPointer(x0 + item * plane * 16), UnsafeRawPointer(g0 + item * plane * 16))
-                            let ro = UnsafeMutableRawPointer(o + item * plane * 16)
-                            for i in 0..<plane {
-                                let xv = rx.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                                var gv = rg.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-                                if relu { gv.replace(with: 0, where: .!(xv * a + s .> 0)) }
-                                let xhat = (xv - m) * inv
-                                ro.storeBytes(of: kv * (cv * gv - gb - xhat * gw), toByteOffset: i * 64, as: SIMD16<Float>.self)
-                            }
+                            let (at, base) = ((item % cb) * 16, item * plane * 16)
+                            ck_lane_batch_norm_input(x0 + base, g0 + base, o + base, plane, p.at(0, at), p.at(1, at), p.at(2, at), q.at(0, at),
+                                                     q.at(1, at), q.at(2, at), q.at(3, at), count, relu ? 1 : 0)
                         }
                     }
                 }
@@ -322,43 +310,50 @@ enum TrainingKernels {
         return values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + at).loadUnaligned(as: SIMD16<Float>.self) }
     }
 
-    /// Per-lane sums of `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
-    @inline(__always)
-    static func laneSum(_ p: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
-        let raw = UnsafeRawPointer(p)
-        var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
-        var i = 0
-        while i + 4 <= pixels {
-            a0 += raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-            a1 += raw.loadUnaligned(fromByteOffset: i * 64 + 64, as: SIMD16<Float>.self)
-            a2 += raw.loadUnaligned(fromByteOffset: i * 64 + 128, as: SIMD16<Float>.self)
-            a3 += raw.loadUnaligned(fromByteOffset: i * 64 + 192, as: SIMD16<Float>.self)
-            i += 4
+    /// Per-channel or per-plane float arrays copied into one allocation, for the C kernels, which
+    /// take per-lane parameters by pointer: `at(array, offset)` points at `arrays[array][offset...]`.
+    final class PackedLanes {
+        private let storage: UnsafeMutableBufferPointer<Float>
+        private let starts: [Int]
+
+        init(_ arrays: [[Float]]) {
+            storage = .allocate(capacity: arrays.reduce(0) { $0 + $1.count })
+            var starts = [Int](), next = 0
+            for array in arrays {
+                starts.append(next)
+                _ = UnsafeMutableBufferPointer(rebasing: storage[next..<(next + array.count)]).initialize(from: array)
+                next += array.count
+            }
+            self.starts = starts
         }
-        while i < pixels { a0 += raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self); i += 1 }
-        return (a0 + a1) + (a2 + a3)
+
+        deinit { storage.deallocate() }
+
+        func at(_ array: Int, _ offset: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + starts[array] + offset) }
     }
 
-    /// Per-lane `Σ (v - m)^2` over `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
+    /// Per-lane sums of `pixels` consecutive `SIMD16` vectors, four accumulators per lane
+    /// (`ck_lane_sum`).
+    @inline(__always)
+    static func laneSum(_ p: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
+        laneResult { ck_lane_sum(p, pixels, $0) }
+    }
+
+    /// Per-lane `Σ (v - m)^2` over `pixels` consecutive `SIMD16` vectors, four accumulators per
+    /// lane (`ck_lane_squared_deviations`).
     @inline(__always)
     static func laneSquaredDeviations(_ p: UnsafePointer<Float>, _ pixels: Int, from m: SIMD16<Float>) -> SIMD16<Float> {
-        let raw = UnsafeRawPointer(p)
-        var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
-        var i = 0
-        while i + 4 <= pixels {
-            let d0 = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m
-            let d1 = raw.loadUnaligned(fromByteOffset: i * 64 + 64, as: SIMD16<Float>.self) - m
-            let d2 = raw.loadUnaligned(fromByteOffset: i * 64 + 128, as: SIMD16<Float>.self) - m
-            let d3 = raw.loadUnaligned(fromByteOffset: i * 64 + 192, as: SIMD16<Float>.self) - m
-            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
-            i += 4
+        withUnsafeBytes(of: m) { mean in
+            laneResult { ck_lane_squared_deviations(p, pixels, mean.baseAddress!.assumingMemoryBound(to: Float.self), $0) }
         }
-        while i < pixels {
-            let d = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self) - m
-            a0 += d * d
-            i += 1
-        }
-        return (a0 + a1) + (a2 + a3)
+    }
+
+    /// The 16 floats a C lanes kernel writes through its output pointer, as one vector.
+    @inline(__always)
+    static func laneResult(_ body: (UnsafeMutablePointer<Float>) -> Void) -> SIMD16<Float> {
+        var result = SIMD16<Float>.zero
+        withUnsafeMutableBytes(of: &result) { body($0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+        return result
     }
 
     /// `o[i] = x[i] * scale + shift`, then `max(o[i], 0)` with `relu`.
@@ -549,28 +544,12 @@ enum TrainingKernels {
 
     /// `o[i] = max(x[i], 0)`, bit for bit `Swift.max(x, 0)` (which gives +0 for -0 and keeps NaN).
     @inline(__always)
-    static func relu(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
-        let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
-        var i = 0
-        while i + 16 <= count {
-            let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            ro.storeBytes(of: v.replacing(with: 0, where: v .<= 0), toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count { o[i] = max(x[i], 0); i += 1 }
-    }
+    static func relu(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) { ck_relu(x, o, count) }
 
     /// `o[i] = max(a[i] + b[i], 0)`.
     @inline(__always)
     static func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
-        let (ra, rb, ro) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(o))
-        var i = 0
-        while i + 16 <= count {
-            let v = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            ro.storeBytes(of: v.replacing(with: 0, where: v .<= 0), toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count { o[i] = max(a[i] + b[i], 0); i += 1 }
+        ck_add_relu(a, b, o, count)
     }
 
     /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`, without branches (the signs of a
@@ -593,15 +572,7 @@ enum TrainingKernels {
     /// `o[i] = y[i] > 0 ? g[i] : 0`.
     @inline(__always)
     static func maskedByPositive(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
-        let (rg, ry, ro) = (UnsafeRawPointer(g), UnsafeRawPointer(y), UnsafeMutableRawPointer(o))
-        var i = 0
-        while i + 16 <= count {
-            let positive = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) .> 0
-            let v = SIMD16<Float>.zero.replacing(with: rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), where: positive)
-            ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count { o[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+        ck_masked_by_positive(g, y, o, count)
     }
 
     /// `a + b` for equal shapes on all threads, in `a`'s layout (row-major when `b`'s differs).
@@ -613,7 +584,7 @@ enum TrainingKernels {
             a.withUnsafeMutableBufferPointer { xs in
                 let (x0, y0) = (xs.baseAddress!, ys.baseAddress!)
                 parallelFor(xs.count, minimumPerThread: flatGrain) { range in
-                    for i in range { x0[i] += y0[i] }
+                    ck_add_in_place(x0 + range.lowerBound, y0 + range.lowerBound, range.count)
                 }
             }
         }

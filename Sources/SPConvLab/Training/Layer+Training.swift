@@ -45,8 +45,8 @@ extension IdentityCapture {
 
 extension BasicBlock {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
-        var out = try tape.batchNorm(try conv1.layer.trainingForward(x, tape: tape), bn1, relu: true)
-        out = try bn2.trainingForward(try conv2.layer.trainingForward(out, tape: tape), tape: tape)
+        var out = try conv1.trainingForward(x, tape: tape, bn: bn1, relu: true)
+        out = try conv2.trainingForward(out, tape: tape, bn: bn2, relu: false)
         let identity = try downsample?.trainingForward(x, tape: tape) ?? x
         return tape.addRelu(out, identity)
     }
@@ -55,7 +55,7 @@ extension BasicBlock {
 extension Bottleneck {
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
         var out = try tape.batchNorm(try conv1.trainingForward(x, tape: tape), bn1, relu: true)
-        out = try tape.batchNorm(try conv2.layer.trainingForward(out, tape: tape), bn2, relu: true)
+        out = try conv2.trainingForward(out, tape: tape, bn: bn2, relu: true)
         out = try bn3.trainingForward(try conv3.trainingForward(out, tape: tape), tape: tape)
         let identity = try downsample?.trainingForward(x, tape: tape) ?? x
         return tape.addRelu(out, identity)
@@ -71,10 +71,34 @@ extension SPConv {
     /// (`Tape.spconvRedundant`), and both batch norms with the fusion as one op
     /// (`Tape.spconvNormalizedFusion`); on AVX-512 the whole layer stays in oneDNN's `nChw16c`.
     public func trainingForward(_ x: Variable, tape: Tape) throws -> Variable {
+        let (rep, red) = try branches(x, tape: tape)
+        return try tape.spconvNormalizedFusion(rep, red, bn1: bn1, bn2: bn2)
+    }
+
+    /// `relu?(outer(self(x)))`, the layer and the batch norm after it in a residual block, with
+    /// both batch norms of the layer, its fusion and `outer` as one op
+    /// (`Tape.spconvNormalizedFusion(_:_:bn1:bn2:then:relu:)`).
+    public func trainingForward(_ x: Variable, tape: Tape, normalizedBy outer: BatchNorm2D, relu: Bool) throws -> Variable {
+        let (rep, red) = try branches(x, tape: tape)
+        return try tape.spconvNormalizedFusion(rep, red, bn1: bn1, bn2: bn2, then: outer, relu: relu)
+    }
+
+    private func branches(_ x: Variable, tape: Tape) throws -> (rep: Variable, red: Variable) {
         try checkSpatial(tape.storedValue(x).shape, path: "")
         let rep = try tape.spconvRepresentative(x, channels: 0..<representativeChannels, gwc: gwc, pwc: pwc, stride: stride)
         let red = try tape.spconvRedundant(x, channels: representativeChannels..<inputChannels, conv1x1: conv1x1, stride: stride)
-        return try tape.spconvNormalizedFusion(rep, red, bn1: bn1, bn2: bn2)
+        return (rep, red)
+    }
+}
+
+extension ConvUnit {
+    /// The slot followed by its batch norm (and ReLU) in training; an SPConv slot runs its own
+    /// normalisation and `bn` as one op.
+    func trainingForward(_ x: Variable, tape: Tape, bn: BatchNorm2D, relu: Bool) throws -> Variable {
+        switch self {
+        case .plain(let conv): return try tape.batchNorm(try tape.conv2d(x, conv), bn, relu: relu)
+        case .split(let spconv): return try spconv.trainingForward(x, tape: tape, normalizedBy: bn, relu: relu)
+        }
     }
 }
 

@@ -192,8 +192,7 @@ extension Tape {
     /// training mode and update their running statistics as `batchNorm` does.
     public func spconvNormalizedFusion(_ rep: Variable, _ red: Variable, bn1: BatchNorm2D, bn2: BatchNorm2D, momentum: Float = 0.1) throws -> Variable {
         let (x, y) = (storedValue(rep), storedValue(red))
-        guard x.layout == .channelBlocked(16), y.layout == .channelBlocked(16), x.shape == y.shape,
-              x.shape[1] == bn1.channels, x.shape[1] == bn2.channels, x.shape[0] * x.shape[2] * x.shape[3] > 1 else {
+        guard fusesBlocked(x, y, normalizedBy: [bn1, bn2]) else {
             return spconvFusion(try batchNorm(rep, bn1, momentum: momentum), try batchNorm(red, bn2, momentum: momentum))
         }
         let fused = TrainingKernels.spconvNormalizedFusionBlocked(x, y, weights: (bn1.weight, bn2.weight), biases: (bn1.bias, bn2.bias),
@@ -211,6 +210,44 @@ extension Tape {
             self.accumulate(ParameterKey(bn2, "bias"), grads.biases.1)
             return [grads.rep, grads.red]
         }
+    }
+
+    /// `relu?(outer(spconvNormalizedFusion(rep, red, bn1, bn2)))`: an SPConv layer's normalisation
+    /// and the batch norm after it (and its ReLU) as one op when both inputs are channel-blocked
+    /// (`TrainingKernels.spconvFusionBatchNormBlocked`: neither the fusion's output nor its
+    /// gradient is written; output channel-blocked), else those ops one by one. All three batch
+    /// norms are in training mode and update their running statistics as `batchNorm` does.
+    public func spconvNormalizedFusion(_ rep: Variable, _ red: Variable, bn1: BatchNorm2D, bn2: BatchNorm2D, then outer: BatchNorm2D,
+                                       relu: Bool, momentum: Float = 0.1) throws -> Variable {
+        let (x, y) = (storedValue(rep), storedValue(red))
+        guard fusesBlocked(x, y, normalizedBy: [bn1, bn2, outer]) else {
+            return try batchNorm(try spconvNormalizedFusion(rep, red, bn1: bn1, bn2: bn2, momentum: momentum), outer, momentum: momentum, relu: relu)
+        }
+        let fused = TrainingKernels.spconvFusionBatchNormBlocked(x, y, inner: ((bn1.weight, bn2.weight), (bn1.bias, bn2.bias), (bn1.epsilon, bn2.epsilon)),
+                                                                 outer: (outer.weight, outer.bias, outer.epsilon), relu: relu)
+        let count = x.shape[0] * x.shape[2] * x.shape[3]
+        updateRunningStatistics(of: bn1, with: fused.state.inner.0, count: count, momentum: momentum)
+        updateRunningStatistics(of: bn2, with: fused.state.inner.1, count: count, momentum: momentum)
+        updateRunningStatistics(of: outer, with: fused.state.outer, count: count, momentum: momentum)
+        let (innerWeights, outerWeight) = ((bn1.weight, bn2.weight), outer.weight)
+        return record(fused.output, inputs: [rep, red], takesBlockedGradient: true) { [unowned self] gradient in
+            let grads = TrainingKernels.spconvFusionBatchNormBackwardBlocked(gradient, x, y, state: fused.state, innerWeights: innerWeights,
+                                                                             outerWeight: outerWeight)
+            self.accumulate(ParameterKey(bn1, "weight"), grads.innerWeights.0)
+            self.accumulate(ParameterKey(bn1, "bias"), grads.innerBiases.0)
+            self.accumulate(ParameterKey(bn2, "weight"), grads.innerWeights.1)
+            self.accumulate(ParameterKey(bn2, "bias"), grads.innerBiases.1)
+            self.accumulate(ParameterKey(outer, "weight"), grads.outerWeight)
+            self.accumulate(ParameterKey(outer, "bias"), grads.outerBias)
+            return [grads.rep, grads.red]
+        }
+    }
+
+    /// Whether SPConv's fused normalisation ops apply: two channel-blocked values of one shape
+    /// whose channels each batch norm has, with more than one value per channel.
+    private func fusesBlocked(_ x: Tensor, _ y: Tensor, normalizedBy norms: [BatchNorm2D]) -> Bool {
+        x.layout == .channelBlocked(16) && y.layout == .channelBlocked(16) && x.shape == y.shape
+            && norms.allSatisfy { $0.channels == x.shape[1] } && x.shape[0] * x.shape[2] * x.shape[3] > 1
     }
 
     // MARK: Element-wise

@@ -1,0 +1,72 @@
+// Chooses one build of the kernels at run time and forwards each call to it.
+#include "CKernels.h"
+#include "table.h"
+
+static const ck_table *ck_active_table;
+static int ck_level = -1;
+
+static int ck_cpu_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+
+void ck_select_isa(int max_level) {
+    int level = ck_cpu_level();
+    if (max_level < level) level = max_level < 0 ? 0 : max_level;
+    const ck_table *table = level == 2 ? &ck_table_avx512 : level == 1 ? &ck_table_avx2 : &ck_table_baseline;
+    __atomic_store_n(&ck_level, level, __ATOMIC_RELEASE);
+    __atomic_store_n(&ck_active_table, table, __ATOMIC_RELEASE);
+}
+
+static inline const ck_table *ck_table_in_use(void) {
+    const ck_table *table = __atomic_load_n(&ck_active_table, __ATOMIC_ACQUIRE);
+    if (table) return table;
+    ck_select_isa(2);
+    return __atomic_load_n(&ck_active_table, __ATOMIC_ACQUIRE);
+}
+
+int ck_active_isa(void) {
+    (void)ck_table_in_use();
+    return __atomic_load_n(&ck_level, __ATOMIC_ACQUIRE);
+}
+
+void ck_lane_sum(const float *x, long pixels, float *out) { ck_table_in_use()->lane_sum(x, pixels, out); }
+void ck_lane_squared_deviations(const float *x, long pixels, const float *mean, float *out) {
+    ck_table_in_use()->lane_squared_deviations(x, pixels, mean, out);
+}
+void ck_lane_affine(const float *x, float *o, long pixels, const float *scale, const float *shift, int relu) {
+    ck_table_in_use()->lane_affine(x, o, pixels, scale, shift, relu);
+}
+void ck_lane_batch_norm_sums(const float *x, const float *dy, long pixels, const float *mean, const float *scale,
+                             const float *shift, int relu, float *sum, float *centred) {
+    ck_table_in_use()->lane_batch_norm_sums(x, dy, pixels, mean, scale, shift, relu, sum, centred);
+}
+void ck_lane_batch_norm_input(const float *x, const float *dy, float *o, long pixels, const float *mean, const float *scale,
+                              const float *shift, const float *inv_std, const float *k, const float *grad_bias,
+                              const float *grad_weight, float count, int relu) {
+    ck_table_in_use()->lane_batch_norm_input(x, dy, o, pixels, mean, scale, shift, inv_std, k, grad_bias, grad_weight, count, relu);
+}
+void ck_lane_centred_moments(const float *r, const float *d, long pixels, const float *m1, const float *m2, float *out) {
+    ck_table_in_use()->lane_centred_moments(r, d, pixels, m1, m2, out);
+}
+void ck_lane_affine_pair(const float *r, const float *d, float *o, long pixels, const float *ca, const float *cb,
+                         const float *c0, int relu) {
+    ck_table_in_use()->lane_affine_pair(r, d, o, pixels, ca, cb, c0, relu);
+}
+void ck_lane_masked_gradient_sums(const float *dy, const float *r, const float *d, long pixels, const float *m1,
+                                  const float *m2, const float *ca, const float *cb, const float *c0, int relu, float *out) {
+    ck_table_in_use()->lane_masked_gradient_sums(dy, r, d, pixels, m1, m2, ca, cb, c0, relu, out);
+}
+void ck_lane_pair_gradient(const float *dy, const float *r, const float *d, float *oa, float *ob, long pixels,
+                           const float *coefficients, int relu) {
+    ck_table_in_use()->lane_pair_gradient(dy, r, d, oa, ob, pixels, coefficients, relu);
+}
+void ck_relu(const float *x, float *o, long count) { ck_table_in_use()->relu(x, o, count); }
+void ck_add_relu(const float *a, const float *b, float *o, long count) { ck_table_in_use()->add_relu(a, b, o, count); }
+void ck_masked_by_positive(const float *g, const float *y, float *o, long count) {
+    ck_table_in_use()->masked_by_positive(g, y, o, count);
+}
+void ck_add_in_place(float *a, const float *b, long count) { ck_table_in_use()->add_in_place(a, b, count); }

@@ -1,0 +1,63 @@
+#ifndef SPCONVLAB_CKERNELS_H
+#define SPCONVLAB_CKERNELS_H
+
+/// The memory-bound training kernels' inner loops, compiled three times (AVX-512, AVX2 + FMA,
+/// and the x86-64 baseline) and chosen at run time: the build assumes no CPU, so Swift's own
+/// `SIMD16<Float>` code is baseline SSE with spills, four instructions per 16-lane operation.
+///
+/// "Lanes" kernels work on one (sample, 16-channel block) item of oneDNN's `nChw16c` layout:
+/// `pixels` consecutive vectors of 16 floats, one lane per channel; per-lane parameters are
+/// arrays of 16 floats. "Flat" kernels work on `count` consecutive floats. Every kernel keeps the
+/// order of its float operations on every instruction set (no contraction into FMA), so all
+/// three builds give the same bits.
+
+/// Chooses the widest build at most `max_level` (2 AVX-512, 1 AVX2 + FMA, 0 baseline) that this
+/// CPU runs. Until called, the widest this CPU runs is used.
+void ck_select_isa(int max_level);
+/// The build in use: 2, 1 or 0 as above.
+int ck_active_isa(void);
+
+// MARK: Lanes kernels (nChw16c items)
+
+/// out[l] = Σ x[i][l].
+void ck_lane_sum(const float *x, long pixels, float *out);
+/// out[l] = Σ (x[i][l] - mean[l])^2.
+void ck_lane_squared_deviations(const float *x, long pixels, const float *mean, float *out);
+/// o[i] = x[i] * scale + shift, then zero where that is <= 0 when relu.
+void ck_lane_affine(const float *x, float *o, long pixels, const float *scale, const float *shift, int relu);
+/// Batch norm backward's sums: g = dy, zeroed where not (x * scale + shift > 0) when relu;
+/// sum[l] = Σ g, centred[l] = Σ g (x - mean).
+void ck_lane_batch_norm_sums(const float *x, const float *dy, long pixels, const float *mean, const float *scale,
+                             const float *shift, int relu, float *sum, float *centred);
+/// Batch norm backward's input gradient, g masked as above:
+/// o = k * (count * g - grad_bias - ((x - mean) * inv_std) * grad_weight).
+void ck_lane_batch_norm_input(const float *x, const float *dy, float *o, long pixels, const float *mean, const float *scale,
+                              const float *shift, const float *inv_std, const float *k, const float *grad_bias,
+                              const float *grad_weight, float count, int relu);
+/// SPConv: per lane Σ r', Σ d', Σ r'^2, Σ d'^2, Σ r' d' with r' = r - m1, d' = d - m2 (out: 5 x 16).
+void ck_lane_centred_moments(const float *r, const float *d, long pixels, const float *m1, const float *m2, float *out);
+/// SPConv: o = r * ca + d * cb + c0, zeroed where <= 0 when relu.
+void ck_lane_affine_pair(const float *r, const float *d, float *o, long pixels, const float *ca, const float *cb,
+                         const float *c0, int relu);
+/// SPConv: g = dy, zeroed where not (r * ca + d * cb + c0 > 0) when relu; per lane Σ g,
+/// Σ g (r - m1), Σ g (d - m2) (out: 3 x 16).
+void ck_lane_masked_gradient_sums(const float *dy, const float *r, const float *d, long pixels, const float *m1,
+                                  const float *m2, const float *ca, const float *cb, const float *c0, int relu, float *out);
+/// SPConv: g masked as above; r' = r - m1, d' = d - m2;
+/// oa = ((g * ag + r' * ar) + d' * ad) + a0, ob = ((g * bg + r' * br) + d' * bd) + b0.
+/// coefficients: 13 x 16 floats, in order m1, m2, ca, cb, c0, ag, ar, ad, a0, bg, br, bd, b0.
+void ck_lane_pair_gradient(const float *dy, const float *r, const float *d, float *oa, float *ob, long pixels,
+                           const float *coefficients, int relu);
+
+// MARK: Flat kernels
+
+/// o = x, zeroed where <= 0 (so +0 for -0, NaN kept): Swift's max(x, 0).
+void ck_relu(const float *x, float *o, long count);
+/// o = a + b, zeroed where <= 0.
+void ck_add_relu(const float *a, const float *b, float *o, long count);
+/// o = g where y > 0, else 0.
+void ck_masked_by_positive(const float *g, const float *y, float *o, long count);
+/// a += b.
+void ck_add_in_place(float *a, const float *b, long count);
+
+#endif

@@ -1,0 +1,151 @@
+// The kernels' bodies. No include guard: the three ck_*.c files include it once each, after
+// defining CK(name) (a function's name in that build), CK_TABLE and the functions' target.
+// Float operations are never contracted into FMA, so every build gives the same bits.
+#pragma clang fp contract(off)
+// The vector helpers are always inlined, so no 64-byte vector crosses a call and the ABI note
+// about passing them without AVX-512 does not apply.
+#pragma clang diagnostic ignored "-Wpsabi"
+#define CK_INLINE static inline __attribute__((always_inline))
+
+typedef float v16 __attribute__((ext_vector_type(16)));
+typedef int v16i __attribute__((ext_vector_type(16)));
+
+CK_INLINE v16 CK(ld)(const float *p) { v16 v; __builtin_memcpy(&v, p, 64); return v; }
+CK_INLINE void CK(st)(float *p, v16 v) { __builtin_memcpy(p, &v, 64); }
+/// v with every lane <= 0 made +0: Swift's max(v, 0) (NaN kept, -0 made +0).
+CK_INLINE v16 CK(relu)(v16 v) { return (v16)((v16i)v & ~(v16i)(v <= 0)); }
+/// g where c > 0, else +0 (also where c is NaN).
+CK_INLINE v16 CK(keep_positive)(v16 g, v16 c) { return (v16)((v16i)g & (v16i)(c > 0)); }
+CK_INLINE void CK(put)(float *out, v16 v) { CK(st)(out, v); }
+
+static void CK(lane_sum)(const float *x, long pixels, float *out) {
+    v16 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    long i = 0;
+    for (; i + 4 <= pixels; i += 4) {
+        a0 += CK(ld)(x + i * 16); a1 += CK(ld)(x + i * 16 + 16); a2 += CK(ld)(x + i * 16 + 32); a3 += CK(ld)(x + i * 16 + 48);
+    }
+    for (; i < pixels; i++) a0 += CK(ld)(x + i * 16);
+    CK(put)(out, (a0 + a1) + (a2 + a3));
+}
+
+static void CK(lane_squared_deviations)(const float *x, long pixels, const float *mean, float *out) {
+    v16 m = CK(ld)(mean), a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    long i = 0;
+    for (; i + 4 <= pixels; i += 4) {
+        v16 d0 = CK(ld)(x + i * 16) - m, d1 = CK(ld)(x + i * 16 + 16) - m, d2 = CK(ld)(x + i * 16 + 32) - m, d3 = CK(ld)(x + i * 16 + 48) - m;
+        a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3;
+    }
+    for (; i < pixels; i++) { v16 d = CK(ld)(x + i * 16) - m; a0 += d * d; }
+    CK(put)(out, (a0 + a1) + (a2 + a3));
+}
+
+static void CK(lane_affine)(const float *x, float *o, long pixels, const float *scale, const float *shift, int relu) {
+    v16 a = CK(ld)(scale), s = CK(ld)(shift);
+    if (relu) {
+        for (long i = 0; i < pixels; i++) CK(st)(o + i * 16, CK(relu)(CK(ld)(x + i * 16) * a + s));
+    } else {
+        for (long i = 0; i < pixels; i++) CK(st)(o + i * 16, CK(ld)(x + i * 16) * a + s);
+    }
+}
+
+static void CK(lane_batch_norm_sums)(const float *x, const float *dy, long pixels, const float *mean, const float *scale,
+                                     const float *shift, int relu, float *sum, float *centred) {
+    v16 m = CK(ld)(mean), a = CK(ld)(scale), s = CK(ld)(shift), total = 0, cross = 0;
+    for (long i = 0; i < pixels; i++) {
+        v16 xv = CK(ld)(x + i * 16), g = CK(ld)(dy + i * 16);
+        if (relu) g = CK(keep_positive)(g, xv * a + s);
+        total += g;
+        cross += g * (xv - m);
+    }
+    CK(put)(sum, total);
+    CK(put)(centred, cross);
+}
+
+static void CK(lane_batch_norm_input)(const float *x, const float *dy, float *o, long pixels, const float *mean,
+                                      const float *scale, const float *shift, const float *inv_std, const float *k,
+                                      const float *grad_bias, const float *grad_weight, float count, int relu) {
+    v16 m = CK(ld)(mean), a = CK(ld)(scale), s = CK(ld)(shift), inv = CK(ld)(inv_std), kv = CK(ld)(k);
+    v16 gb = CK(ld)(grad_bias), gw = CK(ld)(grad_weight), cv = count;
+    for (long i = 0; i < pixels; i++) {
+        v16 xv = CK(ld)(x + i * 16), g = CK(ld)(dy + i * 16);
+        if (relu) g = CK(keep_positive)(g, xv * a + s);
+        v16 xhat = (xv - m) * inv;
+        CK(st)(o + i * 16, kv * (cv * g - gb - xhat * gw));
+    }
+}
+
+static void CK(lane_centred_moments)(const float *r, const float *d, long pixels, const float *m1, const float *m2, float *out) {
+    v16 ma = CK(ld)(m1), mb = CK(ld)(m2), sr = 0, sd = 0, srr = 0, sdd = 0, srd = 0;
+    for (long i = 0; i < pixels; i++) {
+        v16 a = CK(ld)(r + i * 16) - ma, b = CK(ld)(d + i * 16) - mb;
+        sr += a; sd += b; srr += a * a; sdd += b * b; srd += a * b;
+    }
+    CK(put)(out, sr); CK(put)(out + 16, sd); CK(put)(out + 32, srr); CK(put)(out + 48, sdd); CK(put)(out + 64, srd);
+}
+
+CK_INLINE v16 CK(pre_activation)(v16 r, v16 d, v16 ca, v16 cb, v16 c0) { return r * ca + d * cb + c0; }
+
+static void CK(lane_affine_pair)(const float *r, const float *d, float *o, long pixels, const float *ca, const float *cb,
+                                 const float *c0, int relu) {
+    v16 va = CK(ld)(ca), vb = CK(ld)(cb), v0 = CK(ld)(c0);
+    for (long i = 0; i < pixels; i++) {
+        v16 v = CK(pre_activation)(CK(ld)(r + i * 16), CK(ld)(d + i * 16), va, vb, v0);
+        CK(st)(o + i * 16, relu ? CK(relu)(v) : v);
+    }
+}
+
+static void CK(lane_masked_gradient_sums)(const float *dy, const float *r, const float *d, long pixels, const float *m1,
+                                          const float *m2, const float *ca, const float *cb, const float *c0, int relu,
+                                          float *out) {
+    v16 ma = CK(ld)(m1), mb = CK(ld)(m2), va = CK(ld)(ca), vb = CK(ld)(cb), v0 = CK(ld)(c0), sg = 0, sgr = 0, sgd = 0;
+    for (long i = 0; i < pixels; i++) {
+        v16 x = CK(ld)(r + i * 16), y = CK(ld)(d + i * 16), g = CK(ld)(dy + i * 16);
+        if (relu) g = CK(keep_positive)(g, CK(pre_activation)(x, y, va, vb, v0));
+        sg += g; sgr += g * (x - ma); sgd += g * (y - mb);
+    }
+    CK(put)(out, sg); CK(put)(out + 16, sgr); CK(put)(out + 32, sgd);
+}
+
+static void CK(lane_pair_gradient)(const float *dy, const float *r, const float *d, float *oa, float *ob, long pixels,
+                                   const float *c, int relu) {
+    v16 ma = CK(ld)(c), mb = CK(ld)(c + 16), va = CK(ld)(c + 32), vb = CK(ld)(c + 48), v0 = CK(ld)(c + 64);
+    v16 ag = CK(ld)(c + 80), ar = CK(ld)(c + 96), ad = CK(ld)(c + 112), a0 = CK(ld)(c + 128);
+    v16 bg = CK(ld)(c + 144), br = CK(ld)(c + 160), bd = CK(ld)(c + 176), b0 = CK(ld)(c + 192);
+    for (long i = 0; i < pixels; i++) {
+        v16 x = CK(ld)(r + i * 16), y = CK(ld)(d + i * 16), g = CK(ld)(dy + i * 16);
+        if (relu) g = CK(keep_positive)(g, CK(pre_activation)(x, y, va, vb, v0));
+        v16 xc = x - ma, yc = y - mb;
+        CK(st)(oa + i * 16, ((g * ag + xc * ar) + yc * ad) + a0);
+        CK(st)(ob + i * 16, ((g * bg + xc * br) + yc * bd) + b0);
+    }
+}
+
+static void CK(relu_flat)(const float *x, float *o, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) CK(st)(o + i, CK(relu)(CK(ld)(x + i)));
+    for (; i < count; i++) o[i] = x[i] <= 0 ? 0 : x[i];
+}
+
+static void CK(add_relu_flat)(const float *a, const float *b, float *o, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) CK(st)(o + i, CK(relu)(CK(ld)(a + i) + CK(ld)(b + i)));
+    for (; i < count; i++) { float v = a[i] + b[i]; o[i] = v <= 0 ? 0 : v; }
+}
+
+static void CK(masked_by_positive_flat)(const float *g, const float *y, float *o, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) CK(st)(o + i, CK(keep_positive)(CK(ld)(g + i), CK(ld)(y + i)));
+    for (; i < count; i++) o[i] = y[i] > 0 ? g[i] : 0;
+}
+
+static void CK(add_in_place_flat)(float *a, const float *b, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) CK(st)(a + i, CK(ld)(a + i) + CK(ld)(b + i));
+    for (; i < count; i++) a[i] += b[i];
+}
+
+const ck_table CK_TABLE = {
+    CK(lane_sum), CK(lane_squared_deviations), CK(lane_affine), CK(lane_batch_norm_sums), CK(lane_batch_norm_input),
+    CK(lane_centred_moments), CK(lane_affine_pair), CK(lane_masked_gradient_sums), CK(lane_pair_gradient),
+    CK(relu_flat), CK(add_relu_flat), CK(masked_by_positive_flat), CK(add_in_place_flat),
+};

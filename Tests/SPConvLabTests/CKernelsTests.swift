@@ -1,0 +1,131 @@
+import CKernels
+import Testing
+@testable import SPConvLab
+
+/// The C kernels of every build this CPU runs (baseline, AVX2 + FMA, AVX-512), each against a
+/// scalar Swift twin written from the header's formulas in the same order of operations, so the
+/// results must agree bit for bit (the C files forbid contraction into FMA). Odd pixel and element
+/// counts exercise the unrolled loops' tails; -0, NaN and exact zeros the ReLU masks.
+///
+/// Switching the build is process-wide; since every build gives the same bits, a test running at
+/// the same time on another build is not disturbed.
+@Suite struct CKernelsTests {
+    /// The builds this CPU runs: 0 baseline, 1 AVX2, 2 AVX-512.
+    static var levels: [Int32] {
+        _ = DNNL.shared
+        let current = ck_active_isa()
+        defer { ck_select_isa(current) }
+        return [0, 1, 2].filter { level in ck_select_isa(level); return ck_active_isa() == level }
+    }
+
+    /// Runs `body` with build `level`, then restores the one the engine chose.
+    func with(_ level: Int32, _ body: () -> Void) {
+        _ = DNNL.shared
+        let current = ck_active_isa()
+        ck_select_isa(level)
+        #expect(ck_active_isa() == level)
+        body()
+        ck_select_isa(current)
+    }
+
+    static func values(_ count: Int, seed: UInt64, specials: Bool = false) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        var v = Tensor.gaussian([count], generator: &generator).scalars
+        if specials && count > 8 { (v[1], v[3], v[5], v[7]) = (-0.0, .nan, 0, -.nan) }
+        return v
+    }
+
+    static func expectBits(_ actual: [Float], _ expected: [Float], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let mismatch = zip(actual, expected).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }
+        #expect(actual.count == expected.count && mismatch == nil,
+                "\(what): element \(mismatch?.offset ?? -1) is \(mismatch?.element.0 ?? 0), expected \(mismatch?.element.1 ?? 0)",
+                sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: levels)
+    func flatKernelsMatchScalarTwins(_ level: Int32) {
+        for count in [1, 15, 16, 37, 100] {
+            let (a, b) = (Self.values(count, seed: 1, specials: true), Self.values(count, seed: 2, specials: true))
+            var out = [Float](repeating: 7, count: count)
+            with(level) { ck_relu(a, &out, count) }
+            Self.expectBits(out, a.map { Swift.max($0, 0) }, "relu \(count)")
+            with(level) { ck_add_relu(a, b, &out, count) }
+            Self.expectBits(out, zip(a, b).map { Swift.max($0 + $1, 0) }, "add_relu \(count)")
+            with(level) { ck_masked_by_positive(a, b, &out, count) }
+            Self.expectBits(out, zip(a, b).map { $1 > 0 ? $0 : 0 }, "masked_by_positive \(count)")
+            var sum = a
+            with(level) { ck_add_in_place(&sum, b, count) }
+            Self.expectBits(sum, zip(a, b).map { $0 + $1 }, "add_in_place \(count)")
+        }
+    }
+
+    @Test(arguments: levels)
+    func laneKernelsMatchScalarTwins(_ level: Int32) {
+        for pixels in [1, 3, 4, 13] {
+            let n = pixels * 16
+            let (x, d, g) = (Self.values(n, seed: 3), Self.values(n, seed: 4), Self.values(n, seed: 5))
+            let p = (0..<20).map { Self.values(16, seed: 10 + UInt64($0)) }
+            // Element (pixel, lane) of a lanes buffer, and a per-lane scalar twin's result.
+            func lanes(_ f: (Int) -> Float) -> [Float] { (0..<16).map(f) }
+            func perPixel(_ f: (Int, Int) -> Float) -> [Float] { (0..<n).map { f($0 / 16, $0 % 16) } }
+            func unrolledSum(_ lane: Int, _ term: (Int) -> Float) -> Float {
+                var acc: [Float] = [0, 0, 0, 0]
+                var i = 0
+                while i + 4 <= pixels { for k in 0..<4 { acc[k] += term(i + k) }; i += 4 }
+                while i < pixels { acc[0] += term(i); i += 1 }
+                return (acc[0] + acc[1]) + (acc[2] + acc[3])
+            }
+            func sequentialSum(_ term: (Int) -> Float) -> Float { (0..<pixels).reduce(Float(0)) { $0 + term($1) } }
+            func relu(_ v: Float) -> Float { v <= 0 ? 0 : v }
+            func keep(_ g: Float, _ c: Float) -> Float { c > 0 ? g : 0 }
+
+            var out = [Float](repeating: 0, count: 5 * 16), o = [Float](repeating: 0, count: n), o2 = o
+            with(level) { ck_lane_sum(x, pixels, &out) }
+            Self.expectBits(Array(out[0..<16]), lanes { l in unrolledSum(l) { x[$0 * 16 + l] } }, "lane_sum \(pixels)")
+            with(level) { ck_lane_squared_deviations(x, pixels, p[0], &out) }
+            Self.expectBits(Array(out[0..<16]), lanes { l in unrolledSum(l) { (x[$0 * 16 + l] - p[0][l]) * (x[$0 * 16 + l] - p[0][l]) } },
+                            "lane_squared_deviations \(pixels)")
+            for useRelu in [false, true] {
+                let r: Int32 = useRelu ? 1 : 0
+                func mask(_ v: Float) -> Float { useRelu ? relu(v) : v }
+                with(level) { ck_lane_affine(x, &o, pixels, p[1], p[2], r) }
+                Self.expectBits(o, perPixel { i, l in mask(x[i * 16 + l] * p[1][l] + p[2][l]) }, "lane_affine \(pixels) \(useRelu)")
+                // Batch norm backward: mean p3, scale p1, shift p2, invStd p4, k p5, grad bias p6, grad weight p7.
+                func gm(_ i: Int, _ l: Int) -> Float { useRelu ? keep(g[i * 16 + l], x[i * 16 + l] * p[1][l] + p[2][l]) : g[i * 16 + l] }
+                var (sums, centred) = ([Float](repeating: 0, count: 16), [Float](repeating: 0, count: 16))
+                with(level) { ck_lane_batch_norm_sums(x, g, pixels, p[3], p[1], p[2], r, &sums, &centred) }
+                Self.expectBits(sums, lanes { l in sequentialSum { gm($0, l) } }, "batch_norm_sums sum \(pixels) \(useRelu)")
+                Self.expectBits(centred, lanes { l in sequentialSum { gm($0, l) * (x[$0 * 16 + l] - p[3][l]) } },
+                                "batch_norm_sums centred \(pixels) \(useRelu)")
+                with(level) { ck_lane_batch_norm_input(x, g, &o, pixels, p[3], p[1], p[2], p[4], p[5], p[6], p[7], 3.5, r) }
+                Self.expectBits(o, perPixel { i, l in
+                    let xhat = (x[i * 16 + l] - p[3][l]) * p[4][l]
+                    return p[5][l] * (3.5 * gm(i, l) - p[6][l] - xhat * p[7][l])
+                }, "batch_norm_input \(pixels) \(useRelu)")
+                // SPConv: m1 p8, m2 p9, ca p10, cb p11, c0 p12, then ag..b0 p13..p19 and p0.
+                func pre(_ i: Int, _ l: Int) -> Float { x[i * 16 + l] * p[10][l] + d[i * 16 + l] * p[11][l] + p[12][l] }
+                func gs(_ i: Int, _ l: Int) -> Float { useRelu ? keep(g[i * 16 + l], pre(i, l)) : g[i * 16 + l] }
+                with(level) { ck_lane_affine_pair(x, d, &o, pixels, p[10], p[11], p[12], r) }
+                Self.expectBits(o, perPixel { i, l in mask(pre(i, l)) }, "affine_pair \(pixels) \(useRelu)")
+                with(level) { ck_lane_masked_gradient_sums(g, x, d, pixels, p[8], p[9], p[10], p[11], p[12], r, &out) }
+                Self.expectBits(Array(out[0..<48]), lanes { l in sequentialSum { gs($0, l) } }
+                                + lanes { l in sequentialSum { gs($0, l) * (x[$0 * 16 + l] - p[8][l]) } }
+                                + lanes { l in sequentialSum { gs($0, l) * (d[$0 * 16 + l] - p[9][l]) } }, "masked_gradient_sums \(pixels) \(useRelu)")
+                let coefficients = [p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19], p[0]].flatMap { $0 }
+                with(level) { ck_lane_pair_gradient(g, x, d, &o, &o2, pixels, coefficients, r) }
+                Self.expectBits(o, perPixel { i, l in
+                    ((gs(i, l) * p[13][l] + (x[i * 16 + l] - p[8][l]) * p[14][l]) + (d[i * 16 + l] - p[9][l]) * p[15][l]) + p[16][l]
+                }, "pair_gradient rep \(pixels) \(useRelu)")
+                Self.expectBits(o2, perPixel { i, l in
+                    ((gs(i, l) * p[17][l] + (x[i * 16 + l] - p[8][l]) * p[18][l]) + (d[i * 16 + l] - p[9][l]) * p[19][l]) + p[0][l]
+                }, "pair_gradient red \(pixels) \(useRelu)")
+            }
+            with(level) { ck_lane_centred_moments(x, d, pixels, p[8], p[9], &out) }
+            func a(_ i: Int, _ l: Int) -> Float { x[i * 16 + l] - p[8][l] }
+            func b(_ i: Int, _ l: Int) -> Float { d[i * 16 + l] - p[9][l] }
+            Self.expectBits(out, lanes { l in sequentialSum { a($0, l) } } + lanes { l in sequentialSum { b($0, l) } }
+                            + lanes { l in sequentialSum { a($0, l) * a($0, l) } } + lanes { l in sequentialSum { b($0, l) * b($0, l) } }
+                            + lanes { l in sequentialSum { a($0, l) * b($0, l) } }, "centred_moments \(pixels)")
+        }
+    }
+}
