@@ -128,4 +128,29 @@ import Testing
                             + lanes { l in sequentialSum { a($0, l) * b($0, l) } }, "centred_moments \(pixels)")
         }
     }
+
+    /// SPConv's inference fusion: every build gives the baseline build's bits (its arithmetic
+    /// against the row-major fusion is LayoutKernelTests' and the model twins' business).
+    @Test(arguments: [8, 16])
+    func fuseBlocksAgreeAcrossBuilds(_ block: Int) {
+        let (n, cb, plane) = (3, 2, 7)
+        let count = n * cb * plane * block
+        let (a, r, res) = (Self.values(count, seed: 30), Self.values(count, seed: 31), Self.values(count, seed: 32))
+        let (scale, shift) = (Self.values(cb * block, seed: 33), Self.values(cb * block, seed: 34))
+        for residual in [false, true] {
+            for relu: Int32 in [0, 1] {
+                var results = [[Float]]()
+                for level in Self.levels {
+                    var out = [Float](repeating: 0, count: count)
+                    with(level) {
+                        res.withUnsafeBufferPointer { rp in
+                            ck_fuse_blocks(0, n * cb, cb, plane, a, r, residual ? rp.baseAddress : nil, &out, scale, shift, relu, Int32(block))
+                        }
+                    }
+                    results.append(out)
+                }
+                for other in results.dropFirst() { Self.expectBits(other, results[0], "fuse \(block) residual \(residual) relu \(relu)") }
+            }
+        }
+    }
 }

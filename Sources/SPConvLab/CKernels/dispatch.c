@@ -64,6 +64,10 @@ void ck_lane_pair_gradient(const float *dy, const float *r, const float *d, floa
                            const float *coefficients, int relu) {
     ck_table_in_use()->lane_pair_gradient(dy, r, d, oa, ob, pixels, coefficients, relu);
 }
+void ck_fuse_blocks(long first, long last, long channel_blocks, long plane, const float *a, const float *r,
+                    const float *residual, float *out, const float *scale, const float *shift, int relu, int block) {
+    ck_table_in_use()->fuse_blocks(first, last, channel_blocks, plane, a, r, residual, out, scale, shift, relu, block);
+}
 void ck_relu(const float *x, float *o, long count) { ck_table_in_use()->relu(x, o, count); }
 void ck_add_relu(const float *a, const float *b, float *o, long count) { ck_table_in_use()->add_relu(a, b, o, count); }
 void ck_masked_by_positive(const float *g, const float *y, float *o, long count) {

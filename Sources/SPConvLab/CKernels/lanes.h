@@ -5,6 +5,7 @@
 // The vector helpers are always inlined, so no 64-byte vector crosses a call and the ABI note
 // about passing them without AVX-512 does not apply.
 #pragma clang diagnostic ignored "-Wpsabi"
+#include <math.h>
 #define CK_INLINE static inline __attribute__((always_inline))
 
 typedef float v16 __attribute__((ext_vector_type(16)));
@@ -120,6 +121,52 @@ static void CK(lane_pair_gradient)(const float *dy, const float *r, const float 
     }
 }
 
+// The fusion for a block size known at compile time, so the lane loops vectorise.
+#define CK_FUSE(B)                                                                                                  \
+    static void CK(fuse##B)(long first, long last, long cb, long plane, const float *a, const float *r,            \
+                            const float *residual, float *out, const float *scale, const float *shift, int relu) { \
+        float sa[B], sr[B], wa[B], wr[B], sh[B];                                                                    \
+        for (long item = first; item < last; item++) {                                                              \
+            long block = item % cb, base = item * plane * B;                                                        \
+            const float *pa = a + base, *pr = r + base;                                                             \
+            float *po = out + base;                                                                                 \
+            for (int l = 0; l < B; l++) { sa[l] = 0; sr[l] = 0; }                                                   \
+            for (long i = 0; i < plane; i++)                                                                        \
+                for (int l = 0; l < B; l++) { sa[l] += pa[i * B + l]; sr[l] += pr[i * B + l]; }                    \
+            for (int l = 0; l < B; l++) {                                                                           \
+                float ma = sa[l] / (float)plane, mr = sr[l] / (float)plane;                                         \
+                float m = ma < mr ? mr : ma;                                                                        \
+                float ea = expf(ma - m), er = expf(mr - m);                                                         \
+                float sc = scale[block * B + l];                                                                    \
+                wa[l] = sc * ea / (ea + er);                                                                        \
+                wr[l] = sc * er / (ea + er);                                                                        \
+                sh[l] = shift[block * B + l];                                                                       \
+            }                                                                                                       \
+            if (residual) {                                                                                         \
+                const float *pres = residual + base;                                                                \
+                for (long i = 0; i < plane; i++)                                                                    \
+                    for (int l = 0; l < B; l++) {                                                                   \
+                        float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l] + pres[i * B + l];          \
+                        po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                \
+                    }                                                                                               \
+            } else {                                                                                                \
+                for (long i = 0; i < plane; i++)                                                                    \
+                    for (int l = 0; l < B; l++) {                                                                   \
+                        float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l];                            \
+                        po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                \
+                    }                                                                                               \
+            }                                                                                                       \
+        }                                                                                                           \
+    }
+CK_FUSE(8)
+CK_FUSE(16)
+
+static void CK(fuse_blocks)(long first, long last, long cb, long plane, const float *a, const float *r, const float *residual,
+                            float *out, const float *scale, const float *shift, int relu, int block) {
+    if (block == 16) CK(fuse16)(first, last, cb, plane, a, r, residual, out, scale, shift, relu);
+    else CK(fuse8)(first, last, cb, plane, a, r, residual, out, scale, shift, relu);
+}
+
 static void CK(relu_flat)(const float *x, float *o, long count) {
     long i = 0;
     for (; i + 16 <= count; i += 16) CK(st)(o + i, CK(relu)(CK(ld)(x + i)));
@@ -147,5 +194,5 @@ static void CK(add_in_place_flat)(float *a, const float *b, long count) {
 const ck_table CK_TABLE = {
     CK(lane_sum), CK(lane_squared_deviations), CK(lane_affine), CK(lane_batch_norm_sums), CK(lane_batch_norm_input),
     CK(lane_centred_moments), CK(lane_affine_pair), CK(lane_masked_gradient_sums), CK(lane_pair_gradient),
-    CK(relu_flat), CK(add_relu_flat), CK(masked_by_positive_flat), CK(add_in_place_flat),
+    CK(fuse_blocks), CK(relu_flat), CK(add_relu_flat), CK(masked_by_positive_flat), CK(add_in_place_flat),
 };

@@ -14,6 +14,8 @@ typedef struct {
     void (*lane_masked_gradient_sums)(const float *, const float *, const float *, long, const float *, const float *,
                                       const float *, const float *, const float *, int, float *);
     void (*lane_pair_gradient)(const float *, const float *, const float *, float *, float *, long, const float *, int);
+    void (*fuse_blocks)(long, long, long, long, const float *, const float *, const float *, float *, const float *,
+                        const float *, int, int);
     void (*relu)(const float *, float *, long);
     void (*add_relu)(const float *, const float *, float *, long);
     void (*masked_by_positive)(const float *, const float *, float *, long);

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Kernels on oneDNN's channel-blocked layout `nChw{b}c`: `[N][ceil(C/b)][H][W][b]`.
 ///
 /// Element `(n, c, y, x)` lives at `((n * CB + c / b) * H * W + y * W + x) * b + c % b` with
@@ -156,63 +158,14 @@ enum LayoutKernels {
 
     /// The fusion on `items` (sample, channel block) pairs, counted from the pointers given, of
     /// channel-blocked maps with `plane` pixels: per lane, the two means, their softmax weights
-    /// (times the epilogue's scale), then one sweep `relu?(w_a * a + w_r * r + shift + residual)`.
+    /// (times the epilogue's scale), then one sweep `relu?(w_a * a + w_r * r + shift + residual)`
+    /// (`ck_fuse_blocks`, built for the widest instruction set this CPU has).
     static func fuseBlocks(_ items: Range<Int>, channelBlocks cb: Int, plane: Int, representative: UnsafePointer<Float>,
                            redundant: UnsafePointer<Float>, residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                            lanes: FusionLanes, block b: Int) {
-        // The block size is a literal at each call so the lane loops unroll and vectorise.
-        if b == 16 {
-            fuseBlocks(items, cb, plane, representative, redundant, residual, output, lanes, lanes: 16)
-        } else {
-            fuseBlocks(items, cb, plane, representative, redundant, residual, output, lanes, lanes: 8)
-        }
-    }
-
-    // Written as loops over the lanes of a block (a literal count at each call) on plain pointers:
-    // the optimiser turns them into SIMD code, which it does not for the `SIMD16<Float>` type's
-    // masked operations in this baseline (SSE) build.
-    @inline(__always)
-    private static func fuseBlocks(_ items: Range<Int>, _ cb: Int, _ plane: Int, _ a: UnsafePointer<Float>,
-                                   _ r: UnsafePointer<Float>, _ residual: UnsafePointer<Float>?,
-                                   _ out: UnsafeMutablePointer<Float>, _ lanes: FusionLanes, lanes b: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * b) { temp in
-            let (sa, sr, wa, wr, shift) = (temp.baseAddress!, temp.baseAddress! + b, temp.baseAddress! + 2 * b,
-                                           temp.baseAddress! + 3 * b, temp.baseAddress! + 4 * b)
-            for item in items {
-                let block = item % cb
-                let base = item * plane * b
-                let (pa, pr, po) = (a + base, r + base, out + base)
-                for lane in 0..<b { sa[lane] = 0; sr[lane] = 0 }
-                for i in 0..<plane {
-                    for lane in 0..<b { sa[lane] += pa[i * b + lane]; sr[lane] += pr[i * b + lane] }
-                }
-                for lane in 0..<b {
-                    let (ma, mr) = (sa[lane] / Float(plane), sr[lane] / Float(plane))
-                    let m = max(ma, mr)
-                    let (ea, er) = (expf32(ma - m), expf32(mr - m))
-                    let scale = lanes.scale[block * b + lane]
-                    wa[lane] = scale * ea / (ea + er)
-                    wr[lane] = scale * er / (ea + er)
-                    shift[lane] = lanes.shift[block * b + lane]
-                }
-                if let residual {
-                    let pres = residual + base
-                    for i in 0..<plane {
-                        for lane in 0..<b {
-                            let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + shift[lane] + pres[i * b + lane]
-                            po[i * b + lane] = lanes.relu ? max(v, 0) : v
-                        }
-                    }
-                } else {
-                    for i in 0..<plane {
-                        for lane in 0..<b {
-                            let v = wa[lane] * pa[i * b + lane] + wr[lane] * pr[i * b + lane] + shift[lane]
-                            po[i * b + lane] = lanes.relu ? max(v, 0) : v
-                        }
-                    }
-                }
-            }
-        }
+        precondition(b == 8 || b == 16, "fuseBlocks: blocks of \(b) lanes; 8 or 16 are built")
+        ck_fuse_blocks(items.lowerBound, items.upperBound, cb, plane, representative, redundant, residual, output, lanes.scale, lanes.shift,
+                       lanes.relu ? 1 : 0, Int32(b))
     }
 }
 

@@ -49,6 +49,13 @@ void ck_lane_masked_gradient_sums(const float *dy, const float *r, const float *
 void ck_lane_pair_gradient(const float *dy, const float *r, const float *d, float *oa, float *ob, long pixels,
                            const float *coefficients, int relu);
 
+/// SPConv's inference fusion on (sample, channel block) items [first, last) of channel-blocked maps
+/// with `block` (8 or 16) lanes and `plane` pixels per item: per lane the plane means of `a` and
+/// `r`, their softmax weights times `scale`, then o = relu?(((w_a a + w_r r) + shift) + residual)
+/// (residual may be NULL). Lane sums and arithmetic in the order of the Swift code it replaced.
+void ck_fuse_blocks(long first, long last, long channel_blocks, long plane, const float *a, const float *r,
+                    const float *residual, float *out, const float *scale, const float *shift, int relu, int block);
+
 // MARK: Flat kernels
 
 /// o = x, zeroed where <= 0 (so +0 for -0, NaN kept): Swift's max(x, 0).
