@@ -40,6 +40,22 @@ import Testing
         }
     }
 
+    typealias BatchNormGradients = (input: Tensor, weight: Tensor, bias: Tensor)
+
+    /// A fused op's input gradients (channel-blocked) and inner batch norms' parameter gradients
+    /// against the row-major `batchNormBackward` of each branch.
+    static func expectInnerGradients(_ fused: (rep: Tensor, red: Tensor, weights: (Tensor, Tensor), biases: (Tensor, Tensor)),
+                                     _ first: BatchNormGradients, _ second: BatchNormGradients, parameterTolerance: Float,
+                                     sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(fused.rep.layout == .channelBlocked(16) && fused.red.layout == .channelBlocked(16), sourceLocation: sourceLocation)
+        expectClose(fused.rep, first.input, rtol: 1e-3, atol: 1e-5, "rep gradient", sourceLocation: sourceLocation)
+        expectClose(fused.red, second.input, rtol: 1e-3, atol: 1e-5, "red gradient", sourceLocation: sourceLocation)
+        for (name, mine, theirs) in [("bn1 weight", fused.weights.0, first.weight), ("bn1 bias", fused.biases.0, first.bias),
+                                     ("bn2 weight", fused.weights.1, second.weight), ("bn2 bias", fused.biases.1, second.bias)] {
+            expectClose(mine, theirs, rtol: parameterTolerance, atol: 1e-5, Comment(rawValue: name + " gradient"), sourceLocation: sourceLocation)
+        }
+    }
+
     @Test(arguments: shapes)
     func normalizedFusionBlockedMatchesThreeRowMajorOps(_ c: Case) {
         let (rep, red, dy) = Self.maps(c.shape, seed: 22)
@@ -68,13 +84,7 @@ import Testing
         for gradient in [dy, TrainingKernels.blocked(dy, block: 16)] {
             let grads = TrainingKernels.spconvNormalizedFusionBackwardBlocked(gradient, x, y, statistics: fused.statistics, weights: (w1, w2),
                                                                               weightRep: fused.weightRep, weightRed: fused.weightRed)
-            #expect(grads.rep.layout == .channelBlocked(16) && grads.red.layout == .channelBlocked(16))
-            expectClose(grads.rep, grads1.input, rtol: 1e-3, atol: 1e-5, "rep gradient")
-            expectClose(grads.red, grads2.input, rtol: 1e-3, atol: 1e-5, "red gradient")
-            expectClose(grads.weights.0, grads1.weight, rtol: 1e-4, atol: 1e-5, "bn1 weight gradient")
-            expectClose(grads.biases.0, grads1.bias, rtol: 1e-4, atol: 1e-5, "bn1 bias gradient")
-            expectClose(grads.weights.1, grads2.weight, rtol: 1e-4, atol: 1e-5, "bn2 weight gradient")
-            expectClose(grads.biases.1, grads2.bias, rtol: 1e-4, atol: 1e-5, "bn2 bias gradient")
+            Self.expectInnerGradients((grads.rep, grads.red, grads.weights, grads.biases), grads1, grads2, parameterTolerance: 1e-4)
         }
     }
 
@@ -118,13 +128,7 @@ import Testing
         for gradient in [dy, TrainingKernels.blocked(dy, block: 16)] {
             let grads = TrainingKernels.spconvFusionBatchNormBackwardBlocked(gradient, x, y, state: fused.state, innerWeights: (weights[0], weights[1]),
                                                                              outerWeight: weights[2])
-            #expect(grads.rep.layout == .channelBlocked(16) && grads.red.layout == .channelBlocked(16))
-            expectClose(grads.rep, grads1.input, rtol: 1e-3, atol: 1e-5, "rep gradient")
-            expectClose(grads.red, grads2.input, rtol: 1e-3, atol: 1e-5, "red gradient")
-            expectClose(grads.innerWeights.0, grads1.weight, rtol: 1e-3, atol: 1e-5, "bn1 weight gradient")
-            expectClose(grads.innerBiases.0, grads1.bias, rtol: 1e-3, atol: 1e-5, "bn1 bias gradient")
-            expectClose(grads.innerWeights.1, grads2.weight, rtol: 1e-3, atol: 1e-5, "bn2 weight gradient")
-            expectClose(grads.innerBiases.1, grads2.bias, rtol: 1e-3, atol: 1e-5, "bn2 bias gradient")
+            Self.expectInnerGradients((grads.rep, grads.red, grads.innerWeights, grads.innerBiases), grads1, grads2, parameterTolerance: 1e-3)
             expectClose(grads.outerWeight, outerGrads.weight, rtol: 1e-4, atol: 1e-5, "outer weight gradient")
             expectClose(grads.outerBias, outerGrads.bias, rtol: 1e-4, atol: 1e-5, "outer bias gradient")
         }
