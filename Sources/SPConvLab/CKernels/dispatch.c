@@ -74,3 +74,12 @@ void ck_masked_by_positive(const float *g, const float *y, float *o, long count)
     ck_table_in_use()->masked_by_positive(g, y, o, count);
 }
 void ck_add_in_place(float *a, const float *b, long count) { ck_table_in_use()->add_in_place(a, b, count); }
+int ck_narrow_conv_forward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
+                           const float *weight, const float *bias, long oc, long ks, float *y) {
+    return ck_table_in_use()->narrow_conv_forward(n0, n1, h, w, x, x_blocks, c0, k, weight, bias, oc, ks, y);
+}
+int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
+                            const float *weight, long oc, long ks, const float *dy, float *dx, float *grad_weight,
+                            float *grad_bias) {
+    return ck_table_in_use()->narrow_conv_backward(n0, n1, h, w, x, x_blocks, c0, k, weight, oc, ks, dy, dx, grad_weight, grad_bias);
+}

@@ -20,6 +20,10 @@ typedef struct {
     void (*add_relu)(const float *, const float *, float *, long);
     void (*masked_by_positive)(const float *, const float *, float *, long);
     void (*add_in_place)(float *, const float *, long);
+    int (*narrow_conv_forward)(long, long, long, long, const float *, long, long, long, const float *, const float *, long, long,
+                               float *);
+    int (*narrow_conv_backward)(long, long, long, long, const float *, long, long, long, const float *, long, long, const float *,
+                                float *, float *, float *);
 } ck_table;
 
 extern const ck_table ck_table_avx512, ck_table_avx2, ck_table_baseline;

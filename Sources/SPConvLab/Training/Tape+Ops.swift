@@ -80,7 +80,8 @@ extension Tape {
     /// reporting the weight's (and bias's) gradient to `parameterGradients`.
     ///
     /// How the channels are read depends on `x`'s stored layout, so no part of a channel-blocked
-    /// input is ever made row-major: all channels, as they are; channel-blocked channels that are
+    /// input is ever made row-major: a few channels of one block, where `NarrowConvolution`
+    /// applies, by our own kernels that read only those; all channels, as they are; channel-blocked channels that are
     /// whole 16-channel blocks, a copy of those blocks (its gradient written back into a zero
     /// blocked tensor); other channel-blocked channels, the whole input with the weight placed at
     /// `channels` among zeros (the same lanes a copy would pad to a block; its input gradient is
@@ -91,6 +92,16 @@ extension Tape {
                      parameterGradients: @escaping (Tensor, Tensor?) -> Void) throws -> Variable {
         let stored = storedValue(x)
         let total = stored.shape[1]
+        if channels != 0..<total,
+           NarrowConvolution.applies(to: stored, channels: channels, outputChannels: weight.shape[0], geometry: geometry) {
+            let output = NarrowConvolution.forward(stored, channels: channels, weight: weight, bias: bias)
+            return record(output, inputs: [x], takesBlockedGradient: true) { gradient in
+                let grads = NarrowConvolution.backward(gradient.channelBlocked(16), input: stored, channels: channels, weight: weight,
+                                                       hasBias: bias != nil)
+                parameterGradients(grads.weight, grads.bias)
+                return [grads.input]
+            }
+        }
         enum Reading { case whole, blockCopy, embedded, rowMajorCopy }
         let reading: Reading
         if channels == 0..<total {

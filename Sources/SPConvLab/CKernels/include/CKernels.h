@@ -67,4 +67,20 @@ void ck_masked_by_positive(const float *g, const float *y, float *o, long count)
 /// a += b.
 void ck_add_in_place(float *a, const float *b, long count);
 
+// MARK: Narrow convolutions (SPConv's few channels of a block)
+
+/// y = conv(x[:, c0 ..< c0 + k], weight) + bias for images [n0, n1): stride 1, ks odd, padding
+/// (ks - 1) / 2. x is channel-blocked [N][x_blocks][h][w][16], weight PyTorch's [oc][k][ks][ks],
+/// bias [oc] or NULL, y channel-blocked [N][oc / 16][h][w][16] (oc a multiple of 16). Multiply-adds
+/// are fused (so the three builds still agree bit for bit). Returns 0, or -1 when out of memory.
+int ck_narrow_conv_forward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
+                           const float *weight, const float *bias, long oc, long ks, float *y);
+/// The gradients of ck_narrow_conv_forward for images [n0, n1) from dy (shaped like y): writes
+/// those images of dx (shaped like x, zero outside channels c0 ..< c0 + k) and adds their share
+/// to grad_weight ([oc][k][ks][ks]) and grad_bias ([oc], or NULL). Returns 0, or -1 when out of
+/// memory.
+int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
+                            const float *weight, long oc, long ks, const float *dy, float *dx, float *grad_weight,
+                            float *grad_bias);
+
 #endif
