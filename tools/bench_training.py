@@ -126,16 +126,35 @@ def fmt(v, spec=".0f"):
     return "-" if v is None else format(v, spec)
 
 
+def paired_ratio(rows, engine):
+    """SPConv / vanilla images/s of one engine, per round (the two ran back to back) and their
+    median, or None without both variants' runs."""
+    runs = {r["variant"]: r[f"{engine}_runs"] for r in rows}
+    sp, va = runs.get("spconv") or [], runs.get("vanilla") or []
+    if not sp or len(sp) != len(va):
+        return None
+    per_round = [s / v for s, v in zip(sp, va)]
+    return statistics.median(per_round), per_round
+
+
 def markdown(rows, cpu, args, command) -> str:
-    lines = ["| model | variant | ours img/s | PyTorch img/s | ours/PyTorch |",
-             "|---|---|---:|---:|---:|"]
+    lines = ["| model | variant | ours img/s | PyTorch img/s | ours/PyTorch | ours, each round |",
+             "|---|---|---:|---:|---:|---|"]
     for r in rows:
+        runs = ", ".join(fmt(v) for v in r["ours_runs"]) or "-"
         lines.append(f"| {r['model']} | {r['label']} | {fmt(r['ours'])} | {fmt(r['pytorch'])} "
-                     f"| {fmt(r['ratio_ours_pytorch'], '.2f')} |")
+                     f"| {fmt(r['ratio_ours_pytorch'], '.2f')} | {runs} |")
     lines += ["", f"One epoch of Fashion-MNIST training over {args.limit} images, batch "
               f"{args.batch}, {args.threads} threads, SGD momentum 0.9, crop+flip augmentation, "
-              f"median of {args.repeats} run(s). CPU: {cpu}. "
-              f"Date: {datetime.date.today().isoformat()}.", "",
+              f"median of {args.repeats} round(s); each round runs both variants on both engines "
+              f"back to back. CPU: {cpu}. "
+              f"Date: {datetime.date.today().isoformat()}."]
+    for engine, name in (("ours", "our engine"), ("pytorch", "PyTorch")):
+        paired = paired_ratio(rows, engine)
+        if paired:
+            lines += ["", f"SPConv ÷ vanilla images/s in {name}, per round: "
+                      + ", ".join(f"{v:.2f}" for v in paired[1]) + f" (median {paired[0]:.2f})."]
+    lines += ["",
               f"Command: `{command}`"]
     return "\n".join(lines)
 
@@ -184,24 +203,33 @@ def main(argv=None) -> int:
             images = torch.from_numpy(imgs[:args.limit].copy())
             labels = torch.from_numpy(labs[:args.limit].astype(np.int64))
         with tempfile.TemporaryDirectory(prefix="bench-training-") as tmpdir:
-            for model_name, variant, ratio, groups in VARIANTS:
-                label = variant if ratio is None else f"spconv r{ratio} g{groups}"
-                ours, pt = [], []
-                for _ in range(args.repeats):
+            # Rounds outermost: each round runs every variant on both engines, so a drift in the
+            # host's load (this machine is shared) falls on all of them alike, not on the
+            # variants measured last.
+            ours = {v: [] for v in VARIANTS}
+            pt = {v: [] for v in VARIANTS}
+            for round_no in range(args.repeats):
+                for key in VARIANTS:
+                    model_name, variant, ratio, groups = key
                     if not args.skip_ours:
-                        ours.append(ours_epoch(args.probe_cli, model_name, variant, ratio,
-                                               groups, args, tmpdir))
+                        ours[key].append(ours_epoch(args.probe_cli, model_name, variant, ratio,
+                                                    groups, args, tmpdir))
                     if not args.skip_pytorch:
-                        pt.append(torch_epoch(model_name, variant, ratio, groups,
-                                              images, labels, args.batch, seed=0))
-                o = statistics.median(ours) if ours else None
-                p = statistics.median(pt) if pt else None
+                        pt[key].append(torch_epoch(model_name, variant, ratio, groups,
+                                                   images, labels, args.batch, seed=0))
+                print(f"  round {round_no + 1}/{args.repeats}: "
+                      + ", ".join(f"{k[1]} ours {fmt(ours[k][-1] if ours[k] else None)}"
+                                  f" PyTorch {fmt(pt[k][-1] if pt[k] else None)}"
+                                  for k in VARIANTS), flush=True)
+            for key in VARIANTS:
+                model_name, variant, ratio, groups = key
+                label = variant if ratio is None else f"spconv r{ratio} g{groups}"
+                o = statistics.median(ours[key]) if ours[key] else None
+                p = statistics.median(pt[key]) if pt[key] else None
                 rows.append(dict(model=model_name, variant=variant, ratio=ratio, groups=groups,
-                                 label=label, ours=o, pytorch=p, ours_runs=ours,
-                                 pytorch_runs=pt,
+                                 label=label, ours=o, pytorch=p, ours_runs=ours[key],
+                                 pytorch_runs=pt[key],
                                  ratio_ours_pytorch=(o / p) if o and p else None))
-                print(f"  {model_name} {label}: ours {fmt(o)} img/s, PyTorch {fmt(p)} img/s",
-                      flush=True)
     except CheckError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -215,6 +243,10 @@ def main(argv=None) -> int:
               f"{fmt(r['ratio_ours_pytorch'], '.2f'):>13}")
     print(f"CPU: {cpu}; {args.threads} threads, batch {args.batch}, limit {args.limit}, "
           f"median of {args.repeats}")
+    paired = paired_ratio(rows, "ours")
+    if paired:
+        print("SPConv / vanilla in our engine per round: "
+              + ", ".join(f"{v:.2f}" for v in paired[1]) + f" (median {paired[0]:.2f})")
 
     if args.write:
         write_markdown(args.write, markdown(rows, cpu, args, command))

@@ -103,6 +103,24 @@ import Testing
         }
     }
 
+    /// Adding the input gradient into an existing one equals adding the returned gradient to it,
+    /// bit for bit (the returned one is zero outside the channels, and x + 0 is x).
+    @Test(arguments: [cases[0], cases[2], cases[4]])
+    func addingIntoAnExistingGradientEqualsAddingTheReturnedOne(_ c: Case) {
+        var generator = SeededGenerator(seed: 33)
+        let x = TrainingKernels.blocked(Tensor.gaussian(c.shape, generator: &generator), block: 16)
+        let weight = Tensor.gaussian([c.outputChannels, c.channels.count, c.kernel, c.kernel], generator: &generator)
+        let dy = TrainingKernels.blocked(Tensor.gaussian([c.shape[0], c.outputChannels, c.shape[2], c.shape[3]], generator: &generator), block: 16)
+        let existing = TrainingKernels.blocked(Tensor.gaussian(c.shape, generator: &generator), block: 16)
+        let fresh = NarrowConvolution.backward(dy, input: x, channels: c.channels, weight: weight, hasBias: c.bias)
+        var added = existing
+        let parameters = NarrowConvolution.backward(dy, input: x, channels: c.channels, weight: weight, hasBias: c.bias,
+                                                    addingInputGradientTo: &added)
+        CKernelsTests.expectBits(added.scalars, TrainingKernels.add(existing, fresh.input).scalars, "input gradient added in place")
+        CKernelsTests.expectBits(parameters.weight.scalars, fresh.weight.scalars, "weight gradient")
+        CKernelsTests.expectBits(existing.scalars, TrainingKernels.blocked(existing.rowMajor(), block: 16).scalars, "the original is untouched")
+    }
+
     /// Where the narrow kernels take over: SPConv's 8 of 16 channels, stride 1, on AVX-512 only.
     @Test func appliesOnlyToFewChannelsOfOneBlockAtStrideOne() {
         var generator = SeededGenerator(seed: 32)

@@ -79,7 +79,8 @@ int ck_narrow_conv_forward(long n0, long n1, long h, long w, const float *x, lon
     return ck_table_in_use()->narrow_conv_forward(n0, n1, h, w, x, x_blocks, c0, k, weight, bias, oc, ks, y);
 }
 int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
-                            const float *weight, long oc, long ks, const float *dy, float *dx, float *grad_weight,
-                            float *grad_bias) {
-    return ck_table_in_use()->narrow_conv_backward(n0, n1, h, w, x, x_blocks, c0, k, weight, oc, ks, dy, dx, grad_weight, grad_bias);
+                            const float *weight, long oc, long ks, const float *dy, float *dx, int accumulate,
+                            float *grad_weight, float *grad_bias) {
+    return ck_table_in_use()->narrow_conv_backward(n0, n1, h, w, x, x_blocks, c0, k, weight, oc, ks, dy, dx, accumulate, grad_weight,
+                                                   grad_bias);
 }

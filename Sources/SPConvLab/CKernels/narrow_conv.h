@@ -167,8 +167,8 @@ CK_DEFINE_WEIGHT_SWEEP(1)
 #undef CK_DEFINE_WEIGHT_SWEEP
 
 static int CK(narrow_conv_backward)(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
-                                    const float *weight, long oc, long ks, const float *dy, float *dx, float *grad_weight,
-                                    float *grad_bias) {
+                                    const float *weight, long oc, long ks, const float *dy, float *dx, int accumulate,
+                                    float *grad_weight, float *grad_bias) {
     long pad = (ks - 1) / 2, taps = ks * ks, ob = oc / 16, lane0 = c0 & 15, plane = h * w * 16;
     long lanes = k <= 8 ? 8 : 16, chunks = (k + lanes - 1) / lanes;
     float *flipped = calloc((size_t)(chunks * taps * oc * lanes), sizeof(float));
@@ -188,18 +188,28 @@ static int CK(narrow_conv_backward)(long n0, long n1, long h, long w, const floa
     for (long n = n0; n < n1; n++) {
         const float *dyn = dy + n * ob * plane, *xn = x + (n * x_blocks + (c0 >> 4)) * plane + lane0;
         float *dxn = dx + n * x_blocks * plane, *dxb = dxn + (c0 >> 4) * plane;
-        // Input gradient: zero outside the k channels.
-        memset(dxn, 0, (size_t)(x_blocks * plane) * sizeof(float));
+        // Input gradient: zero outside the k channels, unless added to dx as it is.
+        if (!accumulate) memset(dxn, 0, (size_t)(x_blocks * plane) * sizeof(float));
         for (long ch = 0; ch < chunks; ch++) {
             long count = k - ch * lanes < lanes ? k - ch * lanes : lanes, first = lane0 + ch * lanes;
-            // Whole chunks inside the block are stored in place; others go through `row`.
-            int direct = count == lanes && first + lanes <= 16;
+            // Whole chunks inside the block are stored in place; others, and all when adding to
+            // dx, go through `row`.
+            int direct = !accumulate && count == lanes && first + lanes <= 16;
             const float *f = flipped + ch * ob * taps * 16 * lanes;
             for (long oy = 0; oy < h; oy++) {
                 float *out = direct ? dxb + oy * w * 16 + first : row;
                 CK(conv_row)(dyn + oy * w * 16, oy, h, w, plane, ob, 16, ks, f, lanes, (v16)0, (int)lanes, out, direct ? 16 : lanes);
-                if (!direct)
+                if (accumulate && count == 8 && lanes == 8 && first + 8 <= 16) {
+                    for (long j = 0; j < w; j++) {
+                        float *d = dxb + (oy * w + j) * 16 + first;
+                        CK(st8)(d, CK(ld8)(d) + CK(ld8)(row + j * 8));
+                    }
+                } else if (accumulate) {
+                    for (long j = 0; j < w; j++)
+                        for (long l = 0; l < count; l++) dxb[(oy * w + j) * 16 + first + l] += row[j * lanes + l];
+                } else if (!direct) {
                     for (long j = 0; j < w; j++) memcpy(dxb + (oy * w + j) * 16 + first, row + j * lanes, (size_t)count * sizeof(float));
+                }
             }
         }
         // Weight gradient: sums[((b taps + tap) k + ic) 16 + lane]; bias gradient: Σ dy.

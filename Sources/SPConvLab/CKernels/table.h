@@ -23,7 +23,7 @@ typedef struct {
     int (*narrow_conv_forward)(long, long, long, long, const float *, long, long, long, const float *, const float *, long, long,
                                float *);
     int (*narrow_conv_backward)(long, long, long, long, const float *, long, long, long, const float *, long, long, const float *,
-                                float *, float *, float *);
+                                float *, int, float *, float *);
 } ck_table;
 
 extern const ck_table ck_table_avx512, ck_table_avx2, ck_table_baseline;

@@ -38,7 +38,7 @@ enum NarrowConvolution {
                         parallelFor(n) { images in
                             let status = ck_narrow_conv_forward(images.lowerBound, images.upperBound, h, w, xs.baseAddress!, xBlocks,
                                                                 channels.lowerBound, channels.count, ws.baseAddress!, b, oc, ks, y)
-                            precondition(status == 0, "narrow convolution: out of memory for its tile")
+                            precondition(status == 0, "narrow convolution: out of memory for its weight table")
                         }
                     }
                 }
@@ -50,6 +50,29 @@ enum NarrowConvolution {
     /// (channel-blocked like `x`, zero outside `channels`), the weight's and, when `hasBias`, the bias's.
     static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool)
         -> (input: Tensor, weight: Tensor, bias: Tensor?) {
+        var parameters: (weight: Tensor, bias: Tensor?)?
+        let gradInput = Tensor(blockedShape: x.shape, block: 16) { dx in
+            parameters = backward(gradOutput, input: x, channels: channels, weight: weight, hasBias: hasBias,
+                                  inputGradient: dx.baseAddress!, accumulate: false)
+        }
+        return (gradInput, parameters!.weight, parameters!.bias)
+    }
+
+    /// `backward`, adding the input's gradient to `inputGradient` (channel-blocked like `x`), whose
+    /// channels outside `channels` stay as they are: no zero-filled gradient and no separate add
+    /// where another op's gradient for the same input arrived first. Returns the weight's and bias's.
+    static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool,
+                         addingInputGradientTo inputGradient: inout Tensor) -> (weight: Tensor, bias: Tensor?) {
+        precondition(inputGradient.shape == x.shape && inputGradient.layout == .channelBlocked(16),
+                     "narrow convolution: input gradient \(inputGradient.shape) for input \(x.shape)")
+        return inputGradient.withUnsafeMutableBufferPointer { dx in
+            backward(gradOutput, input: x, channels: channels, weight: weight, hasBias: hasBias, inputGradient: dx.baseAddress!,
+                     accumulate: true)
+        }
+    }
+
+    private static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool,
+                                 inputGradient dx: UnsafeMutablePointer<Float>, accumulate: Bool) -> (weight: Tensor, bias: Tensor?) {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let (oc, ks) = (weight.shape[0], weight.shape[2])
         precondition(gradOutput.shape == [n, oc, h, w] && gradOutput.layout == .channelBlocked(16), "narrow convolution: gradient \(gradOutput.shape)")
@@ -58,22 +81,19 @@ enum NarrowConvolution {
         let parts = max(1, min(DNNL.maxThreads, n))
         // Per part: its weight gradient, then its bias gradient.
         var partials = [Float](repeating: 0, count: parts * (weightCount + oc))
-        let gradInput = Tensor(blockedShape: x.shape, block: 16) { dxs in
-            let dx = dxs.baseAddress!
-            x.withUnsafeBufferPointer { xs in
-                weight.withUnsafeBufferPointer { ws in
-                    gradOutput.withUnsafeBufferPointer { dys in
-                        partials.withUnsafeMutableBufferPointer { ps in
-                            let p = ps.baseAddress!
-                            parallelFor(parts) { range in
-                                for part in range {
-                                    let first = part * n / parts, last = (part + 1) * n / parts
-                                    let gw = p + part * (weightCount + oc)
-                                    let status = ck_narrow_conv_backward(first, last, h, w, xs.baseAddress!, xBlocks, channels.lowerBound,
-                                                                         channels.count, ws.baseAddress!, oc, ks, dys.baseAddress!, dx,
-                                                                         gw, hasBias ? gw + weightCount : nil)
-                                    precondition(status == 0, "narrow convolution: out of memory for its tile")
-                                }
+        x.withUnsafeBufferPointer { xs in
+            weight.withUnsafeBufferPointer { ws in
+                gradOutput.withUnsafeBufferPointer { dys in
+                    partials.withUnsafeMutableBufferPointer { ps in
+                        let p = ps.baseAddress!
+                        parallelFor(parts) { range in
+                            for part in range {
+                                let first = part * n / parts, last = (part + 1) * n / parts
+                                let gw = p + part * (weightCount + oc)
+                                let status = ck_narrow_conv_backward(first, last, h, w, xs.baseAddress!, xBlocks, channels.lowerBound,
+                                                                     channels.count, ws.baseAddress!, oc, ks, dys.baseAddress!, dx,
+                                                                     accumulate ? 1 : 0, gw, hasBias ? gw + weightCount : nil)
+                                precondition(status == 0, "narrow convolution: out of memory for its weight tables")
                             }
                         }
                     }
@@ -86,7 +106,7 @@ enum NarrowConvolution {
             for i in 0..<weightCount { gradWeight[i] += partials[base + i] }
             for i in 0..<oc { gradBias[i] += partials[base + weightCount + i] }
         }
-        return (gradInput, Tensor(shape: weight.shape, scalars: gradWeight), hasBias ? Tensor(shape: [oc], scalars: gradBias) : nil)
+        return (Tensor(shape: weight.shape, scalars: gradWeight), hasBias ? Tensor(shape: [oc], scalars: gradBias) : nil)
     }
 
     private static func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {

@@ -95,12 +95,16 @@ extension Tape {
         if channels != 0..<total,
            NarrowConvolution.applies(to: stored, channels: channels, outputChannels: weight.shape[0], geometry: geometry) {
             let output = NarrowConvolution.forward(stored, channels: channels, weight: weight, bias: bias)
-            return record(output, inputs: [x], takesBlockedGradient: true) { gradient in
+            return record(output, input: x, backward: { gradient in
                 let grads = NarrowConvolution.backward(gradient.channelBlocked(16), input: stored, channels: channels, weight: weight,
                                                        hasBias: bias != nil)
                 parameterGradients(grads.weight, grads.bias)
                 return [grads.input]
-            }
+            }, addingInputGradient: { gradient, inputGradient in
+                let grads = NarrowConvolution.backward(gradient.channelBlocked(16), input: stored, channels: channels, weight: weight,
+                                                       hasBias: bias != nil, addingInputGradientTo: &inputGradient)
+                parameterGradients(grads.weight, grads.bias)
+            })
         }
         enum Reading { case whole, blockCopy, embedded, rowMajorCopy }
         let reading: Reading

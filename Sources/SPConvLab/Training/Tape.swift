@@ -34,6 +34,9 @@ public final class Tape {
         /// False when `backward` needs a row-major gradient (the tape converts a blocked one).
         let takesBlockedGradient: Bool
         let backward: (Tensor) throws -> [Tensor?]
+        /// For a one-input op: adds its input's gradient to the one already there (channel-blocked
+        /// by 16) instead of returning it, so no separate gradient tensor and add are needed.
+        var addsInputGradient: ((Tensor, inout Tensor) throws -> Void)? = nil
     }
 
     public init() {}
@@ -76,6 +79,16 @@ public final class Tape {
         return Variable(id: values.count - 1)
     }
 
+    /// `record(_:inputs:takesBlockedGradient:backward:)` for a one-input op that can also add its
+    /// input's gradient into an existing channel-blocked (by 16) one: `backward` runs when its
+    /// input has no gradient yet (or one in another layout), `addingInputGradient` otherwise.
+    func record(_ output: Tensor, input: Variable, backward: @escaping (Tensor) throws -> [Tensor?],
+                addingInputGradient: @escaping (Tensor, inout Tensor) throws -> Void) -> Variable {
+        values.append(output)
+        nodes.append(Node(inputs: [input.id], takesBlockedGradient: true, backward: backward, addsInputGradient: addingInputGradient))
+        return Variable(id: values.count - 1)
+    }
+
     /// Adds `gradient` to the parameter's gradient (a parameter may be used by several ops).
     public func accumulate(_ key: ParameterKey, _ gradient: Tensor) {
         if let existing = parameterGradients[key] {
@@ -96,6 +109,11 @@ public final class Tape {
         for id in stride(from: output.id, through: 0, by: -1) {
             guard let node = nodes[id], var gradient = gradients[id] else { continue }
             if !node.takesBlockedGradient { gradient = gradient.rowMajor() }
+            if let adds = node.addsInputGradient, gradients[node.inputs[0]]?.layout == .channelBlocked(16) {
+                try adds(gradient, &gradients[node.inputs[0]]!)
+                if id != output.id { gradients[id] = nil }
+                continue
+            }
             let inputGradients = try node.backward(gradient)
             precondition(inputGradients.count == node.inputs.count, "an op returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")
             for (input, inputGradient) in zip(node.inputs, inputGradients) {

@@ -8,8 +8,9 @@
 /// "Lanes" kernels work on one (sample, 16-channel block) item of oneDNN's `nChw16c` layout:
 /// `pixels` consecutive vectors of 16 floats, one lane per channel; per-lane parameters are
 /// arrays of 16 floats. "Flat" kernels work on `count` consecutive floats. Every kernel keeps the
-/// order of its float operations on every instruction set (no contraction into FMA), so all
-/// three builds give the same bits.
+/// order of its float operations on every instruction set (no contraction into FMA; the narrow
+/// convolutions use explicit fused multiply-adds, exactly rounded in every build), so all three
+/// builds give the same bits.
 
 /// Chooses the widest build at most `max_level` (2 AVX-512, 1 AVX2 + FMA, 0 baseline) that this
 /// CPU runs. Until called, the widest this CPU runs is used.
@@ -76,11 +77,12 @@ void ck_add_in_place(float *a, const float *b, long count);
 int ck_narrow_conv_forward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
                            const float *weight, const float *bias, long oc, long ks, float *y);
 /// The gradients of ck_narrow_conv_forward for images [n0, n1) from dy (shaped like y): writes
-/// those images of dx (shaped like x, zero outside channels c0 ..< c0 + k) and adds their share
-/// to grad_weight ([oc][k][ks][ks]) and grad_bias ([oc], or NULL). Returns 0, or -1 when out of
-/// memory.
+/// those images of dx (shaped like x, zero outside channels c0 ..< c0 + k), or with accumulate
+/// adds the input gradient to dx's channels c0 ..< c0 + k and leaves the others; adds the
+/// images' share to grad_weight ([oc][k][ks][ks]) and grad_bias ([oc], or NULL). Returns 0, or
+/// -1 when out of memory.
 int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
-                            const float *weight, long oc, long ks, const float *dy, float *dx, float *grad_weight,
-                            float *grad_bias);
+                            const float *weight, long oc, long ks, const float *dy, float *dx, int accumulate,
+                            float *grad_weight, float *grad_bias);
 
 #endif
