@@ -11,12 +11,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // ONNX files: the code generated from onnx.proto is committed (tools/generate_onnx_swift.sh), no build plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // MARK: - Public API
         .target(
             name: "SPConvLab",
-            dependencies: ["CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels"],
+            dependencies: ["CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Drawing", "CKernels"]
         ),
         // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).

@@ -82,4 +82,28 @@ struct CostCommandTests {
             #expect(report.layers.first?.path == "conv1")
         }
     }
+
+    /// The torch-exported fixture of the ONNX reader's tests, with its facts (file weights counted
+    /// by the onnx library, MACs by PyTorch hooks: tools/make_onnx_fixtures.py).
+    static let onnxFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("SPConvLabTests/Fixtures/onnx/mixed.onnx").path
+
+    @Test func onnxModelIsCostedPerNode() throws {
+        struct Facts: Decodable { var file_parameters: Int, macs: Int }
+        let facts = try JSONDecoder().decode(Facts.self, from: Data(contentsOf: URL(fileURLWithPath: Self.onnxFixture.replacingOccurrences(of: ".onnx", with: ".json"))))
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["cost", "--onnx", Self.onnxFixture, "--json"], in: directory.url)
+            expectSuccess(result)
+            struct Report: Decodable { var params: Int, macs: Int, layers: [Layer]; struct Layer: Decodable { var path: String } }
+            let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+            #expect(report.params == facts.file_parameters && report.macs == facts.macs)
+            #expect(report.layers.first?.path == "/stem/stem.0/Conv")
+
+            try Data("not a model".utf8).write(to: directory.file("bad.onnx"))
+            expectFailure(try ProbeCLIProcess.run(["cost", "--onnx", "bad.onnx"], in: directory.url), exitCode: 1,
+                          mentions: ["bad.onnx", "not a readable ONNX model"])
+            expectFailure(try ProbeCLIProcess.run(["cost", "--onnx", "bad.onnx", "--model", "resnet20"], in: directory.url), exitCode: 64,
+                          mentions: ["--onnx and --model"])
+        }
+    }
 }

@@ -3,8 +3,8 @@ import SPConvLab
 
 /// The flags that choose and shape a zoo model, shared by every command that builds one.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
-    var model: String
+    @Option(name: .long, help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (required, unless the command takes --onnx and it is given).", valueName: "name"))
+    var model: String?
 
     @Option(name: .long, help: "vanilla, or spconv (3x3 convs replaced by SPConv).")
     var variant: String = "vanilla"
@@ -28,7 +28,7 @@ struct ModelOptions: ParsableArguments {
     var weights: String?
 
     func validate() throws {
-        guard Architecture(rawValue: model) != nil else {
+        if let model, Architecture(rawValue: model) == nil {
             throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         guard ["vanilla", "spconv"].contains(variant) else {
@@ -51,10 +51,13 @@ struct ModelOptions: ParsableArguments {
 
     /// The model spec these flags describe (call after validation).
     func spec() throws -> ModelSpec {
+        guard let model, let architecture = Architecture(rawValue: model) else {
+            throw ValidationError("--model is required: choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
         let variant: ModelVariant = self.variant == "spconv"
             ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(ratio), groups: groups))
             : .vanilla
-        return ModelSpec(Architecture(rawValue: model)!, variant: variant, inputChannels: inChannels ?? 3,
+        return ModelSpec(architecture, variant: variant, inputChannels: inChannels ?? 3,
                          classes: classes, inputSize: inputSize)
     }
 

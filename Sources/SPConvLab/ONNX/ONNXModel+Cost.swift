@@ -1,0 +1,328 @@
+/// Shapes and the cost ledger of an ONNX model, under the conventions of docs/COST.md.
+///
+/// Shapes are inferred node by node from the input's (batch 1 for the ledger); the integer
+/// arithmetic PyTorch's exporter writes around `Reshape` (`Shape`, `Gather`, `Cast`, `Div`,
+/// `Unsqueeze`, `Concat`, ...) is folded to constants on the way, so every shape is known.
+/// A node whose inputs do not fit its op (channel counts, ranks, a reshape that does not
+/// preserve the element count) is refused with its name.
+extension ONNXModel {
+    /// What the pass knows about a value: the shape of a float tensor computed at run time, or a
+    /// constant (folded).
+    enum Known {
+        case tensor([Int])
+        case constant(Constant)
+
+        var shape: [Int] {
+            switch self {
+            case .tensor(let s): return s
+            case .constant(let c): return c.shape
+            }
+        }
+    }
+
+    /// The shapes of every value for an input batch of `batch` images, and the ledger (one row
+    /// per node, named by the node, costs per image).
+    public func cost(batch: Int = 1) throws -> CostLedger {
+        try infer(batch: batch).ledger
+    }
+
+    /// The output shape of every node's outputs for `batch` images, by value name.
+    public func shapes(batch: Int) throws -> [String: [Int]] {
+        try infer(batch: batch).known.mapValues(\.shape)
+    }
+
+    func infer(batch: Int) throws -> (known: [String: Known], ledger: CostLedger) {
+        var known: [String: Known] = constants.mapValues { .constant($0) }
+        known[inputName] = .tensor([batch] + inputShape.dropFirst().map { $0! })
+        var ledger = CostLedger()
+        for node in nodes {
+            let (outputs, cost) = try infer(node, known: known, batch: batch)
+            for (name, value) in zip(node.outputs, outputs) where !name.isEmpty { known[name] = value }
+            if let cost, case .tensor(let shape)? = outputs.first {
+                ledger.layers.append(LayerCost(path: node.name, type: node.opType, outputShape: shape,
+                                               params: cost.params, macs: cost.macs, flops: cost.flops))
+            }
+        }
+        return (known, ledger)
+    }
+
+    private func infer(_ node: Node, known: [String: Known], batch: Int) throws -> ([Known], (params: Int, macs: Int, flops: Int)?) {
+        func fail(_ message: String) -> SPConvLabError {
+            SPConvLabError(.invalidWeights, "\(source): node '\(node.name)' (\(node.opType)) \(message)")
+        }
+        func input(_ i: Int) throws -> Known? {
+            guard i < node.inputs.count, !node.inputs[i].isEmpty else { return nil }
+            guard let value = known[node.inputs[i]] else { throw fail("reads '\(node.inputs[i])' before it is computed.") }
+            return value
+        }
+        func required(_ i: Int) throws -> Known {
+            guard let value = try input(i) else { throw fail("lacks its input \(i + 1).") }
+            return value
+        }
+        func ints(_ i: Int, _ what: String) throws -> [Int]? {
+            guard let value = try input(i) else { return nil }
+            guard case .constant(.int64(_, let values)) = value else { throw fail("needs its \(what) (input \(i + 1)) as an int64 constant; it is computed at run time.") }
+            return values.map { Int(clamping: $0) }
+        }
+        func intAttribute(_ name: String, _ fallback: Int) throws -> Int {
+            guard let a = node.attributes[name] else { return fallback }
+            guard case .int(let v) = a else { throw fail("has attribute '\(name)' of the wrong type.") }
+            return v
+        }
+        func intsAttribute(_ name: String) throws -> [Int]? {
+            guard let a = node.attributes[name] else { return nil }
+            guard case .ints(let v) = a else { throw fail("has attribute '\(name)' of the wrong type.") }
+            return v
+        }
+        func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+        /// Elements per image of a batch-first shape.
+        func perImage(_ shape: [Int]) -> Int { count(shape) / max(batch, 1) }
+        func axis(_ a: Int, rank: Int) throws -> Int {
+            let resolved = a < 0 ? a + rank : a
+            guard (0..<max(rank, 1)).contains(resolved) else { throw fail("has axis \(a) for rank \(rank).") }
+            return resolved
+        }
+        func parameters(_ indices: [Int]) -> Int {
+            indices.reduce(0) { total, i in
+                guard i < node.inputs.count, case .float(let shape, _)? = constants[node.inputs[i]] else { return total }
+                return total + count(shape)
+            }
+        }
+        func elementwise(_ flopsPerElement: Int) throws -> ([Known], (Int, Int, Int)?) {
+            let shape = try required(0).shape
+            return ([.tensor(shape)], (0, 0, flopsPerElement * perImage(shape)))
+        }
+        /// Output size of a sliding window (conv, pooling) on one axis.
+        func window(_ size: Int, kernel: Int, stride: Int, dilation: Int, pads: (Int, Int), ceil: Bool, autoPad: String) throws -> Int {
+            guard stride > 0, dilation > 0, kernel > 0 else { throw fail("has a kernel, stride or dilation below 1.") }
+            switch autoPad {
+            case "SAME_UPPER", "SAME_LOWER": return (size + stride - 1) / stride
+            case "VALID": return max(0, (size - dilation * (kernel - 1) - 1) / stride + 1)
+            case "NOTSET", "": break
+            default: throw fail("has auto_pad '\(autoPad)'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID.")
+            }
+            let span = size + pads.0 + pads.1 - dilation * (kernel - 1) - 1
+            guard span >= 0 else { throw fail("has a window larger than its padded input (\(size) + pads \(pads)).") }
+            return (ceil ? (span + stride - 1) / stride : span / stride) + 1
+        }
+        func spatial(_ x: [Int], kernel: [Int]) throws -> [Int] {
+            let strides = try intsAttribute("strides") ?? [1, 1], dilations = try intsAttribute("dilations") ?? [1, 1]
+            let pads = try intsAttribute("pads") ?? [0, 0, 0, 0]
+            var autoPad = "NOTSET"
+            if case .string(let a)? = node.attributes["auto_pad"] { autoPad = a }
+            guard kernel.count == 2, strides.count == 2, dilations.count == 2, pads.count == 4 else {
+                throw fail("has kernel \(kernel), strides \(strides), dilations \(dilations), pads \(pads); expected 2-D windows (2 values each, 4 pads).")
+            }
+            let ceil = try intAttribute("ceil_mode", 0) != 0
+            return [try window(x[2], kernel: kernel[0], stride: strides[0], dilation: dilations[0], pads: (pads[0], pads[2]), ceil: ceil, autoPad: autoPad),
+                    try window(x[3], kernel: kernel[1], stride: strides[1], dilation: dilations[1], pads: (pads[1], pads[3]), ceil: ceil, autoPad: autoPad)]
+        }
+        func image(_ k: Known) throws -> [Int] {
+            guard case .tensor(let shape) = k, shape.count == 4 else { throw fail("needs a 4-D NCHW input; got \(k.shape).") }
+            return shape
+        }
+
+        switch node.opType {
+        case "Conv":
+            let x = try image(try required(0)), w = try required(1).shape
+            guard w.count == 4 else { throw fail("has weight shape \(w); expected [O, C/groups, kH, kW].") }
+            let groups = try intAttribute("group", 1)
+            guard groups > 0, x[1] == w[1] * groups, w[0] % groups == 0 else {
+                throw fail("has input channels \(x[1]), weight \(w) and group \(groups); expected input channels = weight's second dimension x groups.")
+            }
+            if let k = try intsAttribute("kernel_shape"), k != [w[2], w[3]] { throw fail("has kernel_shape \(k) but weight \(w).") }
+            let hw = try spatial(x, kernel: [w[2], w[3]])
+            let out = [x[0], w[0]] + hw
+            let macs = w[0] * hw[0] * hw[1] * w[1] * w[2] * w[3]
+            let hasBias = try input(2) != nil
+            return ([.tensor(out)], (parameters([1, 2]), macs, 2 * macs + (hasBias ? w[0] * hw[0] * hw[1] : 0)))
+        case "BatchNormalization":
+            let x = try required(0).shape
+            guard x.count >= 2 else { throw fail("needs an input of rank 2 or more; got \(x).") }
+            for i in 1...4 where try required(i).shape != [x[1]] { throw fail("has a parameter of shape \(try required(i).shape) for \(x[1]) channels.") }
+            return ([.tensor(x)], (parameters([1, 2]), 0, 2 * perImage(x)))
+        case "Relu": return try elementwise(1)
+        case "Clip", "LeakyRelu": return try elementwise(2)
+        case "Sigmoid", "HardSigmoid": return try elementwise(3)
+        case "HardSwish": return try elementwise(4)
+        case "Identity", "Dropout":
+            let x = try required(0)
+            return ([x], nil)
+        case "Add", "Sub", "Mul", "Div":
+            let (a, b) = (try required(0), try required(1))
+            if case .constant(.int64(let sa, let va)) = a, case .constant(.int64(let sb, let vb)) = b {
+                guard va.count == vb.count || va.count == 1 || vb.count == 1 else { throw fail("combines int64 constants of shapes \(sa) and \(sb).") }
+                let n = max(va.count, vb.count)
+                let values: [Int64] = try (0..<n).map { i in
+                    let (x, y) = (va[va.count == 1 ? 0 : i], vb[vb.count == 1 ? 0 : i])
+                    switch node.opType {
+                    case "Add": return x &+ y
+                    case "Sub": return x &- y
+                    case "Mul": return x &* y
+                    default:
+                        guard y != 0 else { throw fail("divides by an int64 zero.") }
+                        return x / y
+                    }
+                }
+                return ([.constant(.int64(shape: sa.count >= sb.count ? sa : sb, values: values))], nil)
+            }
+            let shape = try Self.broadcast(a.shape, b.shape) ?? { throw fail("combines shapes \(a.shape) and \(b.shape), which do not broadcast.") }()
+            return ([.tensor(shape)], (0, 0, perImage(shape)))
+        case "MaxPool", "AveragePool":
+            let x = try image(try required(0))
+            guard let kernel = try intsAttribute("kernel_shape") else { throw fail("has no kernel_shape.") }
+            let hw = try spatial(x, kernel: kernel)
+            let out = [x[0], x[1]] + hw
+            let perOutput = kernel.reduce(1, *) - (node.opType == "MaxPool" ? 1 : 0)
+            return ([.tensor(out)], (0, 0, perOutput * perImage(out)))
+        case "GlobalAveragePool", "GlobalMaxPool":
+            let x = try image(try required(0))
+            let out = [x[0], x[1], 1, 1]
+            return ([.tensor(out)], (0, 0, x[1] * x[2] * x[3] - (node.opType == "GlobalMaxPool" ? x[1] : 0)))
+        case "Flatten":
+            let x = try required(0).shape
+            let a = try axis(try intAttribute("axis", 1), rank: x.count + 1)
+            return ([.tensor([count(Array(x[..<a])), count(Array(x[a...]))])], (0, 0, 0))
+        case "Reshape":
+            let x = try required(0)
+            guard var target = try ints(1, "shape") else { throw fail("lacks its shape.") }
+            let allowZero = try intAttribute("allowzero", 0)
+            for (i, d) in target.enumerated() where d == 0 && i < x.shape.count && allowZero == 0 { target[i] = x.shape[i] }
+            if let inferred = target.firstIndex(of: -1) {
+                let rest = target.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
+                guard rest > 0, count(x.shape) % rest == 0 else { throw fail("cannot reshape \(x.shape) to \(target).") }
+                target[inferred] = count(x.shape) / rest
+            }
+            guard target.allSatisfy({ $0 >= 0 }), count(target) == count(x.shape) else {
+                throw fail("reshapes \(x.shape) (\(count(x.shape)) elements) to \(target); expected the same number of elements.")
+            }
+            if case .constant(let c) = x {
+                switch c {
+                case .int64(_, let v): return ([.constant(.int64(shape: target, values: v))], nil)
+                case .float(_, let v): return ([.constant(.float(shape: target, values: v))], nil)
+                }
+            }
+            return ([.tensor(target)], (0, 0, 0))
+        case "Gemm":
+            let (a, b) = (try required(0).shape, try required(1).shape)
+            guard a.count == 2, b.count == 2 else { throw fail("needs 2-D operands; got \(a) and \(b).") }
+            let (m, k) = try intAttribute("transA", 0) != 0 ? (a[1], a[0]) : (a[0], a[1])
+            let (k2, n) = try intAttribute("transB", 0) != 0 ? (b[1], b[0]) : (b[0], b[1])
+            guard k == k2 else { throw fail("multiplies \(a) by \(b) (inner sizes \(k) and \(k2)).") }
+            let hasBias = try input(2) != nil
+            return ([.tensor([m, n])], (parameters([1, 2]), k * n, 2 * k * n + (hasBias ? n : 0)))
+        case "MatMul":
+            let (a, b) = (try required(0).shape, try required(1).shape)
+            guard a.count >= 2, b.count == 2, a.last == b[0] else { throw fail("multiplies \(a) by \(b); expected [..., K] x [K, N].") }
+            let out = Array(a.dropLast()) + [b[1]]
+            let macs = perImage(Array(a.dropLast()) + [1]) * b[0] * b[1]
+            return ([.tensor(out)], (parameters([1]), macs, 2 * macs))
+        case "Concat":
+            guard case .int(let rawAxis)? = node.attributes["axis"] else { throw fail("has no axis.") }
+            let parts = try (0..<node.inputs.count).map { try required($0) }
+            if parts.allSatisfy({ if case .constant(.int64) = $0 { return true } else { return false } }) {
+                let values = parts.flatMap { part -> [Int64] in if case .constant(.int64(_, let v)) = part { return v } else { return [] } }
+                return ([.constant(.int64(shape: [values.count], values: values))], nil)
+            }
+            let first = parts[0].shape
+            let a = try axis(rawAxis, rank: first.count)
+            var out = first
+            out[a] = 0
+            for part in parts {
+                var s = part.shape
+                guard s.count == first.count else { throw fail("concatenates ranks \(first.count) and \(s.count).") }
+                out[a] += s[a]
+                s[a] = first[a]
+                guard s == first else { throw fail("concatenates \(first) and \(part.shape) along axis \(a).") }
+            }
+            return ([.tensor(out)], (0, 0, 0))
+        case "Transpose":
+            let x = try required(0).shape
+            let perm = try intsAttribute("perm") ?? Array((0..<x.count).reversed())
+            guard perm.sorted() == Array(0..<x.count) else { throw fail("has perm \(perm) for rank \(x.count).") }
+            return ([.tensor(perm.map { x[$0] })], (0, 0, 0))
+        case "Unsqueeze", "Squeeze":
+            let x = try required(0)
+            let axes = try ints(1, "axes") ?? intsAttribute("axes")
+            var out = x.shape
+            if node.opType == "Unsqueeze" {
+                guard let axes else { throw fail("has no axes.") }
+                for a in axes.map({ $0 < 0 ? $0 + x.shape.count + axes.count : $0 }).sorted() {
+                    guard (0...out.count).contains(a) else { throw fail("has axis \(a) for rank \(out.count).") }
+                    out.insert(1, at: a)
+                }
+            } else {
+                let drop = try Set((axes ?? out.indices.filter { out[$0] == 1 }).map { try axis($0, rank: x.shape.count) })
+                guard drop.allSatisfy({ out[$0] == 1 }) else { throw fail("squeezes a dimension that is not 1 in \(x.shape).") }
+                out = out.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
+            }
+            if case .constant(let c) = x {
+                switch c {
+                case .int64(_, let v): return ([.constant(.int64(shape: out, values: v))], nil)
+                case .float(_, let v): return ([.constant(.float(shape: out, values: v))], nil)
+                }
+            }
+            return ([.tensor(out)], (0, 0, 0))
+        case "Shape":
+            let x = try required(0).shape
+            let rank = x.count
+            var start = try intAttribute("start", 0), end = try intAttribute("end", rank)
+            if start < 0 { start += rank }
+            if end < 0 { end += rank }
+            start = min(max(start, 0), rank)
+            end = min(max(end, start), rank)
+            let dims = x[start..<end].map(Int64.init)
+            return ([.constant(.int64(shape: [dims.count], values: dims))], nil)
+        case "Gather":
+            let (data, indices) = (try required(0), try required(1))
+            guard case .constant(.int64(let ishape, let idx)) = indices else { throw fail("needs constant int64 indices.") }
+            let a = try axis(try intAttribute("axis", 0), rank: data.shape.count)
+            if case .constant(.int64(let dshape, let values)) = data, dshape.count <= 1 {
+                let n = values.count
+                let picked: [Int64] = try idx.map { i in
+                    let j = Int(i < 0 ? i + Int64(n) : i)
+                    guard (0..<n).contains(j) else { throw fail("gathers index \(i) of \(n) values.") }
+                    return values[j]
+                }
+                return ([.constant(.int64(shape: ishape, values: picked))], nil)
+            }
+            var out = data.shape
+            out.replaceSubrange(a...a, with: ishape)
+            return ([.tensor(out)], (0, 0, 0))
+        case "Cast":
+            let x = try required(0)
+            let to = try intAttribute("to", 0)
+            guard to == Int(Self.float32Type) || to == Int(Self.int64Type) else {
+                throw fail("casts to element type \(Self.typeName(Int32(clamping: to))); expected float32 (1) or int64 (7).")
+            }
+            if case .constant(let c) = x {
+                switch (c, to) {
+                case (.int64(let s, let v), 1): return ([.constant(.float(shape: s, values: v.map { Float($0) }))], nil)
+                case (.float(let s, let v), 7): return ([.constant(.int64(shape: s, values: v.map { Int64(exactly: $0.rounded(.towardZero)) ?? 0 }))], nil)
+                default: return ([x], nil)
+                }
+            }
+            return ([.tensor(x.shape)], nil)
+        case "Softmax":
+            let x = try required(0).shape
+            let a = try axis(try intAttribute("axis", -1), rank: x.count)
+            return ([.tensor(x)], (0, 0, perImage(x) / max(x[a], 1) * (5 * x[a] - 2)))
+        case "Slice", "Split", "Pad":
+            throw fail("is supported by the reader but not yet by shape inference; this model cannot be costed yet.")
+        default:
+            throw fail("has no shape rule.")
+        }
+    }
+
+    /// NumPy broadcasting of two shapes, or nil when they do not broadcast.
+    static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let rank = max(a.count, b.count)
+        let pa = [Int](repeating: 1, count: rank - a.count) + a, pb = [Int](repeating: 1, count: rank - b.count) + b
+        var out: [Int] = []
+        for (x, y) in zip(pa, pb) {
+            guard x == y || x == 1 || y == 1 else { return nil }
+            out.append(x == 1 ? y : x)
+        }
+        return out
+    }
+}
