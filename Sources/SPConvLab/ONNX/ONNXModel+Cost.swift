@@ -196,12 +196,7 @@ extension ONNXModel {
             guard target.allSatisfy({ $0 >= 0 }), count(target) == count(x.shape) else {
                 throw fail("reshapes \(x.shape) (\(count(x.shape)) elements) to \(target); expected the same number of elements.")
             }
-            if case .constant(let c) = x {
-                switch c {
-                case .int64(_, let v): return ([.constant(.int64(shape: target, values: v))], nil)
-                case .float(_, let v): return ([.constant(.float(shape: target, values: v))], nil)
-                }
-            }
+            if case .constant(let c) = x { return ([.constant(c.reshaped(target))], nil) }
             return ([.tensor(target)], (0, 0, 0))
         case "Gemm":
             let (a, b) = (try required(0).shape, try required(1).shape)
@@ -256,12 +251,7 @@ extension ONNXModel {
                 guard drop.allSatisfy({ out[$0] == 1 }) else { throw fail("squeezes a dimension that is not 1 in \(x.shape).") }
                 out = out.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
             }
-            if case .constant(let c) = x {
-                switch c {
-                case .int64(_, let v): return ([.constant(.int64(shape: out, values: v))], nil)
-                case .float(_, let v): return ([.constant(.float(shape: out, values: v))], nil)
-                }
-            }
+            if case .constant(let c) = x { return ([.constant(c.reshaped(out))], nil) }
             return ([.tensor(out)], (0, 0, 0))
         case "Shape":
             let x = try required(0).shape

@@ -24,6 +24,14 @@ public struct ONNXModel: Sendable {
             case .float(let shape, _), .int64(let shape, _): return shape
             }
         }
+
+        /// The same values under another shape of as many elements.
+        func reshaped(_ shape: [Int]) -> Constant {
+            switch self {
+            case .float(_, let values): return .float(shape: shape, values: values)
+            case .int64(_, let values): return .int64(shape: shape, values: values)
+            }
+        }
     }
 
     /// A node attribute, by ONNX type.
