@@ -4,6 +4,14 @@ Exports small CNNs with torch.onnx.export (TorchScript exporter, opset 17) and w
 each `<name>.onnx`, `<name>.json` with what PyTorch itself says about the model, counted here
 independently of our code: parameters (`sum(p.numel())`), MACs of every convolution and linear
 layer from forward hooks (the conventions of docs/COST.md), the input shape and the output shape.
+It also writes what ONNX Runtime computes on a fixed input: `<name>.input.npy`,
+`<name>.output.npy`, and for the value named in the json's `probe` (a node's output) its ORT
+value `<name>.probe.npy` and, from that value in NumPy, the toolkit's per-image cosine summary:
+the mean |off-diagonal| of the image-averaged channel cosine matrix (`probe_mean_abs_cosine`).
+
+Models: `mixed` (every kind of block, tiny), `resnet18` (torchvision's layout at a quarter of
+its widths: 16-32-64-128 channels) and `mobilenet_v2` (torchvision's layout at width 0.25), both
+written out here so no torchvision is needed, on 32x32 inputs.
 
     python3 tools/make_onnx_fixtures.py
 """
@@ -66,6 +74,90 @@ class Mixed(nn.Module):
         return self.fc(x)
 
 
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + identity)
+
+
+class ResNet18(nn.Module):
+    """torchvision.models.resnet18's modules and names, widths divided by 4."""
+
+    def __init__(self, classes=10, width=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        chans = [width, width * 2, width * 4, width * 8]
+        cin = width
+        for i, c in enumerate(chans):
+            stride = 1 if i == 0 else 2
+            setattr(self, f"layer{i + 1}", nn.Sequential(BasicBlock(cin, c, stride), BasicBlock(c, c, 1)))
+            cin = c
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def conv_bn_relu6(cin, cout, k, stride, groups=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU6(inplace=True))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expand):
+        super().__init__()
+        hidden = cin * expand
+        self.use_res_connect = stride == 1 and cin == cout
+        layers = [] if expand == 1 else [conv_bn_relu6(cin, hidden, 1, 1)]
+        layers += [conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden), nn.Conv2d(hidden, cout, 1, bias=False),
+                   nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    """torchvision.models.mobilenet_v2's layout (t, c, n, s table) at width multiplier 0.25."""
+
+    def __init__(self, classes=10, width=0.25):
+        super().__init__()
+        def ch(c):
+            return max(8, int(c * width + 4) // 8 * 8)
+        table = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+        cin = ch(32)
+        features = [conv_bn_relu6(3, cin, 3, 2)]
+        for t, c, n, s in table:
+            for i in range(n):
+                features.append(InvertedResidual(cin, ch(c), s if i == 0 else 1, t))
+                cin = ch(c)
+        features.append(conv_bn_relu6(cin, 1280 // 4, 1, 1))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280 // 4, classes))
+
+    def forward(self, x):
+        x = torch.nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
 def macs(model, x):
     total = 0
 
@@ -83,7 +175,32 @@ def macs(model, x):
     return total, list(out.shape)
 
 
-def export(name, model, shape):
+def ort_fixtures(path, name, x, probe):
+    """ORT's output on x, ORT's value of `probe`, and NumPy's mean |cosine| of its channel maps."""
+    import onnxruntime as ort
+    proto = onnx.load(path)
+    proto.graph.output.append(onnx.helper.make_tensor_value_info(probe, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    output, value = session.run(["logits", probe], {"image": x.numpy()})
+    np.save(os.path.join(OUT, name + ".input.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, name + ".output.npy"), output.astype(np.float32))
+    np.save(os.path.join(OUT, name + ".probe.npy"), value.astype(np.float32))
+    # The toolkit's `per-image` cosine (docs/REDUNDANCY.md): each image's cosine matrix of its
+    # flattened channel maps (a zero channel has similarity 0 with the others), averaged over the
+    # images; then the mean |off-diagonal| entry.
+    mats = []
+    for image in value.astype(np.float64):
+        flat = image.reshape(image.shape[0], -1)
+        norms = np.linalg.norm(flat, axis=1)
+        unit = flat / np.where(norms == 0, 1, norms)[:, None]
+        mats.append(unit @ unit.T)
+    mean = np.mean(mats, axis=0)
+    c = mean.shape[0]
+    off = np.abs(mean[~np.eye(c, dtype=bool)])
+    return float(off.mean()), list(value.shape)
+
+
+def export(name, model, shape, probe):
     torch.manual_seed(0)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -103,6 +220,10 @@ def export(name, model, shape):
                 parameters=sum(p.numel() for p in model.parameters()), file_parameters=file_parameters,
                 macs=m, nodes=[[n.name, n.op_type] for n in proto.graph.node if n.op_type != "Constant"],
                 torch=torch.__version__, onnx=onnx.__version__)
+    import onnxruntime
+    info["probe"] = probe
+    info["probe_mean_abs_cosine"], info["probe_shape"] = ort_fixtures(path, name, x, probe)
+    info["onnxruntime"] = onnxruntime.__version__
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(info, f, indent=1)
         f.write("\n")
@@ -112,7 +233,11 @@ def export(name, model, shape):
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
-    export("mixed", Mixed(), (2, 3, 16, 16))
+    export("mixed", Mixed(), (2, 3, 16, 16), "/se/Mul_output_0")
+    torch.manual_seed(1)
+    export("resnet18", ResNet18(), (2, 3, 32, 32), "/layer1/layer1.1/relu_1/Relu_output_0")
+    torch.manual_seed(2)
+    export("mobilenet_v2", MobileNetV2(), (2, 3, 32, 32), "/features/features.3/conv/conv.0/conv.0.2/Clip_output_0")
     return 0
 
 

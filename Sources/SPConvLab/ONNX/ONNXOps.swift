@@ -1,0 +1,174 @@
+/// The ONNX ops the zoo's own ops do not cover, on row-major float32 tensors of any rank:
+/// NumPy-broadcast binaries, general pooling (asymmetric pads, dilations, either count of
+/// padding), constant padding, transposes, concatenation, gathers and matrix products. Plain
+/// loops: these ops move little data next to the convolutions they sit between.
+enum ONNXOps {
+    /// Row-major strides of `shape`.
+    static func strides(_ shape: [Int]) -> [Int] {
+        var result = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) { result[axis] = result[axis + 1] * shape[axis + 1] }
+        return result
+    }
+
+    static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+        Tensor(shape: x.shape, scalars: x.rowMajor().scalars.map(f))
+    }
+
+    /// `f(a, b)` with NumPy broadcasting to `shape`.
+    static func binary(_ a: Tensor, _ b: Tensor, _ shape: [Int], _ f: (Float, Float) -> Float) -> Tensor {
+        let (xa, xb) = (a.rowMajor().scalars, b.rowMajor().scalars)
+        if a.shape == shape && b.shape == shape { return Tensor(shape: shape, scalars: zip(xa, xb).map(f)) }
+        if b.count == 1 { return Tensor(shape: shape, scalars: xa.map { f($0, xb[0]) }) }
+        if a.count == 1 { return Tensor(shape: shape, scalars: xb.map { f(xa[0], $0) }) }
+        let rank = shape.count
+        func broadcastStrides(_ s: [Int]) -> [Int] {
+            let padded = [Int](repeating: 1, count: rank - s.count) + s
+            let st = strides(padded)
+            return (0..<rank).map { padded[$0] == 1 ? 0 : st[$0] }
+        }
+        let (sa, sb, out) = (broadcastStrides(a.shape), broadcastStrides(b.shape), strides(shape))
+        let total = shape.reduce(1, *)
+        var result = [Float](repeating: 0, count: total)
+        for i in 0..<total {
+            var (ia, ib, rest) = (0, 0, i)
+            for axis in 0..<rank {
+                let coordinate = rest / out[axis]
+                rest -= coordinate * out[axis]
+                ia += coordinate * sa[axis]
+                ib += coordinate * sb[axis]
+            }
+            result[i] = f(xa[ia], xb[ib])
+        }
+        return Tensor(shape: shape, scalars: result)
+    }
+
+    /// Max or average pooling of `[N, C, H, W]` to `output`, pads [top, left, bottom, right];
+    /// an average over the window's in-map elements unless `countIncludesPad`.
+    static func pool(_ x: Tensor, output: [Int], kernel: [Int], strides s: [Int], dilations d: [Int], pads p: [Int],
+                     isMax: Bool, countIncludesPad: Bool) -> Tensor {
+        let xs = x.rowMajor().scalars
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (ho, wo) = (output[2], output[3])
+        var result = [Float](repeating: 0, count: n * c * ho * wo)
+        for plane in 0..<(n * c) {
+            for oy in 0..<ho {
+                for ox in 0..<wo {
+                    var acc: Float = isMax ? -.infinity : 0
+                    var inside = 0
+                    for ky in 0..<kernel[0] {
+                        let iy = oy * s[0] - p[0] + ky * d[0]
+                        guard iy >= 0, iy < h else { continue }
+                        for kx in 0..<kernel[1] {
+                            let ix = ox * s[1] - p[1] + kx * d[1]
+                            guard ix >= 0, ix < w else { continue }
+                            let v = xs[(plane * h + iy) * w + ix]
+                            acc = isMax ? max(acc, v) : acc + v
+                            inside += 1
+                        }
+                    }
+                    if !isMax {
+                        // With the padding counted, the window is cut only by the padded map's edge.
+                        let y0 = oy * s[0] - p[0], x0 = ox * s[1] - p[1]
+                        let rows = (0..<kernel[0]).filter { y0 + $0 * d[0] < h + p[2] }.count
+                        let cols = (0..<kernel[1]).filter { x0 + $0 * d[1] < w + p[3] }.count
+                        acc /= Float(countIncludesPad ? rows * cols : max(inside, 1))
+                    }
+                    result[(plane * ho + oy) * wo + ox] = acc
+                }
+            }
+        }
+        return Tensor(shape: [n, c, ho, wo], scalars: result)
+    }
+
+    /// Constant padding; `pads` is ONNX's [begin_0, ..., begin_r, end_0, ..., end_r].
+    static func pad(_ x: Tensor, pads: [Int], value: Float) -> Tensor {
+        let rank = x.rank
+        let outShape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
+        let (inStrides, outStrides) = (strides(x.shape), strides(outShape))
+        let xs = x.rowMajor().scalars
+        var result = [Float](repeating: value, count: outShape.reduce(1, *))
+        for i in 0..<xs.count {
+            var (rest, o) = (i, 0)
+            for axis in 0..<rank {
+                let coordinate = rest / inStrides[axis]
+                rest -= coordinate * inStrides[axis]
+                o += (coordinate + pads[axis]) * outStrides[axis]
+            }
+            result[o] = xs[i]
+        }
+        return Tensor(shape: outShape, scalars: result)
+    }
+
+    static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
+        let outShape = perm.map { x.shape[$0] }
+        let (inStrides, outStrides) = (strides(x.shape), strides(outShape))
+        let xs = x.rowMajor().scalars
+        var result = [Float](repeating: 0, count: xs.count)
+        for o in 0..<xs.count {
+            var (rest, i) = (o, 0)
+            for axis in 0..<perm.count {
+                let coordinate = rest / outStrides[axis]
+                rest -= coordinate * outStrides[axis]
+                i += coordinate * inStrides[perm[axis]]
+            }
+            result[o] = xs[i]
+        }
+        return Tensor(shape: outShape, scalars: result)
+    }
+
+    static func concat(_ parts: [Tensor], axis: Int, shape: [Int]) -> Tensor {
+        let outer = shape[..<axis].reduce(1, *)
+        var result: [Float] = []
+        result.reserveCapacity(shape.reduce(1, *))
+        let rows = parts.map { $0.rowMajor().scalars }
+        let chunks = parts.map { $0.shape[axis...].reduce(1, *) }
+        for o in 0..<outer {
+            for (values, chunk) in zip(rows, chunks) { result.append(contentsOf: values[(o * chunk)..<((o + 1) * chunk)]) }
+        }
+        return Tensor(shape: shape, scalars: result)
+    }
+
+    static func gather(_ x: Tensor, indices: [Int], axis: Int, shape: [Int]) -> Tensor {
+        let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+        let xs = x.rowMajor().scalars
+        var result: [Float] = []
+        result.reserveCapacity(shape.reduce(1, *))
+        for o in 0..<outer {
+            for index in indices {
+                let j = index < 0 ? index + extent : index
+                result.append(contentsOf: xs[((o * extent + j) * inner)..<((o * extent + j + 1) * inner)])
+            }
+        }
+        return Tensor(shape: shape, scalars: result)
+    }
+
+    /// `alpha op(A) op(B) + beta C` with C broadcast to `[M, N]`.
+    static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor?, alpha: Float, beta: Float, transA: Bool, transB: Bool) -> Tensor {
+        let (xa, xb) = (a.rowMajor().scalars, b.rowMajor().scalars)
+        let (m, k) = transA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let n = transB ? b.shape[0] : b.shape[1]
+        var result = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: Float = 0
+                for p in 0..<k {
+                    sum += xa[transA ? p * m + i : i * k + p] * xb[transB ? j * k + p : p * n + j]
+                }
+                result[i * n + j] = alpha * sum
+            }
+        }
+        var out = Tensor(shape: [m, n], scalars: result)
+        if let c, beta != 0 {
+            out = binary(out, map(c) { beta * $0 }, [m, n]) { $0 + $1 }
+        }
+        return out
+    }
+
+    /// `[..., M, K] x [K, N]`.
+    static func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let k = b.shape[0], n = b.shape[1]
+        let rows = a.count / k
+        let product = gemm(Tensor(shape: [rows, k], scalars: a.rowMajor().scalars), b, nil, alpha: 1, beta: 0, transA: false, transB: false)
+        return Tensor(shape: Array(a.shape.dropLast()) + [n], scalars: product.scalars)
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+
+/// An ONNX model prepared to run on batches of one size.
+///
+/// Preparing folds the model's shape arithmetic at that batch size (``ONNXModel/shapes(batch:)``),
+/// builds a oneDNN convolution per `Conv` node with its weights packed once (a `Relu` that is a
+/// convolution's only reader becomes its post-op), and refuses what the fast path cannot run
+/// (non-square kernels, ceil-mode pooling that changes a size, a `Pad` that is not constant) by
+/// node name. Running evaluates the nodes in order on row-major float32 tensors and can keep any
+/// node's output (for captures and similarity).
+public final class ONNXSession {
+    public let model: ONNXModel
+    public let batch: Int
+    private let known: [String: ONNXModel.Known]
+    private var convolutions: [String: (kernel: ConvolutionKernel, packed: [Float], bias: Tensor?, pads: [Int]?)] = [:]
+    /// Relu nodes folded into the convolution before them: Relu node name -> conv output name.
+    private var foldedRelus: [String: String] = [:]
+
+    public init(_ model: ONNXModel, batch: Int) throws {
+        guard batch >= 1, model.inputShape[0] == nil || model.inputShape[0] == batch else {
+            throw SPConvLabError(.invalidInput, "\(model.source): the model's input '\(model.inputName)' takes batches of \(model.inputShape[0].map(String.init) ?? "any size"); got a batch of \(batch).")
+        }
+        self.model = model
+        self.batch = batch
+        known = try model.infer(batch: batch).known
+        var readers: [String: Int] = [:]
+        for node in model.nodes { for input in node.inputs { readers[input, default: 0] += 1 } }
+        let outputs = Set(model.outputNames)
+        for node in model.nodes where node.opType == "Conv" {
+            try prepareConvolution(node)
+        }
+        for node in model.nodes where node.opType == "Relu" {
+            let source = node.inputs[0]
+            guard let conv = model.nodes.first(where: { $0.opType == "Conv" && $0.outputs.first == source }),
+                  readers[source] == 1, !outputs.contains(source), let prepared = convolutions[conv.name] else { continue }
+            var key = prepared.kernel.key
+            key.postOps = [.relu]
+            let kernel = try ConvolutionKernel(key)
+            convolutions[conv.name] = (kernel, try kernel.packWeights(try weight(conv.inputs[1])), prepared.bias, prepared.pads)
+            foldedRelus[node.name] = source
+        }
+    }
+
+    private func fail(_ node: ONNXModel.Node, _ message: String) -> SPConvLabError {
+        SPConvLabError(.invalidWeights, "\(model.source): node '\(node.name)' (\(node.opType)) \(message)")
+    }
+
+    private func weight(_ name: String) throws -> Tensor {
+        guard case .constant(.float(let shape, let values))? = known[name] else {
+            throw SPConvLabError(.invalidWeights, "\(model.source): '\(name)' must be a float32 initializer (a weight computed at run time is not supported).")
+        }
+        return Tensor(shape: shape, scalars: values)
+    }
+
+    private func ints(_ node: ONNXModel.Node, _ name: String) -> [Int]? {
+        if case .ints(let v)? = node.attributes[name] { return v }
+        return nil
+    }
+
+    private func int(_ node: ONNXModel.Node, _ name: String, _ fallback: Int) -> Int {
+        if case .int(let v)? = node.attributes[name] { return v }
+        return fallback
+    }
+
+    private func float(_ node: ONNXModel.Node, _ name: String, _ fallback: Float) -> Float {
+        if case .float(let v)? = node.attributes[name] { return v }
+        return fallback
+    }
+
+    /// Explicit pads [top, left, bottom, right] of a window op (auto_pad resolved), given its input
+    /// and output sizes.
+    private func pads(_ node: ONNXModel.Node, input: [Int], output: [Int], kernel: [Int]) throws -> [Int] {
+        var autoPad = "NOTSET"
+        if case .string(let a)? = node.attributes["auto_pad"] { autoPad = a }
+        let strides = ints(node, "strides") ?? [1, 1], dilations = ints(node, "dilations") ?? [1, 1]
+        switch autoPad {
+        case "SAME_UPPER", "SAME_LOWER":
+            var result = [0, 0, 0, 0]
+            for axis in 0..<2 {
+                let total = max(0, (output[axis + 2] - 1) * strides[axis] + dilations[axis] * (kernel[axis] - 1) + 1 - input[axis + 2])
+                let small = total / 2, large = total - small
+                (result[axis], result[axis + 2]) = autoPad == "SAME_UPPER" ? (small, large) : (large, small)
+            }
+            return result
+        case "VALID": return [0, 0, 0, 0]
+        default: return ints(node, "pads") ?? [0, 0, 0, 0]
+        }
+    }
+
+    private func prepareConvolution(_ node: ONNXModel.Node) throws {
+        let w = try weight(node.inputs[1])
+        let bias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try weight(node.inputs[2]) : nil
+        let x = known[node.inputs[0]]!.shape, y = known[node.outputs[0]]!.shape
+        guard w.shape[2] == w.shape[3] else { throw fail(node, "has a \(w.shape[2])x\(w.shape[3]) kernel; only square kernels run yet.") }
+        let strides = ints(node, "strides") ?? [1, 1], dilations = ints(node, "dilations") ?? [1, 1]
+        guard strides[0] == strides[1], dilations[0] == dilations[1] else {
+            throw fail(node, "has strides \(strides) and dilations \(dilations); only equal ones on both axes run yet.")
+        }
+        let p = try pads(node, input: x, output: y, kernel: [w.shape[2], w.shape[3]])
+        let symmetric = p.allSatisfy { $0 == p[0] }
+        let geometry = Conv2DGeometry(kernelSize: w.shape[2], stride: strides[0], padding: symmetric ? p[0] : 0,
+                                      dilation: dilations[0], groups: int(node, "group", 1))
+        let inputShape = symmetric ? x : [x[0], x[1], x[2] + p[0] + p[2], x[3] + p[1] + p[3]]
+        let kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: w.shape[0], geometry: geometry,
+                                                 hasBias: bias != nil, postOps: []))
+        convolutions[node.name] = (kernel, try kernel.packWeights(w), bias, symmetric ? nil : p)
+    }
+
+    /// Runs the model on `input` (`[batch, C, H, W]`). Returns the graph outputs in the model's
+    /// order and the values named in `capturing` (value names; ``ONNXModel/Node/outputs``).
+    public func run(_ input: Tensor, capturing: Set<String> = []) throws -> (outputs: [Tensor], captured: [String: Tensor]) {
+        let expected = known[model.inputName]!.shape
+        guard input.shape == expected else {
+            throw SPConvLabError(.invalidInput, "\(model.source): input '\(model.inputName)' expects \(expected); got \(input.shape).")
+        }
+        var values: [String: Tensor] = [model.inputName: input.rowMajor()]
+        var captured: [String: Tensor] = [:]
+        func value(_ name: String) throws -> Tensor {
+            if let v = values[name] { return v }
+            switch known[name] {
+            case .constant(.float(let shape, let v))?: return Tensor(shape: shape, scalars: v)
+            case .constant(.int64(let shape, let v))?: return Tensor(shape: shape, scalars: v.map { Float($0) })
+            default: throw SPConvLabError(.invalidWeights, "\(model.source): value '\(name)' is read before it is computed.")
+            }
+        }
+        for node in model.nodes {
+            // Nodes whose outputs folded to constants (shape arithmetic) have nothing to run.
+            if let first = node.outputs.first, case .constant? = known[first] { continue }
+            if let source = foldedRelus[node.name] {
+                values[node.outputs[0]] = try value(source)
+                continue
+            }
+            let results = try evaluate(node, value)
+            for (name, result) in zip(node.outputs, results) where !name.isEmpty {
+                values[name] = result
+                if capturing.contains(name) { captured[name] = result }
+            }
+        }
+        return (try model.outputNames.map(value), captured)
+    }
+
+    private func evaluate(_ node: ONNXModel.Node, _ value: (String) throws -> Tensor) throws -> [Tensor] {
+        func x(_ i: Int = 0) throws -> Tensor { try value(node.inputs[i]) }
+        func optional(_ i: Int) throws -> Tensor? {
+            i < node.inputs.count && !node.inputs[i].isEmpty ? try value(node.inputs[i]) : nil
+        }
+        func shape(_ i: Int = 0) -> [Int] { known[node.outputs[i]]!.shape }
+        switch node.opType {
+        case "Conv":
+            let conv = convolutions[node.name]!
+            var input = try x()
+            if let p = conv.pads { input = ONNXOps.pad(input, pads: [0, 0, p[0], p[1], 0, 0, p[2], p[3]], value: 0) }
+            return [try conv.kernel.run(input: input, packedWeights: conv.packed, bias: conv.bias).rowMajor()]
+        case "BatchNormalization":
+            let input = try x()
+            guard input.rank == 4 else { throw fail(node, "runs on 4-D inputs only; got \(input.shape).") }
+            return [Ops.batchNorm(input, mean: try x(3), variance: try x(4), scale: try x(1), shift: try x(2),
+                                  epsilon: float(node, "epsilon", 1e-5))]
+        case "Relu": return [ONNXOps.map(try x()) { max($0, 0) }]
+        case "Clip":
+            let lo = try optional(1)?.scalars.first ?? float(node, "min", -.infinity)
+            let hi = try optional(2)?.scalars.first ?? float(node, "max", .infinity)
+            return [ONNXOps.map(try x()) { min(max($0, lo), hi) }]
+        case "Sigmoid": return [ONNXOps.map(try x()) { 1 / (1 + Foundation.exp(-$0)) }]
+        case "HardSigmoid":
+            let (alpha, beta) = (float(node, "alpha", 0.2), float(node, "beta", 0.5))
+            return [ONNXOps.map(try x()) { min(max(alpha * $0 + beta, 0), 1) }]
+        case "HardSwish": return [ONNXOps.map(try x()) { $0 * min(max($0 / 6 + 0.5, 0), 1) }]
+        case "LeakyRelu":
+            let alpha = float(node, "alpha", 0.01)
+            return [ONNXOps.map(try x()) { $0 >= 0 ? $0 : alpha * $0 }]
+        case "Identity", "Dropout": return [try x()]
+        case "Add": return [ONNXOps.binary(try x(0), try x(1), shape()) { $0 + $1 }]
+        case "Sub": return [ONNXOps.binary(try x(0), try x(1), shape()) { $0 - $1 }]
+        case "Mul": return [ONNXOps.binary(try x(0), try x(1), shape()) { $0 * $1 }]
+        case "Div": return [ONNXOps.binary(try x(0), try x(1), shape()) { $0 / $1 }]
+        case "MaxPool", "AveragePool":
+            let input = try x()
+            let kernel = ints(node, "kernel_shape")!
+            let p = try pads(node, input: input.shape, output: shape(), kernel: kernel)
+            return [ONNXOps.pool(input, output: shape(), kernel: kernel, strides: ints(node, "strides") ?? [1, 1],
+                                 dilations: ints(node, "dilations") ?? [1, 1], pads: p, isMax: node.opType == "MaxPool",
+                                 countIncludesPad: int(node, "count_include_pad", 0) != 0)]
+        case "GlobalAveragePool": return [Ops.adaptiveAvgPool2d(try x(), outputSize: 1)]
+        case "GlobalMaxPool":
+            let input = try x()
+            let k = [input.shape[2], input.shape[3]]
+            return [ONNXOps.pool(input, output: shape(), kernel: k, strides: k, dilations: [1, 1], pads: [0, 0, 0, 0],
+                                 isMax: true, countIncludesPad: false)]
+        case "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Cast":
+            return [Tensor(shape: shape(), scalars: try x().rowMajor().scalars)]
+        case "Gemm":
+            return [ONNXOps.gemm(try x(0), try x(1), try optional(2), alpha: float(node, "alpha", 1), beta: float(node, "beta", 1),
+                                 transA: int(node, "transA", 0) != 0, transB: int(node, "transB", 0) != 0)]
+        case "MatMul": return [ONNXOps.matmul(try x(0), try x(1))]
+        case "Concat":
+            let parts = try node.inputs.indices.map { try x($0) }
+            return [ONNXOps.concat(parts, axis: resolvedAxis(int(node, "axis", 0), rank: parts[0].rank), shape: shape())]
+        case "Transpose":
+            let input = try x()
+            return [ONNXOps.transpose(input, perm: ints(node, "perm") ?? Array((0..<input.rank).reversed()))]
+        case "Softmax":
+            let input = try x()
+            return [Ops.softmax(input, axis: resolvedAxis(int(node, "axis", -1), rank: input.rank))]
+        case "Gather":
+            let input = try x(), indices = try x(1)
+            return [ONNXOps.gather(input, indices: indices.scalars.map { Int($0) }, axis: resolvedAxis(int(node, "axis", 0), rank: input.rank),
+                                   shape: shape())]
+        default:
+            throw fail(node, "cannot run yet (shape inference or the runner lacks it).")
+        }
+    }
+
+    private func resolvedAxis(_ axis: Int, rank: Int) -> Int { axis < 0 ? axis + rank : axis }
+}

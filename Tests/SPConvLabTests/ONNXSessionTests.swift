@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import SPConvLab
+
+/// ONNX models exported by torch.onnx.export run on our engine and give what ONNX Runtime gives
+/// (its outputs on a fixed input are committed beside each model: tools/make_onnx_fixtures.py),
+/// within 1e-4 of the output's largest magnitude, for the final output and an intermediate node's;
+/// and their cost ledgers match the file's weights and PyTorch's MACs.
+@Suite struct ONNXSessionTests {
+    struct Facts: Decodable {
+        var file_parameters: Int, macs: Int, probe: String, probe_shape: [Int], output_shape: [Int]
+    }
+
+    static let models = ["mixed", "resnet18", "mobilenet_v2"]
+
+    static func facts(_ name: String) throws -> Facts {
+        try JSONDecoder().decode(Facts.self, from: Data(contentsOf: fixtureURL("onnx/\(name).json")))
+    }
+
+    static func expectNear(_ ours: Tensor, _ theirs: Tensor, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(ours.shape == theirs.shape, "\(what): shape \(ours.shape) against \(theirs.shape)", sourceLocation: sourceLocation)
+        guard ours.shape == theirs.shape else { return }
+        let (a, b) = (ours.rowMajor().scalars, theirs.rowMajor().scalars)
+        let scale = b.map(abs).max() ?? 0
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-4 * max(scale, 1e-6), "\(what): worst difference \(worst) at scale \(scale)", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: models)
+    func runsAsONNXRuntimeDoes(_ name: String) throws {
+        let facts = try Self.facts(name)
+        let model = try ONNXModel(contentsOf: fixtureURL("onnx/\(name).onnx").path)
+        let input = try NPYFile.read(contentsOf: fixtureURL("onnx/\(name).input.npy").path)
+        let session = try ONNXSession(model, batch: input.shape[0])
+        let (outputs, captured) = try session.run(input, capturing: [facts.probe])
+        Self.expectNear(outputs[0], try NPYFile.read(contentsOf: fixtureURL("onnx/\(name).output.npy").path), "\(name) output")
+        let probe = try #require(captured[facts.probe])
+        #expect(probe.shape == facts.probe_shape)
+        Self.expectNear(probe, try NPYFile.read(contentsOf: fixtureURL("onnx/\(name).probe.npy").path), "\(name) \(facts.probe)")
+    }
+
+    @Test(arguments: models)
+    func costMatchesTheFileAndPyTorch(_ name: String) throws {
+        let facts = try Self.facts(name)
+        let ledger = try ONNXModel(contentsOf: fixtureURL("onnx/\(name).onnx").path).cost()
+        #expect(ledger.params == facts.file_parameters && ledger.macs == facts.macs, "\(name): \(ledger.params) params, \(ledger.macs) MACs")
+        #expect(ledger.layers.last?.outputShape == [1] + facts.output_shape)
+    }
+
+    @Test func refusesAnInputOfAnotherShape() throws {
+        let model = try ONNXModel(contentsOf: fixtureURL("onnx/mixed.onnx").path)
+        let session = try ONNXSession(model, batch: 2)
+        #expect(throws: SPConvLabError.self) { try session.run(Tensor(repeating: 0, shape: [2, 3, 8, 8])) }
+    }
+}
