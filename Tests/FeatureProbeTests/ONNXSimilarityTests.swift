@@ -20,7 +20,7 @@ import SPConvLab
         let facts = try JSONDecoder().decode(Facts.self, from: Data(contentsOf: URL(fileURLWithPath: Self.fixture("\(name).json"))))
         let model = try ONNXModel(contentsOf: Self.fixture("\(name).onnx"))
         let input = try NPYFile.read(contentsOf: Self.fixture("\(name).input.npy"))
-        let (_, captured) = try ONNXSession(model, batch: input.shape[0]).run(input, capturing: [facts.probe])
+        let (_, captured) = try ONNXSession(model, batch: input.shape[0], keeping: [facts.probe]).run(input, capturing: [facts.probe])
         let maps = try #require(captured[facts.probe])
         var accumulator = try SimilarityAccumulator(channels: maps.shape[1], metric: .cosine, reduction: .perImage)
         try accumulator.add(maps)

@@ -31,7 +31,7 @@ import Testing
         let facts = try Self.facts(name)
         let model = try ONNXModel(contentsOf: fixtureURL("onnx/\(name).onnx").path)
         let input = try NPYFile.read(contentsOf: fixtureURL("onnx/\(name).input.npy").path)
-        let session = try ONNXSession(model, batch: input.shape[0])
+        let session = try ONNXSession(model, batch: input.shape[0], keeping: [facts.probe])
         let (outputs, captured) = try session.run(input, capturing: [facts.probe])
         Self.expectNear(outputs[0], try NPYFile.read(contentsOf: fixtureURL("onnx/\(name).output.npy").path), "\(name) output")
         let probe = try #require(captured[facts.probe])
@@ -51,5 +51,20 @@ import Testing
         let model = try ONNXModel(contentsOf: fixtureURL("onnx/mixed.onnx").path)
         let session = try ONNXSession(model, batch: 2)
         #expect(throws: SPConvLabError.self) { try session.run(Tensor(repeating: 0, shape: [2, 3, 8, 8])) }
+    }
+
+    /// ResNet's residual adds and ReLUs run as the convolution's post-ops; the values they hide
+    /// are refused for capture unless the session keeps them, and kept ones equal ORT's run.
+    @Test func fusionHidesOnlyWhatItMustAndKeepsWhatIsAskedFor() throws {
+        let model = try ONNXModel(contentsOf: fixtureURL("onnx/resnet18.onnx").path)
+        let input = try NPYFile.read(contentsOf: fixtureURL("onnx/resnet18.input.npy").path)
+        let fused = try ONNXSession(model, batch: 2)
+        let hidden = try #require(fused.fusedAway.first { $0.hasSuffix("Add_output_0") })
+        #expect(throws: SPConvLabError.self) { try fused.run(input, capturing: [hidden]) }
+        let unfused = try ONNXSession(model, batch: 2, keeping: [hidden])
+        #expect(!unfused.fusedAway.contains(hidden))
+        let (a, captured) = try unfused.run(input, capturing: [hidden])
+        #expect(captured[hidden] != nil)
+        Self.expectNear(try fused.run(input).outputs[0], a[0], "fused against unfused")
     }
 }

@@ -94,6 +94,50 @@ enum ElementwiseKernels {
         }
     }
 
+    /// Max or average pooling of row-major `[N, C, H, W]` to `[N, C, outH, outW]` with any window:
+    /// `kernel`, `strides`, `dilations` per axis, pads [top, left, bottom, right]; an average over
+    /// the window's in-map elements, or with `countIncludesPad` over the window cut only by the
+    /// padded map's edge (ONNX's `count_include_pad`). Planes are split over the threads.
+    static func windowPool(_ input: Tensor, outH: Int, outW: Int, kernel: [Int], strides s: [Int], dilations d: [Int], pads p: [Int],
+                           isMax: Bool, countIncludesPad: Bool) -> Tensor {
+        let (n, c, h, w) = input.nchw
+        return Tensor(uninitializedShape: [n, c, outH, outW]) { out in
+            let o = out.baseAddress!
+            input.withUnsafeBufferPointer { xs in
+                let x = xs.baseAddress!
+                parallelFor(n * c, minimumPerThread: 4) { planes in
+                    for plane in planes {
+                        for oy in 0..<outH {
+                            let y0 = oy * s[0] - p[0]
+                            for ox in 0..<outW {
+                                let x0 = ox * s[1] - p[1]
+                                var acc: Float = isMax ? -.infinity : 0
+                                var inside = 0, rows = 0, cols = 0
+                                for ky in 0..<kernel[0] {
+                                    let iy = y0 + ky * d[0]
+                                    if iy < h + p[2] { rows += 1 }
+                                    guard iy >= 0, iy < h else { continue }
+                                    for kx in 0..<kernel[1] {
+                                        let ix = x0 + kx * d[1]
+                                        guard ix >= 0, ix < w else { continue }
+                                        let v = x[(plane * h + iy) * w + ix]
+                                        acc = isMax ? max(acc, v) : acc + v
+                                        inside += 1
+                                    }
+                                }
+                                if !isMax {
+                                    for kx in 0..<kernel[1] where x0 + kx * d[1] < w + p[3] { cols += 1 }
+                                    acc /= Float(countIncludesPad ? rows * cols : max(inside, 1))
+                                }
+                                o[(plane * outH + oy) * outW + ox] = acc
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Mean over each H x W plane: `[N, C, H, W] -> [N, C, 1, 1]`.
     static func globalAveragePool(_ input: Tensor) -> Tensor {
         let (n, c, h, w) = input.nchw

@@ -10,14 +10,24 @@ enum ONNXOps {
         return result
     }
 
+    /// `f` on every element, in `x`'s own layout (a channel-blocked map stays blocked; its
+    /// padding lanes are mapped too and stay unread).
     static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
-        Tensor(shape: x.shape, scalars: x.rowMajor().scalars.map(f))
+        inLayout(of: x, x.scalars.map(f))
+    }
+
+    /// `scalars` (stored in `model`'s layout) as a tensor of `model`'s shape and layout.
+    static func inLayout(of model: Tensor, _ scalars: [Float]) -> Tensor {
+        switch model.layout {
+        case .rowMajor: return Tensor(shape: model.shape, scalars: scalars)
+        case .channelBlocked(let block): return Tensor(blockedShape: model.shape, block: block, scalars: scalars)
+        }
     }
 
     /// `f(a, b)` with NumPy broadcasting to `shape`.
     static func binary(_ a: Tensor, _ b: Tensor, _ shape: [Int], _ f: (Float, Float) -> Float) -> Tensor {
+        if a.shape == shape && b.shape == shape && a.layout == b.layout { return inLayout(of: a, zip(a.scalars, b.scalars).map(f)) }
         let (xa, xb) = (a.rowMajor().scalars, b.rowMajor().scalars)
-        if a.shape == shape && b.shape == shape { return Tensor(shape: shape, scalars: zip(xa, xb).map(f)) }
         if b.count == 1 { return Tensor(shape: shape, scalars: xa.map { f($0, xb[0]) }) }
         if a.count == 1 { return Tensor(shape: shape, scalars: xb.map { f(xa[0], $0) }) }
         let rank = shape.count
@@ -42,42 +52,12 @@ enum ONNXOps {
         return Tensor(shape: shape, scalars: result)
     }
 
-    /// Max or average pooling of `[N, C, H, W]` to `output`, pads [top, left, bottom, right];
-    /// an average over the window's in-map elements unless `countIncludesPad`.
-    static func pool(_ x: Tensor, output: [Int], kernel: [Int], strides s: [Int], dilations d: [Int], pads p: [Int],
+    /// Max or average pooling of `[N, C, H, W]` to `output`, pads [top, left, bottom, right]
+    /// (`ElementwiseKernels.windowPool`).
+    static func pool(_ x: Tensor, output: [Int], kernel: [Int], strides: [Int], dilations: [Int], pads: [Int],
                      isMax: Bool, countIncludesPad: Bool) -> Tensor {
-        let xs = x.rowMajor().scalars
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (ho, wo) = (output[2], output[3])
-        var result = [Float](repeating: 0, count: n * c * ho * wo)
-        for plane in 0..<(n * c) {
-            for oy in 0..<ho {
-                for ox in 0..<wo {
-                    var acc: Float = isMax ? -.infinity : 0
-                    var inside = 0
-                    for ky in 0..<kernel[0] {
-                        let iy = oy * s[0] - p[0] + ky * d[0]
-                        guard iy >= 0, iy < h else { continue }
-                        for kx in 0..<kernel[1] {
-                            let ix = ox * s[1] - p[1] + kx * d[1]
-                            guard ix >= 0, ix < w else { continue }
-                            let v = xs[(plane * h + iy) * w + ix]
-                            acc = isMax ? max(acc, v) : acc + v
-                            inside += 1
-                        }
-                    }
-                    if !isMax {
-                        // With the padding counted, the window is cut only by the padded map's edge.
-                        let y0 = oy * s[0] - p[0], x0 = ox * s[1] - p[1]
-                        let rows = (0..<kernel[0]).filter { y0 + $0 * d[0] < h + p[2] }.count
-                        let cols = (0..<kernel[1]).filter { x0 + $0 * d[1] < w + p[3] }.count
-                        acc /= Float(countIncludesPad ? rows * cols : max(inside, 1))
-                    }
-                    result[(plane * ho + oy) * wo + ox] = acc
-                }
-            }
-        }
-        return Tensor(shape: [n, c, ho, wo], scalars: result)
+        ElementwiseKernels.windowPool(x.rowMajor(), outH: output[2], outW: output[3], kernel: kernel, strides: strides,
+                                      dilations: dilations, pads: pads, isMax: isMax, countIncludesPad: countIncludesPad)
     }
 
     /// Constant padding; `pads` is ONNX's [begin_0, ..., begin_r, end_0, ..., end_r].

@@ -15,8 +15,16 @@ public final class ONNXSession {
     private var convolutions: [String: (kernel: ConvolutionKernel, packed: [Float], bias: Tensor?, pads: [Int]?)] = [:]
     /// Relu nodes folded into the convolution before them: Relu node name -> conv output name.
     private var foldedRelus: [String: String] = [:]
+    /// Add nodes done by a convolution's sum post-op: Add node name -> (conv node, the other addend).
+    private var fusedAdds: [String: (conv: ONNXModel.Node, residual: String)] = [:]
+    /// Convolutions that run at their Add's place instead of their own.
+    private var deferredConvolutions: Set<String> = []
+    /// Values that fusion made unobservable (a convolution's output before its ReLU or add).
+    public private(set) var fusedAway: Set<String> = []
 
-    public init(_ model: ONNXModel, batch: Int) throws {
+    /// Prepares `model` for batches of `batch` images. Values in `keeping` stay observable for
+    /// `run(_:capturing:)`: no fusion hides them.
+    public init(_ model: ONNXModel, batch: Int, keeping: Set<String> = []) throws {
         guard batch >= 1, model.inputShape[0] == nil || model.inputShape[0] == batch else {
             throw SPConvLabError(.invalidInput, "\(model.source): the model's input '\(model.inputName)' takes batches of \(model.inputShape[0].map(String.init) ?? "any size"); got a batch of \(batch).")
         }
@@ -29,15 +37,44 @@ public final class ONNXSession {
         for node in model.nodes where node.opType == "Conv" {
             try prepareConvolution(node)
         }
-        for node in model.nodes where node.opType == "Relu" {
+        // A convolution whose only reader is an Add (the residual of a ResNet block) does the add
+        // as oneDNN's sum post-op, and a ReLU that is the add's only reader as well.
+        func producer(_ value: String) -> ONNXModel.Node? { model.nodes.first { $0.outputs.first == value } }
+        func soleReader(_ value: String) -> ONNXModel.Node? {
+            guard readers[value] == 1, !outputs.contains(value), !keeping.contains(value) else { return nil }
+            return model.nodes.first { $0.inputs.contains(value) }
+        }
+        for add in model.nodes where add.opType == "Add" && add.inputs.count == 2 {
+            for (mine, other) in [(0, 1), (1, 0)] {
+                guard let conv = producer(add.inputs[mine]), conv.opType == "Conv", let prepared = convolutions[conv.name],
+                      prepared.pads == nil, soleReader(add.inputs[mine])?.name == add.name,
+                      known[add.inputs[other]]?.shape == known[add.outputs[0]]?.shape, case .tensor? = known[add.inputs[other]]
+                else { continue }
+                let relu = soleReader(add.outputs[0]).flatMap { $0.opType == "Relu" ? $0 : nil }
+                var key = prepared.kernel.key
+                key.postOps = relu == nil ? [.sum] : [.sum, .relu]
+                let kernel = try ConvolutionKernel(key)
+                convolutions[conv.name] = (kernel, try kernel.packWeights(try weight(conv.inputs[1])), prepared.bias, nil)
+                fusedAdds[add.name] = (conv, add.inputs[other])
+                deferredConvolutions.insert(conv.name)
+                fusedAway.insert(add.inputs[mine])
+                if let relu {
+                    foldedRelus[relu.name] = add.outputs[0]
+                    fusedAway.insert(add.outputs[0])
+                }
+                break
+            }
+        }
+        for node in model.nodes where node.opType == "Relu" && foldedRelus[node.name] == nil {
             let source = node.inputs[0]
-            guard let conv = model.nodes.first(where: { $0.opType == "Conv" && $0.outputs.first == source }),
-                  readers[source] == 1, !outputs.contains(source), let prepared = convolutions[conv.name] else { continue }
+            guard let conv = producer(source), conv.opType == "Conv", !deferredConvolutions.contains(conv.name),
+                  soleReader(source)?.name == node.name, let prepared = convolutions[conv.name] else { continue }
             var key = prepared.kernel.key
             key.postOps = [.relu]
             let kernel = try ConvolutionKernel(key)
             convolutions[conv.name] = (kernel, try kernel.packWeights(try weight(conv.inputs[1])), prepared.bias, prepared.pads)
             foldedRelus[node.name] = source
+            fusedAway.insert(source)
         }
     }
 
@@ -109,6 +146,9 @@ public final class ONNXSession {
     /// Runs the model on `input` (`[batch, C, H, W]`). Returns the graph outputs in the model's
     /// order and the values named in `capturing` (value names; ``ONNXModel/Node/outputs``).
     public func run(_ input: Tensor, capturing: Set<String> = []) throws -> (outputs: [Tensor], captured: [String: Tensor]) {
+        if !capturing.isDisjoint(with: fusedAway) {
+            throw SPConvLabError(.invalidInput, "\(model.source): \(capturing.intersection(fusedAway).sorted()) cannot be captured: the session fused that step into the convolution before it; prepare the session with keeping: those names.")
+        }
         let expected = known[model.inputName]!.shape
         guard input.shape == expected else {
             throw SPConvLabError(.invalidInput, "\(model.source): input '\(model.inputName)' expects \(expected); got \(input.shape).")
@@ -126,17 +166,19 @@ public final class ONNXSession {
         for node in model.nodes {
             // Nodes whose outputs folded to constants (shape arithmetic) have nothing to run.
             if let first = node.outputs.first, case .constant? = known[first] { continue }
+            if deferredConvolutions.contains(node.name) { continue }
             if let source = foldedRelus[node.name] {
                 values[node.outputs[0]] = try value(source)
+                if capturing.contains(node.outputs[0]) { captured[node.outputs[0]] = try value(source).rowMajor() }
                 continue
             }
             let results = try evaluate(node, value)
             for (name, result) in zip(node.outputs, results) where !name.isEmpty {
                 values[name] = result
-                if capturing.contains(name) { captured[name] = result }
+                if capturing.contains(name) { captured[name] = result.rowMajor() }
             }
         }
-        return (try model.outputNames.map(value), captured)
+        return (try model.outputNames.map { try value($0).rowMajor() }, captured)
     }
 
     private func evaluate(_ node: ONNXModel.Node, _ value: (String) throws -> Tensor) throws -> [Tensor] {
@@ -145,14 +187,21 @@ public final class ONNXSession {
             i < node.inputs.count && !node.inputs[i].isEmpty ? try value(node.inputs[i]) : nil
         }
         func shape(_ i: Int = 0) -> [Int] { known[node.outputs[i]]!.shape }
+        if let fused = fusedAdds[node.name] {
+            let conv = convolutions[fused.conv.name]!
+            return [try conv.kernel.run(input: try value(fused.conv.inputs[0]), packedWeights: conv.packed, bias: conv.bias,
+                                        residual: try value(fused.residual))]
+        }
         switch node.opType {
         case "Conv":
             let conv = convolutions[node.name]!
             var input = try x()
-            if let p = conv.pads { input = ONNXOps.pad(input, pads: [0, 0, p[0], p[1], 0, 0, p[2], p[3]], value: 0) }
-            return [try conv.kernel.run(input: input, packedWeights: conv.packed, bias: conv.bias).rowMajor()]
+            if let p = conv.pads { input = ONNXOps.pad(input.rowMajor(), pads: [0, 0, p[0], p[1], 0, 0, p[2], p[3]], value: 0) }
+            // The output stays in the kernel's layout (channel-blocked where oneDNN chose it), so the
+            // next convolution, and element-wise ops between, take it without a reorder.
+            return [try conv.kernel.run(input: input, packedWeights: conv.packed, bias: conv.bias)]
         case "BatchNormalization":
-            let input = try x()
+            let input = try x().rowMajor()
             guard input.rank == 4 else { throw fail(node, "runs on 4-D inputs only; got \(input.shape).") }
             return [Ops.batchNorm(input, mean: try x(3), variance: try x(4), scale: try x(1), shift: try x(2),
                                   epsilon: float(node, "epsilon", 1e-5))]
@@ -181,7 +230,7 @@ public final class ONNXSession {
             return [ONNXOps.pool(input, output: shape(), kernel: kernel, strides: ints(node, "strides") ?? [1, 1],
                                  dilations: ints(node, "dilations") ?? [1, 1], pads: p, isMax: node.opType == "MaxPool",
                                  countIncludesPad: int(node, "count_include_pad", 0) != 0)]
-        case "GlobalAveragePool": return [Ops.adaptiveAvgPool2d(try x(), outputSize: 1)]
+        case "GlobalAveragePool": return [Ops.adaptiveAvgPool2d(try x().rowMajor(), outputSize: 1)]
         case "GlobalMaxPool":
             let input = try x()
             let k = [input.shape[2], input.shape[3]]
@@ -200,7 +249,7 @@ public final class ONNXSession {
             let input = try x()
             return [ONNXOps.transpose(input, perm: ints(node, "perm") ?? Array((0..<input.rank).reversed()))]
         case "Softmax":
-            let input = try x()
+            let input = try x().rowMajor()
             return [Ops.softmax(input, axis: resolvedAxis(int(node, "axis", -1), rank: input.rank))]
         case "Gather":
             let input = try x(), indices = try x(1)

@@ -9,6 +9,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model to time instead of a zoo --model (without --profile and --roofline).", valueName: "file"))
+    var onnx: String?
+
     @Option(help: "Images per batch.")
     var batch: Int = 1
 
@@ -37,6 +40,10 @@ struct BenchCommand: ParsableCommand {
     var roofline = false
 
     func validate() throws {
+        try model.validateChoice(onnx: onnx)
+        if onnx != nil && (profile || roofline) {
+            throw ValidationError("--profile and --roofline work on zoo models only for now; drop them with --onnx.")
+        }
         guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1.") }
         try ThreadLimit.validate(threads)
         // A million timed passes is already days for the large models; beyond is a typo.
@@ -91,9 +98,44 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct ONNXResult: Encodable {
+        var onnx: String
+        var batch: Int
+        var threads: Int
+        var msPerBatch: Double
+        var msMin: Double
+        var gflopsPerSecond: Double
+        var runs: Int
+        enum CodingKeys: String, CodingKey {
+            case onnx, batch, threads, runs
+            case msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
+        }
+    }
+
+    /// Times an ONNX model on a seeded uniform batch.
+    private func benchONNX(_ path: String) throws {
+        let imported = try ONNXModel(contentsOf: path)
+        let session = try ONNXSession(imported, batch: batch)
+        let shape = [batch] + imported.inputShape.dropFirst().map { $0! }
+        var generator = SeededGenerator(seed: 1)
+        let input = Tensor.uniform(shape, generator: &generator)
+        let times = try Stopwatch.measure(warmup: warmup, runs: runs) { _ = try session.run(input) }
+        let median = Stopwatch.median(times)
+        let flops = Double(try imported.cost().flops) * Double(batch)
+        let result = ONNXResult(onnx: path, batch: batch, threads: Engine.threads, msPerBatch: median, msMin: times.min()!,
+                                gflopsPerSecond: flops / median / 1e6, runs: runs)
+        if json {
+            print(try jsonText(result))
+        } else {
+            print(String(format: "%@ (ONNX), batch %d, %d threads: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
+                         path, batch, Engine.threads, median, runs, times.min()!, result.gflopsPerSecond))
+        }
+    }
+
     func run() throws {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
+            if let onnx { return try benchONNX(onnx) }
             let network = try model.makeNetwork()
             try memory.checkInference(network, batch: batch)
             let spec = network.spec

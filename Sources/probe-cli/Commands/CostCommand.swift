@@ -20,14 +20,7 @@ struct CostCommand: ParsableCommand {
     @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model to count instead of a zoo --model.", valueName: "file"))
     var onnx: String?
 
-    func validate() throws {
-        if onnx != nil && model.model != nil {
-            throw ValidationError("--onnx and --model both name a model; give one of them.")
-        }
-        if onnx == nil && model.model == nil {
-            throw ValidationError("missing --model (a zoo architecture) or --onnx FILE (any CNN saved as ONNX).")
-        }
-    }
+    func validate() throws { try model.validateChoice(onnx: onnx) }
 
     @Flag(help: "Print JSON: integer params, macs, flops and a layers array.")
     var json = false

@@ -49,6 +49,16 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// For a command that takes either a zoo `--model` or `--onnx FILE`: exactly one of them.
+    func validateChoice(onnx: String?) throws {
+        if onnx != nil && model != nil {
+            throw ValidationError("--onnx and --model both name a model; give one of them.")
+        }
+        if onnx == nil && model == nil {
+            throw ValidationError("missing --model (a zoo architecture) or --onnx FILE (any CNN saved as ONNX).")
+        }
+    }
+
     /// The model spec these flags describe (call after validation).
     func spec() throws -> ModelSpec {
         guard let model, let architecture = Architecture(rawValue: model) else {
