@@ -12,7 +12,11 @@ import Foundation
 /// Optional fused post-operations run on the output before it is stored: `.sum` adds the
 /// tensor passed as `residual` (the destination starts as a copy of it), `.relu` clamps at zero.
 final class ConvolutionKernel: @unchecked Sendable {
-    enum PostOp: Hashable, Sendable { case sum, relu }
+    enum PostOp: Hashable, Sendable {
+        case sum, relu
+        /// min(max(x, lower), upper): ONNX's Clip (ReLU6 with 0 and 6).
+        case clip(lower: Float, upper: Float)
+    }
 
     struct Key: Hashable, Sendable {
         var inputShape: [Int]
@@ -161,6 +165,8 @@ final class ConvolutionKernel: @unchecked Sendable {
                 switch postOp {
                 case .sum: try DNNL.check(dnnl_post_ops_append_sum(postOps, 1), "a sum post-op")
                 case .relu: try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "a ReLU post-op")
+                case .clip(let lower, let upper):
+                    try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, lower, upper), "a clip post-op")
                 }
             }
             try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "post-ops")

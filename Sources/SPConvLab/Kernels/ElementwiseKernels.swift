@@ -94,6 +94,19 @@ enum ElementwiseKernels {
         }
     }
 
+    /// `f` on every stored element of `x` (any layout; the result has `x`'s), on all threads.
+    static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+        TrainingKernels.makeLike(x) { out in
+            let o = out.baseAddress!
+            x.withUnsafeBufferPointer { xs in
+                let p = xs.baseAddress!
+                parallelFor(xs.count, minimumPerThread: 1 << 14) { range in
+                    for i in range { o[i] = f(p[i]) }
+                }
+            }
+        }
+    }
+
     /// Max or average pooling of row-major `[N, C, H, W]` to `[N, C, outH, outW]` with any window:
     /// `kernel`, `strides`, `dilations` per axis, pads [top, left, bottom, right]; an average over
     /// the window's in-map elements, or with `countIncludesPad` over the window cut only by the

@@ -13,7 +13,7 @@ enum ONNXOps {
     /// `f` on every element, in `x`'s own layout (a channel-blocked map stays blocked; its
     /// padding lanes are mapped too and stay unread).
     static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
-        inLayout(of: x, x.scalars.map(f))
+        ElementwiseKernels.map(x, f)
     }
 
     /// `scalars` (stored in `model`'s layout) as a tensor of `model`'s shape and layout.

@@ -65,17 +65,33 @@ public final class ONNXSession {
                 break
             }
         }
-        for node in model.nodes where node.opType == "Relu" && foldedRelus[node.name] == nil {
+        // A ReLU, or a Clip with constant bounds (ReLU6), that is a convolution's only reader.
+        for node in model.nodes where (node.opType == "Relu" || node.opType == "Clip") && foldedRelus[node.name] == nil {
             let source = node.inputs[0]
             guard let conv = producer(source), conv.opType == "Conv", !deferredConvolutions.contains(conv.name),
-                  soleReader(source)?.name == node.name, let prepared = convolutions[conv.name] else { continue }
+                  soleReader(source)?.name == node.name, let prepared = convolutions[conv.name],
+                  let postOp = try activation(node) else { continue }
             var key = prepared.kernel.key
-            key.postOps = [.relu]
+            key.postOps = [postOp]
             let kernel = try ConvolutionKernel(key)
             convolutions[conv.name] = (kernel, try kernel.packWeights(try weight(conv.inputs[1])), prepared.bias, prepared.pads)
             foldedRelus[node.name] = source
             fusedAway.insert(source)
         }
+    }
+
+    /// The post-op doing a Relu or Clip node, or nil when its bounds are computed at run time.
+    private func activation(_ node: ONNXModel.Node) throws -> ConvolutionKernel.PostOp? {
+        if node.opType == "Relu" { return .relu }
+        func bound(_ index: Int, _ attribute: String, _ fallback: Float) -> Float? {
+            if index < node.inputs.count, !node.inputs[index].isEmpty {
+                guard case .constant(.float(_, let v))? = known[node.inputs[index]], v.count == 1 else { return nil }
+                return v[0]
+            }
+            return float(node, attribute, fallback)
+        }
+        guard let lower = bound(1, "min", -.greatestFiniteMagnitude), let upper = bound(2, "max", .greatestFiniteMagnitude) else { return nil }
+        return .clip(lower: lower, upper: upper)
     }
 
     private func fail(_ node: ONNXModel.Node, _ message: String) -> SPConvLabError {
