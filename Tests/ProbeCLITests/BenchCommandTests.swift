@@ -92,4 +92,20 @@ struct BenchProfileTests {
             #expect(fusion?["calls_per_pass"] as? Double == 18)
         }
     }
+
+    @Test func onnxModelIsTimedAndProfilingItIsRefused() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SPConvLabTests/Fixtures/onnx/mixed.onnx").path
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["bench", "--onnx", fixture, "--batch", "2", "--warmup", "0", "--runs", "2", "--json"],
+                                                 in: directory.url)
+            expectSuccess(result)
+            struct Timing: Decodable { var ms_per_batch: Double, batch: Int }
+            let timing = try JSONDecoder().decode(Timing.self, from: Data(result.stdout.utf8))
+            #expect(timing.ms_per_batch > 0 && timing.batch == 2)
+            expectFailure(try ProbeCLIProcess.run(["bench", "--onnx", fixture, "--profile"], in: directory.url), exitCode: 64,
+                          mentions: ["--profile", "--onnx"])
+        }
+    }
 }
+

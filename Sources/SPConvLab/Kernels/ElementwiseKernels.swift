@@ -111,38 +111,42 @@ enum ElementwiseKernels {
     /// `kernel`, `strides`, `dilations` per axis, pads [top, left, bottom, right]; an average over
     /// the window's in-map elements, or with `countIncludesPad` over the window cut only by the
     /// padded map's edge (ONNX's `count_include_pad`). Planes are split over the threads.
-    static func windowPool(_ input: Tensor, outH: Int, outW: Int, kernel: [Int], strides s: [Int], dilations d: [Int], pads p: [Int],
+    static func windowPool(_ input: Tensor, outH: Int, outW: Int, kernel: [Int], strides: [Int], dilations: [Int], pads: [Int],
                            isMax: Bool, countIncludesPad: Bool) -> Tensor {
         let (n, c, h, w) = input.nchw
+        // Window parameters as locals, so the inner loops index nothing but the maps.
+        let (kh, kw, sy, sx, dy, dx) = (kernel[0], kernel[1], strides[0], strides[1], dilations[0], dilations[1])
+        let (top, left, bottom, right) = (pads[0], pads[1], pads[2], pads[3])
         return Tensor(uninitializedShape: [n, c, outH, outW]) { out in
             let o = out.baseAddress!
             input.withUnsafeBufferPointer { xs in
                 let x = xs.baseAddress!
                 parallelFor(n * c, minimumPerThread: 4) { planes in
                     for plane in planes {
+                        let src = x + plane * h * w, dst = o + plane * outH * outW
                         for oy in 0..<outH {
-                            let y0 = oy * s[0] - p[0]
+                            let y0 = oy * sy - top
                             for ox in 0..<outW {
-                                let x0 = ox * s[1] - p[1]
+                                let x0 = ox * sx - left
                                 var acc: Float = isMax ? -.infinity : 0
                                 var inside = 0, rows = 0, cols = 0
-                                for ky in 0..<kernel[0] {
-                                    let iy = y0 + ky * d[0]
-                                    if iy < h + p[2] { rows += 1 }
+                                for ky in 0..<kh {
+                                    let iy = y0 + ky * dy
+                                    if iy < h + bottom { rows += 1 }
                                     guard iy >= 0, iy < h else { continue }
-                                    for kx in 0..<kernel[1] {
-                                        let ix = x0 + kx * d[1]
+                                    let row = src + iy * w
+                                    for kx in 0..<kw {
+                                        let ix = x0 + kx * dx
                                         guard ix >= 0, ix < w else { continue }
-                                        let v = x[(plane * h + iy) * w + ix]
-                                        acc = isMax ? max(acc, v) : acc + v
+                                        acc = isMax ? max(acc, row[ix]) : acc + row[ix]
                                         inside += 1
                                     }
                                 }
                                 if !isMax {
-                                    for kx in 0..<kernel[1] where x0 + kx * d[1] < w + p[3] { cols += 1 }
+                                    for kx in 0..<kw where x0 + kx * dx < w + right { cols += 1 }
                                     acc /= Float(countIncludesPad ? rows * cols : max(inside, 1))
                                 }
-                                o[(plane * outH + oy) * outW + ox] = acc
+                                dst[oy * outW + ox] = acc
                             }
                         }
                     }
