@@ -9,7 +9,8 @@ It also writes what ONNX Runtime computes on a fixed input: `<name>.input.npy`,
 value `<name>.probe.npy` and, from that value in NumPy, the toolkit's per-image cosine summary:
 the mean |off-diagonal| of the image-averaged channel cosine matrix (`probe_mean_abs_cosine`).
 
-Models: `mixed` (every kind of block, tiny), `resnet18` (torchvision's layout at a quarter of
+Models: `mixed` (every kind of block, tiny), `ops` (the rest of the op set: pad, split, slice,
+average pooling without the padding counted, hard activations, softmax), `resnet18` (torchvision's layout at a quarter of
 its widths: 16-32-64-128 channels) and `mobilenet_v2` (torchvision's layout at width 0.25), both
 written out here so no torchvision is needed, on 32x32 inputs.
 
@@ -158,6 +159,27 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class Ops(nn.Module):
+    """The rest of the supported op set: Pad (asymmetric), Split, Slice with a step, AveragePool
+    without the padding counted, HardSwish, HardSigmoid, LeakyRelu, Sub, Div, Softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3)
+        self.mix = nn.Conv2d(8, 8, 1)
+        self.pool = nn.AvgPool2d(3, 2, 1, count_include_pad=False)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = torch.nn.functional.pad(x, (1, 2, 0, 1))
+        x = self.conv(x)
+        a, b, c = torch.split(x, [4, 4, 4], dim=1)
+        y = torch.cat([torch.nn.functional.hardswish(a) - c, torch.nn.functional.leaky_relu(b, 0.1) / 2], 1)
+        y = self.pool(torch.nn.functional.hardsigmoid(self.mix(y[:, :, 1::2, :])))
+        y = torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1)
+        return torch.softmax(self.fc(y), dim=1)
+
+
 def macs(model, x):
     total = 0
 
@@ -238,6 +260,8 @@ def main():
     export("resnet18", ResNet18(), (2, 3, 32, 32), "/layer1/layer1.1/relu_1/Relu_output_0")
     torch.manual_seed(2)
     export("mobilenet_v2", MobileNetV2(), (2, 3, 32, 32), "/features/features.3/conv/conv.0/conv.0.2/Clip_output_0")
+    torch.manual_seed(3)
+    export("ops", Ops(), (2, 3, 15, 13), "/Concat_1_output_0")
     return 0
 
 

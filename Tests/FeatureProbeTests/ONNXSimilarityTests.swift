@@ -15,7 +15,7 @@ import SPConvLab
 
     struct Facts: Decodable { var probe: String, probe_mean_abs_cosine: Double }
 
-    @Test(arguments: ["mixed", "resnet18", "mobilenet_v2"])
+    @Test(arguments: ["mixed", "resnet18", "mobilenet_v2", "ops"])
     func similarityOnANodeMatchesNumPyOnONNXRuntimesValue(_ name: String) throws {
         let facts = try JSONDecoder().decode(Facts.self, from: Data(contentsOf: URL(fileURLWithPath: Self.fixture("\(name).json"))))
         let model = try ONNXModel(contentsOf: Self.fixture("\(name).onnx"))

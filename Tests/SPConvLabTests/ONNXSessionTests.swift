@@ -11,7 +11,7 @@ import Testing
         var file_parameters: Int, macs: Int, probe: String, probe_shape: [Int], output_shape: [Int]
     }
 
-    static let models = ["mixed", "resnet18", "mobilenet_v2"]
+    static let models = ["mixed", "resnet18", "mobilenet_v2", "ops"]
 
     static func facts(_ name: String) throws -> Facts {
         try JSONDecoder().decode(Facts.self, from: Data(contentsOf: fixtureURL("onnx/\(name).json")))

@@ -235,6 +235,9 @@ extension ONNXModel {
             let x = try required(0).shape
             let perm = try intsAttribute("perm") ?? Array((0..<x.count).reversed())
             guard perm.sorted() == Array(0..<x.count) else { throw fail("has perm \(perm) for rank \(x.count).") }
+            if case .constant(.int64(_, let v)) = try required(0) {
+                return ([.constant(.int64(shape: perm.map { x[$0] }, values: ONNXOps.transposeIndices(x, perm: perm).map { v[$0] }))], nil)
+            }
             return ([.tensor(perm.map { x[$0] })], (0, 0, 0))
         case "Unsqueeze", "Squeeze":
             let x = try required(0)
@@ -253,6 +256,16 @@ extension ONNXModel {
             }
             if case .constant(let c) = x { return ([.constant(c.reshaped(out))], nil) }
             return ([.tensor(out)], (0, 0, 0))
+        case "ConstantOfShape":
+            guard let dims = try ints(0, "shape"), dims.allSatisfy({ $0 >= 0 }), dims.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) <= 1 << 24 else {
+                throw fail("needs a constant shape of non-negative sizes with at most 2^24 elements.")
+            }
+            let count = dims.reduce(1, *)
+            switch node.attributes["value"] {
+            case .tensor(.int64(_, let v))?: return ([.constant(.int64(shape: dims, values: [Int64](repeating: v.first ?? 0, count: count)))], nil)
+            case .tensor(.float(_, let v))?: return ([.constant(.float(shape: dims, values: [Float](repeating: v.first ?? 0, count: count)))], nil)
+            default: return ([.constant(.float(shape: dims, values: [Float](repeating: 0, count: count)))], nil)
+            }
         case "Shape":
             let x = try required(0).shape
             let rank = x.count
@@ -297,11 +310,82 @@ extension ONNXModel {
             let x = try required(0).shape
             let a = try axis(try intAttribute("axis", -1), rank: x.count)
             return ([.tensor(x)], (0, 0, perImage(x) / max(x[a], 1) * (5 * x[a] - 2)))
-        case "Slice", "Split", "Pad":
-            throw fail("is supported by the reader but not yet by shape inference; this model cannot be costed yet.")
+        case "Slice":
+            let x = try required(0)
+            let plan = try Self.slicePlan(node, shape: x.shape, starts: try ints(1, "starts") ?? intsAttribute("starts"),
+                                          ends: try ints(2, "ends") ?? intsAttribute("ends"), axes: try ints(3, "axes") ?? intsAttribute("axes"),
+                                          steps: try ints(4, "steps"), fail: fail)
+            if case .constant(.int64(_, let v)) = x {
+                let picked = ONNXOps.sliceIndices(x.shape, starts: plan.starts, steps: plan.steps, out: plan.shape).map { v[$0] }
+                return ([.constant(.int64(shape: plan.shape, values: picked))], nil)
+            }
+            return ([.tensor(plan.shape)], (0, 0, 0))
+        case "Split":
+            let x = try required(0).shape
+            let a = try axis(try intAttribute("axis", 0), rank: x.count)
+            let sizes = try Self.splitSizes(node, extent: x[a], given: try ints(1, "split") ?? intsAttribute("split"), fail: fail)
+            return (sizes.map { size in var s = x; s[a] = size; return .tensor(s) }, (0, 0, 0))
+        case "Pad":
+            let x = try required(0).shape
+            let pads = try Self.padAmounts(node, rank: x.count, pads: try ints(1, "pads") ?? intsAttribute("pads"), axes: try ints(3, "axes"), fail: fail)
+            if case .string(let mode)? = node.attributes["mode"], mode != "constant" {
+                throw fail("pads in mode '\(mode)'; only mode 'constant' is supported.")
+            }
+            let out = (0..<x.count).map { x[$0] + pads[$0] + pads[$0 + x.count] }
+            guard out.allSatisfy({ $0 >= 0 }) else { throw fail("crops \(x) by pads \(pads) below zero.") }
+            return ([.tensor(out)], (0, 0, 0))
         default:
             throw fail("has no shape rule.")
         }
+    }
+
+    /// ONNX Slice resolved on `shape`: per axis the first index, the step and the output extent
+    /// (negative starts and ends count from the end, bounds clamp as ONNX specifies).
+    static func slicePlan(_ node: Node, shape: [Int], starts: [Int]?, ends: [Int]?, axes: [Int]?, steps: [Int]?,
+                          fail: (String) -> SPConvLabError) throws -> (starts: [Int], steps: [Int], shape: [Int]) {
+        guard let starts, let ends, starts.count == ends.count else { throw fail("needs starts and ends of one length.") }
+        let axes = axes ?? Array(0..<starts.count), steps = steps ?? [Int](repeating: 1, count: starts.count)
+        guard axes.count == starts.count, steps.count == starts.count else { throw fail("has axes \(axes) and steps \(steps) for \(starts.count) starts.") }
+        var first = [Int](repeating: 0, count: shape.count), step = [Int](repeating: 1, count: shape.count), out = shape
+        for i in 0..<starts.count {
+            let a = axes[i] < 0 ? axes[i] + shape.count : axes[i]
+            guard (0..<shape.count).contains(a), steps[i] != 0 else { throw fail("has axis \(axes[i]) or step \(steps[i]) out of range for rank \(shape.count).") }
+            let n = shape[a]
+            func resolve(_ v: Int, low: Int, high: Int) -> Int { min(max(v < 0 ? v + n : v, low), high) }
+            let (s, e) = steps[i] > 0 ? (resolve(starts[i], low: 0, high: n), resolve(ends[i], low: 0, high: n))
+                                      : (resolve(starts[i], low: -1, high: n - 1), resolve(ends[i], low: -1, high: n - 1))
+            first[a] = s
+            step[a] = steps[i]
+            out[a] = steps[i] > 0 ? max(0, (e - s + steps[i] - 1) / steps[i]) : max(0, (s - e - steps[i] - 1) / -steps[i])
+        }
+        return (first, step, out)
+    }
+
+    /// The sizes of Split's outputs along an axis of `extent`.
+    static func splitSizes(_ node: Node, extent: Int, given: [Int]?, fail: (String) -> SPConvLabError) throws -> [Int] {
+        if let given {
+            guard given.count == node.outputs.count, given.allSatisfy({ $0 >= 0 }), given.reduce(0, +) == extent else {
+                throw fail("splits an extent of \(extent) into \(given) for \(node.outputs.count) outputs.")
+            }
+            return given
+        }
+        let parts = node.outputs.count
+        let size = (extent + parts - 1) / parts
+        return (0..<parts).map { max(0, min(size, extent - $0 * size)) }
+    }
+
+    /// Pad's amounts as ONNX's [begin_0 ... begin_r, end_0 ... end_r] over every axis.
+    static func padAmounts(_ node: Node, rank: Int, pads: [Int]?, axes: [Int]?, fail: (String) -> SPConvLabError) throws -> [Int] {
+        guard let pads else { throw fail("has no pads.") }
+        let axes = try (axes ?? Array(0..<rank)).map { a -> Int in
+            let r = a < 0 ? a + rank : a
+            guard (0..<rank).contains(r) else { throw fail("has axis \(a) for rank \(rank).") }
+            return r
+        }
+        guard pads.count == 2 * axes.count else { throw fail("has \(pads.count) pads for \(axes.count) axes.") }
+        var full = [Int](repeating: 0, count: 2 * rank)
+        for (i, a) in axes.enumerated() { (full[a], full[a + rank]) = (pads[i], pads[i + axes.count]) }
+        return full
     }
 
     /// NumPy broadcasting of two shapes, or nil when they do not broadcast.

@@ -107,6 +107,7 @@ public struct ONNXModel: Sendable {
         "Gather": (["axis": .int], 2...2),
         // Only in the shape arithmetic torch.onnx.export writes (Shape -> Gather -> Cast -> ...).
         "Cast": (["to": .int, "saturate": .int], 1...1),
+        "ConstantOfShape": (["value": .tensor], 1...1),
         "Constant": (["value": .tensor, "value_float": .float, "value_floats": .floats, "value_int": .int, "value_ints": .ints], 0...0),
     ]
 

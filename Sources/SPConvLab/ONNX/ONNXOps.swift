@@ -79,21 +79,44 @@ enum ONNXOps {
         return Tensor(shape: outShape, scalars: result)
     }
 
-    static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
-        let outShape = perm.map { x.shape[$0] }
-        let (inStrides, outStrides) = (strides(x.shape), strides(outShape))
-        let xs = x.rowMajor().scalars
-        var result = [Float](repeating: 0, count: xs.count)
-        for o in 0..<xs.count {
+    /// The source index of every element of a strided slice of `shape`: elements
+    /// `starts[a] + i * steps[a]` on every axis `a`, for `i` below `out[a]`.
+    static func sliceIndices(_ shape: [Int], starts: [Int], steps: [Int], out: [Int]) -> [Int] {
+        let (inStrides, outStrides) = (strides(shape), strides(out))
+        return (0..<out.reduce(1, *)).map { o in
+            var (rest, i) = (o, 0)
+            for axis in 0..<out.count {
+                let coordinate = rest / outStrides[axis]
+                rest -= coordinate * outStrides[axis]
+                i += (starts[axis] + coordinate * steps[axis]) * inStrides[axis]
+            }
+            return i
+        }
+    }
+
+    /// The source index of every element of `shape` transposed by `perm`.
+    static func transposeIndices(_ shape: [Int], perm: [Int]) -> [Int] {
+        let out = perm.map { shape[$0] }
+        let (inStrides, outStrides) = (strides(shape), strides(out))
+        return (0..<out.reduce(1, *)).map { o in
             var (rest, i) = (o, 0)
             for axis in 0..<perm.count {
                 let coordinate = rest / outStrides[axis]
                 rest -= coordinate * outStrides[axis]
                 i += coordinate * inStrides[perm[axis]]
             }
-            result[o] = xs[i]
+            return i
         }
-        return Tensor(shape: outShape, scalars: result)
+    }
+
+    static func slice(_ x: Tensor, starts: [Int], steps: [Int], shape: [Int]) -> Tensor {
+        let xs = x.rowMajor().scalars
+        return Tensor(shape: shape, scalars: sliceIndices(x.shape, starts: starts, steps: steps, out: shape).map { xs[$0] })
+    }
+
+    static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
+        let xs = x.rowMajor().scalars
+        return Tensor(shape: perm.map { x.shape[$0] }, scalars: transposeIndices(x.shape, perm: perm).map { xs[$0] })
     }
 
     static func concat(_ parts: [Tensor], axis: Int, shape: [Int]) -> Tensor {

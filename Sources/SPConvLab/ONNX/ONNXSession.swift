@@ -271,6 +271,37 @@ public final class ONNXSession {
             let input = try x(), indices = try x(1)
             return [ONNXOps.gather(input, indices: indices.scalars.map { Int($0) }, axis: resolvedAxis(int(node, "axis", 0), rank: input.rank),
                                    shape: shape())]
+        case "Slice":
+            let input = try x().rowMajor()
+            func constInts(_ i: Int) -> [Int]? {
+                guard i < node.inputs.count, case .constant(.int64(_, let v))? = known[node.inputs[i]] else { return nil }
+                return v.map { Int(clamping: $0) }
+            }
+            let plan = try ONNXModel.slicePlan(node, shape: input.shape, starts: constInts(1) ?? ints(node, "starts"),
+                                               ends: constInts(2) ?? ints(node, "ends"), axes: constInts(3) ?? ints(node, "axes"),
+                                               steps: constInts(4)) { self.fail(node, $0) }
+            return [ONNXOps.slice(input, starts: plan.starts, steps: plan.steps, shape: plan.shape)]
+        case "Split":
+            let input = try x().rowMajor()
+            let a = resolvedAxis(int(node, "axis", 0), rank: input.rank)
+            var start = 0
+            return (0..<node.outputs.count).map { i in
+                let extent = shape(i)[a]
+                var starts = [Int](repeating: 0, count: input.rank)
+                starts[a] = start
+                start += extent
+                return ONNXOps.slice(input, starts: starts, steps: [Int](repeating: 1, count: input.rank), shape: shape(i))
+            }
+        case "Pad":
+            let input = try x().rowMajor()
+            func constInts(_ i: Int) -> [Int]? {
+                guard i < node.inputs.count, case .constant(.int64(_, let v))? = known[node.inputs[i]] else { return nil }
+                return v.map { Int(clamping: $0) }
+            }
+            let pads = try ONNXModel.padAmounts(node, rank: input.rank, pads: constInts(1) ?? ints(node, "pads"), axes: constInts(3)) { self.fail(node, $0) }
+            let fill = try optional(2)?.scalars.first ?? float(node, "value", 0)
+            guard pads.allSatisfy({ $0 >= 0 }) else { throw fail(node, "crops with negative pads \(pads); only padding runs.") }
+            return [ONNXOps.pad(input, pads: pads, value: fill)]
         default:
             throw fail(node, "cannot run yet (shape inference or the runner lacks it).")
         }
