@@ -106,4 +106,37 @@ struct CostCommandTests {
                           mentions: ["--onnx and --model"])
         }
     }
+
+    /// The paper's recipe as a dry run: layer1.0.conv1 of the narrow resnet18 (16 -> 16, 3x3, 8x8,
+    /// its BatchNorm folded into a bias by the exporter) against SPConv 1/2 with 2 groups, by hand:
+    /// before 16*16*9 + 16 = 2,320 parameters and 16*64*16*9 = 147,456 MACs; after gwc 16*4*9 = 576,
+    /// pwc 16*8 = 128, conv1x1 16*8 + 16 = 144, two batch norms 2*2*16 = 64, so 912, and MACs
+    /// 16*64*(4*9 + 8 + 8) = 53,248. Depthwise and 1x1 convolutions stay, with their reason.
+    @Test func onnxSPConvDryRunReplacesDenseThreeByThreesByHand() throws {
+        let resnet = Self.onnxFixture.replacingOccurrences(of: "mixed.onnx", with: "resnet18.onnx")
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["cost", "--onnx", resnet, "--spconv", "1/2,2", "--json"], in: directory.url)
+            expectSuccess(result)
+            struct Report: Decodable {
+                var params: Int, macs: Int, spconv: DryRun
+                struct DryRun: Decodable { var params: Int, macs: Int, replaced: [Row], kept: [Kept] }
+                struct Row: Decodable { var node: String, before: Cost, after: Cost }
+                struct Cost: Decodable { var params: Int, macs: Int }
+                struct Kept: Decodable { var node: String, reason: String }
+            }
+            let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+            let row = try #require(report.spconv.replaced.first { $0.node == "/layer1/layer1.0/conv1/Conv" })
+            #expect(row.before.params == 2_320 && row.before.macs == 147_456)
+            #expect(row.after.params == 912 && row.after.macs == 53_248)
+            let changes = report.spconv.replaced.reduce(0) { $0 + $1.after.params - $1.before.params }
+            #expect(report.spconv.params == report.params + changes)
+            #expect(report.spconv.kept.contains { $0.node == "/conv1/Conv" && $0.reason.contains("7x7") })
+
+            expectFailure(try ProbeCLIProcess.run(["cost", "--model", "resnet20", "--spconv", "1/2,2"], in: directory.url), exitCode: 64,
+                          mentions: ["--spconv", "--onnx"])
+            expectFailure(try ProbeCLIProcess.run(["cost", "--onnx", resnet, "--spconv", "half"], in: directory.url), exitCode: 64,
+                          mentions: ["'half'", "RATIO,GROUPS"])
+        }
+    }
 }
+

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeatureProbe
 import SPConvLab
 
 struct CostCommand: ParsableCommand {
@@ -20,7 +21,54 @@ struct CostCommand: ParsableCommand {
     @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model to count instead of a zoo --model.", valueName: "file"))
     var onnx: String?
 
-    func validate() throws { try model.validateChoice(onnx: onnx) }
+    @Option(name: .customLong("spconv"), help: ArgumentHelp("With --onnx: also what replacing each dense 3x3 convolution by SPConv at this split ratio and group count would cost (1/2,2).", valueName: "ratio,groups"))
+    var spconv: String?
+
+    func validate() throws {
+        try model.validateChoice(onnx: onnx)
+        if spconv != nil && onnx == nil {
+            throw ValidationError("--spconv is a dry run for --onnx models; for a zoo model use --variant spconv --ratio R --groups G.")
+        }
+        if let spconv { _ = try Self.parseSPConv(spconv) }
+    }
+
+    /// `RATIO,GROUPS` as a configuration.
+    static func parseSPConv(_ text: String) throws -> SPConvConfiguration {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let groups = Int(parts[1]), groups >= 1 else {
+            throw ValidationError("--spconv '\(text)' is not RATIO,GROUPS; give a split ratio and a positive group count, such as 1/2,2 or 0.25,1.")
+        }
+        do {
+            return SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(String(parts[0]), source: "--spconv"), groups: groups)
+        } catch let error as SPConvLabError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    struct SPConvDryRun: Encodable {
+        var ratio: Double
+        var groups: Int
+        var params: Int
+        var macs: Int
+        var flops: Int
+        var replaced: [Row]
+        var kept: [Kept]
+        struct Row: Encodable { var node: String; var before: LayerCost; var after: LayerCost }
+        struct Kept: Encodable { var node: String; var reason: String }
+    }
+
+    func dryRun(_ imported: ONNXModel, _ ledger: CostLedger) throws -> SPConvDryRun? {
+        guard let spconv else { return nil }
+        let configuration = try Self.parseSPConv(spconv)
+        let rows = try imported.spconvReplacements(configuration)
+        let replaced = rows.compactMap { r in r.after.map { SPConvDryRun.Row(node: r.node, before: r.before, after: $0) } }
+        func total(_ key: KeyPath<LayerCost, Int>, _ base: Int) -> Int {
+            base + replaced.reduce(0) { $0 + $1.after[keyPath: key] - $1.before[keyPath: key] }
+        }
+        return SPConvDryRun(ratio: configuration.ratio, groups: configuration.groups, params: total(\.params, ledger.params),
+                            macs: total(\.macs, ledger.macs), flops: total(\.flops, ledger.flops), replaced: replaced,
+                            kept: rows.compactMap { r in r.reason.map { SPConvDryRun.Kept(node: r.node, reason: $0) } })
+    }
 
     @Flag(help: "Print JSON: integer params, macs, flops and a layers array.")
     var json = false
@@ -49,6 +97,7 @@ struct CostCommand: ParsableCommand {
         var macs: Int
         var flops: Int
         var layers: [LayerCost]
+        var spconv: SPConvDryRun?
     }
 
     func run() throws {
@@ -57,14 +106,17 @@ struct CostCommand: ParsableCommand {
                 let imported = try ONNXModel(contentsOf: onnx)
                 let ledger = try imported.cost()
                 let input = imported.inputShape.dropFirst().map { $0! }
+                let dry = try dryRun(imported, ledger)
                 if json {
                     print(try jsonText(ONNXReport(onnx: onnx, inputShape: input, params: ledger.params, macs: ledger.macs,
-                                                  flops: ledger.flops, layers: ledger.layers)))
+                                                  flops: ledger.flops, layers: ledger.layers, spconv: dry)))
                     return
                 }
-                if layers { printLayers(ledger, width: max(36, ledger.layers.map(\.path.count).max() ?? 0)) }
+                let width = max(36, ledger.layers.map(\.path.count).max() ?? 0)
+                if layers { printLayers(ledger, width: width) }
                 print("\(onnx) (ONNX opset \(imported.opset), \(imported.nodes.count) nodes), \(input.map(String.init).joined(separator: "x")) input")
                 printTotals(ledger)
+                if let dry { printDryRun(dry, ledger, width: width) }
                 return
             }
             let network = try model.makeNetwork()
@@ -93,6 +145,23 @@ struct CostCommand: ParsableCommand {
                   + grouped(l.params).leftPadded(10) + grouped(l.macs).leftPadded(14) + grouped(l.flops).leftPadded(14))
         }
         print("")
+    }
+
+    private func printDryRun(_ dry: SPConvDryRun, _ ledger: CostLedger, width: Int) {
+        func share(_ after: Int, _ before: Int) -> String { before == 0 ? "-" : String(format: "%.3f", Double(after) / Double(before)) }
+        print("")
+        print("with SPConv (ratio \(CSVWriter.formatG6(dry.ratio)), \(dry.groups) groups) in place of \(dry.replaced.count) of \(dry.replaced.count + dry.kept.count) convolutions:")
+        if layers {
+            print("node".padding(toLength: width, withPad: " ", startingAt: 0) + "   params before   params after     MACs before      MACs after")
+            for r in dry.replaced {
+                print(r.node.padding(toLength: width, withPad: " ", startingAt: 0) + grouped(r.before.params).leftPadded(16)
+                      + grouped(r.after.params).leftPadded(15) + grouped(r.before.macs).leftPadded(16) + grouped(r.after.macs).leftPadded(16))
+            }
+            for k in dry.kept { print(k.node.padding(toLength: width, withPad: " ", startingAt: 0) + "   kept: \(k.reason)") }
+        }
+        print("params: \(grouped(dry.params)) (\(millions(dry.params)), \(share(dry.params, ledger.params)) of before)")
+        print("MACs:   \(grouped(dry.macs)) (\(millions(dry.macs)) per image, \(share(dry.macs, ledger.macs)) of before)")
+        print("FLOPs:  \(grouped(dry.flops)) (\(millions(dry.flops)) per image, \(share(dry.flops, ledger.flops)) of before)")
     }
 
     private func printTotals(_ ledger: CostLedger) {
