@@ -144,4 +144,46 @@ import Testing
         #expect(Self.refusal { _ = try ONNXModel(contentsOf: text) }.contains("notes.onnx"))
         #expect(Self.refusal { _ = try ONNXModel(contentsOf: folder) }.contains(folder))
     }
+
+    /// Claims that would make a value larger than memory, or counts that overflow, are refused
+    /// by node before anything is allocated for them.
+    @Test func refusesValuesNoMemoryCouldHold() throws {
+        let ops = try Onnx_ModelProto(serializedBytes: Data(contentsOf: fixtureURL("onnx/ops.onnx")))
+        func node(_ proto: Onnx_ModelProto, _ name: String) throws -> Int { try #require(proto.graph.node.firstIndex { $0.name == name }) }
+
+        var negative = ops
+        var pads = Onnx_AttributeProto()
+        (pads.name, pads.type, pads.ints) = ("pads", .ints, [-5, 0, 0, 0])
+        negative.graph.node[try node(negative, "/conv/Conv")].attribute.append(pads)
+        #expect(Self.refusal(of: negative).contains("pads [-5, 0, 0, 0]"))
+
+        var wide = ops
+        var dims = Onnx_TensorShapeProto()
+        for size: Int64 in [1, 1 << 24, 1 << 24, 1 << 24] {
+            var d = Onnx_TensorShapeProto.Dimension()
+            d.dimValue = size
+            dims.dim.append(d)
+        }
+        wide.graph.input[0].type.tensorType.shape = dims
+        #expect(Self.refusal(of: wide).contains("more than"))
+
+        var huge = ops
+        var stride = Onnx_AttributeProto()
+        (stride.name, stride.type, stride.ints) = ("dilations", .ints, [1 << 30, 1 << 30])
+        huge.graph.node[try node(huge, "/conv/Conv")].attribute.append(stride)
+        let dilated = Self.refusal(of: huge)
+        #expect(dilated.contains("'/conv/Conv'"), "\(dilated)")
+
+        // A 2-D Reshape of the pads' constant made 2^20 x 2^20.
+        var reshaped = ops
+        let shapeName = reshaped.graph.node[try node(reshaped, "/Reshape")].input[1]
+        let constant = try node(reshaped, reshaped.graph.node.first { $0.output.first == shapeName }!.name)
+        var tensor = Onnx_TensorProto()
+        tensor.dataType = 7
+        tensor.dims = [2]
+        tensor.int64Data = [1 << 20, 1 << 20]
+        reshaped.graph.node[constant].attribute[0].t = tensor
+        #expect(Self.refusal(of: reshaped).contains("'/Reshape'"))
+    }
 }
+

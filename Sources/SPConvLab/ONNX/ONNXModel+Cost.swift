@@ -37,7 +37,15 @@ extension ONNXModel {
         var ledger = CostLedger()
         for node in nodes {
             let (outputs, cost) = try infer(node, known: known, batch: batch)
-            for (name, value) in zip(node.outputs, outputs) where !name.isEmpty { known[name] = value }
+            if let cost, cost.macs > Self.maximumMACs || cost.flops > 4 * Self.maximumMACs {
+                throw SPConvLabError(.invalidWeights, "\(source): node '\(node.name)' (\(node.opType)) would cost \(cost.macs) MACs per image, more than \(Self.maximumMACs); expected a model that can run.")
+            }
+            for (name, value) in zip(node.outputs, outputs) where !name.isEmpty {
+                guard Self.elements(value.shape) != nil else {
+                    throw SPConvLabError(.invalidWeights, "\(source): node '\(node.name)' (\(node.opType)) would make '\(name)' of shape \(value.shape), more than \(Self.maximumElements) elements; expected a model whose values fit in memory.")
+                }
+                known[name] = value
+            }
             if let cost, case .tensor(let shape)? = outputs.first {
                 ledger.layers.append(LayerCost(path: node.name, type: node.opType, outputShape: shape,
                                                params: cost.params, macs: cost.macs, flops: cost.flops))
@@ -74,9 +82,18 @@ extension ONNXModel {
             guard case .ints(let v) = a else { throw fail("has attribute '\(name)' of the wrong type.") }
             return v
         }
-        func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+        /// Elements of a shape; a product that overflows, or passes what any model could hold, is refused.
+        func count(_ shape: [Int]) throws -> Int {
+            try shape.reduce(1) { total, d in
+                let (product, overflow) = total.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow, product <= Self.maximumElements else {
+                    throw fail("would make a value of shape \(shape), more than \(Self.maximumElements) elements; expected a model whose values fit in memory.")
+                }
+                return product
+            }
+        }
         /// Elements per image of a batch-first shape.
-        func perImage(_ shape: [Int]) -> Int { count(shape) / max(batch, 1) }
+        func perImage(_ shape: [Int]) throws -> Int { try count(shape) / max(batch, 1) }
         func axis(_ a: Int, rank: Int) throws -> Int {
             let resolved = a < 0 ? a + rank : a
             guard (0..<max(rank, 1)).contains(resolved) else { throw fail("has axis \(a) for rank \(rank).") }
@@ -85,12 +102,12 @@ extension ONNXModel {
         func parameters(_ indices: [Int]) -> Int {
             indices.reduce(0) { total, i in
                 guard i < node.inputs.count, case .float(let shape, _)? = constants[node.inputs[i]] else { return total }
-                return total + count(shape)
+                return total + ((try? count(shape)) ?? 0)
             }
         }
         func elementwise(_ flopsPerElement: Int) throws -> ([Known], (Int, Int, Int)?) {
             let shape = try required(0).shape
-            return ([.tensor(shape)], (0, 0, flopsPerElement * perImage(shape)))
+            return try ([.tensor(shape)], (0, 0, flopsPerElement * perImage(shape)))
         }
         /// Output size of a sliding window (conv, pooling) on one axis.
         func window(_ size: Int, kernel: Int, stride: Int, dilation: Int, pads: (Int, Int), ceil: Bool, autoPad: String) throws -> Int {
@@ -110,6 +127,7 @@ extension ONNXModel {
             let pads = try intsAttribute("pads") ?? [0, 0, 0, 0]
             var autoPad = "NOTSET"
             if case .string(let a)? = node.attributes["auto_pad"] { autoPad = a }
+            guard pads.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }) else { throw fail("has pads \(pads); expected sizes from 0 to 2^31 - 1.") }
             guard kernel.count == 2, strides.count == 2, dilations.count == 2, pads.count == 4 else {
                 throw fail("has kernel \(kernel), strides \(strides), dilations \(dilations), pads \(pads); expected 2-D windows (2 values each, 4 pads).")
             }
@@ -133,14 +151,14 @@ extension ONNXModel {
             if let k = try intsAttribute("kernel_shape"), k != [w[2], w[3]] { throw fail("has kernel_shape \(k) but weight \(w).") }
             let hw = try spatial(x, kernel: [w[2], w[3]])
             let out = [x[0], w[0]] + hw
-            let macs = w[0] * hw[0] * hw[1] * w[1] * w[2] * w[3]
+            let macs = try perImage(out) * count([w[1], w[2], w[3]])
             let hasBias = try input(2) != nil
             return ([.tensor(out)], (parameters([1, 2]), macs, 2 * macs + (hasBias ? w[0] * hw[0] * hw[1] : 0)))
         case "BatchNormalization":
             let x = try required(0).shape
             guard x.count >= 2 else { throw fail("needs an input of rank 2 or more; got \(x).") }
             for i in 1...4 where try required(i).shape != [x[1]] { throw fail("has a parameter of shape \(try required(i).shape) for \(x[1]) channels.") }
-            return ([.tensor(x)], (parameters([1, 2]), 0, 2 * perImage(x)))
+            return try ([.tensor(x)], (parameters([1, 2]), 0, 2 * perImage(x)))
         case "Relu": return try elementwise(1)
         case "Clip", "LeakyRelu": return try elementwise(2)
         case "Sigmoid", "HardSigmoid": return try elementwise(3)
@@ -167,14 +185,14 @@ extension ONNXModel {
                 return ([.constant(.int64(shape: sa.count >= sb.count ? sa : sb, values: values))], nil)
             }
             let shape = try Self.broadcast(a.shape, b.shape) ?? { throw fail("combines shapes \(a.shape) and \(b.shape), which do not broadcast.") }()
-            return ([.tensor(shape)], (0, 0, perImage(shape)))
+            return try ([.tensor(shape)], (0, 0, perImage(shape)))
         case "MaxPool", "AveragePool":
             let x = try image(try required(0))
             guard let kernel = try intsAttribute("kernel_shape") else { throw fail("has no kernel_shape.") }
             let hw = try spatial(x, kernel: kernel)
             let out = [x[0], x[1]] + hw
             let perOutput = kernel.reduce(1, *) - (node.opType == "MaxPool" ? 1 : 0)
-            return ([.tensor(out)], (0, 0, perOutput * perImage(out)))
+            return try ([.tensor(out)], (0, 0, perOutput * perImage(out)))
         case "GlobalAveragePool", "GlobalMaxPool":
             let x = try image(try required(0))
             let out = [x[0], x[1], 1, 1]
@@ -182,19 +200,20 @@ extension ONNXModel {
         case "Flatten":
             let x = try required(0).shape
             let a = try axis(try intAttribute("axis", 1), rank: x.count + 1)
-            return ([.tensor([count(Array(x[..<a])), count(Array(x[a...]))])], (0, 0, 0))
+            return try ([.tensor([count(Array(x[..<a])), count(Array(x[a...]))])], (0, 0, 0))
         case "Reshape":
             let x = try required(0)
             guard var target = try ints(1, "shape") else { throw fail("lacks its shape.") }
             let allowZero = try intAttribute("allowzero", 0)
             for (i, d) in target.enumerated() where d == 0 && i < x.shape.count && allowZero == 0 { target[i] = x.shape[i] }
             if let inferred = target.firstIndex(of: -1) {
-                let rest = target.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
-                guard rest > 0, count(x.shape) % rest == 0 else { throw fail("cannot reshape \(x.shape) to \(target).") }
-                target[inferred] = count(x.shape) / rest
+                let rest = try count(target.enumerated().filter { $0.offset != inferred }.map(\.element))
+                let total = try count(x.shape)
+                guard rest > 0, total % rest == 0 else { throw fail("cannot reshape \(x.shape) to \(target).") }
+                target[inferred] = total / rest
             }
-            guard target.allSatisfy({ $0 >= 0 }), count(target) == count(x.shape) else {
-                throw fail("reshapes \(x.shape) (\(count(x.shape)) elements) to \(target); expected the same number of elements.")
+            guard target.allSatisfy({ $0 >= 0 }), try count(target) == count(x.shape) else {
+                throw fail("reshapes \(x.shape) to \(target); expected the same number of elements.")
             }
             if case .constant(let c) = x { return ([.constant(c.reshaped(target))], nil) }
             return ([.tensor(target)], (0, 0, 0))
@@ -210,7 +229,7 @@ extension ONNXModel {
             let (a, b) = (try required(0).shape, try required(1).shape)
             guard a.count >= 2, b.count == 2, a.last == b[0] else { throw fail("multiplies \(a) by \(b); expected [..., K] x [K, N].") }
             let out = Array(a.dropLast()) + [b[1]]
-            let macs = perImage(Array(a.dropLast()) + [1]) * b[0] * b[1]
+            let macs = try perImage(Array(a.dropLast()) + [1]) * count(b)
             return ([.tensor(out)], (parameters([1]), macs, 2 * macs))
         case "Concat":
             guard case .int(let rawAxis)? = node.attributes["axis"] else { throw fail("has no axis.") }
@@ -309,7 +328,7 @@ extension ONNXModel {
         case "Softmax":
             let x = try required(0).shape
             let a = try axis(try intAttribute("axis", -1), rank: x.count)
-            return ([.tensor(x)], (0, 0, perImage(x) / max(x[a], 1) * (5 * x[a] - 2)))
+            return try ([.tensor(x)], (0, 0, perImage(x) / max(x[a], 1) * (5 * x[a] - 2)))
         case "Slice":
             let x = try required(0)
             let plan = try Self.slicePlan(node, shape: x.shape, starts: try ints(1, "starts") ?? intsAttribute("starts"),
@@ -387,6 +406,11 @@ extension ONNXModel {
         for (i, a) in axes.enumerated() { (full[a], full[a + rank]) = (pads[i], pads[i + axes.count]) }
         return full
     }
+
+    /// The most elements one value may have (4 GiB of float32), and the most MACs per image one
+    /// node may cost: beyond them a file describes no model that can run, and the counts
+    /// could overflow.
+    static let maximumElements = 1 << 30, maximumMACs = 1 << 44
 
     /// NumPy broadcasting of two shapes, or nil when they do not broadcast.
     static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {

@@ -115,6 +115,20 @@ public struct ONNXModel: Sendable {
         case int, ints, float, floats, string, tensor
     }
 
+    /// The element count of `shape`, or nil when it overflows or passes ``maximumElements``.
+    static func elements(_ shape: [Int]) -> Int? {
+        var total = 1
+        for d in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow, product <= maximumElements else { return nil }
+            total = product
+        }
+        return total
+    }
+
+    /// The most nodes a graph may have (so ledger totals cannot overflow).
+    static let maximumNodes = 1 << 16
+
     /// ONNX `TensorProto.DataType` codes accepted: FLOAT (1) and INT64 (7).
     static let float32Type: Int32 = 1, int64Type: Int32 = 7
 
@@ -184,6 +198,13 @@ public struct ONNXModel: Sendable {
         }
         guard inputShape[1] != nil, inputShape[2] != nil, inputShape[3] != nil else {
             throw fail("input '\(input.name)' has a symbolic channel, height or width (\(inputShape.map { $0.map(String.init) ?? "?" })); expected fixed C, H and W (only the batch may be symbolic).")
+        }
+
+        guard Self.elements(inputShape.dropFirst().map { $0! }) != nil else {
+            throw fail("input '\(input.name)' has \(inputShape.dropFirst().map { $0!.description }.joined(separator: "x")) values per image, more than \(Self.maximumElements); expected an image batch that fits in memory.")
+        }
+        guard graph.node.count <= Self.maximumNodes else {
+            throw fail("the graph has \(graph.node.count) nodes; at most \(Self.maximumNodes) are accepted.")
         }
 
         // Nodes: supported ops, their attributes, their input counts.
