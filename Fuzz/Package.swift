@@ -30,6 +30,7 @@ let package = Package(
         fuzzTarget("fuzz-npy", folder: "NPY", ["SPConvLab"]),
         fuzzTarget("fuzz-png", folder: "PNG", ["SPConvLab"]),
         fuzzTarget("fuzz-idx", folder: "IDX", ["SPConvLab"]),
+        fuzzTarget("fuzz-onnx", folder: "ONNX", ["SPConvLab"]),
         fuzzTarget("fuzz-database", folder: "Database", ["FeatureProbe"]),
     ]
 )

@@ -343,11 +343,70 @@ def database_seeds(harness):
                 write("database", name.replace(".sql", ".sqlite"), f.read())
 
 
+# MARK: - onnx
+
+def varint(n):
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def field(number, value):
+    """One protobuf field: an int as a varint, bytes or str as length-delimited."""
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return varint(number << 3 | 2) + varint(len(data)) + data
+
+
+def value_info(name, dims):
+    shape = b"".join(field(1, field(1, d)) for d in dims)
+    return field(1, name) + field(2, field(1, field(1, 1) + field(2, shape)))
+
+
+def onnx_model(nodes, inputs, outputs, initializers=(), opset=17):
+    graph = b"".join(field(1, n) for n in nodes) + b"".join(field(5, t) for t in initializers)
+    graph += b"".join(field(11, value_info(n, d)) for n, d in inputs) + b"".join(field(12, field(1, n)) for n in outputs)
+    return field(1, 8) + field(8, field(1, "") + field(2, opset)) + field(7, graph)
+
+
+def onnx_node(op, inputs, outputs, name=""):
+    return b"".join(field(1, i) for i in inputs) + b"".join(field(2, o) for o in outputs) + field(3, name) + field(4, op)
+
+
+def onnx_seeds():
+    for name in ["mixed", "ops"]:
+        copy_fixture("onnx", f"onnx/{name}.onnx")
+        with open(os.path.join(FIXTURES, "onnx", f"{name}.onnx"), "rb") as f:
+            data = f.read()
+        write("onnx", f"{name}-truncated-half", data[:len(data) // 2])
+        write("onnx", f"{name}-truncated-end", data[:-3])
+    image = [("x", [1, 3, 4, 4])]
+    write("onnx", "relu", onnx_model([onnx_node("Relu", ["x"], ["y"], "relu")], image, ["y"]))
+    conv_weight = field(1, 2) + field(1, 3) + field(1, 1) + field(1, 1) + field(2, 1) + field(8, "w") + field(9, bytes(24))
+    write("onnx", "conv1x1", onnx_model([onnx_node("Conv", ["x", "w"], ["y"], "conv")], image, ["y"], [conv_weight]))
+    write("onnx", "hostile-unknown-op", onnx_model([onnx_node("LSTM", ["x"], ["y"], "lstm")], image, ["y"]))
+    write("onnx", "hostile-dangling", onnx_model([onnx_node("Relu", ["nowhere"], ["y"], "relu")], image, ["y"]))
+    write("onnx", "hostile-cycle", onnx_model([onnx_node("Add", ["x", "b"], ["a"], "one"), onnx_node("Relu", ["a"], ["b"], "two")],
+                                              image, ["b"]))
+    huge = field(1, 1 << 40) + field(2, 1) + field(8, "w")
+    write("onnx", "hostile-huge-initializer", onnx_model([onnx_node("Conv", ["x", "w"], ["y"], "conv")], image, ["y"], [huge]))
+    write("onnx", "hostile-huge-input", onnx_model([onnx_node("Relu", ["x"], ["y"], "relu")], [("x", [1, 1 << 24, 1 << 24, 1 << 24])], ["y"]))
+    write("onnx", "hostile-opset", onnx_model([onnx_node("Relu", ["x"], ["y"], "relu")], image, ["y"], opset=99))
+    write("onnx", "hostile-length-beyond-file", field(1, 8) + varint(7 << 3 | 2) + varint(1 << 40))
+    write("onnx", "empty", b"")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--harness", help="the built fuzz-database binary; writes the SQLite seeds too")
     arguments = parser.parse_args()
-    for target in ["safetensors", "npy", "png", "idx", "database"]:
+    for target in ["safetensors", "npy", "png", "idx", "onnx", "database"]:
         folder = os.path.join(CORPUS, target)
         if os.path.isdir(folder):
             for name in os.listdir(folder):
@@ -357,6 +416,7 @@ def main():
     npy_seeds()
     png_seeds()
     idx_seeds()
+    onnx_seeds()
     database_seeds(arguments.harness)
     for target in sorted(os.listdir(CORPUS)):
         folder = os.path.join(CORPUS, target)

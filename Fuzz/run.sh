@@ -5,20 +5,21 @@
 #   bash Fuzz/run.sh safetensors -runs=10000000
 #   bash Fuzz/run.sh database -max_total_time=2400
 #
-# TARGET is one of: safetensors npy png idx database. New inputs go to Fuzz/.build/corpus/TARGET
+# TARGET is one of: safetensors npy png idx onnx database. New inputs go to Fuzz/.build/corpus/TARGET
 # (not committed; the committed seeds in Fuzz/Corpus/TARGET are only read), crashes to
 # Fuzz/.build/artifacts/TARGET/, the log to Fuzz/.build/logs/TARGET-<time>.log.
 set -euo pipefail
 cd "$(dirname "$0")"
-target="${1:?usage: run.sh TARGET [libFuzzer flags...] (TARGET: safetensors npy png idx database)}"
+target="${1:?usage: run.sh TARGET [libFuzzer flags...] (TARGET: safetensors npy png idx onnx database)}"
 shift
 case "$target" in
     safetensors) max_len=4096;  dict=Dictionaries/json.dict ;;
     npy)         max_len=4096;  dict=Dictionaries/npy.dict ;;
     png)         max_len=8192;  dict=Dictionaries/png.dict ;;
     idx)         max_len=8192;  dict="" ;;
+    onnx)        max_len=16384; dict="" ;;
     database)    max_len=65536; dict=Dictionaries/sql.dict ;;
-    *) echo "run.sh: unknown target '$target'; expected safetensors, npy, png, idx or database" >&2; exit 64 ;;
+    *) echo "run.sh: unknown target '$target'; expected safetensors, npy, png, idx, onnx or database" >&2; exit 64 ;;
 esac
 bin="$(swift build -c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing --build-path .build --show-bin-path)"
 binary="$bin/fuzz-$target"

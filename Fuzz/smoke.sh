@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 bash build.sh >/dev/null
-for target in safetensors npy png idx database; do
+for target in safetensors npy png idx onnx database; do
     bash run.sh "$target" -max_total_time="$seconds"
 done

@@ -35,7 +35,7 @@ struct FuzzCorpusReplayTests {
         }
     }
 
-    @Test(arguments: ["safetensors", "npy", "png", "idx", "database"])
+    @Test(arguments: ["safetensors", "npy", "png", "idx", "onnx", "database"])
     func everyTargetHasSeeds(target: String) {
         #expect(Self.inputs(target).count >= 5, "Fuzz/Corpus/\(target) is missing or nearly empty at \(Self.corpus.path)")
     }
@@ -69,4 +69,15 @@ struct FuzzCorpusReplayTests {
         Self.expectReturnsOrThrows(.invalidInput, input) { _ = try Gzip.decompress(bytes, source: input, maximumOutput: 1 << 24) }
         Self.expectReturnsOrThrows(.invalidInput, input) { _ = try Gzip.decompressPrefix(bytes, source: input, length: 16) }
     }
+
+    /// ONNX inputs are read, checked and costed, or refused naming the input, as the harness does.
+    @Test(arguments: inputs("onnx"))
+    func onnx(input: String) throws {
+        let bytes = try Self.bytes("onnx", input)
+        Self.expectReturnsOrThrows(.invalidWeights, input) {
+            let model = try ONNXModel(serialized: Data(bytes), source: input)
+            _ = try model.cost()
+        }
+    }
 }
+
