@@ -124,4 +124,25 @@ struct AnalysisCommandTests {
             #expect(!FileManager.default.fileExists(atPath: directory.file("g.png").path))
         }
     }
+
+    /// `similarity --onnx`: any exported CNN, layers named by ONNX node name or module path, files
+    /// named after the node, the summary labelled as the ONNX file. Its numbers equal NumPy's on
+    /// ONNX Runtime's values (FeatureProbeTests' ONNXSimilarityTests); here the command itself.
+    @Test func similarityProbesAnONNXModelByNodeOrModule() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SPConvLabTests/Fixtures/onnx/resnet18.onnx").path
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["similarity", "--onnx", fixture, "--input", "synthetic:4", "--layers",
+                                                  "layer1.0,/layer2/layer2.1/conv1/Conv", "--out", "o"], in: directory.url)
+            expectSuccess(result)
+            #expect(result.stdout.contains("resnet18.onnx,onnx,,,/layer1/layer1.0/relu_1/Relu,16,4,cosine,"), "\(result.stdout)")
+            #expect(result.stdout.contains("/layer2/layer2.1/conv1/Conv,32,4,cosine,"), "\(result.stdout)")
+            #expect(FileManager.default.fileExists(atPath: directory.file("o/layer2_layer2.1_conv1_Conv.cosine.csv").path))
+            expectFailure(try ProbeCLIProcess.run(["similarity", "--onnx", fixture, "--input", "synthetic:4", "--layers", "layer9",
+                                                   "--out", "p"], in: directory.url), exitCode: 1, mentions: ["'layer9'", "layer1.0"])
+            expectFailure(try ProbeCLIProcess.run(["similarity", "--onnx", fixture, "--model", "resnet20", "--input", "synthetic:4",
+                                                   "--layers", "all", "--out", "q"], in: directory.url), exitCode: 64, mentions: ["--onnx and --model"])
+        }
+    }
 }
+

@@ -46,6 +46,12 @@ import Testing
         let stem = try #require(model.nodes.first { $0.name == "/stem/stem.0/Conv" })
         #expect(stem.modulePath == "stem.0")
         #expect(model.nodes.first { $0.name == "/se/fc1/Conv" }?.modulePath == "se.fc1")
+        #expect(model.nodes.first { $0.name == "/dw/dw.3/Conv" }?.modulePath == "dw.3")
+        #expect(model.nodes.first { $0.name == "/Concat" }?.modulePath == nil)
+        let mobile = try ONNXModel(contentsOf: fixtureURL("onnx/mobilenet_v2.onnx").path)
+        #expect(mobile.nodes.first { $0.name == "/features/features.3/conv/conv.0/conv.0.2/Clip" }?.modulePath == "features.3.conv.0.2")
+        let resnet = try ONNXModel(contentsOf: fixtureURL("onnx/resnet18.onnx").path)
+        #expect(resnet.nodes.first { $0.name == "/layer1/layer1.0/conv1/Conv" }?.modulePath == "layer1.0.conv1")
     }
 
     @Test func costMatchesTheFileAndPyTorchsCounts() throws {

@@ -12,7 +12,8 @@ public struct LayerRedundancy: Sendable {
     public let exampleMaps: Tensor?
 }
 
-/// Runs a network over a batch source once and measures channel redundancy in chosen layers.
+/// Runs a model (a zoo network or an imported ONNX model) over a batch source once and measures
+/// channel redundancy in chosen layers.
 ///
 /// Every layer and metric gets a streaming `SimilarityAccumulator`, fed batch by batch, so memory
 /// holds one batch of maps and one C x C accumulator per layer and metric, whatever the image count.
@@ -28,7 +29,7 @@ public struct RedundancyAnalysis {
 
     /// - Throws: `FeatureProbeError` for a threshold outside [0, 1] or an example image beyond the
     ///   source; the engine's errors for bad inputs.
-    public func run(_ network: Network, layers: LayerSelection, source: any BatchSource,
+    public func run(_ model: any CapturableModel, layers: LayerSelection, source: any BatchSource,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> [LayerRedundancy] {
         guard (0...1).contains(threshold) else {
             throw FeatureProbeError("The threshold \(threshold) is outside [0, 1]; give a similarity between 0 and 1 (default \(LayerSummary.defaultThreshold)).")
@@ -37,12 +38,12 @@ public struct RedundancyAnalysis {
         guard (0..<source.count).contains(exampleImage) else {
             throw FeatureProbeError("The example image \(exampleImage) is outside the input's \(source.count) image(s); give an index from 0 to \(source.count - 1).")
         }
-        let shapes = try network.outputShapes()
+        let shapes = try model.outputShapes()
         var accumulators: [String: [SimilarityMetric: SimilarityAccumulator]] = [:]
         for path in layers.paths {
             let shape = shapes[path]!
             guard shape.count == 4 else {
-                throw FeatureProbeError("The module '\(path)' outputs \(shape.count)-dimensional values (\(shape)); redundancy needs a feature map [N, C, H, W]. Choose a convolution, block or pooling layer.")
+                throw FeatureProbeError("The layer '\(path)' outputs \(shape.count)-dimensional values (\(shape)); redundancy needs a feature map [N, C, H, W]. Choose a convolution, block or pooling layer.")
             }
             var perMetric: [SimilarityMetric: SimilarityAccumulator] = [:]
             for metric in metrics {
@@ -51,7 +52,7 @@ public struct RedundancyAnalysis {
             accumulators[path] = perMetric
         }
         var examples: [String: Tensor] = [:]
-        try CaptureSession(network: network, layers: layers, batchSize: batchSize).run(source, progress: progress) { start, outputs in
+        try CaptureSession(model: model, layers: layers, batchSize: batchSize).run(source, progress: progress) { start, outputs in
             for (path, maps) in outputs {
                 for metric in metrics { try accumulators[path]![metric]!.add(maps) }
                 if (start..<(start + maps.shape[0])).contains(exampleImage) {

@@ -29,26 +29,36 @@ public struct SimilarityReport {
         var names: [String] = []
         for layer in layers {
             for metric in metrics {
-                let stem = "\(layer).\(metric.rawValue)"
+                let stem = "\(Self.fileStem(layer)).\(metric.rawValue)"
                 names.append("\(stem).csv")
                 names += figureNames(stem)
                 if includeNPY { names.append("\(stem).npy") }
             }
-            names += figureNames("\(layer).grid") + figureNames("\(layer).pairs")
+            names += figureNames("\(Self.fileStem(layer)).grid") + figureNames("\(Self.fileStem(layer)).pairs")
         }
         return names + ["summary.csv"]
+    }
+
+    /// A layer's name as the start of a file name: a zoo path as it is, an ONNX node name
+    /// (`/layer1/layer1.0/conv1/Conv`) without its first `/` and with the others as `_`.
+    public static func fileStem(_ layer: String) -> String {
+        String(layer.drop { $0 == "/" }).replacingOccurrences(of: "/", with: "_")
     }
 
     func figureNames(_ stem: String) -> [String] { formats.map { "\(stem).\($0.fileExtension)" } }
 
     /// The summary rows for `results`, in `summaryHeader` order.
     public static func summaryRows(_ results: [LayerRedundancy], spec: ModelSpec) -> [[String]] {
-        let configuration = spec.variant.spconvConfiguration
-        return results.flatMap { layer in
+        summaryRows(results, model: ModelDescription(spec: spec))
+    }
+
+    /// The summary rows for `results` of the model `model` describes.
+    public static func summaryRows(_ results: [LayerRedundancy], model: ModelDescription) -> [[String]] {
+        results.flatMap { layer in
             SimilarityMetric.allCases.compactMap { metric -> [String]? in
                 guard let s = layer.summaries[metric] else { return nil }
-                return [spec.architecture.rawValue, spec.variant.name,
-                        configuration.map { CSVWriter.formatG6($0.ratio) } ?? "", configuration.map { String($0.groups) } ?? "",
+                return [model.architecture, model.variant,
+                        model.ratio.map { CSVWriter.formatG6($0) } ?? "", model.groups.map { String($0) } ?? "",
                         layer.path, String(s.channels), String(s.images), metric.rawValue,
                         CSVWriter.formatG6(s.meanAbsOffDiagonal), CSVWriter.formatG6(s.fractionAboveThreshold),
                         CSVWriter.formatG6(s.threshold), String(s.duplicates), String(s.dead), String(s.clusters),
@@ -59,11 +69,16 @@ public struct SimilarityReport {
 
     /// Writes every file into `folder` (which must exist) and returns the file names written.
     public func write(_ results: [LayerRedundancy], spec: ModelSpec, to folder: String) throws -> [String] {
+        try write(results, model: ModelDescription(spec: spec), to: folder)
+    }
+
+    /// `write(_:spec:to:)` for the model `model` describes (a zoo model or an imported one).
+    public func write(_ results: [LayerRedundancy], model: ModelDescription, to folder: String) throws -> [String] {
         var files: [(name: String, bytes: [UInt8])] = []
         for layer in results {
             for metric in SimilarityMetric.allCases {
                 guard let matrix = layer.matrices[metric], let summary = layer.summaries[metric] else { continue }
-                let stem = "\(layer.path).\(metric.rawValue)"
+                let stem = "\(Self.fileStem(layer.path)).\(metric.rawValue)"
                 files.append(("\(stem).csv", Array(CSVWriter.matrix(matrix.values, channels: matrix.channels).utf8)))
                 if includeNPY {
                     files.append(("\(stem).npy", NPYFile.encode(Tensor(shape: [matrix.channels, matrix.channels], scalars: matrix.values))))
@@ -72,23 +87,23 @@ public struct SimilarityReport {
                 let heatmap = HeatmapRenderer.render(
                     values: matrix.values, channels: matrix.channels, order: order,
                     title: "\(layer.path) · \(metric.rawValue) · \(matrix.images) images",
-                    subtitle: "\(spec.displayName); \(summary.clusters) clusters of \(summary.channels) at s ≥ \(summary.threshold); \(clusteredOrder ? "clustered" : "index") order",
+                    subtitle: "\(model.displayName); \(summary.clusters) clusters of \(summary.channels) at s ≥ \(summary.threshold); \(clusteredOrder ? "clustered" : "index") order",
                     clusterStarts: clusteredOrder ? SimilarityReport.clusterStarts(summary) : nil)
                 files += try FigureFiles.encode(heatmap, stem: stem, formats: formats, title: "\(layer.path) · \(metric.rawValue)")
             }
             guard let maps = layer.exampleMaps, let first = SimilarityMetric.allCases.first(where: { layer.summaries[$0] != nil }),
                   let summary = layer.summaries[first], let matrix = layer.matrices[first] else { continue }
             let grid = FeatureGridRenderer.render(maps: maps, clusterOf: summary.clusterOfChannel,
-                                                  title: "\(layer.path) · \(spec.displayName) · \(summary.clusters) clusters (\(first.rawValue) ≥ \(summary.threshold))")
-            files += try FigureFiles.encode(grid, stem: "\(layer.path).grid", formats: formats)
+                                                  title: "\(layer.path) · \(model.displayName) · \(summary.clusters) clusters (\(first.rawValue) ≥ \(summary.threshold))")
+            files += try FigureFiles.encode(grid, stem: "\(Self.fileStem(layer.path)).grid", formats: formats)
             let pairs = SimilarityReport.topPairs(matrix, count: topPairs)
             if !pairs.isEmpty {
                 let sheet = PairSheetRenderer.render(maps: maps, pairs: pairs, title: "\(layer.path) · most similar channel pairs (\(first.rawValue))")
-                files += try FigureFiles.encode(sheet, stem: "\(layer.path).pairs", formats: formats)
+                files += try FigureFiles.encode(sheet, stem: "\(Self.fileStem(layer.path)).pairs", formats: formats)
             }
         }
         files.append(("summary.csv", Array(CSVWriter.table(header: SimilarityReport.summaryHeader,
-                                                            rows: SimilarityReport.summaryRows(results, spec: spec)).utf8)))
+                                                            rows: SimilarityReport.summaryRows(results, model: model)).utf8)))
         try StagedFolder.write(files, into: folder)
         return files.map(\.name)
     }

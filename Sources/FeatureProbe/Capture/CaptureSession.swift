@@ -1,20 +1,21 @@
 import SPConvLab
 
-/// Runs a network over a batch source and hands the captured outputs of chosen layers to a
-/// consumer, batch by batch: memory holds one batch of maps, never the whole data set.
+/// Runs a model (a zoo network or an imported ONNX model) over a batch source and hands the
+/// captured outputs of chosen layers to a consumer, batch by batch: memory holds one batch of
+/// maps, never the whole data set.
 public struct CaptureSession {
-    public let network: Network
+    public let model: any CapturableModel
     public let layers: LayerSelection
     public let batchSize: Int
 
-    public init(network: Network, layers: LayerSelection, batchSize: Int = 32) {
+    public init(model: any CapturableModel, layers: LayerSelection, batchSize: Int = 32) {
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
-        self.network = network
+        self.model = model
         self.layers = layers
         self.batchSize = batchSize
     }
 
-    /// Feeds every batch of `source` through the network once.
+    /// Feeds every batch of `source` through the model once.
     ///
     /// - Parameters:
     ///   - progress: called after each batch with the number of samples done and the total.
@@ -23,9 +24,7 @@ public struct CaptureSession {
                     consume: (_ start: Int, _ outputs: [String: Tensor]) throws -> Void) throws {
         let paths = Set(layers.paths)
         try source.forEachBatch(size: batchSize) { start, batch in
-            let context = ForwardContext(backend: .fast, capturing: paths)
-            _ = try network.forward(batch, context: context)
-            try consume(start, context.captured)
+            try consume(start, try model.capture(batch, names: paths))
             progress(start + batch.shape[0], source.count)
         }
     }

@@ -15,6 +15,9 @@ public struct LayerSelection: Sendable, Equatable {
 
     public static let namedSets = ["convs", "blocks", "all"]
 
+    /// A selection already resolved (the ONNX resolver's).
+    init(paths: [String]) { self.paths = paths }
+
     /// - Parameter featureMapsOnly: when true, the named set `all` means every module whose output
     ///   is a feature map `[N, C, H, W]` (so not the classifier's `fc`), for analyses of feature
     ///   maps; paths and patterns named explicitly are kept as given.

@@ -19,8 +19,13 @@ public struct FashionMNISTBatchSource: BatchSource, Sendable {
     /// - Throws: ``SPConvLabError`` of kind `invalidConfiguration` when the model has neither 1 nor
     ///   3 input channels, or `normalization` does not fit them (see ``ImagePreprocessor``).
     public init(dataset: FashionMNIST, spec: ModelSpec, normalization: Normalization = FashionMNIST.normalization) throws {
+        try self.init(dataset: dataset, input: InputSpec(spec), normalization: normalization)
+    }
+
+    /// Creates a batch source over `dataset` for a model that takes `input`.
+    public init(dataset: FashionMNIST, input: InputSpec, normalization: Normalization = FashionMNIST.normalization) throws {
         self.dataset = dataset
-        self.preprocessor = try ImagePreprocessor(inputChannels: spec.inputChannels, inputSize: spec.inputSize,
+        self.preprocessor = try ImagePreprocessor(inputChannels: input.channels, inputSize: input.size,
                                                   normalization: normalization)
     }
 

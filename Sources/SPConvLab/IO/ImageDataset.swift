@@ -233,8 +233,13 @@ public struct DatasetBatchSource: BatchSource, Sendable {
     public let preprocessor: ImagePreprocessor
 
     public init(dataset: ImageDataset, spec: ModelSpec, normalization: Normalization? = nil) throws {
+        try self.init(dataset: dataset, input: InputSpec(spec), normalization: normalization)
+    }
+
+    /// A batch source over `dataset` for a model that takes `input`.
+    public init(dataset: ImageDataset, input: InputSpec, normalization: Normalization? = nil) throws {
         self.dataset = dataset
-        self.preprocessor = try ImagePreprocessor(inputChannels: spec.inputChannels, inputSize: spec.inputSize,
+        self.preprocessor = try ImagePreprocessor(inputChannels: input.channels, inputSize: input.size,
                                                   normalization: normalization ?? dataset.normalization)
     }
 

@@ -36,12 +36,17 @@ public struct ImageFolderBatchSource: BatchSource, Sendable {
     ///   cannot decode, `invalidConfiguration` when the model's input cannot be fed from images or
     ///   `limit` is below 1. A file that is not a valid image is reported by ``batch(_:)``.
     public init(path: String, spec: ModelSpec, normalization: Normalization? = nil, limit: Int? = nil) throws {
+        try self.init(path: path, input: InputSpec(spec), normalization: normalization, limit: limit)
+    }
+
+    /// Lists the images at `path` for a model that takes `input` (see the other initialiser).
+    public init(path: String, input: InputSpec, normalization: Normalization? = nil, limit: Int? = nil) throws {
         if let limit, limit < 1 {
             throw SPConvLabError(.invalidConfiguration,
                 "an image limit of \(limit) is not accepted; give at least 1, or no limit for all images")
         }
-        self.preprocessor = try ImagePreprocessor(inputChannels: spec.inputChannels, inputSize: spec.inputSize,
-                                                  normalization: normalization ?? .default(for: spec))
+        self.preprocessor = try ImagePreprocessor(inputChannels: input.channels, inputSize: input.size,
+                                                  normalization: normalization ?? input.defaultNormalization)
         self.root = path
         let listing = try Self.listImageFiles(at: path)
         let kept = limit ?? Int.max

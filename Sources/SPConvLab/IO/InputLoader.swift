@@ -3,20 +3,24 @@ import Foundation
 /// Loads a model input from a path: a `.npy` float32 NCHW tensor used as is, one PNG file, or a
 /// folder of PNG files (decoded, resized, centre-cropped and normalised by `ImagePreprocessor`).
 public struct InputLoader: Sendable {
-    public let spec: ModelSpec
+    public let input: InputSpec
     public let normalization: Normalization
 
+    public init(input: InputSpec, normalization: Normalization? = nil) {
+        self.input = input
+        self.normalization = normalization ?? input.defaultNormalization
+    }
+
     public init(spec: ModelSpec, normalization: Normalization? = nil) {
-        self.spec = spec
-        self.normalization = normalization ?? Normalization.default(for: spec)
+        self.init(input: InputSpec(spec), normalization: normalization)
     }
 
     /// The batch `[N, C_in, S, S]` and a label per sample (file name, or `sample k` for `.npy`).
     public func load(_ path: String) throws -> (batch: Tensor, labels: [String]) {
         if path.lowercased().hasSuffix(".npy") {
             let tensor = try NPYFile.read(contentsOf: path)
-            guard tensor.rank == 4, tensor.shape[1] == spec.inputChannels, tensor.shape[0] >= 1 else {
-                throw SPConvLabError(.invalidInput, "The array in \(path) has shape \(tensor.shape); \(spec.displayName) needs a float32 NCHW array of shape [N, \(spec.inputChannels), H, W] with N >= 1.")
+            guard tensor.rank == 4, tensor.shape[1] == input.channels, tensor.shape[0] >= 1 else {
+                throw SPConvLabError(.invalidInput, "The array in \(path) has shape \(tensor.shape); \(input.name) needs a float32 NCHW array of shape [N, \(input.channels), H, W] with N >= 1.")
             }
             let nonFinite = tensor.scalars.lazy.filter { !$0.isFinite }.count
             guard nonFinite == 0 else {
@@ -26,7 +30,7 @@ public struct InputLoader: Sendable {
             return (tensor, (0..<tensor.shape[0]).map { "sample \($0)" })
         }
         let images = try ImagePreprocessor.loadImages(at: path)
-        let preprocessor = try ImagePreprocessor(inputChannels: spec.inputChannels, inputSize: spec.inputSize,
+        let preprocessor = try ImagePreprocessor(inputChannels: input.channels, inputSize: input.size,
                                                  normalization: normalization)
         return (preprocessor.tensor(for: images.map(\.image)),
                 images.map { URL(fileURLWithPath: $0.path).lastPathComponent })

@@ -22,6 +22,13 @@ public enum InputSource {
     ///   throws while opening its input.
     public static func make(_ description: String, spec: ModelSpec, limit: Int? = nil,
                             normalization: Normalization? = nil) throws -> any BatchSource {
+        try make(description, input: InputSpec(spec), limit: limit, normalization: normalization)
+    }
+
+    /// ``make(_:spec:limit:normalization:)`` for a model that takes `input` (a zoo model's, or an
+    /// imported one's).
+    public static func make(_ description: String, input: InputSpec, limit: Int? = nil,
+                            normalization: Normalization? = nil) throws -> any BatchSource {
         if let limit, limit < 1 {
             throw SPConvLabError(.invalidConfiguration,
                 "an input limit of \(limit) samples is not accepted; give at least 1, or no limit for all samples")
@@ -33,7 +40,7 @@ public enum InputSource {
                 throw unknown(description, reason: "'\(splitName)' is not a Fashion-MNIST split (test or train)")
             }
             let dataset = try FashionMNIST(split: split, limit: limit)
-            return try FashionMNISTBatchSource(dataset: dataset, spec: spec,
+            return try FashionMNISTBatchSource(dataset: dataset, input: input,
                                                normalization: normalization ?? FashionMNIST.normalization)
         }
         if ImageDataset.isDatasetDescription(description) {
@@ -43,7 +50,7 @@ public enum InputSource {
                 dataset = String(description.dropLast(candidate.rawValue.count + 1))
                 split = candidate
             }
-            return try DatasetBatchSource(dataset: try ImageDataset.load(dataset, split: split, limit: limit), spec: spec,
+            return try DatasetBatchSource(dataset: try ImageDataset.load(dataset, split: split, limit: limit), input: input,
                                           normalization: normalization)
         }
         if lowered.hasPrefix("synthetic:") {
@@ -61,10 +68,10 @@ public enum InputSource {
                 }
                 seed = parsed
             }
-            return SyntheticBatchSource(count: min(count, limit ?? Int.max), spec: spec, seed: seed)
+            return SyntheticBatchSource(count: min(count, limit ?? Int.max), input: input, seed: seed)
         }
         if lowered.hasSuffix(".npy") {
-            let (tensor, _) = try InputLoader(spec: spec, normalization: normalization).load(description)
+            let (tensor, _) = try InputLoader(input: input, normalization: normalization).load(description)
             let source = TensorBatchSource(tensor, name: "sample")
             guard let limit, limit < source.count else { return source }
             return TensorBatchSource(try source.batch(0..<limit), name: "sample")
@@ -72,7 +79,7 @@ public enum InputSource {
         guard FileManager.default.fileExists(atPath: description) else {
             throw unknown(description, reason: "it is not an existing file or folder")
         }
-        return try ImageFolderBatchSource(path: description, spec: spec, normalization: normalization, limit: limit)
+        return try ImageFolderBatchSource(path: description, input: input, normalization: normalization, limit: limit)
     }
 
     private static func unknown(_ description: String, reason: String) -> SPConvLabError {

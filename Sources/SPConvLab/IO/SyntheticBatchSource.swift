@@ -18,10 +18,15 @@ public struct SyntheticBatchSource: BatchSource, Sendable {
     ///
     /// - Precondition: `count >= 1`.
     public init(count: Int, spec: ModelSpec, seed: UInt64 = 0) {
+        self.init(count: count, input: InputSpec(spec), seed: seed)
+    }
+
+    /// Creates `count` synthetic images shaped for `input`.
+    public init(count: Int, input: InputSpec, seed: UInt64 = 0) {
         precondition(count >= 1, "a synthetic input needs at least 1 image, got \(count)")
         self.count = count
-        self.inputChannels = spec.inputChannels
-        self.inputSize = spec.inputSize
+        self.inputChannels = input.channels
+        self.inputSize = input.size
         self.seed = seed
     }
 

@@ -53,15 +53,20 @@ public struct ONNXModel: Sendable {
         public let outputs: [String]
         public let attributes: [String: Attribute]
 
-        /// The module path in a PyTorch-exported name: `/layer1/layer1.0/conv1/Conv` ->
-        /// `layer1.0.conv1` (the last path component that holds dots, else the components joined
-        /// by dots without the op), or nil when the name is not such a path.
+        /// The module path in a PyTorch-exported name, or nil when the name is not such a path.
+        /// The exporter names a node by its module scopes, where a child of a container appears
+        /// under its qualified name (`layer1.0`, `conv.0.2`): `/layer1/layer1.0/conv1/Conv` ->
+        /// `layer1.0.conv1`, `/features/features.3/conv/conv.0/conv.0.2/Clip` ->
+        /// `features.3.conv.0.2`, `/se/fc1/Conv` -> `se.fc1`.
         public var modulePath: String? {
             guard name.hasPrefix("/") else { return nil }
-            let parts = name.split(separator: "/").map(String.init)
-            guard parts.count >= 2 else { return nil }
-            let modules = Array(parts.dropLast())
-            return modules.last(where: { $0.contains(".") }) ?? modules.joined(separator: ".")
+            let scopes = name.split(separator: "/").map(String.init).dropLast()
+            guard !scopes.isEmpty else { return nil }
+            var segments: [String] = []
+            for scope in scopes {
+                if let last = segments.last, scope.hasPrefix(last + ".") { segments[segments.count - 1] = scope } else { segments.append(scope) }
+            }
+            return segments.joined(separator: ".")
         }
     }
 

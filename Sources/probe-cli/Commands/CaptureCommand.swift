@@ -39,7 +39,7 @@ struct CaptureCommand: ParsableCommand {
             }
             let progress = ProgressBar("capture")
             do {
-                try CaptureSession(network: network, layers: selection, batchSize: inputs.batch).run(source, progress: {
+                try CaptureSession(model: network, layers: selection, batchSize: inputs.batch).run(source, progress: {
                     progress.update($0, of: $1)
                 }) { _, outputs in
                     for (path, tensor) in outputs { try writers[path]?.append(tensor) }

@@ -18,8 +18,10 @@ struct SimilarityCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model to probe instead of a zoo --model (layers are its node names or module paths).", valueName: "file"))
+    var onnx: String?
     @OptionGroup var inputs: InputOptions
-    @Option(help: "Layers: comma-separated dotted paths (layer1.0.conv1), globs (layer*.*.conv2) or sets (convs, blocks, all).")
+    @Option(help: "Layers: comma-separated dotted paths (layer1.0.conv1), globs (layer*.*.conv2) or sets (convs, blocks, all); with --onnx, node names (/layer1/layer1.0/conv1/Conv), module paths, globs, convs or all.")
     var layers: String
     @Option(help: "cosine, pearson, or both.")
     var metric: String = "cosine"
@@ -39,6 +41,7 @@ struct SimilarityCommand: ParsableCommand {
     @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
 
     func validate() throws {
+        try model.validateChoice(onnx: onnx)
         guard ["cosine", "pearson", "both"].contains(metric) else {
             throw ValidationError("--metric '\(metric)' is not known; choose cosine, pearson or both.")
         }
@@ -56,9 +59,20 @@ struct SimilarityCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork()
-            let source = try inputs.makeSource(for: network)
-            let selection = try LayerSelection(layers, in: network, featureMapsOnly: true)
+            let analysed: any CapturableModel
+            let source: any BatchSource
+            let selection: LayerSelection
+            if let onnx {
+                let imported = try ONNXFeatureModel(contentsOf: onnx)
+                analysed = imported
+                source = try inputs.makeSource(for: imported.inputSpec)
+                selection = try LayerSelection(onnx: layers, in: imported.model, featureMapsOnly: true)
+            } else {
+                let network = try model.makeNetwork()
+                analysed = network
+                source = try inputs.makeSource(for: network)
+                selection = try LayerSelection(layers, in: network, featureMapsOnly: true)
+            }
             try OutputFolder.prepare(out, command: "similarity", force: force)
             var analysis = RedundancyAnalysis()
             analysis.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
@@ -74,14 +88,14 @@ struct SimilarityCommand: ParsableCommand {
             let progress = ProgressBar("similarity")
             let results: [LayerRedundancy]
             do {
-                results = try analysis.run(network, layers: selection, source: source) { progress.update($0, of: $1) }
+                results = try analysis.run(analysed, layers: selection, source: source) { progress.update($0, of: $1) }
             } catch {
                 progress.close()
                 throw error
             }
-            let files = try report.write(results, spec: network.spec, to: out)
+            let files = try report.write(results, model: analysed.modelDescription, to: out)
             try OutputFolder.markWritten(out, command: "similarity")
-            print(CSVWriter.table(header: SimilarityReport.summaryHeader, rows: SimilarityReport.summaryRows(results, spec: network.spec)),
+            print(CSVWriter.table(header: SimilarityReport.summaryHeader, rows: SimilarityReport.summaryRows(results, model: analysed.modelDescription)),
                   terminator: "")
             printError("wrote \(files.count) files for \(results.count) layer(s) of \(source.count) image(s) to \(out)")
         }

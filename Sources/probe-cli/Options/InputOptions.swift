@@ -40,6 +40,13 @@ struct InputOptions: ParsableArguments {
         return try makeSource(for: network.spec)
     }
 
+    /// The batch source for a model that takes `input` (an imported one's), after applying --threads.
+    func makeSource(for input: InputSpec) throws -> any BatchSource {
+        if let threads { Engine.setThreads(threads) }
+        return try InputSource.make(self.input, input: input, limit: limit,
+                                    normalization: normalization.flatMap(NormalizationChoice.init)?.value)
+    }
+
     /// The batch source for a model, after applying --threads.
     func makeSource(for spec: ModelSpec) throws -> any BatchSource {
         if let threads { Engine.setThreads(threads) }
