@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import FeatureProbe
 import SPConvLab
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a model on a .npy tensor, a PNG, or a folder of PNGs and print the top classes.",
+        abstract: "Run a model (zoo or --onnx) on a .npy tensor, images, a dataset or an ImageFolder tree and print the top classes.",
         discussion: """
         A .npy input is a float32 NCHW array used as is. PNG inputs are decoded with libpng, alpha \
         ignored, converted to the model's channels (gray replicated, or BT.601 luma), resized so the \
@@ -15,6 +16,8 @@ struct RunCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model to run instead of a zoo --model (its first output must be [N, classes] logits).", valueName: "file"))
+    var onnx: String?
 
 
     @Option(help: "A .npy float32 NCHW tensor, a .png file, a folder of .png files, 'fashion-mnist[:train]' or 'synthetic:N[:seed]'.")
@@ -38,6 +41,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
+        try model.validateChoice(onnx: onnx)
         if let normalization, NormalizationChoice(rawValue: normalization) == nil {
             throw ValidationError("--normalization '\(normalization)' is not known; choose cifar10, fashion-mnist, imagenet or none.")
         }
@@ -53,22 +57,43 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             if let output { try OutputFile.checkFolder(of: output, flag: "--output") }
-            let network = try model.makeNetwork()
-            try memory.checkInference(network, batch: batch)
-            let source = try InputSource.make(input, spec: network.spec,
-                                              normalization: normalization.flatMap(NormalizationChoice.init)?.value)
-            let classes = network.spec.classes
+            let chosen = normalization.flatMap(NormalizationChoice.init)?.value
+            let forward: (Tensor) throws -> Tensor
+            let source: any BatchSource, classes: Int, displayName: String, defaultNames: [String]
+            if let onnx {
+                let imported = try ONNXFeatureModel(contentsOf: onnx)
+                let output = imported.model.outputNames[0]
+                guard let shape = try imported.model.shapes(batch: 1)[output], shape.count == 2 else {
+                    throw SPConvLabError(.invalidInput, "\(onnx): run needs a model whose first output is [N, classes] logits; '\(output)' is \(try imported.model.shapes(batch: 1)[output].map { "\($0)" } ?? "a constant"). Use similarity or capture for other outputs.")
+                }
+                var sessions: [Int: ONNXSession] = [:]
+                forward = { images in
+                    let session = try sessions[images.shape[0]] ?? ONNXSession(imported.model, batch: images.shape[0])
+                    sessions[images.shape[0]] = session
+                    return try session.run(images).outputs[0]
+                }
+                source = try InputSource.make(input, input: imported.inputSpec, normalization: chosen)
+                (classes, displayName) = (shape[1], imported.modelDescription.displayName)
+                defaultNames = (0..<classes).map { "class \($0)" }
+            } else {
+                let network = try model.makeNetwork()
+                try memory.checkInference(network, batch: batch)
+                forward = { try network($0) }
+                source = try InputSource.make(input, spec: network.spec, normalization: chosen)
+                (classes, displayName) = (network.spec.classes, network.spec.displayName)
+                defaultNames = ClassNames.names(for: network.spec)
+            }
             // A labelled input (an ImageFolder tree, a dataset) names the classes and gives the truth.
             let truthNames = source.classNames
             if let truthNames, truthNames.count > classes {
-                throw SPConvLabError(.invalidInput, "--input '\(input)' has \(truthNames.count) classes (\(truthNames.prefix(5).joined(separator: ", "))\(truthNames.count > 5 ? ", ..." : "")) but \(network.spec.displayName) has \(classes) outputs; give a model with --classes \(truthNames.count) (and weights trained on these classes).")
+                throw SPConvLabError(.invalidInput, "--input '\(input)' has \(truthNames.count) classes (\(truthNames.prefix(5).joined(separator: ", "))\(truthNames.count > 5 ? ", ..." : "")) but \(displayName) has \(classes) outputs; give a model with --classes \(truthNames.count) (and weights trained on these classes).")
             }
-            let names = truthNames.map { $0 + (classes > $0.count ? (($0.count)..<classes).map { "class \($0)" } : []) } ?? ClassNames.names(for: network.spec)
+            let names = truthNames.map { $0 + (classes > $0.count ? (($0.count)..<classes).map { "class \($0)" } : []) } ?? defaultNames
             var logits: [Float] = []
             var (correct, correctTop5, labelled) = (0, 0, 0)
             // Batch by batch: a folder of many (or large) images is never decoded all at once.
             try source.forEachBatch(size: batch) { start, images in
-                let batchLogits = try network(images)
+                let batchLogits = try forward(images)
                 if output != nil { logits += batchLogits.scalars }
                 let probabilities = Ops.softmax(batchLogits, axis: 1)
                 for item in 0..<images.shape[0] {
