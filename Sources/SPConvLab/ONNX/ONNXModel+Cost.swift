@@ -178,7 +178,7 @@ extension ONNXModel {
                     case "Sub": return x &- y
                     case "Mul": return x &* y
                     default:
-                        guard y != 0 else { throw fail("divides by an int64 zero.") }
+                        guard y != 0, !(x == .min && y == -1) else { throw fail("divides the int64 \(x) by \(y).") }
                         return x / y
                     }
                 }
@@ -373,9 +373,11 @@ extension ONNXModel {
             func resolve(_ v: Int, low: Int, high: Int) -> Int { min(max(v < 0 ? v + n : v, low), high) }
             let (s, e) = steps[i] > 0 ? (resolve(starts[i], low: 0, high: n), resolve(ends[i], low: 0, high: n))
                                       : (resolve(starts[i], low: -1, high: n - 1), resolve(ends[i], low: -1, high: n - 1))
+            // A step longer than the axis takes one element at most; clamped, no sum overflows.
+            let stepSize = max(min(steps[i], n + 1), -(n + 1))
             first[a] = s
-            step[a] = steps[i]
-            out[a] = steps[i] > 0 ? max(0, (e - s + steps[i] - 1) / steps[i]) : max(0, (s - e - steps[i] - 1) / -steps[i])
+            step[a] = stepSize
+            out[a] = stepSize > 0 ? max(0, (e - s + stepSize - 1) / stepSize) : max(0, (s - e - stepSize - 1) / -stepSize)
         }
         return (first, step, out)
     }
@@ -383,7 +385,8 @@ extension ONNXModel {
     /// The sizes of Split's outputs along an axis of `extent`.
     static func splitSizes(_ node: Node, extent: Int, given: [Int]?, fail: (String) -> SPConvLabError) throws -> [Int] {
         if let given {
-            guard given.count == node.outputs.count, given.allSatisfy({ $0 >= 0 }), given.reduce(0, +) == extent else {
+            // Each size is checked before they are added, so the sum cannot overflow.
+            guard given.count == node.outputs.count, given.allSatisfy({ $0 >= 0 && $0 <= extent }), given.reduce(0, +) == extent else {
                 throw fail("splits an extent of \(extent) into \(given) for \(node.outputs.count) outputs.")
             }
             return given
@@ -402,6 +405,7 @@ extension ONNXModel {
             return r
         }
         guard pads.count == 2 * axes.count else { throw fail("has \(pads.count) pads for \(axes.count) axes.") }
+        guard pads.allSatisfy({ $0 >= -Int(Int32.max) && $0 <= Int(Int32.max) }) else { throw fail("has pads \(pads); expected sizes within ±(2^31 - 1).") }
         var full = [Int](repeating: 0, count: 2 * rank)
         for (i, a) in axes.enumerated() { (full[a], full[a + rank]) = (pads[i], pads[i + axes.count]) }
         return full
