@@ -144,5 +144,23 @@ struct AnalysisCommandTests {
                                                    "--layers", "all", "--out", "q"], in: directory.url), exitCode: 64, mentions: ["--onnx and --model"])
         }
     }
+
+    /// `capture --onnx` writes a node's maps as ONNX Runtime computed them (the fixture's
+    /// intermediate value for the same input), named after the node.
+    @Test func captureWritesAnONNXNodesMapsAsONNXRuntimeDoes() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SPConvLabTests/Fixtures/onnx")
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["capture", "--onnx", folder.appendingPathComponent("mixed.onnx").path, "--input",
+                                                  folder.appendingPathComponent("mixed.input.npy").path, "--layers", "/se/Mul", "--out", "c"],
+                                                 in: directory.url)
+            expectSuccess(result)
+            let ours = try NPYFile.read(contentsOf: directory.file("c/se_Mul.npy").path)
+            let theirs = try NPYFile.read(contentsOf: folder.appendingPathComponent("mixed.probe.npy").path)
+            #expect(ours.shape == theirs.shape)
+            let scale = theirs.scalars.map(abs).max() ?? 1
+            #expect(zip(ours.scalars, theirs.scalars).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
+        }
+    }
 }
 
