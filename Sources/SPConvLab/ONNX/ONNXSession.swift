@@ -21,6 +21,8 @@ public final class ONNXSession {
     private var deferredConvolutions: Set<String> = []
     /// Values that fusion made unobservable (a convolution's output before its ReLU or add).
     public private(set) var fusedAway: Set<String> = []
+    /// For each node (by index), the values read for the last time there, freed after it runs.
+    private var lastReads: [[String]] = []
 
     /// Prepares `model` for batches of `batch` images. Values in `keeping` stay observable for
     /// `run(_:capturing:)`: no fusion hides them.
@@ -78,6 +80,21 @@ public final class ONNXSession {
             foldedRelus[node.name] = source
             fusedAway.insert(source)
         }
+        computeLastReads()
+    }
+
+    /// Which values each node reads for the last time (graph outputs are never freed; a fused
+    /// convolution reads its input at its Add's place, which comes later).
+    private func computeLastReads() {
+        var last: [String: Int] = [:]
+        for (index, node) in model.nodes.enumerated() {
+            var reads = node.inputs
+            if let fused = fusedAdds[node.name] { reads += fused.conv.inputs }
+            for value in reads where !value.isEmpty { last[value] = index }
+        }
+        let outputs = Set(model.outputNames)
+        lastReads = [[String]](repeating: [], count: model.nodes.count)
+        for (value, index) in last where !outputs.contains(value) { lastReads[index].append(value) }
     }
 
     /// The post-op doing a Relu or Clip node, or nil when its bounds are computed at run time.
@@ -179,7 +196,9 @@ public final class ONNXSession {
             default: throw SPConvLabError(.invalidWeights, "\(model.source): value '\(name)' is read before it is computed.")
             }
         }
-        for node in model.nodes {
+        for (index, node) in model.nodes.enumerated() {
+            // Values no later node reads are freed, so memory holds the live values only.
+            defer { for dead in lastReads[index] { values[dead] = nil } }
             // Nodes whose outputs folded to constants (shape arithmetic) have nothing to run.
             if let first = node.outputs.first, case .constant? = known[first] { continue }
             if deferredConvolutions.contains(node.name) { continue }

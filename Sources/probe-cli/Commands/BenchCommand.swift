@@ -115,6 +115,7 @@ struct BenchCommand: ParsableCommand {
     /// Times an ONNX model on a seeded uniform batch.
     private func benchONNX(_ path: String) throws {
         let imported = try ONNXModel(contentsOf: path)
+        try memory.checkInference(imported, batch: batch)
         let session = try ONNXSession(imported, batch: batch)
         let shape = [batch] + imported.inputShape.dropFirst().map { $0! }
         var generator = SeededGenerator(seed: 1)

@@ -34,7 +34,7 @@ struct CaptureCommand: ParsableCommand {
             let selection: LayerSelection
             if let onnx {
                 let imported = try ONNXFeatureModel(contentsOf: onnx)
-                (captured, source) = (imported, try inputs.makeSource(for: imported.inputSpec))
+                (captured, source) = (imported, try inputs.makeSource(for: imported))
                 selection = try LayerSelection(onnx: layers, in: imported.model)
             } else {
                 let network = try model.makeNetwork()

@@ -62,6 +62,7 @@ struct RunCommand: ParsableCommand {
             let source: any BatchSource, classes: Int, displayName: String, defaultNames: [String]
             if let onnx {
                 let imported = try ONNXFeatureModel(contentsOf: onnx)
+                try memory.checkInference(imported.model, batch: batch)
                 let output = imported.model.outputNames[0]
                 guard let shape = try imported.model.shapes(batch: 1)[output], shape.count == 2 else {
                     throw SPConvLabError(.invalidInput, "\(onnx): run needs a model whose first output is [N, classes] logits; '\(output)' is \(try imported.model.shapes(batch: 1)[output].map { "\($0)" } ?? "a constant"). Use similarity or capture for other outputs.")

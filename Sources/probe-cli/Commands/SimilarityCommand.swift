@@ -65,7 +65,7 @@ struct SimilarityCommand: ParsableCommand {
             if let onnx {
                 let imported = try ONNXFeatureModel(contentsOf: onnx)
                 analysed = imported
-                source = try inputs.makeSource(for: imported.inputSpec)
+                source = try inputs.makeSource(for: imported)
                 selection = try LayerSelection(onnx: layers, in: imported.model, featureMapsOnly: true)
             } else {
                 let network = try model.makeNetwork()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeatureProbe
 import SPConvLab
 
 /// Where the images come from and how they are batched, for the analysis commands.
@@ -38,6 +39,13 @@ struct InputOptions: ParsableArguments {
     func makeSource(for network: Network) throws -> any BatchSource {
         try memory.checkInference(network, batch: batch)
         return try makeSource(for: network.spec)
+    }
+
+    /// The batch source for an imported ONNX model, after checking --batch against the memory
+    /// budget and applying --threads.
+    func makeSource(for imported: ONNXFeatureModel) throws -> any BatchSource {
+        try memory.checkInference(imported.model, batch: batch)
+        return try makeSource(for: imported.inputSpec)
     }
 
     /// The batch source for a model that takes `input` (an imported one's), after applying --threads.

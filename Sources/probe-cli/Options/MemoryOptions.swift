@@ -35,6 +35,15 @@ struct MemoryOptions: ParsableArguments {
                          what: "\(spec.displayName) inference at \(spec.inputSize) x \(spec.inputSize)", budgetSource: source)
     }
 
+    /// Checks a forward pass of an imported ONNX model over `batch` images against the budget
+    /// (the same estimate as a zoo model's: the session frees each value after its last reader).
+    func checkInference(_ model: ONNXModel, batch: Int, flag: String = "--batch") throws {
+        let input = model.inputShape.dropFirst().map { $0! }
+        let perImage = MemoryBudget.inferenceBytesPerImage(try model.cost(), inputElements: input.reduce(1, *))
+        try budget.check(batch: batch, flag: flag, bytesPerImage: perImage,
+                         what: "\(model.source) (ONNX) inference at \(input.map(String.init).joined(separator: " x "))", budgetSource: source)
+    }
+
     /// Checks a training step of `network` over `batch` images against the budget.
     func checkTraining(_ network: Network, batch: Int, flag: String = "--batch") throws {
         let spec = network.spec
