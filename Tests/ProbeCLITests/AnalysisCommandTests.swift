@@ -129,8 +129,7 @@ struct AnalysisCommandTests {
     /// named after the node, the summary labelled as the ONNX file. Its numbers equal NumPy's on
     /// ONNX Runtime's values (FeatureProbeTests' ONNXSimilarityTests); here the command itself.
     @Test func similarityProbesAnONNXModelByNodeOrModule() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("SPConvLabTests/Fixtures/onnx/resnet18.onnx").path
+        let fixture = ONNXFixtures.path("resnet18.onnx")
         try withTemporaryDirectory { directory in
             let result = try ProbeCLIProcess.run(["similarity", "--onnx", fixture, "--input", "synthetic:4", "--layers",
                                                   "layer1.0,/layer2/layer2.1/conv1/Conv", "--out", "o"], in: directory.url)
@@ -148,19 +147,11 @@ struct AnalysisCommandTests {
     /// `capture --onnx` writes a node's maps as ONNX Runtime computed them (the fixture's
     /// intermediate value for the same input), named after the node.
     @Test func captureWritesAnONNXNodesMapsAsONNXRuntimeDoes() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("SPConvLabTests/Fixtures/onnx")
         try withTemporaryDirectory { directory in
-            let result = try ProbeCLIProcess.run(["capture", "--onnx", folder.appendingPathComponent("mixed.onnx").path, "--input",
-                                                  folder.appendingPathComponent("mixed.input.npy").path, "--layers", "/se/Mul", "--out", "c"],
-                                                 in: directory.url)
+            let result = try ProbeCLIProcess.run(["capture", "--onnx", ONNXFixtures.path("mixed.onnx"), "--input",
+                                                  ONNXFixtures.path("mixed.input.npy"), "--layers", "/se/Mul", "--out", "c"], in: directory.url)
             expectSuccess(result)
-            let ours = try NPYFile.read(contentsOf: directory.file("c/se_Mul.npy").path)
-            let theirs = try NPYFile.read(contentsOf: folder.appendingPathComponent("mixed.probe.npy").path)
-            #expect(ours.shape == theirs.shape)
-            let scale = theirs.scalars.map(abs).max() ?? 1
-            #expect(zip(ours.scalars, theirs.scalars).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
+            try ONNXFixtures.expectWrittenEqualsORT(directory.file("c/se_Mul.npy").path, "mixed.probe.npy")
         }
     }
 }
-

@@ -96,19 +96,11 @@ struct RunCommandTests {
     /// `run --onnx` on the exported resnet18 fixture writes the logits ONNX Runtime gave for the
     /// same input (committed beside it), within 1e-4 of their scale.
     @Test func onnxModelRunsAsONNXRuntimeDoes() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("SPConvLabTests/Fixtures/onnx")
         try withTemporaryDirectory { directory in
-            let result = try ProbeCLIProcess.run(["run", "--onnx", folder.appendingPathComponent("resnet18.onnx").path, "--input",
-                                                  folder.appendingPathComponent("resnet18.input.npy").path, "--output", "logits.npy"],
-                                                 in: directory.url)
+            let result = try ProbeCLIProcess.run(["run", "--onnx", ONNXFixtures.path("resnet18.onnx"), "--input",
+                                                  ONNXFixtures.path("resnet18.input.npy"), "--output", "logits.npy"], in: directory.url)
             expectSuccess(result)
-            let ours = try NPYFile.read(contentsOf: directory.file("logits.npy").path)
-            let theirs = try NPYFile.read(contentsOf: folder.appendingPathComponent("resnet18.output.npy").path)
-            #expect(ours.shape == theirs.shape)
-            let scale = theirs.scalars.map(abs).max() ?? 1
-            #expect(zip(ours.scalars, theirs.scalars).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
+            try ONNXFixtures.expectWrittenEqualsORT(directory.file("logits.npy").path, "resnet18.output.npy")
         }
     }
 }
-
