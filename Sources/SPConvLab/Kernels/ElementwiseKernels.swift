@@ -65,33 +65,14 @@ enum ElementwiseKernels {
         }
     }
 
-    /// Max or average pooling (average counts padding in the divisor, PyTorch's default).
+    /// Max or average pooling (average counts padding in the divisor, PyTorch's default): the
+    /// square, symmetric case of `windowPool` (no window reaches past the padded map, so the
+    /// divisor is always k * k).
     static func pool(_ input: Tensor, kernelSize k: Int, stride: Int, padding: Int, isMax: Bool) -> Tensor {
-        let (n, c, h, w) = input.nchw
         let g = Conv2DGeometry(kernelSize: k, stride: stride, padding: padding)
-        let (ho, wo) = (g.outputExtent(h), g.outputExtent(w))
-        let divisor = Float(k * k)
-        return Tensor(uninitializedShape: [n, c, ho, wo]) { out in
-            input.withUnsafeBufferPointer { x in
-                for p in 0..<(n * c) {
-                    let src = p * h * w, dst = p * ho * wo
-                    for oy in 0..<ho {
-                        let y0 = oy * stride - padding
-                        let yLo = max(y0, 0), yHi = min(y0 + k, h)
-                        for ox in 0..<wo {
-                            let x0 = ox * stride - padding
-                            let xLo = max(x0, 0), xHi = min(x0 + k, w)
-                            var acc: Float = isMax ? -.infinity : 0
-                            for y in yLo..<yHi {
-                                let row = src + y * w
-                                for xx in xLo..<xHi { acc = isMax ? max(acc, x[row + xx]) : acc + x[row + xx] }
-                            }
-                            out[dst + oy * wo + ox] = isMax ? acc : acc / divisor
-                        }
-                    }
-                }
-            }
-        }
+        return windowPool(input, outH: g.outputExtent(input.shape[2]), outW: g.outputExtent(input.shape[3]), kernel: [k, k],
+                          strides: [stride, stride], dilations: [1, 1], pads: [padding, padding, padding, padding],
+                          isMax: isMax, countIncludesPad: true)
     }
 
     /// `f` on every stored element of `x` (any layout; the result has `x`'s), on all threads.
