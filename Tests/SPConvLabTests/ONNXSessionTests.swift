@@ -68,3 +68,31 @@ import Testing
         Self.expectNear(try fused.run(input).outputs[0], a[0], "fused against unfused")
     }
 }
+
+/// ONNX's Gemm (`alpha * op(A) op(B) + beta * C`, C broadcast) through BLAS, against the
+/// definition's triple loop in float64.
+@Suite struct ONNXGemmTests {
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func everyTransposeAndBroadcastMatchesTheDefinition(_ transposes: (Bool, Bool)) {
+        let (transA, transB) = transposes
+        let (m, n, k) = (5, 7, 3)
+        var g = SeededGenerator(seed: 5)
+        let a = Tensor.uniform(transA ? [k, m] : [m, k], generator: &g)
+        let b = Tensor.uniform(transB ? [n, k] : [k, n], generator: &g)
+        for c in [Tensor.uniform([n], generator: &g), Tensor.uniform([m, 1], generator: &g), Tensor.uniform([m, n], generator: &g)] {
+            var want = [Float]()
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k {
+                        sum += Double(a.scalars[transA ? p * m + i : i * k + p]) * Double(b.scalars[transB ? j * k + p : p * n + j])
+                    }
+                    let bias = c.rank == 1 ? c.scalars[j] : c.shape[1] == 1 ? c.scalars[i] : c.scalars[i * n + j]
+                    want.append(Float(0.5 * sum + 2 * Double(bias)))
+                }
+            }
+            let got = ONNXOps.gemm(a, b, c, alpha: 0.5, beta: 2, transA: transA, transB: transB)
+            expectClose(got, Tensor(shape: [m, n], scalars: want), rtol: 1e-5, atol: 1e-6, "C \(c.shape)")
+        }
+    }
+}

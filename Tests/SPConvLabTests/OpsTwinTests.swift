@@ -119,3 +119,88 @@ import Testing
         expectClose(fused, ReferenceOps.add(ReferenceOps.multiply(a, wa), ReferenceOps.multiply(r, wr)))
     }
 }
+
+/// Pooling with any window (ONNX's MaxPool / AveragePool): `ElementwiseKernels.windowPool` on
+/// row-major maps and oneDNN's `PoolingKernel` on channel-blocked ones, both against a float64
+/// loop written from the ONNX operator definition.
+@Suite struct WindowPoolTwinTests {
+    struct PoolCase: CustomTestStringConvertible, Sendable {
+        var input: [Int]
+        var kernel: [Int]
+        var strides: [Int]
+        var dilations = [1, 1]
+        var pads = [0, 0, 0, 0]
+        var isMax: Bool
+        var countIncludesPad = false
+        var testDescription: String {
+            "\(isMax ? "max" : countIncludesPad ? "avg incl" : "avg excl") in \(input) k\(kernel) s\(strides) d\(dilations) pads \(pads)"
+        }
+    }
+
+    static let cases: [PoolCase] = [
+        PoolCase(input: [2, 20, 9, 11], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], isMax: true),
+        PoolCase(input: [1, 16, 8, 8], kernel: [3, 2], strides: [1, 2], pads: [0, 1, 2, 0], isMax: false),
+        PoolCase(input: [2, 5, 10, 10], kernel: [2, 3], strides: [2, 1], dilations: [2, 1], pads: [1, 0, 0, 1], isMax: false,
+                 countIncludesPad: true),
+        PoolCase(input: [1, 33, 7, 7], kernel: [7, 7], strides: [7, 7], isMax: false),                  // global average
+        PoolCase(input: [1, 8, 12, 9], kernel: [3, 3], strides: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2], isMax: true),
+        PoolCase(input: [3, 17, 6, 5], kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], isMax: false),
+    ]
+
+    /// ONNX's definition, in float64: window positions `o * s - pad_begin + k * d`; the average
+    /// divides by the positions inside the map, or with count_include_pad by those inside the
+    /// padded map.
+    static func expected(_ x: Tensor, _ c: PoolCase) -> Tensor {
+        let (n, ch, h, w) = x.nchw
+        func extent(_ axis: Int) -> Int {
+            (x.shape[axis + 2] + c.pads[axis] + c.pads[axis + 2] - (c.dilations[axis] * (c.kernel[axis] - 1) + 1)) / c.strides[axis] + 1
+        }
+        let (oh, ow) = (extent(0), extent(1))
+        var out = [Float]()
+        for plane in 0..<(n * ch) {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var (best, sum, inside, padded) = (-Double.infinity, 0.0, 0, 0)
+                    for ky in 0..<c.kernel[0] {
+                        for kx in 0..<c.kernel[1] {
+                            let iy = oy * c.strides[0] - c.pads[0] + ky * c.dilations[0]
+                            let ix = ox * c.strides[1] - c.pads[1] + kx * c.dilations[1]
+                            if iy < h + c.pads[2] && ix < w + c.pads[3] { padded += 1 }
+                            guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                            let v = Double(x.scalars[(plane * h + iy) * w + ix])
+                            (best, sum, inside) = (max(best, v), sum + v, inside + 1)
+                        }
+                    }
+                    out.append(Float(c.isMax ? best : sum / Double(c.countIncludesPad ? padded : inside)))
+                }
+            }
+        }
+        return Tensor(shape: [n, ch, oh, ow], scalars: out)
+    }
+
+    @Test(arguments: cases)
+    func bothKernelsMatchTheDefinition(_ c: PoolCase) throws {
+        var g = SeededGenerator(seed: 11)
+        let x = Tensor.uniform(c.input, generator: &g)
+        let want = Self.expected(x, c)
+        let rowMajor = ElementwiseKernels.windowPool(x, outH: want.shape[2], outW: want.shape[3], kernel: c.kernel, strides: c.strides,
+                                                     dilations: c.dilations, pads: c.pads, isMax: c.isMax,
+                                                     countIncludesPad: c.countIncludesPad)
+        expectClose(rowMajor, want, rtol: 1e-6, atol: 1e-6)
+        let kernel = try PoolingKernel(.init(inputShape: c.input, kernel: c.kernel, strides: c.strides, dilations: c.dilations,
+                                             pads: c.pads, isMax: c.isMax, countIncludesPad: c.countIncludesPad))
+        #expect(kernel.outputShape == want.shape)
+        expectClose(try kernel.run(x.channelBlocked(DNNL.shared.channelBlock)), want, rtol: 1e-6, atol: 1e-6)
+    }
+
+    /// The ONNX fixtures' small late stages (1x1 and 2x2 maps) once ran Winograd, 17x slower than
+    /// direct there; it is offered from 7x7 outputs up.
+    @Test(.enabled(if: getenv("SPCONVLAB_CONV_ALGO") == nil, "SPCONVLAB_CONV_ALGO forces an algorithm"))
+    func smallMapsRunDirect() throws {
+        for (channels, size) in [(128, 1), (64, 2), (32, 4)] {
+            let kernel = try ConvolutionKernel(.init(inputShape: [32, channels, size, size], outputChannels: channels,
+                                                     geometry: Conv2DGeometry(kernelSize: 3, stride: 1, padding: 1), hasBias: true, postOps: []))
+            #expect(!kernel.implementationName.contains("wino"), "\(channels) channels on \(size)x\(size): \(kernel.implementationName)")
+        }
+    }
+}

@@ -80,7 +80,13 @@ final class ConvolutionKernel: @unchecked Sendable {
         // than the direct kernel on a row-major source, and with 16 input channels oneDNN's choice
         // of Winograd was 2.3x slower (16->32 on 16x16) or no faster (16->16 on 32x32) than direct,
         // while from 32 channels up it was 2-2.8x faster (resnet56 b32 on Zen 4).
-        if ConvolutionKernel.mayUseWinograd(inputChannels: key.inputShape[1]) && !chosen.primitive.implementationName.hasPrefix("ref"),
+        // Nor on maps smaller than its 4x4 output tile allows to pay: oneDNN's heuristic takes
+        // Winograd there too, and a 128-channel 3x3 on a 1x1 map ran 17x slower than direct
+        // (0.33 against 0.020 ms at batch 32), 64 channels on 2x2 2.7x slower, 32 on 4x4 even,
+        // while resnet50's 512-channel 7x7 stage gains (3.9 against 6.9 ms at batch 8).
+        if ConvolutionKernel.mayUseWinograd(inputChannels: key.inputShape[1])
+            && (ConvolutionKernel.algorithm == dnnl_convolution_winograd || min(ho, wo) >= ConvolutionKernel.winogradMinimumOutputExtent)
+            && !chosen.primitive.implementationName.hasPrefix("ref"),
            let made = try? ConvolutionKernel.makePrimitive(key, groups: chosen.groups, source: chosen.source,
                                                            destination: destinationDescriptor, bias: biasDescriptor,
                                                            algorithm: ConvolutionKernel.algorithm),
@@ -120,6 +126,8 @@ final class ConvolutionKernel: @unchecked Sendable {
     }
 
     static let winogradMinimumInputChannels = 32
+    /// The smallest output height and width offered Winograd (unless `SPCONVLAB_CONV_ALGO=winograd`).
+    static let winogradMinimumOutputExtent = 7
 
     /// oneDNN's name of the implementation running this convolution (`jit:avx512_core`,
     /// `jit_wino_4x3:avx512_core`, `jit_1x1:avx2`, ...).
@@ -232,9 +240,12 @@ final class ConvolutionKernel: @unchecked Sendable {
     }
 
     /// Runs the convolution. `residual` must be given exactly when the post-ops include `.sum`.
-    func run(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: Tensor? = nil) throws -> Tensor {
-        try OpProfiler.measure(profileLabel) {
-            try runUnprofiled(input: input, packedWeights: packedWeights, bias: bias, residual: residual)
+    /// With a `residual` (the sum post-op), the output is written over the residual's storage
+    /// when the caller holds no other reference to it, and over a copy otherwise.
+    func run(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: consuming Tensor? = nil) throws -> Tensor {
+        var residual = residual
+        return try OpProfiler.measure(profileLabel) {
+            try runUnprofiled(input: input, packedWeights: packedWeights, bias: bias, residual: residual.take())
         }
     }
 
@@ -246,7 +257,7 @@ final class ConvolutionKernel: @unchecked Sendable {
             + (sourceLayout == .rowMajor ? " (nchw src)" : "") + (implementationName.contains("wino") ? " winograd" : "")
     }
 
-    private func runUnprofiled(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: Tensor?) throws -> Tensor {
+    private func runUnprofiled(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: consuming Tensor?) throws -> Tensor {
         precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape), got \(input.shape)")
         // Conversions here are part of this convolution's time in profiles.
         let input: Tensor = switch (sourceLayout, input.layout) {
@@ -256,7 +267,7 @@ final class ConvolutionKernel: @unchecked Sendable {
         case (.channelBlocked, .channelBlocked(let b)): LayoutKernels.toBlocked(LayoutKernels.toRowMajor(input, block: b), block: block)
         }
         var output: Tensor
-        if let residual {
+        if let residual = residual.take() {
             precondition(residual.shape == outputShape, "residual \(residual.shape) must match output \(outputShape)")
             output = residual.channelBlocked(block)
         } else {

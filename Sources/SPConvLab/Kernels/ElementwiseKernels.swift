@@ -168,6 +168,25 @@ enum ElementwiseKernels {
         }
     }
 
+    /// `alpha * op(A) op(B) + C` through BLAS sgemm: A is `[m, k]` (`[k, m]` with `transA`), B
+    /// `[k, n]` (`[n, k]` with `transB`), both row-major; `c` (`m * n` values, or nil for zeros)
+    /// is the starting value of the result.
+    static func matrixProduct(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float,
+                              adding c: [Float]?) -> [Float] {
+        var result = c ?? [Float](repeating: 0, count: m * n)
+        guard m > 0, n > 0, k > 0 else { return result }
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                result.withUnsafeMutableBufferPointer { out in
+                    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                                Int32(m), Int32(n), Int32(k), alpha, x.baseAddress, Int32(transA ? m : k),
+                                y.baseAddress, Int32(transB ? k : n), 1, out.baseAddress, Int32(n))
+                }
+            }
+        }
+        return result
+    }
+
     /// Softmax along `axis` (max-subtracted for stability).
     static func softmax(_ input: Tensor, axis: Int) -> Tensor {
         let outer = input.shape[..<axis].reduce(1, *)

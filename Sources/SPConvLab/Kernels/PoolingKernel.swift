@@ -2,15 +2,35 @@ import CDNNL
 
 /// A oneDNN max or average pooling on channel-blocked feature maps, for one input shape.
 ///
-/// Average pooling counts padding in the divisor (PyTorch's default `count_include_pad=True`);
-/// floor mode. `[N, C, H, W] -> [N, C, H', W']`, `H' = (H + 2p - K) / s + 1`.
+/// Any window: kernel, strides and dilations per axis, pads [top, left, bottom, right]. Average
+/// pooling divides by the whole window (`countIncludesPad`, PyTorch's default) or by its in-map
+/// elements (ONNX's default). Floor mode: `H' = (H + top + bottom - (d(K - 1) + 1)) / s + 1`.
 final class PoolingKernel: @unchecked Sendable {
     struct Key: Hashable, Sendable {
         var inputShape: [Int]
-        var kernelSize: Int
-        var stride: Int
-        var padding: Int
+        var kernel: [Int]
+        var strides: [Int]
+        var dilations: [Int]
+        var pads: [Int]
         var isMax: Bool
+        var countIncludesPad: Bool
+
+        /// The square, symmetric window of the zoo's `MaxPool2d` / `AvgPool2d` (padding counted).
+        init(inputShape: [Int], kernelSize: Int, stride: Int, padding: Int, isMax: Bool) {
+            self.init(inputShape: inputShape, kernel: [kernelSize, kernelSize], strides: [stride, stride], dilations: [1, 1],
+                      pads: [padding, padding, padding, padding], isMax: isMax, countIncludesPad: true)
+        }
+
+        init(inputShape: [Int], kernel: [Int], strides: [Int], dilations: [Int], pads: [Int], isMax: Bool, countIncludesPad: Bool) {
+            (self.inputShape, self.kernel, self.strides, self.dilations) = (inputShape, kernel, strides, dilations)
+            (self.pads, self.isMax, self.countIncludesPad) = (pads, isMax, countIncludesPad)
+        }
+
+        /// Output extent along spatial `axis` (0: height, 1: width).
+        func outputExtent(_ axis: Int) -> Int {
+            let span = dilations[axis] * (kernel[axis] - 1) + 1
+            return (inputShape[axis + 2] + pads[axis] + pads[axis + 2] - span) / strides[axis] + 1
+        }
     }
 
     let outputShape: [Int]
@@ -23,25 +43,26 @@ final class PoolingKernel: @unchecked Sendable {
     init(_ key: Key) throws {
         block = DNNL.shared.channelBlock
         let tag = block == 16 ? dnnl_nChw16c : dnnl_nChw8c
-        let g = Conv2DGeometry(kernelSize: key.kernelSize, stride: key.stride, padding: key.padding)
         let s = key.inputShape
-        outputShape = [s[0], s[1], g.outputExtent(s[2]), g.outputExtent(s[3])]
+        outputShape = [s[0], s[1], key.outputExtent(0), key.outputExtent(1)]
         source = try MemoryDescriptor(s, tag: tag)
         destination = try MemoryDescriptor(outputShape, tag: tag)
         var op = dnnl_pooling_v2_desc_t()
         var src = source.raw, dst = destination.raw
-        var strides: [Int64] = [Int64(key.stride), Int64(key.stride)]
-        var kernel: [Int64] = [Int64(key.kernelSize), Int64(key.kernelSize)]
-        var dilation: [Int64] = [0, 0]
-        var pads: [Int64] = [Int64(key.padding), Int64(key.padding)]
+        var strides = key.strides.map { Int64($0) }
+        var kernel = key.kernel.map { Int64($0) }
+        var dilation = key.dilations.map { Int64($0 - 1) }  // oneDNN counts the gaps: 0 is dense
+        var padsBefore = [Int64(key.pads[0]), Int64(key.pads[1])], padsAfter = [Int64(key.pads[2]), Int64(key.pads[3])]
+        let algorithm = key.isMax ? dnnl_pooling_max
+            : key.countIncludesPad ? dnnl_pooling_avg_include_padding : dnnl_pooling_avg_exclude_padding
         let status = strides.withUnsafeMutableBufferPointer { sp in
             kernel.withUnsafeMutableBufferPointer { kp in
                 dilation.withUnsafeMutableBufferPointer { dp in
-                    pads.withUnsafeMutableBufferPointer { pp in
-                        dnnl_pooling_v2_forward_desc_init(&op, dnnl_forward_inference,
-                                                          key.isMax ? dnnl_pooling_max : dnnl_pooling_avg_include_padding,
-                                                          &src, &dst, sp.baseAddress, kp.baseAddress, dp.baseAddress,
-                                                          pp.baseAddress, pp.baseAddress)
+                    padsBefore.withUnsafeMutableBufferPointer { lp in
+                        padsAfter.withUnsafeMutableBufferPointer { rp in
+                            dnnl_pooling_v2_forward_desc_init(&op, dnnl_forward_inference, algorithm, &src, &dst, sp.baseAddress,
+                                                              kp.baseAddress, dp.baseAddress, lp.baseAddress, rp.baseAddress)
+                        }
                     }
                 }
             }

@@ -147,24 +147,24 @@ enum ONNXOps {
 
     /// `alpha op(A) op(B) + beta C` with C broadcast to `[M, N]`.
     static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor?, alpha: Float, beta: Float, transA: Bool, transB: Bool) -> Tensor {
-        let (xa, xb) = (a.rowMajor().scalars, b.rowMajor().scalars)
         let (m, k) = transA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let n = transB ? b.shape[0] : b.shape[1]
-        var result = [Float](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum: Float = 0
-                for p in 0..<k {
-                    sum += xa[transA ? p * m + i : i * k + p] * xb[transB ? j * k + p : p * n + j]
+        // beta * C broadcast to [m, n] is the product's starting value (a bias row is the usual C).
+        var start: [Float]?
+        if let c, beta != 0 {
+            let row = c.rowMajor().scalars
+            if c.count == n && (c.rank == 1 || c.shape[0] == 1) {
+                start = [Float](unsafeUninitializedCapacity: m * n) { buffer, count in
+                    for i in 0..<m { for j in 0..<n { buffer[i * n + j] = beta * row[j] } }
+                    count = m * n
                 }
-                result[i * n + j] = alpha * sum
+            } else {
+                start = binary(Tensor(repeating: 0, shape: [m, n]), c, [m, n]) { $0 + beta * $1 }.scalars
             }
         }
-        var out = Tensor(shape: [m, n], scalars: result)
-        if let c, beta != 0 {
-            out = binary(out, map(c) { beta * $0 }, [m, n]) { $0 + $1 }
-        }
-        return out
+        let product = ElementwiseKernels.matrixProduct(a.rowMajor().scalars, b.rowMajor().scalars, m: m, n: n, k: k,
+                                                       transA: transA, transB: transB, alpha: alpha, adding: start)
+        return Tensor(shape: [m, n], scalars: product)
     }
 
     /// `[..., M, K] x [K, N]`.

@@ -23,6 +23,9 @@ public final class ONNXSession {
     public private(set) var fusedAway: Set<String> = []
     /// For each node (by index), the values read for the last time there, freed after it runs.
     private var lastReads: [[String]] = []
+    /// oneDNN poolings for the pooling nodes, used when their input arrives channel-blocked (from a
+    /// convolution), so the map is pooled in place of a reorder to row-major and back.
+    private var poolings: [String: PoolingKernel] = [:]
 
     /// Prepares `model` for batches of `batch` images. Values in `keeping` stay observable for
     /// `run(_:capturing:)`: no fusion hides them.
@@ -38,6 +41,9 @@ public final class ONNXSession {
         let outputs = Set(model.outputNames)
         for node in model.nodes where node.opType == "Conv" {
             try prepareConvolution(node)
+        }
+        for node in model.nodes where ["MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"].contains(node.opType) {
+            preparePooling(node)
         }
         // A convolution whose only reader is an Add (the residual of a ResNet block) does the add
         // as oneDNN's sum post-op, and a ReLU that is the add's only reader as well.
@@ -176,6 +182,20 @@ public final class ONNXSession {
         convolutions[node.name] = (kernel, try kernel.packWeights(w), bias, symmetric ? nil : p)
     }
 
+    /// A oneDNN pooling for `node` where one exists (4-D, floor-mode sizes); nil leaves the node
+    /// to `ElementwiseKernels.windowPool`.
+    private func preparePooling(_ node: ONNXModel.Node) {
+        guard let x = known[node.inputs[0]]?.shape, let y = known[node.outputs[0]]?.shape, x.count == 4, y.count == 4 else { return }
+        let global = node.opType.hasPrefix("Global")
+        let kernel = global ? [x[2], x[3]] : ints(node, "kernel_shape") ?? []
+        guard kernel.count == 2, let p = try? pads(node, input: x, output: y, kernel: kernel) else { return }
+        let key = PoolingKernel.Key(inputShape: x, kernel: kernel, strides: global ? kernel : ints(node, "strides") ?? [1, 1],
+                                    dilations: global ? [1, 1] : ints(node, "dilations") ?? [1, 1], pads: global ? [0, 0, 0, 0] : p,
+                                    isMax: node.opType.hasSuffix("MaxPool"), countIncludesPad: int(node, "count_include_pad", 0) != 0)
+        guard key.outputExtent(0) == y[2], key.outputExtent(1) == y[3], let pooling = try? PoolingKernel(key) else { return }
+        poolings[node.name] = pooling
+    }
+
     /// Runs the model on `input` (`[batch, C, H, W]`). Returns the graph outputs in the model's
     /// order and the values named in `capturing` (value names; ``ONNXModel/Node/outputs``).
     public func run(_ input: Tensor, capturing: Set<String> = []) throws -> (outputs: [Tensor], captured: [String: Tensor]) {
@@ -207,6 +227,16 @@ public final class ONNXSession {
                 if capturing.contains(node.outputs[0]) { captured[node.outputs[0]] = try value(source).rowMajor() }
                 continue
             }
+            // A fused add's residual read for the last time here is handed over, so the
+            // convolution writes its sum in that buffer instead of a copy of it.
+            if let fused = fusedAdds[node.name], lastReads[index].contains(fused.residual), let residual = values.removeValue(forKey: fused.residual) {
+                let conv = convolutions[fused.conv.name]!
+                let result = try conv.kernel.run(input: try value(fused.conv.inputs[0]), packedWeights: conv.packed, bias: conv.bias,
+                                                 residual: residual)
+                values[node.outputs[0]] = result
+                if capturing.contains(node.outputs[0]) { captured[node.outputs[0]] = result.rowMajor() }
+                continue
+            }
             let results = try evaluate(node, value)
             for (name, result) in zip(node.outputs, results) where !name.isEmpty {
                 values[name] = result
@@ -226,6 +256,9 @@ public final class ONNXSession {
             let conv = convolutions[fused.conv.name]!
             return [try conv.kernel.run(input: try value(fused.conv.inputs[0]), packedWeights: conv.packed, bias: conv.bias,
                                         residual: try value(fused.residual))]
+        }
+        if let pooling = poolings[node.name], case .channelBlocked = try x().layout {
+            return [try pooling.run(try x())]
         }
         switch node.opType {
         case "Conv":
