@@ -60,6 +60,13 @@ enum ONNXOps {
                                       dilations: dilations, pads: pads, isMax: isMax, countIncludesPad: countIncludesPad)
     }
 
+    /// One tap of `[O, I, K, K]` convolution weights, as `[O, I, 1, 1]`.
+    static func tap(_ w: Tensor, row: Int, column: Int) -> Tensor {
+        let (o, i, kh, kw) = w.nchw
+        let values = w.rowMajor().scalars
+        return Tensor(shape: [o, i, 1, 1], scalars: (0..<(o * i)).map { values[($0 * kh + row) * kw + column] })
+    }
+
     /// Constant padding; `pads` is ONNX's [begin_0, ..., begin_r, end_0, ..., end_r].
     static func pad(_ x: Tensor, pads: [Int], value: Float) -> Tensor {
         let rank = x.rank

@@ -39,8 +39,9 @@ public final class ONNXSession {
         var readers: [String: Int] = [:]
         for node in model.nodes { for input in node.inputs { readers[input, default: 0] += 1 } }
         let outputs = Set(model.outputNames)
+        var plans: [String: ConvolutionPlan] = [:]
         for node in model.nodes where node.opType == "Conv" {
-            try prepareConvolution(node)
+            plans[node.name] = try planConvolution(node)
         }
         for node in model.nodes where ["MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"].contains(node.opType) {
             preparePooling(node)
@@ -54,15 +55,12 @@ public final class ONNXSession {
         }
         for add in model.nodes where add.opType == "Add" && add.inputs.count == 2 {
             for (mine, other) in [(0, 1), (1, 0)] {
-                guard let conv = producer(add.inputs[mine]), conv.opType == "Conv", let prepared = convolutions[conv.name],
-                      prepared.pads == nil, soleReader(add.inputs[mine])?.name == add.name,
+                guard let conv = producer(add.inputs[mine]), conv.opType == "Conv", plans[conv.name]?.pads == nil,
+                      soleReader(add.inputs[mine])?.name == add.name,
                       known[add.inputs[other]]?.shape == known[add.outputs[0]]?.shape, case .tensor? = known[add.inputs[other]]
                 else { continue }
                 let relu = soleReader(add.outputs[0]).flatMap { $0.opType == "Relu" ? $0 : nil }
-                var key = prepared.kernel.key
-                key.postOps = relu == nil ? [.sum] : [.sum, .relu]
-                let kernel = try ConvolutionKernel(key)
-                convolutions[conv.name] = (kernel, try kernel.packWeights(try weight(conv.inputs[1])), prepared.bias, nil)
+                plans[conv.name]!.key.postOps = relu == nil ? [.sum] : [.sum, .relu]
                 fusedAdds[add.name] = (conv, add.inputs[other])
                 deferredConvolutions.insert(conv.name)
                 fusedAway.insert(add.inputs[mine])
@@ -77,14 +75,16 @@ public final class ONNXSession {
         for node in model.nodes where (node.opType == "Relu" || node.opType == "Clip") && foldedRelus[node.name] == nil {
             let source = node.inputs[0]
             guard let conv = producer(source), conv.opType == "Conv", !deferredConvolutions.contains(conv.name),
-                  soleReader(source)?.name == node.name, let prepared = convolutions[conv.name],
+                  soleReader(source)?.name == node.name, plans[conv.name] != nil,
                   let postOp = try activation(node) else { continue }
-            var key = prepared.kernel.key
-            key.postOps = [postOp]
-            let kernel = try ConvolutionKernel(key)
-            convolutions[conv.name] = (kernel, try kernel.packWeights(try weight(conv.inputs[1])), prepared.bias, prepared.pads)
+            plans[conv.name]!.key.postOps = [postOp]
             foldedRelus[node.name] = source
             fusedAway.insert(source)
+        }
+        // Weights are packed once, for the kernel that runs with its post-ops.
+        for (name, plan) in plans {
+            let kernel = try ConvolutionKernel(plan.key)
+            convolutions[name] = (kernel, try kernel.packWeights(plan.weights), plan.bias, plan.pads)
         }
         computeLastReads()
     }
@@ -163,8 +163,17 @@ public final class ONNXSession {
         }
     }
 
-    private func prepareConvolution(_ node: ONNXModel.Node) throws {
-        let w = try weight(node.inputs[1])
+    /// A convolution before its kernel is built: the fusions above set its post-ops.
+    private struct ConvolutionPlan {
+        var key: ConvolutionKernel.Key
+        var weights: Tensor
+        var bias: Tensor?
+        /// Asymmetric pads [top, left, bottom, right], applied by a padding pass before it.
+        var pads: [Int]?
+    }
+
+    private func planConvolution(_ node: ONNXModel.Node) throws -> ConvolutionPlan {
+        var w = try weight(node.inputs[1])
         let bias = node.inputs.count > 2 && !node.inputs[2].isEmpty ? try weight(node.inputs[2]) : nil
         let x = known[node.inputs[0]]!.shape, y = known[node.outputs[0]]!.shape
         guard w.shape[2] == w.shape[3] else { throw fail(node, "has a \(w.shape[2])x\(w.shape[3]) kernel; only square kernels run yet.") }
@@ -174,12 +183,22 @@ public final class ONNXSession {
         }
         let p = try pads(node, input: x, output: y, kernel: [w.shape[2], w.shape[3]])
         let symmetric = p.allSatisfy { $0 == p[0] }
+        let groups = int(node, "group", 1)
+        // On a 1x1 map with symmetric padding the only tap that meets the map is the one at
+        // (pad, pad): the convolution is that tap's 1x1 convolution, without the padded taps.
+        if x[2] == 1, x[3] == 1, symmetric, dilations[0] == 1, p[0] < w.shape[2], y[2] == 1, y[3] == 1, w.shape[2] > 1 {
+            w = ONNXOps.tap(w, row: p[0], column: p[0])
+            return ConvolutionPlan(key: .init(inputShape: x, outputChannels: w.shape[0],
+                                              geometry: Conv2DGeometry(kernelSize: 1, stride: 1, padding: 0, groups: groups),
+                                              hasBias: bias != nil, postOps: []),
+                                   weights: w, bias: bias, pads: nil)
+        }
         let geometry = Conv2DGeometry(kernelSize: w.shape[2], stride: strides[0], padding: symmetric ? p[0] : 0,
-                                      dilation: dilations[0], groups: int(node, "group", 1))
+                                      dilation: dilations[0], groups: groups)
         let inputShape = symmetric ? x : [x[0], x[1], x[2] + p[0] + p[2], x[3] + p[1] + p[3]]
-        let kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: w.shape[0], geometry: geometry,
-                                                 hasBias: bias != nil, postOps: []))
-        convolutions[node.name] = (kernel, try kernel.packWeights(w), bias, symmetric ? nil : p)
+        return ConvolutionPlan(key: .init(inputShape: inputShape, outputChannels: w.shape[0], geometry: geometry,
+                                          hasBias: bias != nil, postOps: []),
+                               weights: w, bias: bias, pads: symmetric ? nil : p)
     }
 
     /// A oneDNN pooling for `node` where one exists (4-D, floor-mode sizes); nil leaves the node
