@@ -154,4 +154,34 @@ struct AnalysisCommandTests {
             try ONNXFixtures.expectWrittenEqualsORT(directory.file("c/se_Mul.npy").path, "mixed.probe.npy")
         }
     }
+
+    /// `compare --onnx A --against-onnx A`: linear CKA of a layer with itself is 1 by its
+    /// definition, so the diagonal must be 1 and the other same-size pair below it.
+    @Test func compareTwoONNXModelsGivesOneOnTheDiagonal() throws {
+        let fixture = ONNXFixtures.path("resnet18.onnx")
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["compare", "--onnx", fixture, "--against-onnx", fixture, "--input", "synthetic:6",
+                                                  "--layers", "layer1.0,layer1.1", "--out", "cka"], in: directory.url)
+            expectSuccess(result)
+            let rows = try String(contentsOf: directory.file("cka/cka_pairs.csv"), encoding: .utf8).split(separator: "\r\n").dropFirst()
+                .map { $0.split(separator: ",").map(String.init) }
+            #expect(rows.count == 4, "\(rows)")
+            for row in rows {
+                let value = try #require(Double(row[2]))
+                if row[0] == row[1] { #expect(abs(value - 1) < 1e-5, "\(row)") } else { #expect(value < 0.9999, "\(row)") }
+            }
+            expectFailure(try ProbeCLIProcess.run(["compare", "--onnx", fixture, "--input", "synthetic:6", "--layers", "convs",
+                                                   "--out", "x"], in: directory.url), exitCode: 64, mentions: ["--against-onnx"])
+        }
+    }
+
+    @Test func gridDrawsAnONNXNode() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["grid", "--onnx", ONNXFixtures.path("resnet18.onnx"), "--input", "synthetic:2",
+                                                  "--layer", "/layer1/layer1.0/conv1/Conv", "--out", "g.png"], in: directory.url)
+            expectSuccess(result)
+            let image = try PNGCodec.read(from: directory.file("g.png").path)
+            #expect(image.width > 200 && image.height > 200)
+        }
+    }
 }

@@ -44,6 +44,30 @@ struct SweepCommandTests {
         }
     }
 
+    /// `sweep --onnx`: one baseline row for the file, with the costs the fixture script counted
+    /// in PyTorch (tools/make_onnx_fixtures.py), one layer row per Conv node, the file's digest
+    /// as its weights, and nothing added when the same command runs again.
+    @Test func anONNXSweepStoresTheFilesBaselineRowOnce() throws {
+        struct Facts: Decodable { var file_parameters: Int, macs: Int, nodes: [[String]] }
+        let fixture = ONNXFixtures.path("resnet18.onnx")
+        let facts = try JSONDecoder().decode(Facts.self, from: Data(contentsOf: URL(fileURLWithPath: ONNXFixtures.path("resnet18.json"))))
+        try withTemporaryDirectory { directory in
+            let arguments = ["sweep", "--onnx", fixture, "--db", "o.sqlite", "--input", "synthetic:8", "--limit", "8", "--batch", "4"]
+            expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240))
+            expectSuccess(try ProbeCLIProcess.run(arguments, in: directory.url, timeout: 240))
+            let runs = try Self.runs(directory.file("o.sqlite").path)
+            let run = try #require(runs.first)
+            #expect(runs.count == 1 && run.status == .done && run.variant == "onnx" && run.model == "resnet18.onnx")
+            #expect(run.params == facts.file_parameters && run.macs == facts.macs)
+            #expect(run.weightsSHA256 == (try SHA256.hex(ofFile: fixture)) && run.weightsSource == .file && (run.latencyMS ?? 0) > 0)
+            let database = try ExperimentDatabase(path: directory.file("o.sqlite").path, mode: .readOnly)
+            #expect(try database.layerMetrics(runID: run.id).count == facts.nodes.filter { $0[1] == "Conv" }.count)
+            expectFailure(try ProbeCLIProcess.run(["sweep", "--onnx", fixture, "--db", "p.sqlite", "--ratios", "1/2", "--train-epochs", "1"],
+                                                  in: directory.url), exitCode: 64, mentions: ["--ratios and --train-epochs", "--onnx"])
+            #expect(!FileManager.default.fileExists(atPath: directory.file("p.sqlite").path))
+        }
+    }
+
     @Test func aSweepKilledWithSIGKILLResumesAndStoresEachConfigurationOnce() throws {
         try withTemporaryDirectory { directory in
             let db = directory.file("k.sqlite").path

@@ -1,7 +1,7 @@
 import SPConvLab
 
-/// Linear CKA between the layers of two networks on the same images (vanilla vs SPConv, or two
-/// checkpoints), streamed batch by batch.
+/// Linear CKA between the layers of two networks on the same images (vanilla vs SPConv, two
+/// checkpoints, or any models imported from ONNX), streamed batch by batch.
 ///
 /// Every pair (layer of the first network, layer of the second) whose maps have the same spatial
 /// size gets a CKA value in [0, 1]; pairs of different sizes are not comparable under the
@@ -18,17 +18,17 @@ public struct LayerComparison: Sendable {
     /// Runs both networks over `source` once.
     ///
     /// - Throws: `FeatureProbeError` when the networks do not take the same input.
-    public static func run(_ first: Network, _ firstLayers: LayerSelection, against second: Network,
+    public static func run(_ first: any CapturableModel, _ firstLayers: LayerSelection, against second: any CapturableModel,
                            _ secondLayers: LayerSelection, source: any BatchSource, batchSize: Int = 32,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> LayerComparison {
-        let (a, b) = (first.spec, second.spec)
-        guard a.inputChannels == b.inputChannels, a.inputSize == b.inputSize else {
-            throw FeatureProbeError("The two networks take different inputs (\(a.displayName): \(a.inputChannels)x\(a.inputSize)x\(a.inputSize); \(b.displayName): \(b.inputChannels)x\(b.inputSize)x\(b.inputSize)); compare networks built for the same images.")
+        let (a, b) = (first.inputSpec, second.inputSpec)
+        guard a.channels == b.channels, a.size == b.size else {
+            throw FeatureProbeError("The two networks take different inputs (\(a.name): \(a.channels)x\(a.size)x\(a.size); \(b.name): \(b.channels)x\(b.size)x\(b.size)); compare networks built for the same images.")
         }
         let (shapesA, shapesB) = (try first.outputShapes(), try second.outputShapes())
         for (network, selection, shapes) in [(first, firstLayers, shapesA), (second, secondLayers, shapesB)] {
             for path in selection.paths where shapes[path]!.count != 4 {
-                throw FeatureProbeError("The module '\(path)' of \(network.spec.displayName) outputs \(shapes[path]!.count)-dimensional values \(shapes[path]!); CKA here compares feature maps [N, C, H, W]. Choose convolution, block or pooling layers.")
+                throw FeatureProbeError("The module '\(path)' of \(network.modelDescription.displayName) outputs \(shapes[path]!.count)-dimensional values \(shapes[path]!); CKA here compares feature maps [N, C, H, W]. Choose convolution, block or pooling layers.")
             }
         }
         // Each comparable pair keeps C_a^2 + C_b^2 + C_a C_b float64 accumulators: refuse lists that
@@ -53,13 +53,11 @@ public struct LayerComparison: Sendable {
         }
         let contextPathsA = Set(firstLayers.paths), contextPathsB = Set(secondLayers.paths)
         try source.forEachBatch(size: batchSize) { start, batch in
-            let contextA = ForwardContext(backend: .fast, capturing: contextPathsA)
-            _ = try first.forward(batch, context: contextA)
-            let contextB = ForwardContext(backend: .fast, capturing: contextPathsB)
-            _ = try second.forward(batch, context: contextB)
+            let capturedA = try first.capture(batch, names: contextPathsA)
+            let capturedB = try second.capture(batch, names: contextPathsB)
             for (index, _) in accumulators {
                 let (i, j) = (index / secondLayers.paths.count, index % secondLayers.paths.count)
-                try accumulators[index]!.add(contextA.captured[firstLayers.paths[i]]!, contextB.captured[secondLayers.paths[j]]!)
+                try accumulators[index]!.add(capturedA[firstLayers.paths[i]]!, capturedB[secondLayers.paths[j]]!)
             }
             progress(start + batch.shape[0], source.count)
         }

@@ -43,6 +43,9 @@ public enum ConfigurationMeasurement {
                                runID: Int64 = 0, progress: (Int, Int) -> Void = { _, _ in },
                                trainingProgress: (TrainingProgress) -> Void = { _ in },
                                trainingEvent: (CheckpointStore.TrainingEvent) -> Void = { _ in }) throws -> RunResult {
+        if configuration.isONNX {
+            return try measureONNX(configuration, source: source, settings: settings, runID: runID, progress: progress)
+        }
         let spec = try configuration.makeSpec()
         var trained: (entry: CheckpointStore.Entry, sha256: String)?
         let network: Network
@@ -65,12 +68,65 @@ public enum ConfigurationMeasurement {
         let timingInput = Tensor.uniform([settings.batch, configuration.inChannels, configuration.inputSize, configuration.inputSize],
                                          generator: &generator)
         let times = try Stopwatch.measure(warmup: settings.latencyWarmup, runs: settings.latencyRuns) { _ = try network(timingInput) }
+        let probed = try probe(network, layers: try LayerSelection(settings.layers, in: network, featureMapsOnly: true), source: source,
+                               settings: settings, runID: runID, progress: progress)
+        // Checkpoints given as files, probed on labelled images (an ImageFolder tree, a dataset),
+        // get their accuracy on those images; random weights get none (it would be chance).
+        var accuracy = trained?.entry.sidecar.finalTestAccuracy
+        if trained == nil, configuration.weightsPath != nil, source.classNames != nil {
+            accuracy = try labelledAccuracy({ try network($0) }, source: source, batch: settings.batch)
+        }
+        var result = RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
+                               accuracy: accuracy, trainSeconds: trained?.entry.sidecar.wallSeconds,
+                               layerMetrics: probed.metrics, similarity: probed.matrices)
+        result.storeKey = trained?.entry.identity.key
+        result.checkpointSHA256 = trained?.sha256
+        result.epochs = trained?.entry.sidecar.history ?? []
+        result.featureMaps = probed.featureMaps
+        return result
+    }
+
+    /// An ONNX model's row (``RunConfiguration/isONNX``): the file's costs (docs/COST.md's ONNX
+    /// conventions), its latency on our engine, its redundancy on `source`, and its accuracy when
+    /// `source` is labelled. The file must still be the one the configuration recorded.
+    static func measureONNX(_ configuration: RunConfiguration, source: any BatchSource, settings: SweepSettings, runID: Int64,
+                            progress: (Int, Int) -> Void) throws -> RunResult {
+        let path = configuration.weightsPath!
+        let sha256 = try SHA256.hex(ofFile: path)
+        guard sha256 == configuration.weightsSHA256 else {
+            throw FeatureProbeError("The ONNX file \(path) changed since the sweep recorded it (SHA-256 \(configuration.weightsSHA256 ?? "none") then, \(sha256) now); run a new sweep (another --name or --db) for the new file.")
+        }
+        let imported = try ONNXFeatureModel(contentsOf: path)
+        let ledger = try imported.model.cost()
+        let session = try ONNXSession(imported.model, batch: settings.batch)
+        var generator = SeededGenerator(seed: 1)
+        let timingInput = Tensor.uniform([settings.batch, configuration.inChannels, configuration.inputSize, configuration.inputSize],
+                                         generator: &generator)
+        let times = try Stopwatch.measure(warmup: settings.latencyWarmup, runs: settings.latencyRuns) { _ = try session.run(timingInput) }
+        let probed = try probe(imported, layers: try LayerSelection(onnx: settings.layers, in: imported.model, featureMapsOnly: true),
+                               source: source, settings: settings, runID: runID, progress: progress)
+        var sessions: [Int: ONNXSession] = [settings.batch: session]
+        let accuracy = source.classNames == nil ? nil : try labelledAccuracy({ images in
+            let n = images.shape[0]
+            let runner = try sessions[n] ?? ONNXSession(imported.model, batch: n)
+            sessions[n] = runner
+            return try runner.run(images).outputs[0]
+        }, source: source, batch: settings.batch)
+        var result = RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
+                               accuracy: accuracy, trainSeconds: nil, layerMetrics: probed.metrics, similarity: probed.matrices)
+        result.featureMaps = probed.featureMaps
+        return result
+    }
+
+    /// The redundancy of `layers` of `model` over `source`, as database records.
+    static func probe(_ model: any CapturableModel, layers: LayerSelection, source: any BatchSource, settings: SweepSettings,
+                      runID: Int64, progress: (Int, Int) -> Void)
+        throws -> (metrics: [LayerMetricRecord], matrices: [SimilarityRecord], featureMaps: [FeatureMapRecord]) {
         var analysis = RedundancyAnalysis()
         analysis.metrics = settings.metrics
         analysis.threshold = settings.threshold
         analysis.batchSize = settings.batch
-        let layers = try LayerSelection(settings.layers, in: network, featureMapsOnly: true)
-        let results = try analysis.run(network, layers: layers, source: source, progress: progress)
+        let results = try analysis.run(model, layers: layers, source: source, progress: progress)
         var metrics: [LayerMetricRecord] = []
         var matrices: [SimilarityRecord] = []
         for layer in results {
@@ -91,27 +147,14 @@ public enum ConfigurationMeasurement {
             featureMaps.append(FeatureMapRecord(runID: runID, layer: layer.path, image: analysis.exampleImage, channels: maps.shape[0],
                                                 height: maps.shape[1], width: maps.shape[2], values: Array(maps.scalars)))
         }
-        // Checkpoints given as files, probed on labelled images (an ImageFolder tree, a dataset),
-        // get their accuracy on those images; random weights get none (it would be chance).
-        var accuracy = trained?.entry.sidecar.finalTestAccuracy
-        if trained == nil, configuration.weightsPath != nil, source.classNames != nil {
-            accuracy = try labelledAccuracy(network, source: source, batch: settings.batch)
-        }
-        var result = RunResult(params: ledger.params, macs: ledger.macs, flops: ledger.flops, latencyMS: Stopwatch.median(times),
-                               accuracy: accuracy, trainSeconds: trained?.entry.sidecar.wallSeconds,
-                               layerMetrics: metrics, similarity: matrices)
-        result.storeKey = trained?.entry.identity.key
-        result.checkpointSHA256 = trained?.sha256
-        result.epochs = trained?.entry.sidecar.history ?? []
-        result.featureMaps = featureMaps
-        return result
+        return (metrics, matrices, featureMaps)
     }
 
-    /// Top-1 accuracy of `network` on a labelled source, batch by batch.
-    static func labelledAccuracy(_ network: Network, source: any BatchSource, batch: Int) throws -> Double {
+    /// Top-1 accuracy of a model's logits (`[N, classes]`, from `logitsOf`) on a labelled source, batch by batch.
+    static func labelledAccuracy(_ logitsOf: (Tensor) throws -> Tensor, source: any BatchSource, batch: Int) throws -> Double {
         var correct = 0
         try source.forEachBatch(size: batch) { start, images in
-            let logits = try network(images)
+            let logits = try logitsOf(images)
             let classes = logits.shape[1]
             for item in 0..<images.shape[0] {
                 let row = logits.scalars[(item * classes)..<((item + 1) * classes)]
@@ -125,6 +168,24 @@ public enum ConfigurationMeasurement {
 }
 
 extension RunConfiguration {
+    /// The variant name of an imported ONNX model's row: `model` is the file's name,
+    /// `weightsPath` its path and `weightsSHA256` its digest.
+    public static let onnxVariant = "onnx"
+
+    /// Whether this row measures an imported ONNX model rather than a zoo configuration.
+    public var isONNX: Bool { variant == Self.onnxVariant && weightsPath != nil }
+
+    /// The row of the ONNX model at `path` (read to take its input, classes and digest).
+    public static func onnx(path: String, dataset: String, images: Int, batch: Int, threads: Int) throws -> RunConfiguration {
+        let imported = try ONNXFeatureModel(contentsOf: path)
+        let input = imported.inputSpec
+        let output = try imported.model.shapes(batch: 1)[imported.model.outputNames[0]] ?? []
+        return RunConfiguration(model: URL(fileURLWithPath: path).lastPathComponent, variant: onnxVariant, ratio: nil, groups: nil,
+                                inChannels: input.channels, classes: output.count == 2 ? output[1] : output.last ?? 0,
+                                inputSize: input.size, weightsPath: path, weightsSHA256: try SHA256.hex(ofFile: path),
+                                dataset: dataset, images: images, batch: batch, threads: threads)
+    }
+
     /// The zoo spec of this configuration.
     ///
     /// - Throws: `FeatureProbeError` for a model or variant this build does not know (a database

@@ -67,14 +67,14 @@ public struct SweepRunner {
     ///
     /// - Parameters:
     ///   - retryFailed: put the sweep's failed runs back to pending first (after fixing their cause).
-    ///   - makeSource: the images for a model spec (called once per distinct spec).
-    public func work(retryFailed: Bool = false, makeSource: (ModelSpec) throws -> any BatchSource,
+    ///   - makeSource: the images for a model's input (called once per distinct input).
+    public func work(retryFailed: Bool = false, makeSource: (InputSpec) throws -> any BatchSource,
                      progress: (Progress) -> Void = { _ in }) throws -> [RunStatus: Int] {
         let database = try ExperimentDatabase(path: databasePath)
         let sweep = try prepare()
         if retryFailed { try database.retryFailed(sweepID: sweep.id) }
         let mine = Set(configurations.map(\.identity))
-        var sources: [ModelSpec: any BatchSource] = [:]
+        var sources: [String: any BatchSource] = [:]
         var last = Progress(finished: 0, total: 0, current: nil, counts: [:])
         func report(current: String?) throws {
             let runs = try database.runs(sweepID: sweep.id).filter { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }
@@ -88,10 +88,15 @@ public struct SweepRunner {
         while let run = try database.claimNext(sweepID: sweep.id, isEligible: { mine.contains(ExperimentDatabase.configuration(of: $0).identity) }) {
             let configuration = ExperimentDatabase.configuration(of: run)
             try report(current: SweepRunner.describe(configuration))
-            let spec: ModelSpec
+            let input: InputSpec
             do {
-                spec = try configuration.makeSpec()
-                _ = try Network(spec)
+                if configuration.isONNX {
+                    input = try ONNXFeatureModel(contentsOf: configuration.weightsPath!).inputSpec
+                } else {
+                    let spec = try configuration.makeSpec()
+                    _ = try Network(spec)
+                    input = InputSpec(spec)
+                }
             } catch let error as SPConvLabError where error.kind == .invalidConfiguration {
                 try database.skip(runID: run.id, reason: error.message)
                 continue
@@ -100,8 +105,9 @@ public struct SweepRunner {
                 continue
             }
             do {
-                if sources[spec] == nil { sources[spec] = try makeSource(spec) }
-                let result = try ConfigurationMeasurement.measure(configuration, source: sources[spec]!, settings: settings,
+                let key = "\(input.channels)x\(input.size) \(input.defaultNormalization)"
+                if sources[key] == nil { sources[key] = try makeSource(input) }
+                let result = try ConfigurationMeasurement.measure(configuration, source: sources[key]!, settings: settings,
                                                                   runID: run.id, trainingProgress: { step in
                     var now = last
                     now.training = step

@@ -29,18 +29,7 @@ struct CaptureCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let captured: any CapturableModel
-            let source: any BatchSource
-            let selection: LayerSelection
-            if let onnx {
-                let imported = try ONNXFeatureModel(contentsOf: onnx)
-                (captured, source) = (imported, try inputs.makeSource(for: imported))
-                selection = try LayerSelection(onnx: layers, in: imported.model)
-            } else {
-                let network = try model.makeNetwork()
-                (captured, source) = (network, try inputs.makeSource(for: network))
-                selection = try LayerSelection(layers, in: network)
-            }
+            let (captured, source, selection) = try model.makeProbed(onnx: onnx, inputs: inputs, layers: layers)
             try OutputFolder.prepare(out, command: "capture", force: force)
             let shapes = try captured.outputShapes()
             let file = { (path: String) in "\(SimilarityReport.fileStem(path)).npy" }

@@ -8,15 +8,21 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Linear CKA between the layers of two networks on the same images (for example vanilla vs SPConv).",
         discussion: """
-        The first network is given by the usual model flags and --weights; the second is the same \
-        architecture with --against-variant, --against-ratio, --against-groups and --against-weights. \
+        The first network is given by the usual model flags and --weights, or by --onnx; the second \
+        is the first's zoo architecture with --against-variant, --against-ratio, --against-groups and \
+        --against-weights, or any model given by --against-onnx (which a first --onnx needs). \
         --layers is resolved on each network (the same paths name the conv and the SPConv that \
-        replaced it). Writes <out>/cka.csv (rows: first network's layers, columns: second's, %.6g, \
+        replaced it); --against-layers names the second network's layers where its names differ \
+        (ONNX node names, for example). Writes <out>/cka.csv (rows: first network's layers, columns: second's, %.6g, \
         empty where the spatial sizes differ), <out>/cka_pairs.csv (RFC 4180: layer_a, layer_b, \
         cka) and <out>/cka.png (when both lists have the same length).
         """)
 
     @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model as the first network instead of a zoo --model.", valueName: "file"))
+    var onnx: String?
+    @Option(name: .customLong("against-onnx"), help: ArgumentHelp("An ONNX model as the second network (instead of the first's architecture with the --against-* flags).", valueName: "file"))
+    var againstOnnx: String?
     @Option(name: .customLong("against-variant"), help: "Variant of the second network: vanilla or spconv.")
     var againstVariant: String = "spconv"
     @Option(name: .customLong("against-ratio"), help: "SPConv ratio of the second network.")
@@ -26,14 +32,20 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("against-weights"), help: "Weights of the second network (.safetensors).")
     var againstWeights: String?
     @OptionGroup var inputs: InputOptions
-    @Option(help: "Layers: comma-separated dotted paths, globs or sets (convs, blocks, all).")
+    @Option(help: "Layers: comma-separated dotted paths, globs or sets (convs, blocks, all); with --onnx, node names, module paths, globs, convs or all.")
     var layers: String
+    @Option(name: .customLong("against-layers"), help: "Layers of the second network, in the same forms (default: --layers).")
+    var againstLayers: String?
     @OptionGroup var figures: FigureOptions
     @Option(help: "Output folder (created if missing).")
     var out: String
     @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
 
     func validate() throws {
+        try model.validateChoice(onnx: onnx)
+        if onnx != nil && againstOnnx == nil {
+            throw ValidationError("--onnx '\(onnx!)' is the first network; give the second with --against-onnx FILE (the --against-variant flags build zoo networks only).")
+        }
         guard ["vanilla", "spconv"].contains(againstVariant) else {
             throw ValidationError("--against-variant '\(againstVariant)' is not known; choose vanilla or spconv.")
         }
@@ -45,16 +57,24 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let first = try model.makeNetwork()
-            var spec = first.spec
-            spec.variant = againstVariant == "spconv"
-                ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio"),
-                                              groups: againstGroups))
-                : .vanilla
-            let second = try Network(spec)
-            if let againstWeights { try second.loadWeights(contentsOf: againstWeights) }
-            let source = try inputs.makeSource(for: first)
-            let (layersA, layersB) = (try LayerSelection(layers, in: first), try LayerSelection(layers, in: second))
+            let (first, source, layersA) = try model.makeProbed(onnx: onnx, inputs: inputs, layers: layers)
+            let second: any CapturableModel
+            let layersB: LayerSelection
+            if let againstOnnx {
+                let imported = try ONNXFeatureModel(contentsOf: againstOnnx)
+                try inputs.memory.checkInference(imported.model, batch: inputs.batch)
+                (second, layersB) = (imported, try LayerSelection(onnx: againstLayers ?? layers, in: imported.model))
+            } else {
+                var spec = try model.spec()
+                spec.variant = againstVariant == "spconv"
+                    ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio"),
+                                                  groups: againstGroups))
+                    : .vanilla
+                let network = try Network(spec)
+                if let againstWeights { try network.loadWeights(contentsOf: againstWeights) }
+                try inputs.memory.checkInference(network, batch: inputs.batch)
+                (second, layersB) = (network, try LayerSelection(againstLayers ?? layers, in: network))
+            }
             try OutputFolder.prepare(out, command: "compare", force: force)
             let progress = ProgressBar("compare")
             let result: LayerComparison
@@ -84,7 +104,7 @@ struct CompareCommand: ParsableCommand {
                 let figure = HeatmapRenderer.render(
                     values: result.values.map { $0.map(Float.init) ?? .nan }, channels: result.firstLayers.count, order: nil,
                     title: "linear CKA · \(result.images) images",
-                    subtitle: "rows \(first.spec.displayName), columns \(second.spec.displayName); gray = sizes differ")
+                    subtitle: "rows \(first.modelDescription.displayName), columns \(second.modelDescription.displayName); gray = sizes differ")
                 files += try FigureFiles.encode(figure, stem: "cka", formats: figures.list(), title: "linear CKA")
             }
             try StagedFolder.write(files, into: out)

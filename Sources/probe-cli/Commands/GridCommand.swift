@@ -14,8 +14,10 @@ struct GridCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model to draw from instead of a zoo --model (--layer is then a node name or module path).", valueName: "file"))
+    var onnx: String?
     @OptionGroup var inputs: InputOptions
-    @Option(help: "The layer (one dotted path).")
+    @Option(help: "The layer: one dotted path, or with --onnx one node name or module path.")
     var layer: String
     @Option(help: "Index of the image in the input.")
     var image: Int = 0
@@ -27,6 +29,7 @@ struct GridCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
+        try model.validateChoice(onnx: onnx)
         guard image >= 0 else { throw ValidationError("--image \(image) must be 0 or more.") }
         guard (0...1).contains(threshold) else {
             throw ValidationError("--threshold \(threshold) is outside [0, 1]; give a similarity between 0 and 1.")
@@ -34,7 +37,8 @@ struct GridCommand: ParsableCommand {
         guard outputFormat != nil else {
             throw ValidationError("--out '\(out)' must name a .png, .svg or .pdf file; its extension chooses the format.")
         }
-        try OutputFile.check(out, flag: "--out", inputs: [(flag: "--input", path: inputs.input)] + (model.weights.map { [(flag: "--weights", path: $0)] } ?? []),
+        try OutputFile.check(out, flag: "--out", inputs: [(flag: "--input", path: inputs.input)] + (model.weights.map { [(flag: "--weights", path: $0)] } ?? [])
+                                 + (onnx.map { [(flag: "--onnx", path: $0)] } ?? []),
                              force: force)
     }
 
@@ -45,9 +49,7 @@ struct GridCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let network = try model.makeNetwork()
-            let source = try inputs.makeSource(for: network)
-            let selection = try LayerSelection(layer, in: network)
+            let (network, source, selection) = try model.makeProbed(onnx: onnx, inputs: inputs, layers: layer)
             guard selection.paths.count == 1 else {
                 throw FeatureProbeError("--layer '\(layer)' selects \(selection.paths.count) modules; grid draws one, for example \(selection.paths.prefix(3).joined(separator: ", ")).")
             }
@@ -62,7 +64,7 @@ struct GridCommand: ParsableCommand {
             guard let maps = result.exampleMaps, let summary = result.summaries[.cosine] else { return }
             let picture = FeatureGridRenderer.render(
                 maps: maps, clusterOf: summary.clusterOfChannel,
-                title: "\(result.path) · \(network.spec.displayName) · \(source.label(of: image)) · \(summary.clusters) clusters (cosine ≥ \(threshold))")
+                title: "\(result.path) · \(network.modelDescription.displayName) · \(source.label(of: image)) · \(summary.clusters) clusters (cosine ≥ \(threshold))")
             let bytes = try FigureFiles.encode(picture, stem: "grid", formats: [outputFormat!])[0].bytes
             try FileBytes.writeAtomically(bytes, to: out)
             printError("wrote \(out)")

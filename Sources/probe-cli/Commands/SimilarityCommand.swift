@@ -59,20 +59,7 @@ struct SimilarityCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let analysed: any CapturableModel
-            let source: any BatchSource
-            let selection: LayerSelection
-            if let onnx {
-                let imported = try ONNXFeatureModel(contentsOf: onnx)
-                analysed = imported
-                source = try inputs.makeSource(for: imported)
-                selection = try LayerSelection(onnx: layers, in: imported.model, featureMapsOnly: true)
-            } else {
-                let network = try model.makeNetwork()
-                analysed = network
-                source = try inputs.makeSource(for: network)
-                selection = try LayerSelection(layers, in: network, featureMapsOnly: true)
-            }
+            let (analysed, source, selection) = try model.makeProbed(onnx: onnx, inputs: inputs, layers: layers, featureMapsOnly: true)
             try OutputFolder.prepare(out, command: "similarity", force: force)
             var analysis = RedundancyAnalysis()
             analysis.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]

@@ -36,20 +36,30 @@ struct SweepCommand: ParsableCommand {
         10 classes. The default sweep name includes train=N (and the limits when given), so a \
         trained sweep never resumes an untrained one; more seeds later add rows to the same sweep.
 
+        --onnx FILE stores the baseline row of any CNN saved as ONNX instead of a zoo grid: its costs \
+        (docs/COST.md), latency on this engine, redundancy of --layers (node names, module paths, \
+        globs, convs or all) and, on labelled input, accuracy. Its row has variant onnx, the file's \
+        name as model, and the file's path and SHA-256 as its weights; an ONNX model cannot be \
+        rebuilt with SPConv (probe-cli cost --onnx FILE --spconv RATIO,GROUPS gives that dry run's \
+        costs), so --ratios, --groups, the shape flags and training do not apply. Give the sweep the \
+        same --db and --name as a zoo sweep to see both in one report.
+
         Example: probe-cli sweep --model resnet20 --in-channels 1 --ratios 1/4,1/2 --groups 2 \
         --train-epochs 3 --seeds 0,1 --db trained.sqlite
         """)
 
-    @Option(help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
-    var model: String
-    @Option(help: "Split ratios: decimals, fractions and ranges, comma-separated (1/8,1/4,1/2 or 0.1:0.9:0.1).")
-    var ratios: String = "1/4,1/2,3/4"
-    @Option(help: "Group counts of SPConv's group-wise conv, comma-separated (1,2,4).")
-    var groups: String = "2"
+    @Option(name: .customLong("model"), help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (or --onnx).", valueName: "name"))
+    var modelFlag: String?
+    @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model whose baseline row to store instead of a zoo grid (see the discussion).", valueName: "file"))
+    var onnx: String?
+    @Option(name: .customLong("ratios"), help: "Split ratios: decimals, fractions and ranges, comma-separated (1/8,1/4,1/2 or 0.1:0.9:0.1; default 1/4,1/2,3/4).")
+    var ratiosFlag: String?
+    @Option(name: .customLong("groups"), help: "Group counts of SPConv's group-wise conv, comma-separated (1,2,4; default 2).")
+    var groupsFlag: String?
     @Option(help: "The experiment database (created if missing).")
     var db: String
-    @Option(name: .customLong("in-channels"), help: "Input channels.")
-    var inChannels: Int = 3
+    @Option(name: .customLong("in-channels"), help: "Input channels (default 3).")
+    var inChannelsFlag: Int?
     @Option(help: "Output classes (default by model).")
     var classes: Int?
     @Option(name: .customLong("input-size"), help: "Input size (default by model).")
@@ -105,8 +115,24 @@ struct SweepCommand: ParsableCommand {
     var releaseRunning = false
     @Flag(help: .hidden) var worker = false
 
+    var model: String { modelFlag ?? "" }
+    var ratios: String { ratiosFlag ?? "1/4,1/2,3/4" }
+    var groups: String { groupsFlag ?? "2" }
+    var inChannels: Int { inChannelsFlag ?? 3 }
+
     func validate() throws {
-        guard Architecture(rawValue: model) != nil else {
+        if let onnx {
+            let zooOnly = [("--model", modelFlag != nil), ("--ratios", ratiosFlag != nil), ("--groups", groupsFlag != nil),
+                           ("--in-channels", inChannelsFlag != nil), ("--classes", classes != nil), ("--input-size", inputSize != nil),
+                           ("--weights-dir", weightsDirectory != nil), ("--train-epochs", trainEpochs != nil)]
+                .filter(\.1).map(\.0)
+            if !zooOnly.isEmpty {
+                throw ValidationError("\(zooOnly.joined(separator: " and ")) \(zooOnly.count == 1 ? "describes" : "describe") a zoo sweep, but --onnx '\(onnx)' stores the ONNX model's baseline row only: its shape and weights come from the file, and it cannot be rebuilt with SPConv or trained. Drop \(zooOnly.count == 1 ? "it" : "them"), or sweep a zoo --model.")
+            }
+        } else if modelFlag == nil {
+            throw ValidationError("missing --model (a zoo architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or --onnx FILE (any CNN saved as ONNX).")
+        }
+        guard onnx != nil || Architecture(rawValue: model) != nil else {
             throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         do {
@@ -221,39 +247,19 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let grid = try SweepGrid(ratios: ratios, groups: groups)
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let threadsPerWorker = threads ?? max(1, cores / jobs)
             Engine.setThreads(threadsPerWorker)
-            let shardChoice = try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
-            let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
-            // The training data first: its image size is the default input size when training.
-            let training = try sweepTraining()
-            let base = trainingSpec(defaultSize: training?.trainSet.size)
-            try memory.checkInference(try Network(base), batch: batch)
-            let source = try InputSource.make(inputText, spec: base, limit: limit)
-            try Self.checkLayers(layers, base: base, grid: grid)
-            let seedList: [UInt64?] = trainEpochs == nil ? [nil] : try trainingSeeds()
-            let cells = grid.variants.flatMap { variant in seedList.map { (variant, $0) } }
-            let configurations = try cells.enumerated().filter { shardChoice.contains($0.offset) }.map { _, cell in
-                let (variant, seed) = cell
-                let checkpoint = weightsDirectory.map { Self.checkpointPath(in: $0, model: model, variant: variant) }
-                    .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-                return RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
-                                        groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
-                                        inputSize: base.inputSize, weightsPath: checkpoint,
-                                        weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: inputLabel,
-                                        images: source.count, batch: batch, threads: threadsPerWorker, trainEpochs: trainEpochs,
-                                        trainSeed: seed)
-            }
+            let plan = try onnx.map { try onnxPlan($0, threads: threadsPerWorker) } ?? zooPlan(threads: threadsPerWorker)
+            let inputText = plan.inputText
             var settings = SweepSettings()
             settings.layers = layers
             settings.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             settings.threshold = threshold
             settings.batch = batch
-            settings.training = training
-            // The shard is not part of the default name: shards of one grid are one sweep once merged.
-            let sweepName = name ?? "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)\(trainingNamePart)"
+            settings.training = plan.training
+            let sweepName = name ?? plan.defaultName
+            let configurations = plan.configurations
             let runner = SweepRunner(databasePath: db, sweepName: sweepName,
                                      commandLine: (["probe-cli"] + CommandLine.arguments.dropFirst().filter { $0 != "--worker" }).joined(separator: " "),
                                      configurations: configurations, settings: settings,
@@ -271,7 +277,7 @@ struct SweepCommand: ParsableCommand {
             let bar = worker ? nil : ProgressBar("sweep", unit: "configs")
             let counts: [RunStatus: Int]
             do {
-                counts = try runner.work(retryFailed: retryFailed && !worker, makeSource: { spec in try InputSource.make(inputText, spec: spec, limit: limit) }) { p in
+                counts = try runner.work(retryFailed: retryFailed && !worker, makeSource: { input in try InputSource.make(inputText, input: input, limit: limit) }) { p in
                     let training = p.training.map {
                         String(format: ", epoch %d/%d, %d/%d images, loss %.4f", $0.epoch, $0.epochs, $0.images, $0.imagesPerEpoch, $0.loss)
                     } ?? ""
@@ -304,6 +310,67 @@ struct SweepCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// What a sweep runs: its configurations (this shard's), where its images come from, its
+    /// training data, and its name when --name is absent.
+    struct Plan {
+        var configurations: [RunConfiguration]
+        var inputText: String
+        var training: SweepTraining?
+        var defaultName: String
+    }
+
+    /// This shard of --shard (or of the Slurm array task), or the whole grid.
+    func shardChoice() throws -> Shard {
+        try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
+    }
+
+    /// The zoo grid: the vanilla baseline and every (ratio, groups), once per training seed.
+    func zooPlan(threads threadsPerWorker: Int) throws -> Plan {
+        let grid = try SweepGrid(ratios: ratios, groups: groups)
+        let shardChoice = try shardChoice()
+        let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
+        // The training data first: its image size is the default input size when training.
+        let training = try sweepTraining()
+        let base = trainingSpec(defaultSize: training?.trainSet.size)
+        try memory.checkInference(try Network(base), batch: batch)
+        let source = try InputSource.make(inputText, spec: base, limit: limit)
+        try Self.checkLayers(layers, base: base, grid: grid)
+        let seedList: [UInt64?] = trainEpochs == nil ? [nil] : try trainingSeeds()
+        let cells = grid.variants.flatMap { variant in seedList.map { (variant, $0) } }
+        let configurations = try cells.enumerated().filter { shardChoice.contains($0.offset) }.map { _, cell in
+            let (variant, seed) = cell
+            let checkpoint = weightsDirectory.map { Self.checkpointPath(in: $0, model: model, variant: variant) }
+                .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            return RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
+                                    groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
+                                    inputSize: base.inputSize, weightsPath: checkpoint,
+                                    weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: inputLabel,
+                                    images: source.count, batch: batch, threads: threadsPerWorker, trainEpochs: trainEpochs,
+                                    trainSeed: seed)
+        }
+        // The shard is not part of the default name: shards of one grid are one sweep once merged.
+        return Plan(configurations: configurations, inputText: inputText, training: training,
+                    defaultName: "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)\(trainingNamePart)")
+    }
+
+    /// The baseline row of the ONNX model at `path`.
+    func onnxPlan(_ path: String, threads threadsPerWorker: Int) throws -> Plan {
+        let imported = try ONNXFeatureModel(contentsOf: path)
+        try memory.checkInference(imported.model, batch: batch)
+        let spec = imported.inputSpec
+        let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: spec.channels)
+        let source = try InputSource.make(inputText, input: spec, limit: limit)
+        let selection = try LayerSelection(onnx: layers, in: imported.model, featureMapsOnly: true)
+        let shapes = try imported.outputShapes()
+        for path in selection.paths where shapes[path]?.count != 4 {
+            throw FeatureProbeError("--layers '\(layers)' includes '\(path)', whose output is not a feature map [N, C, H, W]; a sweep probes feature maps. Choose convolution nodes (convs) or node names of 4-D outputs.")
+        }
+        let row = try RunConfiguration.onnx(path: path, dataset: inputLabel, images: source.count, batch: batch, threads: threadsPerWorker)
+        let file = URL(fileURLWithPath: path).lastPathComponent
+        return Plan(configurations: try shardChoice().contains(0) ? [row] : [], inputText: inputText, training: nil,
+                    defaultName: "\(file) onnx input=\(inputLabel) limit=\(limit) layers=\(layers)")
     }
 
     /// A line for a training event of the configuration `current` (`resnet20 spconv 0.5/g2 trained 3 epochs, seed 1`).
