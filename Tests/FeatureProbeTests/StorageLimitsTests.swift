@@ -42,6 +42,26 @@ import Testing
         #expect(FeatureProbeError("a flag was wrong").sqliteResultCode == nil)
     }
 
+    /// Rows are decoded by column name, and a value of the wrong kind is an error naming the run,
+    /// the column, the value and what would be accepted, not a default (an unknown status once
+    /// read as pending, a text batch as 0).
+    @Test(arguments: [("status", "'weird'", ["run 2", "'status'", "'weird'", "'pending'", "'skipped'"]),
+                      ("batch", "'eight'", ["run 2", "'batch'", "'eight'", "an integer"]),
+                      ("weights_source", "'borrowed'", ["run 2", "'weights_source'", "'trained'", "'random'"]),
+                      ("params", "X'00'", ["run 2", "'params'", "a BLOB of 1 bytes", "an integer or NULL"])])
+    func aRunRowOfTheWrongKindIsAnErrorNamingIt(column: String, value: String, mentions: [String]) throws {
+        let folder = try TemporaryFolder()
+        _ = try StorageQueryTests.makeDoneDatabase(folder.file())
+        let connection = try SQLiteConnection(path: folder.file(), mode: .readWrite(create: false))
+        try connection.execute("PRAGMA ignore_check_constraints = ON")
+        try connection.execute("UPDATE runs SET \(column) = \(value) WHERE id = 2")
+        let database = try ExperimentDatabase(path: folder.file(), mode: .readOnly)
+        let sweep = try #require(try database.sweeps().first)
+        let error = #expect(throws: FeatureProbeError.self) { _ = try database.runs(sweepID: sweep.id) }
+        for text in mentions { #expect(error?.message.contains(text) == true, "\(text) in: \(error?.message ?? "")") }
+        #expect(error?.message.contains(folder.file()) == true)
+    }
+
     @Test func aCancelledStatementSaysItWasInterrupted() throws {
         let folder = try TemporaryFolder()
         _ = try StorageQueryTests.makeDoneDatabase(folder.file())

@@ -50,13 +50,14 @@ extension ExperimentDatabase {
             for var run in try source.runs(sweepID: sourceSweep) {
                 if run.status == .running { run.status = .pending }
                 try select.bind(Self.configurationKey(sweepID: targetSweep, Self.configuration(of: run)))
-                let existing = try select.step() ? select.row() : nil
+                let existing = try select.step() ? select.namedRow(table: "runs", describe: Self.describeRun) : nil
                 if let existing {
-                    let status = RunStatus(rawValue: existing[1].string ?? "") ?? .pending
+                    let status = try existing.oneOf("status", as: RunStatus.self)
+                    let targetID = try existing.int64("id")
                     // A row still running in the output may belong to a live worker: leave it alone.
                     let better = status != .done && status != .running
                         && (run.status == .done || (status == .pending && run.status != .pending))
-                    guard better, let targetID = existing[0].int64 else {
+                    guard better else {
                         summary.unchanged += 1
                         continue
                     }

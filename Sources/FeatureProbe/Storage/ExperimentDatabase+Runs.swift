@@ -7,7 +7,7 @@ extension ExperimentDatabase {
         weights_sha256, dataset, images, status, reason, params, macs, flops, latency_ms, batch, threads, \
         accuracy, started_at, finished_at, tool_version, git_commit, host
         """
-    /// The columns ``runRecord(_:)`` reads, in its order. A file opened read-only keeps its schema,
+    /// The columns ``runRecord(_:)`` reads (by name). A file opened read-only keeps its schema,
     /// so one written before `v2_training` reads its missing training columns as NULL.
     var runColumns: String {
         Self.runColumnsV1 + (hasTrainingColumns ? ", train_epochs, train_seconds" : ", NULL AS train_epochs, NULL AS train_seconds")
@@ -62,19 +62,23 @@ extension ExperimentDatabase {
 
     /// The sweep named `name`, if any.
     public func sweep(named name: String) throws -> SweepRecord? {
-        try connection.query("SELECT id, name, command_line, created_at FROM sweeps WHERE name = ?", [.text(name)])
-            .rows.first.map(Self.sweepRecord)
+        try connection.rows("SELECT id, name, command_line, created_at FROM sweeps WHERE name = ?", [.text(name)], table: "sweeps")
+            .first.map(Self.sweepRecord)
     }
 
     /// All sweeps, oldest first.
     public func sweeps() throws -> [SweepRecord] {
-        try connection.query("SELECT id, name, command_line, created_at FROM sweeps ORDER BY id").rows.map(Self.sweepRecord)
+        try connection.rows("SELECT id, name, command_line, created_at FROM sweeps ORDER BY id", table: "sweeps")
+            .map(Self.sweepRecord)
     }
 
-    static func sweepRecord(_ row: [SQLValue]) -> SweepRecord {
-        SweepRecord(id: row[0].int64 ?? 0, name: row[1].string ?? "", commandLine: row[2].string ?? "",
-                    createdAt: row[3].string ?? "")
+    static func sweepRecord(_ row: SQLRow) throws -> SweepRecord {
+        SweepRecord(id: try row.int64("id"), name: try row.string("name"), commandLine: try row.string("command_line"),
+                    createdAt: try row.string("created_at"))
     }
+
+    /// `run 12`, for errors about a row of runs whose id can be read.
+    static func describeRun(_ row: SQLRow) -> String? { (try? row.int64("id")).map { "run \($0)" } }
 
     // MARK: - Runs
 
@@ -110,7 +114,7 @@ extension ExperimentDatabase {
                 guard try select.step() else {
                     throw FeatureProbeError("The run \(configuration) was neither inserted nor found in \(path).")
                 }
-                records.append(Self.runRecord(select.row()))
+                records.append(try Self.runRecord(select.namedRow(table: "runs", describe: Self.describeRun)))
             }
             return records
         }
@@ -135,10 +139,10 @@ extension ExperimentDatabase {
             try candidates.bind([.integer(sweepID)])
             var chosen: RunRecord?
             while try candidates.step() {
-                let row = candidates.row()
-                let run = Self.runRecord(row)
+                let row = candidates.namedRow(table: "runs", describe: Self.describeRun)
+                let run = try Self.runRecord(row)
                 if run.status == .running {
-                    guard let host = run.host, let pid = row.last?.int.map(Int32.init(truncatingIfNeeded:)) else { continue }
+                    guard let host = run.host, let pid = try row.optionalInt64("worker_pid").map(Int32.init(truncatingIfNeeded:)) else { continue }
                     let owner = Worker(host: host, pid: pid)
                     if owner == worker || owner.mayBeAlive { continue }
                 }
@@ -218,20 +222,19 @@ extension ExperimentDatabase {
     /// A run's per-epoch history, by epoch (empty for an untrained run or a file without the table).
     public func epochs(runID: Int64) throws -> [EpochRecord] {
         guard hasProvenanceColumns else { return [] }
-        return try connection.query("""
+        return try connection.rows("""
             SELECT epoch, learning_rate, train_loss, train_accuracy, test_loss, test_accuracy, train_seconds, images_per_second
             FROM epochs WHERE run_id = ? ORDER BY epoch
-            """, [.integer(runID)]).rows.map(Self.epochRecord)
+            """, [.integer(runID)], table: "epochs", describe: { row in (try? row.int("epoch")).map { "epoch \($0) of run \(runID)" } })
+            .map(Self.epochRecord)
     }
 
-    static func epochRecord(_ row: [SQLValue]) -> EpochRecord {
-        let epoch: Int = row[0].int ?? 0
-        let rate: Double = row[1].double ?? .nan, trainLoss: Double = row[2].double ?? .nan
-        let trainAccuracy: Double = row[3].double ?? .nan, testLoss: Double = row[4].double ?? .nan
-        let testAccuracy: Double = row[5].double ?? .nan, seconds: Double = row[6].double ?? .nan
-        let rateOfImages: Double = row[7].double ?? .nan
-        return EpochRecord(epoch: epoch, learningRate: rate, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
-                           testLoss: testLoss, testAccuracy: testAccuracy, trainSeconds: seconds, imagesPerSecond: rateOfImages)
+    /// The measurements are NaN where the epoch did not measure them (stored as NULL).
+    static func epochRecord(_ row: SQLRow) throws -> EpochRecord {
+        EpochRecord(epoch: try row.int("epoch"), learningRate: try row.doubleOrNaN("learning_rate"),
+                    trainLoss: try row.doubleOrNaN("train_loss"), trainAccuracy: try row.doubleOrNaN("train_accuracy"),
+                    testLoss: try row.doubleOrNaN("test_loss"), testAccuracy: try row.doubleOrNaN("test_accuracy"),
+                    trainSeconds: try row.doubleOrNaN("train_seconds"), imagesPerSecond: try row.doubleOrNaN("images_per_second"))
     }
 
     static func layerMetricValues(_ metric: LayerMetricRecord, runID: Int64) -> [SQLValue] {
@@ -305,28 +308,33 @@ extension ExperimentDatabase {
 
     /// The runs of a sweep, by id.
     public func runs(sweepID: Int64) throws -> [RunRecord] {
-        try connection.query("SELECT \(runColumns) FROM runs WHERE sweep_id = ? ORDER BY id", [.integer(sweepID)])
-            .rows.map(Self.runRecord)
+        try connection.rows("SELECT \(runColumns) FROM runs WHERE sweep_id = ? ORDER BY id", [.integer(sweepID)], table: "runs",
+                            describe: Self.describeRun).map(Self.runRecord)
     }
 
     /// The run with this id, if any.
     public func run(id: Int64) throws -> RunRecord? {
-        try connection.query("SELECT \(runColumns) FROM runs WHERE id = ?", [.integer(id)]).rows.first.map(Self.runRecord)
+        try connection.rows("SELECT \(runColumns) FROM runs WHERE id = ?", [.integer(id)], table: "runs", describe: Self.describeRun)
+            .first.map(Self.runRecord)
     }
 
     /// A run's layer metrics in the order they were stored (the network's layer order).
     public func layerMetrics(runID: Int64) throws -> [LayerMetricRecord] {
-        try connection.query("""
+        try connection.rows("""
             SELECT run_id, layer, channels, images, metric, mean_abs_offdiag, frac_above_threshold, threshold,
                    duplicates, dead, clusters, effective_rank, suggested_ratio
             FROM layer_metrics WHERE run_id = ? ORDER BY rowid
-            """, [.integer(runID)]).rows.map { row in
-            LayerMetricRecord(runID: row[0].int64 ?? 0, layer: row[1].string ?? "", channels: row[2].int ?? 0,
-                              images: row[3].int ?? 0, metric: row[4].string ?? "",
-                              meanAbsOffDiagonal: row[5].double ?? .nan, fractionAboveThreshold: row[6].double ?? .nan,
-                              threshold: row[7].double ?? .nan, duplicates: row[8].int ?? 0, dead: row[9].int ?? 0,
-                              clusters: row[10].int ?? 0, effectiveRank: row[11].double ?? .nan,
-                              suggestedRatio: row[12].double ?? .nan)
+            """, [.integer(runID)], table: "layer_metrics", describe: { row in
+                (try? row.string("layer")).map { "the layer '\($0)' of run \(runID)" }
+            }).map { row in
+            // NaN measurements (a dead layer's rank, for one) are stored as NULL.
+            LayerMetricRecord(runID: try row.int64("run_id"), layer: try row.string("layer"), channels: try row.int("channels"),
+                              images: try row.int("images"), metric: try row.string("metric"),
+                              meanAbsOffDiagonal: try row.doubleOrNaN("mean_abs_offdiag"),
+                              fractionAboveThreshold: try row.doubleOrNaN("frac_above_threshold"),
+                              threshold: try row.doubleOrNaN("threshold"), duplicates: try row.int("duplicates"), dead: try row.int("dead"),
+                              clusters: try row.int("clusters"), effectiveRank: try row.doubleOrNaN("effective_rank"),
+                              suggestedRatio: try row.doubleOrNaN("suggested_ratio"))
         }
     }
 
@@ -355,20 +363,25 @@ extension ExperimentDatabase {
                              [.integer(runID)]).rows.map { ($0[0].string ?? "", $0[1].string ?? "") }
     }
 
-    static func runRecord(_ row: [SQLValue]) -> RunRecord {
-        RunRecord(id: row[0].int64 ?? 0, sweepID: row[1].int64 ?? 0, model: row[2].string ?? "",
-                  variant: row[3].string ?? "", ratio: row[4].double, groups: row[5].int, inChannels: row[6].int ?? 0,
-                  classes: row[7].int ?? 0, inputSize: row[8].int ?? 0, weightsPath: row[9].string,
-                  weightsSHA256: row[10].string, dataset: row[11].string ?? "", images: row[12].int ?? 0,
-                  status: RunStatus(rawValue: row[13].string ?? "") ?? .pending, reason: row[14].string,
-                  params: row[15].int, macs: row[16].int, flops: row[17].int, latencyMS: row[18].double,
-                  batch: row[19].int ?? 0, threads: row[20].int ?? 0, accuracy: row[21].double,
-                  trainEpochs: row[27].int, trainSeconds: row[28].double,
-                  trainSeed: row[29].int64.map { UInt64(bitPattern: $0) },
-                  weightsSource: WeightsSource(rawValue: row[30].string ?? "") ?? .random,
-                  weightsSeed: row[31].int64.map { UInt64(bitPattern: $0) }, storeKey: row[32].string,
-                  checkpointSHA256: row[33].string, startedAt: row[22].string,
-                  finishedAt: row[23].string, toolVersion: row[24].string ?? "", gitCommit: row[25].string,
-                  host: row[26].string)
+    /// A row of runs, by column name. Every run has an id, sweep, configuration, status, batch,
+    /// threads and tool version; the measurements and provenance are NULL until known.
+    static func runRecord(_ row: SQLRow) throws -> RunRecord {
+        RunRecord(id: try row.int64("id"), sweepID: try row.int64("sweep_id"), model: try row.string("model"),
+                  variant: try row.string("variant"), ratio: try row.optionalDouble("ratio"), groups: try row.optionalInt("groups"),
+                  inChannels: try row.int("in_channels"), classes: try row.int("classes"), inputSize: try row.int("input_size"),
+                  weightsPath: try row.optionalString("weights_path"), weightsSHA256: try row.optionalString("weights_sha256"),
+                  dataset: try row.string("dataset"), images: try row.int("images"),
+                  status: try row.oneOf("status", as: RunStatus.self), reason: try row.optionalString("reason"),
+                  params: try row.optionalInt("params"), macs: try row.optionalInt("macs"), flops: try row.optionalInt("flops"),
+                  latencyMS: try row.optionalDouble("latency_ms"), batch: try row.int("batch"), threads: try row.int("threads"),
+                  accuracy: try row.optionalDouble("accuracy"), trainEpochs: try row.optionalInt("train_epochs"),
+                  trainSeconds: try row.optionalDouble("train_seconds"),
+                  trainSeed: try row.optionalInt64("train_seed").map { UInt64(bitPattern: $0) },
+                  weightsSource: try row.oneOf("weights_source", as: WeightsSource.self),
+                  weightsSeed: try row.optionalInt64("weights_seed").map { UInt64(bitPattern: $0) },
+                  storeKey: try row.optionalString("store_key"), checkpointSHA256: try row.optionalString("checkpoint_sha256"),
+                  startedAt: try row.optionalString("started_at"), finishedAt: try row.optionalString("finished_at"),
+                  toolVersion: try row.string("tool_version"), gitCommit: try row.optionalString("git_commit"),
+                  host: try row.optionalString("host"))
     }
 }
