@@ -1,18 +1,6 @@
 import Dispatch
 
 /// Engine-wide settings.
-public enum Engine {
-    /// Sets the number of threads the kernels (oneDNN's OpenMP pool and OpenBLAS) use.
-    public static func setThreads(_ count: Int) {
-        precondition(count >= 1, "thread count must be at least 1, got \(count)")
-        DNNL.setThreads(count)
-        BLAS.setThreads(count)
-    }
-
-    /// The number of threads kernels use now.
-    public static var threads: Int { DNNL.maxThreads }
-}
-
 /// Median-of-runs timing of a whole-network forward pass.
 public enum Stopwatch {
     /// Milliseconds of each timed run of `body`, after `warmup` untimed runs.

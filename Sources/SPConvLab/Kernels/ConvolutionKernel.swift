@@ -107,13 +107,11 @@ final class ConvolutionKernel: @unchecked Sendable {
     /// forbids Winograd (for comparisons); `winograd` takes it wherever oneDNN has it, whatever
     /// the channel count.
     static let algorithm: dnnl_alg_kind_t = {
-        switch getenv("SPCONVLAB_CONV_ALGO").map({ String(cString: $0) }) {
-        case "winograd": return dnnl_convolution_winograd
-        case "direct": return dnnl_convolution_direct
-        case nil, "auto": return dnnl_convolution_auto
-        case let other?:
-            FileHandle.standardError.write(Data("warning: SPCONVLAB_CONV_ALGO='\(other)' (from the environment) is not known; accepted are auto (the default), direct and winograd. Using auto.\n".utf8))
-            return dnnl_convolution_auto
+        // An unknown value runs as auto; Engine.environmentWarnings reports it.
+        switch Engine.convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
+        case .winograd: return dnnl_convolution_winograd
+        case .direct: return dnnl_convolution_direct
+        case .auto: return dnnl_convolution_auto
         }
     }()
 

@@ -26,13 +26,10 @@ final class DNNL: @unchecked Sendable {
         // SPCONVLAB_MAX_ISA=avx2 holds oneDNN and our C kernels to AVX2 (tests use it to run the
         // narrower path).
         ck_select_isa(2)
-        if let limit = getenv("SPCONVLAB_MAX_ISA").map({ String(cString: $0).lowercased() }) {
-            switch limit {
-            case "avx2": dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); ck_select_isa(1)
-            case "sse41": dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); ck_select_isa(0)
-            default:
-                FileHandle.standardError.write(Data("warning: SPCONVLAB_MAX_ISA='\(limit)' (from the environment) is not known; accepted are avx2 and sse41. Using the widest instruction set this CPU has.\n".utf8))
-            }
+        switch Engine.isaLimit(ProcessInfo.processInfo.environment["SPCONVLAB_MAX_ISA"]).limit {
+        case .avx2: dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); ck_select_isa(1)
+        case .sse41: dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); ck_select_isa(0)
+        case .none: break  // an unknown value is reported by Engine.environmentWarnings
         }
         var engine: dnnl_engine_t?
         var stream: dnnl_stream_t?

@@ -8,8 +8,10 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Runs a command body, turning library errors into a message on stderr and exit code 1.
+/// Runs a command body, turning library errors into a message on stderr and exit code 1, after
+/// telling the user which engine switches of the environment it ignores.
 func reportingFailures(_ body: () throws -> Void) throws {
+    for warning in Engine.environmentWarnings() { printError("warning: \(warning)") }
     do {
         try body()
     } catch let error as SPConvLabError {
