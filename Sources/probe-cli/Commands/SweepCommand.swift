@@ -175,15 +175,12 @@ struct SweepCommand: ParsableCommand {
         guard ImageDataset.isDatasetDescription(dataset) else {
             throw ValidationError("--dataset '\(dataset)' is not known; give \(ImageDataset.acceptedForms).")
         }
-        if let shape = ImageDataset.knownShape(dataset) { try checkTrainingShape(shape) }
-    }
-
-    /// Refuses a grid whose networks cannot be trained on the dataset's images.
-    func checkTrainingShape(_ shape: (channels: Int, size: Int, classes: Int)) throws {
-        let size = trainingSpec(defaultSize: shape.size).inputSize, classes = trainingSpec(defaultSize: shape.size).classes
-        guard inChannels == shape.channels, size == shape.size, classes >= shape.classes else {
-            let shown = dataset == "fashion-mnist" ? "Fashion-MNIST" : dataset
-            throw ValidationError("--train-epochs trains on \(shown), whose images have \(shape.channels) channel(s), are \(shape.size)x\(shape.size) and fall into \(shape.classes) classes, but this sweep builds \(model) for \(inChannels) channel(s), \(size)x\(size) inputs and \(classes) classes. Pass --in-channels \(shape.channels), leave --input-size out (it defaults to \(shape.size) when training) or give --input-size \(shape.size), and leave --classes out or give at least \(shape.classes); or drop --train-epochs to measure untrained networks of any shape.")
+        if let shape = ImageDataset.knownShape(dataset), let architecture = Architecture(rawValue: model) {
+            do {
+                try SweepPlan.checkTrainingShape(request(.zoo(architecture), input: ("", ""), threads: 1), shape)
+            } catch let error as FeatureProbeError {
+                throw ValidationError(error.message)
+            }
         }
     }
 
@@ -206,12 +203,19 @@ struct SweepCommand: ParsableCommand {
         return values
     }
 
-    /// The base model spec: --input-size defaults to the training images' size when training
-    /// (`defaultSize`, Fashion-MNIST's 28 unless the dataset says otherwise), else to the model's.
-    func trainingSpec(defaultSize: Int? = nil) -> ModelSpec {
-        let trainingSize = defaultSize ?? ImageDataset.knownShape(dataset)?.size ?? FashionMNIST.imageSize
-        return ModelSpec(Architecture(rawValue: model)!, inputChannels: inChannels, classes: classes,
-                         inputSize: inputSize ?? (trainEpochs != nil ? trainingSize : nil))
+    /// The request these flags make for `subject`, reading `input` (label, path) with `threads`
+    /// per worker.
+    func request(_ subject: SweepRequest.Subject, input: (label: String, path: String), threads: Int) throws -> SweepRequest {
+        var request = SweepRequest(subject: subject, input: input)
+        (request.ratios, request.groups, request.inChannels) = (ratios, groups, inChannels)
+        (request.classes, request.inputSize, request.limit, request.layers) = (classes, inputSize, limit, layers)
+        (request.batch, request.threads, request.weightsDirectory) = (batch, threads, weightsDirectory)
+        if let trainEpochs {
+            request.training = .init(epochs: trainEpochs, seeds: try trainingSeeds(), dataset: dataset, trainLimit: trainLimit,
+                                     testLimit: testLimit, legacySeed: trainSeed)
+        }
+        request.shard = try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
+        return request
     }
 
     /// The data and recipe of a training sweep, read from --dataset.
@@ -222,20 +226,12 @@ struct SweepCommand: ParsableCommand {
             ? (LabelledImages(try FashionMNIST(split: .train, limit: trainLimit)), LabelledImages(try FashionMNIST(split: .test, limit: testLimit)))
             : (LabelledImages(try ImageDataset.load(name, split: .train, limit: trainLimit)),
                LabelledImages(try ImageDataset.load(name, split: .test, limit: testLimit)))
-        try checkTrainingShape((trainSet.channels, trainSet.size, trainSet.classes))
         return SweepTraining(trainSet: trainSet, testSet: testSet,
                              dataset: name, normalization: trainSet.normalization,
                              configuration: TrainingConfiguration(epochs: trainEpochs),
                              store: StoreCommand.StoreOption.store(store),
                              writer: TrainingSidecar.Writer(tool: "probe-cli sweep", version: ToolInfo.version,
                                                             gitCommit: ToolInfo.gitCommit, command: CommandLine.arguments))
-    }
-
-    /// What the default sweep name says about training: ` train=N` and the limits and seed given.
-    var trainingNamePart: String {
-        guard let trainEpochs else { return "" }
-        return " train=\(trainEpochs)" + (trainLimit.map { " train-limit=\($0)" } ?? "")
-            + (testLimit.map { " test-limit=\($0)" } ?? "") + (trainSeed.map { " train-seed=\($0)" } ?? "")
     }
 
     /// The input a sweep uses when --input is absent, as stored (stable across working folders)
@@ -250,14 +246,14 @@ struct SweepCommand: ParsableCommand {
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let threadsPerWorker = threads ?? max(1, cores / jobs)
             Engine.setThreads(threadsPerWorker)
-            let plan = try onnx.map { try onnxPlan($0, threads: threadsPerWorker) } ?? zooPlan(threads: threadsPerWorker)
-            let inputText = plan.inputText
+            let (plan, training) = try onnx.map { (try onnxPlan($0, threads: threadsPerWorker), nil) } ?? zooPlan(threads: threadsPerWorker)
+            let inputText = plan.request.input.path
             var settings = SweepSettings()
             settings.layers = layers
             settings.metrics = metric == "both" ? [.cosine, .pearson] : [SimilarityMetric(rawValue: metric)!]
             settings.threshold = threshold
             settings.batch = batch
-            settings.training = plan.training
+            settings.training = training
             let sweepName = name ?? plan.defaultName
             let configurations = plan.configurations
             let runner = SweepRunner(databasePath: db, sweepName: sweepName,
@@ -312,65 +308,32 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    /// What a sweep runs: its configurations (this shard's), where its images come from, its
-    /// training data, and its name when --name is absent.
-    struct Plan {
-        var configurations: [RunConfiguration]
-        var inputText: String
-        var training: SweepTraining?
-        var defaultName: String
-    }
-
-    /// This shard of --shard (or of the Slurm array task), or the whole grid.
-    func shardChoice() throws -> Shard {
-        try shard.map { try Shard($0) } ?? Shard.fromSlurm(ProcessInfo.processInfo.environment) ?? .whole
-    }
-
-    /// The zoo grid: the vanilla baseline and every (ratio, groups), once per training seed.
-    func zooPlan(threads threadsPerWorker: Int) throws -> Plan {
-        let grid = try SweepGrid(ratios: ratios, groups: groups)
-        let shardChoice = try shardChoice()
-        let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels)
-        // The training data first: its image size is the default input size when training.
-        let training = try sweepTraining()
-        let base = trainingSpec(defaultSize: training?.trainSet.size)
-        try memory.checkInference(try Network(base), batch: batch)
-        let source = try InputSource.make(inputText, spec: base, limit: limit)
-        try Self.checkLayers(layers, base: base, grid: grid)
-        let seedList: [UInt64?] = trainEpochs == nil ? [nil] : try trainingSeeds()
-        let cells = grid.variants.flatMap { variant in seedList.map { (variant, $0) } }
-        let configurations = try cells.enumerated().filter { shardChoice.contains($0.offset) }.map { _, cell in
-            let (variant, seed) = cell
-            let checkpoint = weightsDirectory.map { Self.checkpointPath(in: $0, model: model, variant: variant) }
-                .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            return RunConfiguration(model: model, variant: variant.name, ratio: variant.spconvConfiguration?.ratio,
-                                    groups: variant.spconvConfiguration?.groups, inChannels: inChannels, classes: base.classes,
-                                    inputSize: base.inputSize, weightsPath: checkpoint,
-                                    weightsSHA256: try checkpoint.map(SHA256.hex(ofFile:)), dataset: inputLabel,
-                                    images: source.count, batch: batch, threads: threadsPerWorker, trainEpochs: trainEpochs,
-                                    trainSeed: seed)
+    /// The zoo grid's plan: the training data first (its image size is the default input size
+    /// when training), then the memory check on the base model and the images to probe.
+    func zooPlan(threads: Int) throws -> (SweepPlan, SweepTraining?) {
+        guard let architecture = Architecture(rawValue: model) else {
+            throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
-        // The shard is not part of the default name: shards of one grid are one sweep once merged.
-        return Plan(configurations: configurations, inputText: inputText, training: training,
-                    defaultName: "\(model) ratios=\(ratios) groups=\(groups) input=\(inputLabel) limit=\(limit) layers=\(layers)\(trainingNamePart)")
+        let request = try request(.zoo(architecture), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels),
+                                  threads: threads)
+        let training = try sweepTraining()
+        let shape = training.map { (channels: $0.trainSet.channels, size: $0.trainSet.size, classes: $0.trainSet.classes) }
+        if let shape { try SweepPlan.checkTrainingShape(request, shape) }
+        let base = SweepPlan.baseSpec(request, trainingSize: shape?.size)
+        try memory.checkInference(try Network(base), batch: batch)
+        let source = try InputSource.make(request.input.path, spec: base, limit: limit)
+        return (try SweepPlan(request, trainingShape: shape, imageCount: source.count), training)
     }
 
-    /// The baseline row of the ONNX model at `path`.
-    func onnxPlan(_ path: String, threads threadsPerWorker: Int) throws -> Plan {
+    /// The plan of the ONNX model at `path`: its baseline row.
+    func onnxPlan(_ path: String, threads: Int) throws -> SweepPlan {
         let imported = try ONNXFeatureModel(contentsOf: path)
         try memory.checkInference(imported.model, batch: batch)
-        let spec = imported.inputSpec
-        let (inputLabel, inputText) = input.map { ($0, $0) } ?? Self.defaultInput(inChannels: spec.channels)
-        let source = try InputSource.make(inputText, input: spec, limit: limit)
-        let selection = try LayerSelection(onnx: layers, in: imported.model, featureMapsOnly: true)
-        let shapes = try imported.outputShapes()
-        for path in selection.paths where shapes[path]?.count != 4 {
-            throw FeatureProbeError("--layers '\(layers)' includes '\(path)', whose output is not a feature map [N, C, H, W]; a sweep probes feature maps. Choose convolution nodes (convs) or node names of 4-D outputs.")
-        }
-        let row = try RunConfiguration.onnx(path: path, dataset: inputLabel, images: source.count, batch: batch, threads: threadsPerWorker)
-        let file = URL(fileURLWithPath: path).lastPathComponent
-        return Plan(configurations: try shardChoice().contains(0) ? [row] : [], inputText: inputText, training: nil,
-                    defaultName: "\(file) onnx input=\(inputLabel) limit=\(limit) layers=\(layers)")
+        let request = try request(.onnx(path: path), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: imported.inputSpec.channels),
+                                  threads: threads)
+        let source = try InputSource.make(request.input.path, input: imported.inputSpec, limit: limit)
+        try SweepPlan.checkLayers(layers, onnx: imported)
+        return try SweepPlan(request, imageCount: source.count)
     }
 
     /// A line for a training event of the configuration `current` (`resnet20 spconv 0.5/g2 trained 3 epochs, seed 1`).
@@ -383,34 +346,6 @@ struct SweepCommand: ParsableCommand {
             return String(format: "%@: epoch %d done, train loss %.4f, test accuracy %.2f%%, %.0f images/s",
                           current, e.epoch, e.trainLoss, 100 * e.testAccuracy, e.imagesPerSecond)
         }
-    }
-
-    /// Where a configuration's checkpoint would be in a `--weights-dir` folder.
-    static func checkpointPath(in folder: String, model: String, variant: ModelVariant) -> String {
-        let name = variant.spconvConfiguration.map { "\(model)_spconv_r\(CSVWriter.formatG6($0.ratio))_g\($0.groups)" } ?? "\(model)_vanilla"
-        return URL(fileURLWithPath: folder).appendingPathComponent(name + ".safetensors").path
-    }
-
-    /// Checks the layer list before any work: it must name modules of the baseline or of an SPConv
-    /// configuration, and only modules with feature-map outputs.
-    static func checkLayers(_ layers: String, base: ModelSpec, grid: SweepGrid) throws {
-        var lastError: Error?
-        for variant in [grid.variants.first!, grid.variants.last!] {
-            var spec = base
-            spec.variant = variant
-            guard let network = try? Network(spec) else { continue }
-            do {
-                let selection = try LayerSelection(layers, in: network, featureMapsOnly: true)
-                let shapes = try network.outputShapes()
-                for path in selection.paths where shapes[path]!.count != 4 {
-                    throw FeatureProbeError("--layers '\(layers)' includes '\(path)', whose output is \(shapes[path]!.count)-dimensional; a sweep probes feature maps [N, C, H, W]. Choose convolution, block or pooling layers (for example convs or blocks).")
-                }
-                return
-            } catch {
-                lastError = error
-            }
-        }
-        if let lastError { throw lastError }
     }
 
     /// Starts another process running this same command as a worker.
