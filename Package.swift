@@ -16,11 +16,19 @@ let package = Package(
     ],
     targets: [
         // MARK: - Public API
+        // The engine in layers, each importing only those below it (docs/DESIGN.md):
+        // SPConvCore (tensors, geometry, errors, file bytes) <- SPConvKernels (the only importer of
+        // the C libraries) <- SPConvLab (I/O, ops, layers, models, cost, training, ONNX).
         .target(
             name: "SPConvLab",
-            dependencies: ["CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels",
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["Drawing", "CKernels"]
+            dependencies: ["SPConvCore", "SPConvKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Drawing", "CKernels", "Core", "Kernels"]
+        ),
+        .target(name: "SPConvCore", path: "Sources/SPConvLab/Core"),
+        .target(
+            name: "SPConvKernels",
+            dependencies: ["SPConvCore", "CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels"],
+            path: "Sources/SPConvLab/Kernels"
         ),
         // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).
         .target(name: "Drawing", dependencies: ["CCairo"], path: "Sources/SPConvLab/Drawing"),

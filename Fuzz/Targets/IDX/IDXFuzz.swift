@@ -3,6 +3,7 @@
 //
 // Harness files are the only place outside Sources/SPConvLab/Kernels allowed to hold a raw
 // pointer: libFuzzer hands each input over as one, and it is copied into an array at once.
+@testable import SPConvKernels
 @testable import SPConvLab
 
 /// The most decompressed bytes the gzip checks accept. Inputs are at most 8 KiB (`run.sh`'s

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The cost of one module in a network, per image.
 public struct LayerCost: Sendable, Codable, Equatable {
     /// Dotted PyTorch path of the module (`layer1.0.conv1.gwc`).

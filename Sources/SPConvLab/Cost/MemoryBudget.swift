@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// How much memory a command may plan to use, and what a network at a batch size would need.
 ///

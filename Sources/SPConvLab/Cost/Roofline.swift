@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The time a perfect engine would need for a forward pass on this machine, op by op, and how
 /// far a measured time is from it (issue 14's roofline).
 ///

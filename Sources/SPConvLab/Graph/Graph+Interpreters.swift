@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 extension Graph {
     /// Runs the graph op by op on the float32 reference ops (the twin of every fast path).
     ///

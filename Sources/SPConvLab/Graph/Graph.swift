@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A network as a typed graph of ops: the first step of "Engine v2" (issue 13).
 ///
 /// Each zoo layer writes its graph once (``Layer/build(_:builder:)``); interpreters run it:

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 // Each zoo layer's graph: the ops it runs, in the order `trace` records them, so the graph's cost
 // ledger equals the layer tree's row for row.
 

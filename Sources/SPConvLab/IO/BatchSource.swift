@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A sequence of model inputs that is read batch by batch, so that memory does not grow with the
 /// number of images (10,000 Fashion-MNIST images are never all decoded at once).
 public protocol BatchSource {

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// The Fashion-MNIST dataset (Xiao, Rasul and Vollgraf, 2017): 28 x 28 gray images of clothing
 /// in 10 classes, 60,000 for training and 10,000 for testing.

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Fashion-MNIST images as model inputs, preprocessed batch by batch.
 ///
 /// Each 28 x 28 gray image goes through the documented ``ImagePreprocessor`` steps for the

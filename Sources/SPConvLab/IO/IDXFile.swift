@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// An unsigned-byte array in the IDX format of MNIST and Fashion-MNIST, read from a raw or a
 /// gzip-compressed file.

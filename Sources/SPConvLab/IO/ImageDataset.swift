@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// A labelled image dataset read whole from its distribution files: square 8-bit images of one
 /// size and channel count, a class per image, the class names and the normalisation to use.

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// Reads an image file whatever its format: PNG or JPEG, told apart by their first bytes (not by
 /// the file name), through ``PNGCodec`` or ``JPEGCodec``.

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// One image file, a folder of images, or an ImageFolder tree (one sub-folder per class), as
 /// model inputs decoded batch by batch.

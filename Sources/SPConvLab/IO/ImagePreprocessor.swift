@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// Turns decoded images into the NCHW Float32 input tensor of a model: the documented image
 /// preprocessing of the engine.

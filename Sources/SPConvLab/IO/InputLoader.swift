@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// Loads a model input from a path: a `.npy` float32 NCHW tensor used as is, one PNG file, or a
 /// folder of PNG files (decoded, resized, centre-cropped and normalised by `ImagePreprocessor`).

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// Makes the ``BatchSource`` a textual input description names (a command-line argument).
 public enum InputSource {

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// What a model needs of its inputs, for the batch sources: its name (in messages), its input
 /// channels and square size, and the normalisation its images get unless the user chooses one.
 /// A zoo model's comes from its `ModelSpec`; an imported ONNX model's from its input.

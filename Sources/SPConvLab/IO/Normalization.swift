@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Per-channel normalisation `(x - mean[c]) / std[c]` applied to pixel values already scaled to [0, 1].
 ///
 /// `mean` and `std` hold either one value per model input channel, or a single value that

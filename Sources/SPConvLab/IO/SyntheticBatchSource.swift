@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Seeded standard-normal images, for timing and smoke tests without a dataset.
 ///
 /// Every element is an independent N(0, 1) sample (``SeededGenerator/nextGaussian()``), used as is

@@ -1,6 +1,7 @@
 import CBLAS
+import SPConvCore
 
 /// OpenBLAS settings.
-enum BLAS {
-    static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+package enum BLAS {
+    package static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 }

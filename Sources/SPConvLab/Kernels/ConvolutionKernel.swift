@@ -1,5 +1,6 @@
 import CDNNL
 import Foundation
+import SPConvCore
 
 /// A oneDNN forward convolution for one input shape, with weights packed once into the layout
 /// the primitive prefers.
@@ -11,28 +12,32 @@ import Foundation
 /// 2.6 (only a slow reference one); it runs as a dense convolution with block-diagonal weights.
 /// Optional fused post-operations run on the output before it is stored: `.sum` adds the
 /// tensor passed as `residual` (the destination starts as a copy of it), `.relu` clamps at zero.
-final class ConvolutionKernel: @unchecked Sendable {
-    enum PostOp: Hashable, Sendable {
+package final class ConvolutionKernel: @unchecked Sendable {
+    package enum PostOp: Hashable, Sendable {
         case sum, relu
         /// min(max(x, lower), upper): ONNX's Clip (ReLU6 with 0 and 6).
         case clip(lower: Float, upper: Float)
     }
 
-    struct Key: Hashable, Sendable {
-        var inputShape: [Int]
-        var outputChannels: Int
-        var geometry: Conv2DGeometry
-        var hasBias: Bool
-        var postOps: [PostOp]
+    package struct Key: Hashable, Sendable {
+        package var inputShape: [Int]
+        package var outputChannels: Int
+        package var geometry: Conv2DGeometry
+        package var hasBias: Bool
+        package var postOps: [PostOp]
+
+        package init(inputShape: [Int], outputChannels: Int, geometry: Conv2DGeometry, hasBias: Bool, postOps: [PostOp]) {
+            (self.inputShape, self.outputChannels, self.geometry, self.hasBias, self.postOps) = (inputShape, outputChannels, geometry, hasBias, postOps)
+        }
     }
 
-    let key: Key
-    let outputShape: [Int]
+    package let key: Key
+    package let outputShape: [Int]
     /// The groups the primitive really uses: `key.geometry.groups`, or 1 for the dense fallback.
-    let effectiveGroups: Int
+    package let effectiveGroups: Int
     /// The source layout the primitive reads; inputs in another layout are converted first.
-    let sourceLayout: TensorLayout
-    let block: Int
+    package let sourceLayout: TensorLayout
+    package let block: Int
     private let primitive: DNNLPrimitive
     private let sourceDescriptor: MemoryDescriptor
     private let userWeightDescriptor: MemoryDescriptor
@@ -40,7 +45,7 @@ final class ConvolutionKernel: @unchecked Sendable {
     private let biasDescriptor: MemoryDescriptor?
     private let destinationDescriptor: MemoryDescriptor
 
-    init(_ key: Key) throws {
+    package init(_ key: Key) throws {
         self.key = key
         let (n, _, h, w) = (key.inputShape[0], key.inputShape[1], key.inputShape[2], key.inputShape[3])
         let g = key.geometry
@@ -106,7 +111,7 @@ final class ConvolutionKernel: @unchecked Sendable {
     /// where its heuristic expects it to beat its direct kernel. `SPCONVLAB_CONV_ALGO=direct`
     /// forbids Winograd (for comparisons); `winograd` takes it wherever oneDNN has it, whatever
     /// the channel count.
-    static let algorithm: dnnl_alg_kind_t = {
+    package static let algorithm: dnnl_alg_kind_t = {
         // An unknown value runs as auto; Engine.environmentWarnings reports it.
         switch Engine.convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
         case .winograd: return dnnl_convolution_winograd
@@ -118,18 +123,18 @@ final class ConvolutionKernel: @unchecked Sendable {
     /// Whether a convolution with `inputChannels` is offered Winograd here (oneDNN runs it only for
     /// 3x3 stride 1, and decides itself where it pays): oneDNN 2.6 has
     /// it only for AVX-512, and the engine offers it from `winogradMinimumInputChannels` up.
-    static func mayUseWinograd(inputChannels: Int) -> Bool {
+    package static func mayUseWinograd(inputChannels: Int) -> Bool {
         algorithm != dnnl_convolution_direct && DNNL.shared.channelBlock == 16
             && (algorithm == dnnl_convolution_winograd || inputChannels >= winogradMinimumInputChannels)
     }
 
-    static let winogradMinimumInputChannels = 32
+    package static let winogradMinimumInputChannels = 32
     /// The smallest output height and width offered Winograd (unless `SPCONVLAB_CONV_ALGO=winograd`).
-    static let winogradMinimumOutputExtent = 7
+    package static let winogradMinimumOutputExtent = 7
 
     /// oneDNN's name of the implementation running this convolution (`jit:avx512_core`,
     /// `jit_wino_4x3:avx512_core`, `jit_1x1:avx2`, ...).
-    var implementationName: String { primitive.implementationName }
+    package var implementationName: String { primitive.implementationName }
 
     /// Creates the primitive for a group count, returning it and the PyTorch-order weight layout.
     private static func makePrimitive(_ key: Key, groups: Int, source: MemoryDescriptor, destination: MemoryDescriptor,
@@ -185,7 +190,7 @@ final class ConvolutionKernel: @unchecked Sendable {
     }
 
     /// Reorders PyTorch-layout weights into the primitive's preferred layout (done once per layer).
-    func packWeights(_ weight: Tensor) throws -> [Float] {
+    package func packWeights(_ weight: Tensor) throws -> [Float] {
         let weight = effectiveGroups == key.geometry.groups ? weight : ConvolutionKernel.blockDiagonal(weight, groups: key.geometry.groups)
         let count = packedWeightDescriptor.byteCount / MemoryLayout<Float>.stride
         if packedWeightDescriptor.isEqual(to: userWeightDescriptor) { return weight.scalars }
@@ -203,7 +208,7 @@ final class ConvolutionKernel: @unchecked Sendable {
     }
 
     /// The dense `[C_out, C_in, K, K]` weight equal to a grouped one (zero outside each group's block).
-    static func blockDiagonal(_ weight: Tensor, groups: Int) -> Tensor {
+    package static func blockDiagonal(_ weight: Tensor, groups: Int) -> Tensor {
         let (o, cPerGroup, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         var dense = [Float](repeating: 0, count: o * cPerGroup * groups * kh * kw)
         forEachBlockDiagonalIndex(outputChannels: o, channelsPerGroup: cPerGroup, groups: groups, taps: kh * kw) { g, d in
@@ -214,7 +219,7 @@ final class ConvolutionKernel: @unchecked Sendable {
 
     /// The grouped `[C_out, C_in / groups, K, K]` weight held in the diagonal blocks of a dense one
     /// (the inverse of `blockDiagonal`; a weight gradient computed densely keeps only these).
-    static func diagonalBlocks(_ dense: Tensor, groups: Int) -> Tensor {
+    package static func diagonalBlocks(_ dense: Tensor, groups: Int) -> Tensor {
         let (o, c, kh, kw) = (dense.shape[0], dense.shape[1], dense.shape[2], dense.shape[3])
         var grouped = [Float](repeating: 0, count: o * (c / groups) * kh * kw)
         forEachBlockDiagonalIndex(outputChannels: o, channelsPerGroup: c / groups, groups: groups, taps: kh * kw) { g, d in
@@ -240,7 +245,7 @@ final class ConvolutionKernel: @unchecked Sendable {
     /// Runs the convolution. `residual` must be given exactly when the post-ops include `.sum`.
     /// With a `residual` (the sum post-op), the output is written over the residual's storage
     /// when the caller holds no other reference to it, and over a copy otherwise.
-    func run(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: consuming Tensor? = nil) throws -> Tensor {
+    package func run(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: consuming Tensor? = nil) throws -> Tensor {
         var residual = residual
         return try OpProfiler.measure(profileLabel) {
             try runUnprofiled(input: input, packedWeights: packedWeights, bias: bias, residual: residual.take())
@@ -248,7 +253,7 @@ final class ConvolutionKernel: @unchecked Sendable {
     }
 
     /// `conv 3x3 16->16 s1` (with `g2` when grouped, `dense` when run densified), for profiles.
-    var profileLabel: String {
+    package var profileLabel: String {
         let g = key.geometry
         let groups = g.groups == 1 ? "" : effectiveGroups == g.groups ? " g\(g.groups)" : " g\(g.groups) dense"
         return "conv \(g.kernelSize)x\(g.kernelSize) \(key.inputShape[1])->\(key.outputChannels) s\(g.stride)\(groups)"

@@ -1,5 +1,6 @@
 import CDNNL
 import Foundation
+import SPConvCore
 
 /// The three oneDNN convolutions of a training step for one input shape: forward, the gradient
 /// with respect to the input (backward data) and with respect to the weights and bias (backward
@@ -18,23 +19,27 @@ import Foundation
 /// as a dense convolution with block-diagonal weights, and only the diagonal blocks of the dense
 /// weight gradient are returned (the off-diagonal zeros never move).
 /// Kernels are shared process-wide by shape (`ConvolutionTrainingKernel.cached`).
-final class ConvolutionTrainingKernel: @unchecked Sendable {
-    struct Key: Hashable, Sendable {
-        var inputShape: [Int]
-        var outputChannels: Int
-        var geometry: Conv2DGeometry
-        var hasBias: Bool
+package final class ConvolutionTrainingKernel: @unchecked Sendable {
+    package struct Key: Hashable, Sendable {
+        package var inputShape: [Int]
+        package var outputChannels: Int
+        package var geometry: Conv2DGeometry
+        package var hasBias: Bool
+
+        package init(inputShape: [Int], outputChannels: Int, geometry: Conv2DGeometry, hasBias: Bool) {
+            (self.inputShape, self.outputChannels, self.geometry, self.hasBias) = (inputShape, outputChannels, geometry, hasBias)
+        }
     }
 
     /// What the forward pass keeps for the backward pass: its input in the primitive's layout.
-    struct Saved {
+    package struct Saved {
         fileprivate let source: [Float]
     }
 
-    let key: Key
-    let outputShape: [Int]
+    package let key: Key
+    package let outputShape: [Int]
     /// True when a grouped convolution runs densified (block-diagonal weights).
-    let runsDense: Bool
+    package let runsDense: Bool
     private let forwardPrimitive: DNNLPrimitive
     private let backwardDataPrimitive: DNNLPrimitive
     private let backwardWeightsPrimitive: DNNLPrimitive
@@ -50,7 +55,7 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
     private static let cache = LockedBox<[Key: ConvolutionTrainingKernel]>([:])
 
     /// The kernel for `key`, built on first use.
-    static func cached(_ key: Key) throws -> ConvolutionTrainingKernel {
+    package static func cached(_ key: Key) throws -> ConvolutionTrainingKernel {
         try cache.withLock {
             if let hit = cache.value[key] { return hit }
             let kernel = try ConvolutionTrainingKernel(key)
@@ -109,17 +114,17 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
 
     /// The three primitives for one group count, every layout left to oneDNN.
     private struct Primitives {
-        let forward: DNNLPrimitive
-        let data: DNNLPrimitive
-        let weights: DNNLPrimitive
+        package let forward: DNNLPrimitive
+        package let data: DNNLPrimitive
+        package let weights: DNNLPrimitive
 
-        static func weightDescriptor(_ key: Key, groups: Int, tag: dnnl_format_tag_t?) throws -> MemoryDescriptor {
+        package static func weightDescriptor(_ key: Key, groups: Int, tag: dnnl_format_tag_t?) throws -> MemoryDescriptor {
             let (c, k, o) = (key.inputShape[1], key.geometry.kernelSize, key.outputChannels)
             return groups == 1 ? try MemoryDescriptor([o, c, k, k], tag: tag ?? dnnl_oihw)
                                : try MemoryDescriptor([groups, o / groups, c / groups, k, k], tag: tag ?? dnnl_goihw)
         }
 
-        init(_ key: Key, groups: Int, what: String) throws {
+        package init(_ key: Key, groups: Int, what: String) throws {
             let g = key.geometry
             let (n, h, w) = (key.inputShape[0], key.inputShape[2], key.inputShape[3])
             var src = try MemoryDescriptor(key.inputShape, tag: dnnl_format_tag_any).raw
@@ -189,7 +194,7 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
     /// `y = conv(x, weight) + bias`, and what the backward pass needs. `x` may be row-major or
     /// channel-blocked; `y` is channel-blocked when the primitive writes whole 16-channel blocks,
     /// unless `blockedOutput` is false (then oneDNN's reorder makes it row-major).
-    func forward(_ input: Tensor, weight: Tensor, bias biasTensor: Tensor?, blockedOutput allowsBlocked: Bool = true) throws
+    package func forward(_ input: Tensor, weight: Tensor, bias biasTensor: Tensor?, blockedOutput allowsBlocked: Bool = true) throws
         -> (output: Tensor, saved: Saved) {
         precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape)")
         let source = try primitiveLayout(input, blocked: blockedInput, sourceIn)
@@ -206,7 +211,7 @@ final class ConvolutionTrainingKernel: @unchecked Sendable {
 
     /// `dL/dx`, `dL/dweight` and (with a bias) `dL/dbias` from `dL/dy` (in either layout); `dL/dx`
     /// is channel-blocked when the primitive writes whole 16-channel blocks.
-    func backward(_ gradOutput: Tensor, weight: Tensor, saved: Saved) throws -> (input: Tensor, weight: Tensor, bias: Tensor?) {
+    package func backward(_ gradOutput: Tensor, weight: Tensor, saved: Saved) throws -> (input: Tensor, weight: Tensor, bias: Tensor?) {
         precondition(gradOutput.shape == outputShape, "gradient \(gradOutput.shape) must match output \(outputShape)")
         let gradDestination = try primitiveLayout(gradOutput, blocked: blockedOutput, gradOutputIn)
         let weights = try dataWeightsIn(userWeights(weight))
@@ -275,19 +280,19 @@ private func uninitializedFloats(_ count: Int) -> [Float] {
 }
 
 /// A reorder between two layouts of one tensor, or nothing when they are the same.
-struct LayoutConversion {
-    let from: MemoryDescriptor
-    let to: MemoryDescriptor
+package struct LayoutConversion {
+    package let from: MemoryDescriptor
+    package let to: MemoryDescriptor
     private let reorder: DNNLPrimitive?
 
-    init(_ from: MemoryDescriptor, _ to: MemoryDescriptor) throws {
+    package init(_ from: MemoryDescriptor, _ to: MemoryDescriptor) throws {
         self.from = from
         self.to = to
         reorder = from.isEqual(to: to) ? nil : try DNNLPrimitive(reorderFrom: from, to: to)
     }
 
     /// `data` (in `from`'s layout) in `to`'s layout.
-    func callAsFunction(_ data: [Float]) throws -> [Float] {
+    package func callAsFunction(_ data: [Float]) throws -> [Float] {
         guard let reorder else { return data }
         var converted = uninitializedFloats(to.byteCount / 4)
         try data.withUnsafeBytes { s in

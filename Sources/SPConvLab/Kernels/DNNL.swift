@@ -1,6 +1,7 @@
 import CDNNL
 import CKernels
 import Foundation
+import SPConvCore
 import Synchronization
 
 /// The process-wide oneDNN CPU engine and stream.
@@ -8,15 +9,15 @@ import Synchronization
 /// oneDNN picks its instruction set (AVX-512, AVX2, SSE4.1) at run time from CPUID, so the build
 /// assumes no particular CPU. Debian's oneDNN 2.6 threads with OpenMP; `setThreads` sets
 /// the OpenMP thread count that every later primitive uses.
-final class DNNL: @unchecked Sendable {
-    static let shared = DNNL()
+package final class DNNL: @unchecked Sendable {
+    package static let shared = DNNL()
 
-    let engine: dnnl_engine_t
-    let stream: dnnl_stream_t
+    package let engine: dnnl_engine_t
+    package let stream: dnnl_stream_t
     /// Channel block of the fast path's feature maps: 16 where oneDNN runs AVX-512, else 8.
-    let channelBlock: Int
+    package let channelBlock: Int
     /// oneDNN streams are not re-entrant: executions from several threads are serialised.
-    let executionLock = Mutex<Void>(())
+    package let executionLock = Mutex<Void>(())
 
     private init() {
         // Feature maps are allocated and freed on every layer; keep glibc from returning them to
@@ -44,7 +45,7 @@ final class DNNL: @unchecked Sendable {
     }
 
     /// The instruction set oneDNN dispatches to on this CPU (after any SPCONVLAB_MAX_ISA limit).
-    static var isaName: String {
+    package static var isaName: String {
         _ = shared
         if shared.channelBlock == 16 { return "avx512" }
         let isa = dnnl_get_effective_cpu_isa().rawValue
@@ -52,14 +53,14 @@ final class DNNL: @unchecked Sendable {
     }
 
     /// Sets the number of threads oneDNN (OpenMP) and OpenBLAS use from now on.
-    static func setThreads(_ count: Int) {
+    package static func setThreads(_ count: Int) {
         omp_set_num_threads(Int32(count))
     }
 
-    static var maxThreads: Int { Int(omp_get_max_threads()) }
+    package static var maxThreads: Int { Int(omp_get_max_threads()) }
 
     /// Throws a backend error when a oneDNN call did not succeed.
-    static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
+    package static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
         guard status == dnnl_success else {
             throw SPConvLabError(.backend, "oneDNN refused \(what()) (status \(status.rawValue)); this shape or setting is not supported by the oneDNN build on this machine.")
         }
@@ -67,18 +68,18 @@ final class DNNL: @unchecked Sendable {
 }
 
 /// A oneDNN memory descriptor for a dense tensor.
-struct MemoryDescriptor {
-    var raw = dnnl_memory_desc_t()
+package struct MemoryDescriptor {
+    package var raw = dnnl_memory_desc_t()
 
     /// A plain descriptor with a format tag (`dnnl_nchw`, `dnnl_goihw`, `dnnl_a`, ...) or `dnnl_format_tag_any`.
-    init(_ dims: [Int], tag: dnnl_format_tag_t) throws {
+    package init(_ dims: [Int], tag: dnnl_format_tag_t) throws {
         var d = dims.map(Int64.init)
         let status = withDims(&d) { dnnl_memory_desc_init_by_tag(&raw, Int32(dims.count), $0, dnnl_f32, tag) }
         try DNNL.check(status, "a memory descriptor for dims \(dims)")
     }
 
     /// A descriptor with explicit element strides (used to view a channel slice without a copy).
-    init(_ dims: [Int], strides: [Int]) throws {
+    package init(_ dims: [Int], strides: [Int]) throws {
         var d = dims.map(Int64.init)
         var s = strides.map(Int64.init)
         let status = withDims(&d) { dp in withDims(&s) { sp in
@@ -87,12 +88,12 @@ struct MemoryDescriptor {
         try DNNL.check(status, "a strided memory descriptor for dims \(dims)")
     }
 
-    init(raw: dnnl_memory_desc_t) { self.raw = raw }
+    package init(raw: dnnl_memory_desc_t) { self.raw = raw }
 
     /// Bytes needed to hold a tensor in this layout (including any padding of blocked layouts).
-    var byteCount: Int { withUnsafePointer(to: raw) { dnnl_memory_desc_get_size($0) } }
+    package var byteCount: Int { withUnsafePointer(to: raw) { dnnl_memory_desc_get_size($0) } }
 
-    func isEqual(to other: MemoryDescriptor) -> Bool {
+    package func isEqual(to other: MemoryDescriptor) -> Bool {
         withUnsafePointer(to: raw) { a in withUnsafePointer(to: other.raw) { b in
             dnnl_memory_desc_equal(a, b) != 0
         } }
@@ -107,15 +108,15 @@ private func withDims<R>(_ dims: inout [Int64], _ body: (UnsafePointer<Int64>) -
 }
 
 /// A created oneDNN primitive with its descriptor, executed on caller-owned memory.
-final class DNNLPrimitive: @unchecked Sendable {
-    let descriptor: dnnl_primitive_desc_t
-    let primitive: dnnl_primitive_t
+package final class DNNLPrimitive: @unchecked Sendable {
+    package let descriptor: dnnl_primitive_desc_t
+    package let primitive: dnnl_primitive_t
 
     /// Creates the primitive from an op descriptor (for example a `dnnl_convolution_desc_t`).
     ///
     /// - Parameter hint: the forward primitive a backward one belongs to (oneDNN needs it to
     ///   pick matching layouts and algorithms).
-    init(opDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil,
+    package init(opDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil,
          what: String) throws {
         var pd: dnnl_primitive_desc_t?
         try DNNL.check(dnnl_primitive_desc_create(&pd, opDescriptor, attributes, DNNL.shared.engine, hint?.descriptor), what)
@@ -132,7 +133,7 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// Creates a reorder between two layouts of the same tensor.
-    init(reorderFrom source: MemoryDescriptor, to destination: MemoryDescriptor) throws {
+    package init(reorderFrom source: MemoryDescriptor, to destination: MemoryDescriptor) throws {
         var pd: dnnl_primitive_desc_t?
         var s = source.raw, d = destination.raw
         let engine = DNNL.shared.engine
@@ -145,7 +146,7 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// oneDNN's name of the implementation it chose (`jit:avx512_core`, `gemm:jit`, `ref:any`, ...).
-    var implementationName: String {
+    package var implementationName: String {
         var name: UnsafePointer<CChar>?
         guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
         return String(cString: name)
@@ -157,19 +158,19 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// The layout the primitive chose for one of its arguments (`dnnl_query_weights_md`, ...).
-    func memoryDescriptor(_ query: dnnl_query_t, index: Int32 = 0) -> MemoryDescriptor {
+    package func memoryDescriptor(_ query: dnnl_query_t, index: Int32 = 0) -> MemoryDescriptor {
         MemoryDescriptor(raw: dnnl_primitive_desc_query_md(descriptor, query, index).pointee)
     }
 
     /// One argument of an execution: which slot, its layout, and where its data is.
-    struct Argument {
-        var slot: Int32
-        var descriptor: MemoryDescriptor
-        var pointer: UnsafeMutableRawPointer
+    package struct Argument {
+        package var slot: Int32
+        package var descriptor: MemoryDescriptor
+        package var pointer: UnsafeMutableRawPointer
     }
 
     /// Executes synchronously on the shared stream.
-    func execute(_ arguments: [Argument]) throws {
+    package func execute(_ arguments: [Argument]) throws {
         let engine = DNNL.shared.engine
         var memories: [dnnl_memory_t?] = []
         memories.reserveCapacity(arguments.count)
@@ -193,22 +194,22 @@ final class DNNLPrimitive: @unchecked Sendable {
 }
 
 // DNNL_ARG_* are C macros that Swift does not import; their values from dnnl_types.h.
-enum DNNLArgument {
-    static let src: Int32 = 1
-    static let dst: Int32 = 17
-    static let weights: Int32 = 33
-    static let bias: Int32 = 41
-    static let mean: Int32 = 49
-    static let variance: Int32 = 50
-    static let scale: Int32 = 51
-    static let shift: Int32 = 52
-    static let src1: Int32 = 2
-    static let workspace: Int32 = 64
-    static let scratchpad: Int32 = 80
-    static let diffSource: Int32 = 129
-    static let diffDestination: Int32 = 145
-    static let diffWeights: Int32 = 161
-    static let diffBias: Int32 = 169
-    static let from: Int32 = 1
-    static let to: Int32 = 17
+package enum DNNLArgument {
+    package static let src: Int32 = 1
+    package static let dst: Int32 = 17
+    package static let weights: Int32 = 33
+    package static let bias: Int32 = 41
+    package static let mean: Int32 = 49
+    package static let variance: Int32 = 50
+    package static let scale: Int32 = 51
+    package static let shift: Int32 = 52
+    package static let src1: Int32 = 2
+    package static let workspace: Int32 = 64
+    package static let scratchpad: Int32 = 80
+    package static let diffSource: Int32 = 129
+    package static let diffDestination: Int32 = 145
+    package static let diffWeights: Int32 = 161
+    package static let diffBias: Int32 = 169
+    package static let from: Int32 = 1
+    package static let to: Int32 = 17
 }

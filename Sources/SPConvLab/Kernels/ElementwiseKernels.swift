@@ -1,12 +1,13 @@
 import CBLAS
+import SPConvCore
 
 /// Fast CPU kernels for the memory-bound ops. Each has a twin in `ReferenceOps`.
 ///
 /// These loops are written over raw buffers so the optimiser vectorises them; they are the only
 /// place besides the oneDNN wrappers where unsafe pointers appear.
-enum ElementwiseKernels {
+package enum ElementwiseKernels {
     /// `y[n, c, i] = x[n, c, i] * scale[c] + shift[c]`, optionally followed by ReLU.
-    static func channelAffine(_ input: Tensor, scale: [Float], shift: [Float], relu: Bool) -> Tensor {
+    package static func channelAffine(_ input: Tensor, scale: [Float], shift: [Float], relu: Bool) -> Tensor {
         let (n, c, h, w) = input.nchw
         let plane = h * w
         return Tensor(uninitializedShape: input.shape) { out in
@@ -26,7 +27,7 @@ enum ElementwiseKernels {
         }
     }
 
-    static func relu(_ input: Tensor) -> Tensor {
+    package static func relu(_ input: Tensor) -> Tensor {
         Tensor(uninitializedShape: input.shape) { out in
             input.withUnsafeBufferPointer { x in
                 for i in 0..<x.count { out[i] = max(x[i], 0) }
@@ -35,7 +36,7 @@ enum ElementwiseKernels {
     }
 
     /// Same-shape sum, optionally followed by ReLU.
-    static func add(_ a: Tensor, _ b: Tensor, relu: Bool) -> Tensor {
+    package static func add(_ a: Tensor, _ b: Tensor, relu: Bool) -> Tensor {
         Tensor(uninitializedShape: a.shape) { out in
             a.withUnsafeBufferPointer { x in
                 b.withUnsafeBufferPointer { y in
@@ -50,7 +51,7 @@ enum ElementwiseKernels {
     }
 
     /// `x[n, c, :, :] * s[n, c]` for a per-sample, per-channel factor of shape `[N, C, 1, 1]`.
-    static func multiplyPerChannel(_ input: Tensor, _ factors: Tensor) -> Tensor {
+    package static func multiplyPerChannel(_ input: Tensor, _ factors: Tensor) -> Tensor {
         let (n, c, h, w) = input.nchw
         let plane = h * w
         return Tensor(uninitializedShape: input.shape) { out in
@@ -68,7 +69,7 @@ enum ElementwiseKernels {
     /// Max or average pooling (average counts padding in the divisor, PyTorch's default): the
     /// square, symmetric case of `windowPool` (no window reaches past the padded map, so the
     /// divisor is always k * k).
-    static func pool(_ input: Tensor, kernelSize k: Int, stride: Int, padding: Int, isMax: Bool) -> Tensor {
+    package static func pool(_ input: Tensor, kernelSize k: Int, stride: Int, padding: Int, isMax: Bool) -> Tensor {
         let g = Conv2DGeometry(kernelSize: k, stride: stride, padding: padding)
         return windowPool(input, outH: g.outputExtent(input.shape[2]), outW: g.outputExtent(input.shape[3]), kernel: [k, k],
                           strides: [stride, stride], dilations: [1, 1], pads: [padding, padding, padding, padding],
@@ -76,7 +77,7 @@ enum ElementwiseKernels {
     }
 
     /// `f` on every stored element of `x` (any layout; the result has `x`'s), on all threads.
-    static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+    package static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
         TrainingKernels.makeLike(x) { out in
             let o = out.baseAddress!
             x.withUnsafeBufferPointer { xs in
@@ -92,7 +93,7 @@ enum ElementwiseKernels {
     /// `kernel`, `strides`, `dilations` per axis, pads [top, left, bottom, right]; an average over
     /// the window's in-map elements, or with `countIncludesPad` over the window cut only by the
     /// padded map's edge (ONNX's `count_include_pad`). Planes are split over the threads.
-    static func windowPool(_ input: Tensor, outH: Int, outW: Int, kernel: [Int], strides: [Int], dilations: [Int], pads: [Int],
+    package static func windowPool(_ input: Tensor, outH: Int, outW: Int, kernel: [Int], strides: [Int], dilations: [Int], pads: [Int],
                            isMax: Bool, countIncludesPad: Bool) -> Tensor {
         let (n, c, h, w) = input.nchw
         // Window parameters as locals, so the inner loops index nothing but the maps.
@@ -137,7 +138,7 @@ enum ElementwiseKernels {
     }
 
     /// Mean over each H x W plane: `[N, C, H, W] -> [N, C, 1, 1]`.
-    static func globalAveragePool(_ input: Tensor) -> Tensor {
+    package static func globalAveragePool(_ input: Tensor) -> Tensor {
         let (n, c, h, w) = input.nchw
         let plane = h * w
         return Tensor(uninitializedShape: [n, c, 1, 1]) { out in
@@ -152,7 +153,7 @@ enum ElementwiseKernels {
     }
 
     /// `y = x W^T + b` through BLAS sgemm; x `[N, in]`, W `[out, in]`.
-    static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    package static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let (n, inFeatures, outFeatures) = (input.shape[0], input.shape[1], weight.shape[0])
         return Tensor(uninitializedShape: [n, outFeatures]) { out in
             for b in 0..<n {
@@ -171,7 +172,7 @@ enum ElementwiseKernels {
     /// `alpha * op(A) op(B) + C` through BLAS sgemm: A is `[m, k]` (`[k, m]` with `transA`), B
     /// `[k, n]` (`[n, k]` with `transB`), both row-major; `c` (`m * n` values, or nil for zeros)
     /// is the starting value of the result.
-    static func matrixProduct(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float,
+    package static func matrixProduct(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float,
                               adding c: [Float]?) -> [Float] {
         var result = c ?? [Float](repeating: 0, count: m * n)
         guard m > 0, n > 0, k > 0 else { return result }
@@ -188,7 +189,7 @@ enum ElementwiseKernels {
     }
 
     /// Softmax along `axis` (max-subtracted for stability).
-    static func softmax(_ input: Tensor, axis: Int) -> Tensor {
+    package static func softmax(_ input: Tensor, axis: Int) -> Tensor {
         let outer = input.shape[..<axis].reduce(1, *)
         let extent = input.shape[axis]
         let inner = input.shape[(axis + 1)...].reduce(1, *)
@@ -213,7 +214,7 @@ enum ElementwiseKernels {
     }
 
     /// Copies channels `range` of every sample.
-    static func sliceChannels(_ input: Tensor, _ range: Range<Int>) -> Tensor {
+    package static func sliceChannels(_ input: Tensor, _ range: Range<Int>) -> Tensor {
         let (n, c, h, w) = input.nchw
         let plane = h * w
         return Tensor(uninitializedShape: [n, range.count, h, w]) { out in
@@ -227,7 +228,7 @@ enum ElementwiseKernels {
     }
 
     /// Concatenates along channels.
-    static func concatChannels(_ inputs: [Tensor]) -> Tensor {
+    package static func concatChannels(_ inputs: [Tensor]) -> Tensor {
         let (n, _, h, w) = inputs[0].nchw
         let plane = h * w
         let total = inputs.reduce(0) { $0 + $1.shape[1] }
@@ -249,7 +250,7 @@ enum ElementwiseKernels {
     /// SPConv's parameter-free fusion in one sweep:
     /// `y = w_rep * rep + w_red * red`, `(w_rep, w_red) = softmax(mean(rep), mean(red))` per sample and
     /// channel, then the optional epilogue `relu?(scale[c] * y + shift[c] + residual)`.
-    static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue? = nil) -> Tensor {
+    package static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue? = nil) -> Tensor {
         let (n, c, h, w) = rep.nchw
         let plane = h * w
         let scale = epilogue?.scale, shift = epilogue?.shift

@@ -1,4 +1,5 @@
 import Foundation
+import SPConvCore
 
 /// The compute engine's process-wide settings: its thread count, and the environment switches
 /// it reads once (`SPCONVLAB_MAX_ISA`, `SPCONVLAB_CONV_ALGO`).
@@ -14,10 +15,10 @@ public enum Engine {
     public static var threads: Int { DNNL.maxThreads }
 
     /// The widest instruction set the kernels may use, from `SPCONVLAB_MAX_ISA`.
-    enum ISALimit: Equatable { case none, avx2, sse41 }
+    package enum ISALimit: Equatable { case none, avx2, sse41 }
 
     /// Reads `SPCONVLAB_MAX_ISA` (nil: unset). An unknown value is ignored with a warning.
-    static func isaLimit(_ value: String?) -> (limit: ISALimit, warning: String?) {
+    package static func isaLimit(_ value: String?) -> (limit: ISALimit, warning: String?) {
         switch value?.lowercased() {
         case nil: return (.none, nil)
         case "avx2": return (.avx2, nil)
@@ -29,10 +30,10 @@ public enum Engine {
 
     /// The convolution algorithm besides direct, from `SPCONVLAB_CONV_ALGO` (see
     /// ``ConvolutionKernel``): nil when unset, `auto`, `direct` or `winograd`.
-    enum ConvolutionAlgorithm: String, Equatable { case auto, direct, winograd }
+    package enum ConvolutionAlgorithm: String, Equatable { case auto, direct, winograd }
 
     /// Reads `SPCONVLAB_CONV_ALGO` (nil: unset). An unknown value means `auto`, with a warning.
-    static func convolutionAlgorithm(_ value: String?) -> (algorithm: ConvolutionAlgorithm, warning: String?) {
+    package static func convolutionAlgorithm(_ value: String?) -> (algorithm: ConvolutionAlgorithm, warning: String?) {
         guard let value else { return (.auto, nil) }
         if let known = ConvolutionAlgorithm(rawValue: value) { return (known, nil) }
         return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct and winograd. Using auto.")

@@ -1,4 +1,5 @@
 import CZlib
+import SPConvCore
 
 /// Decompresses gzip data (RFC 1952) in memory through zlib's `inflate`.
 ///
@@ -11,12 +12,12 @@ import CZlib
 ///
 /// Concatenated gzip members (as written by `cat a.gz b.gz`) decompress to the concatenation of
 /// their contents, as `gzip -d` does.
-enum Gzip {
+package enum Gzip {
     /// The two bytes every gzip member starts with.
-    static let magic: [UInt8] = [0x1F, 0x8B]
+    package static let magic: [UInt8] = [0x1F, 0x8B]
 
     /// Returns whether `bytes` starts with the gzip magic bytes.
-    static func hasMagic(_ bytes: [UInt8]) -> Bool {
+    package static func hasMagic(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 2 && bytes[0] == magic[0] && bytes[1] == magic[1]
     }
 
@@ -29,7 +30,7 @@ enum Gzip {
     /// - Returns: The decompressed bytes.
     /// - Throws: ``SPConvLabError`` of kind `invalidInput` when the bytes are not gzip, are
     ///   corrupt or truncated, or decompress to more than `maximumOutput` bytes.
-    static func decompress(_ bytes: [UInt8], source: String, maximumOutput: Int) throws -> [UInt8] {
+    package static func decompress(_ bytes: [UInt8], source: String, maximumOutput: Int) throws -> [UInt8] {
         precondition(maximumOutput >= 0, "the gzip output limit must not be negative, got \(maximumOutput)")
         return try inflate(bytes, source: source, limit: maximumOutput, stopAtLimit: false)
     }
@@ -39,7 +40,7 @@ enum Gzip {
     ///
     /// - Throws: ``SPConvLabError`` of kind `invalidInput` when the bytes are not gzip, or the
     ///   stream is corrupt or truncated before `length` bytes.
-    static func decompressPrefix(_ bytes: [UInt8], source: String, length: Int) throws -> [UInt8] {
+    package static func decompressPrefix(_ bytes: [UInt8], source: String, length: Int) throws -> [UInt8] {
         precondition(length >= 0, "the gzip prefix length must not be negative, got \(length)")
         return try inflate(bytes, source: source, limit: length, stopAtLimit: true)
     }
@@ -153,7 +154,7 @@ enum Gzip {
     /// expands at most 1032:1, so a trailer that lies costs no more than an honest file of the
     /// same length. (The caller's limit alone is not enough: a 35-byte IDX file whose header
     /// claims 1 GiB of data and whose trailer says 1 GiB made this allocate 1 GiB at once.)
-    static func initialCapacity(_ bytes: [UInt8]) -> Int {
+    package static func initialCapacity(_ bytes: [UInt8]) -> Int {
         guard bytes.count >= 18 else { return 4096 }
         let tail = bytes.suffix(4).map(Int.init)
         let size = tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24

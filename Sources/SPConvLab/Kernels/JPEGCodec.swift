@@ -1,5 +1,6 @@
 import CJPEG
 import Foundation
+import SPConvCore
 
 /// Decodes JPEG files to ``Image8`` through libjpeg-turbo's TurboJPEG API.
 ///

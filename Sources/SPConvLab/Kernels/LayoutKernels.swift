@@ -1,13 +1,14 @@
 import CKernels
+import SPConvCore
 
 /// Kernels on oneDNN's channel-blocked layout `nChw{b}c`: `[N][ceil(C/b)][H][W][b]`.
 ///
 /// Element `(n, c, y, x)` lives at `((n * CB + c / b) * H * W + y * W + x) * b + c % b` with
 /// `CB = ceil(C / b)`; the lanes past C in the last block are kept zero, as oneDNN requires.
 /// The hot loops work on whole blocks as SIMD vectors (`SIMD16<Float>` or `SIMD8<Float>`).
-enum LayoutKernels {
+package enum LayoutKernels {
     /// Row-major NCHW -> channel-blocked.
-    static func toBlocked(_ input: Tensor, block b: Int) -> Tensor {
+    package static func toBlocked(_ input: Tensor, block b: Int) -> Tensor {
         let (n, c, h, w) = input.nchw
         let plane = h * w, cb = (c + b - 1) / b
         return Tensor(blockedShape: input.shape, block: b) { out in
@@ -25,12 +26,12 @@ enum LayoutKernels {
     }
 
     /// Channel-blocked -> row-major NCHW.
-    static func toRowMajor(_ input: Tensor, block b: Int) -> Tensor {
+    package static func toRowMajor(_ input: Tensor, block b: Int) -> Tensor {
         sliceToRowMajor(input, 0..<input.shape[1], block: b)
     }
 
     /// Channels `range` of a channel-blocked tensor, as a row-major tensor.
-    static func sliceToRowMajor(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
+    package static func sliceToRowMajor(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cb = (c + b - 1) / b, count = range.count
         let firstBlock = range.lowerBound / b, blocks = (range.upperBound - 1) / b - firstBlock + 1
@@ -58,7 +59,7 @@ enum LayoutKernels {
     }
 
     /// Channels `range` of a channel-blocked tensor, as a new channel-blocked tensor.
-    static func sliceChannels(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
+    package static func sliceChannels(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cbIn = (c + b - 1) / b, count = range.count, cbOut = (count + b - 1) / b
         return Tensor(blockedShape: [n, count, h, w], block: b) { out in
@@ -101,7 +102,7 @@ enum LayoutKernels {
     }
 
     /// Mean of each channel of a channel-blocked tensor, as row-major `[N, C, 1, 1]`.
-    static func globalAveragePool(_ input: Tensor, block b: Int) -> Tensor {
+    package static func globalAveragePool(_ input: Tensor, block b: Int) -> Tensor {
         b == 16 ? globalAveragePool(input, vector: SIMD16<Float>.self) : globalAveragePool(input, vector: SIMD8<Float>.self)
     }
 
@@ -128,7 +129,7 @@ enum LayoutKernels {
 
     /// SPConv's fusion on channel-blocked `rep` and `red` (and `residual`), output channel-blocked;
     /// the same arithmetic as `ElementwiseKernels.softmaxFusion`.
-    static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue?, block b: Int) -> Tensor {
+    package static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue?, block b: Int) -> Tensor {
         let (n, c, h, w) = (rep.shape[0], rep.shape[1], rep.shape[2], rep.shape[3])
         let cb = (c + b - 1) / b
         let residual = epilogue?.residual
@@ -160,7 +161,7 @@ enum LayoutKernels {
     /// channel-blocked maps with `plane` pixels: per lane, the two means, their softmax weights
     /// (times the epilogue's scale), then one sweep `relu?(w_a * a + w_r * r + shift + residual)`
     /// (`ck_fuse_blocks`, built for the widest instruction set this CPU has).
-    static func fuseBlocks(_ items: Range<Int>, channelBlocks cb: Int, plane: Int, representative: UnsafePointer<Float>,
+    package static func fuseBlocks(_ items: Range<Int>, channelBlocks cb: Int, plane: Int, representative: UnsafePointer<Float>,
                            redundant: UnsafePointer<Float>, residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                            lanes: FusionLanes, block b: Int) {
         precondition(b == 8 || b == 16, "fuseBlocks: blocks of \(b) lanes; 8 or 16 are built")
@@ -171,13 +172,13 @@ enum LayoutKernels {
 
 /// The per-lane constants of SPConv's fusion: the epilogue's scale and shift for every lane of every
 /// channel block (1 and 0 without an epilogue; 0 past C so the padding lanes stay zero), and its ReLU.
-struct FusionLanes {
-    let scale: UnsafePointer<Float>
-    let shift: UnsafePointer<Float>
-    let relu: Bool
+package struct FusionLanes {
+    package let scale: UnsafePointer<Float>
+    package let shift: UnsafePointer<Float>
+    package let relu: Bool
 
     /// The scale and shift arrays for `channels` channels in blocks of `block`.
-    static func make(channels c: Int, block b: Int, epilogue: FusionEpilogue?) -> (scale: [Float], shift: [Float]) {
+    package static func make(channels c: Int, block b: Int, epilogue: FusionEpilogue?) -> (scale: [Float], shift: [Float]) {
         let lanes = (c + b - 1) / b * b
         var scale = [Float](repeating: 0, count: lanes), shift = scale
         for ch in 0..<c {

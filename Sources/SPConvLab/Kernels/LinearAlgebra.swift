@@ -1,4 +1,5 @@
 import CBLAS
+import SPConvCore
 
 /// Dense linear algebra for channel statistics: Gram matrices through OpenBLAS, eigenvalues
 /// through LAPACK.
@@ -12,7 +13,7 @@ public enum LinearAlgebra {
     /// batch is first packed into one `C x (N * P)` matrix. (Measured: per-image `ssyrk` beats
     /// packing already at `P = 64`, 0.18 against 0.26 ms for a `[32, 64, 8, 8]` batch; a
     /// `[N, C, 1, 1]` batch would make N rank-1 calls.)
-    static let packingThreshold = 16
+    package static let packingThreshold = 16
 
     /// The channel Gram matrix of a batch: `G[i, j] = sum over n, p of y[n, i, p] * y[n, j, p]`,
     /// with `y = x - shift[c]` (or `x` when `shift` is nil).

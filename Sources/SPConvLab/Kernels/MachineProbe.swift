@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import SPConvCore
 
 /// The limits of this machine a roofline is drawn from, measured rather than taken from a data
 /// sheet: the float32 multiply-add rate the best available GEMM reaches, and the rates at which
@@ -36,9 +37,9 @@ public struct MachineLimits: Sendable, Equatable {
 }
 
 /// The measurements behind ``MachineLimits``.
-enum MachineProbe {
+package enum MachineProbe {
     /// The best GFLOP/s of `repeats` square `sgemm`s of `size` (after one untimed call).
-    static func sgemmRate(size: Int, repeats: Int) -> Double {
+    package static func sgemmRate(size: Int, repeats: Int) -> Double {
         let a = [Float](repeating: 0.5, count: size * size), b = [Float](repeating: 0.25, count: size * size)
         var c = [Float](repeating: 0, count: size * size)
         let n = Int32(size)
@@ -57,7 +58,7 @@ enum MachineProbe {
 
     /// The size of CPU 0's highest-level cache from `/sys/devices/system/cpu/cpu0/cache/index*/`
     /// (`size` such as `32768K`), 0 when it cannot be read.
-    static func lastLevelCacheBytes() -> Int {
+    package static func lastLevelCacheBytes() -> Int {
         var best = (level: 0, bytes: 0)
         for index in 0..<8 {
             let folder = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
@@ -76,7 +77,7 @@ enum MachineProbe {
 
     /// The best GB/s of `repeats` copies of `bytes` into another buffer, on all threads (after
     /// one untimed copy that also faults the pages in).
-    static func copyBandwidth(bytes: Int, repeats: Int) -> Double {
+    package static func copyBandwidth(bytes: Int, repeats: Int) -> Double {
         let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         let destination = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { source.deallocate(); destination.deallocate() }

@@ -1,4 +1,5 @@
 import CKernels
+import SPConvCore
 
 /// A stride-1 convolution on a few channels of a channel-blocked tensor, for training: SPConv's
 /// representative 3x3 and redundant 1x1 when their channels are part of one 16-lane block (8 of
@@ -9,12 +10,12 @@ import CKernels
 /// (CKernels, `narrow_conv.h`) read only the channels used. Images are split over the OpenMP
 /// threads; the weight gradient is summed per thread and then over threads in thread order, so
 /// it depends on the thread count but not on timing.
-enum NarrowConvolution {
+package enum NarrowConvolution {
     /// True when `ck_narrow_conv_*` run this convolution and beat oneDNN: a channel-blocked
     /// input of which at most 8 channels are read, all from one block, stride 1, a 1x1 or a 3x3
     /// with padding 1, output channels whole blocks, and the AVX-512 build (the AVX2 path trains
     /// row-major; the baseline's fused multiply-adds are library calls).
-    static func applies(to input: Tensor, channels: Range<Int>, outputChannels: Int, geometry g: Conv2DGeometry) -> Bool {
+    package static func applies(to input: Tensor, channels: Range<Int>, outputChannels: Int, geometry g: Conv2DGeometry) -> Bool {
         guard input.layout == .channelBlocked(16), input.rank == 4, !channels.isEmpty, channels.count <= 8,
               channels.lowerBound / 16 == (channels.upperBound - 1) / 16, outputChannels % 16 == 0,
               g.stride == 1, g.dilation == 1, g.groups == 1, g.kernelSize == 1 && g.padding == 0 || g.kernelSize == 3 && g.padding == 1
@@ -25,7 +26,7 @@ enum NarrowConvolution {
 
     /// `conv2d(x[:, channels], weight) + bias`, channel-blocked `[N, C_out, H, W]`; `weight` is
     /// `[C_out, channels.count, K, K]`.
-    static func forward(_ x: Tensor, channels: Range<Int>, weight: Tensor, bias: Tensor?) -> Tensor {
+    package static func forward(_ x: Tensor, channels: Range<Int>, weight: Tensor, bias: Tensor?) -> Tensor {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let (oc, ks) = (weight.shape[0], weight.shape[2])
         precondition(weight.shape == [oc, channels.count, ks, ks] && (bias?.shape ?? [oc]) == [oc], "narrow convolution: weight \(weight.shape) for \(channels)")
@@ -48,7 +49,7 @@ enum NarrowConvolution {
 
     /// The gradients of `forward` from `gradOutput` (channel-blocked like its output): the input's
     /// (channel-blocked like `x`, zero outside `channels`), the weight's and, when `hasBias`, the bias's.
-    static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool)
+    package static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool)
         -> (input: Tensor, weight: Tensor, bias: Tensor?) {
         var parameters: (weight: Tensor, bias: Tensor?)?
         let gradInput = Tensor(blockedShape: x.shape, block: 16) { dx in
@@ -61,7 +62,7 @@ enum NarrowConvolution {
     /// `backward`, adding the input's gradient to `inputGradient` (channel-blocked like `x`), whose
     /// channels outside `channels` stay as they are: no zero-filled gradient and no separate add
     /// where another op's gradient for the same input arrived first. Returns the weight's and bias's.
-    static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool,
+    package static func backward(_ gradOutput: Tensor, input x: Tensor, channels: Range<Int>, weight: Tensor, hasBias: Bool,
                          addingInputGradientTo inputGradient: inout Tensor) -> (weight: Tensor, bias: Tensor?) {
         precondition(inputGradient.shape == x.shape && inputGradient.layout == .channelBlocked(16),
                      "narrow convolution: input gradient \(inputGradient.shape) for input \(x.shape)")

@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import SPConvCore
 
 /// Decodes PNG files to ``Image8`` and encodes ``Image8`` back to PNG, through libpng's
 /// simplified API.
@@ -136,12 +137,12 @@ public enum PNGCodec {
 
     /// The largest PNG file that can hold an image within `limits`: 8 bytes per RGBA16 pixel plus
     /// deflate's worst-case growth and room for ancillary chunks.
-    static func maximumFileSize(for limits: Limits) -> Int {
+    package static func maximumFileSize(for limits: Limits) -> Int {
         let raw = limits.maxPixelCount.multipliedReportingOverflow(by: 8)
         return raw.overflow ? Int.max : raw.partialValue + raw.partialValue / 100 + (16 << 20)
     }
 
-    static func check(width: Int, height: Int, against limits: Limits, source: String) throws {
+    package static func check(width: Int, height: Int, against limits: Limits, source: String) throws {
         let pixels = width.multipliedReportingOverflow(by: height)
         guard width <= limits.maxDimension, height <= limits.maxDimension,
               !pixels.overflow, pixels.partialValue <= limits.maxPixelCount else {

@@ -1,4 +1,5 @@
 import CDNNL
+import SPConvCore
 
 /// Splits `0..<count` over the OpenMP threads that oneDNN uses and runs `body` on each part.
 ///
@@ -6,7 +7,7 @@ import CDNNL
 /// loops on that same pool (through libgomp's `GOMP_parallel`) uses the idle core instead of
 /// fighting it. `body` must only write to disjoint places for disjoint ranges. Small counts run
 /// on the calling thread.
-func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+package func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
     _ = DNNL.shared  // chooses the C kernels' instruction set before any of them runs
     let threads = DNNL.maxThreads
@@ -29,6 +30,6 @@ func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -
 }
 
 private struct ParallelTask {
-    let count: Int
-    let body: (Range<Int>) -> Void
+    package let count: Int
+    package let body: (Range<Int>) -> Void
 }

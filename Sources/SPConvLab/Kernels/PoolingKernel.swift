@@ -1,46 +1,47 @@
 import CDNNL
+import SPConvCore
 
 /// A oneDNN max or average pooling on channel-blocked feature maps, for one input shape.
 ///
 /// Any window: kernel, strides and dilations per axis, pads [top, left, bottom, right]. Average
 /// pooling divides by the whole window (`countIncludesPad`, PyTorch's default) or by its in-map
 /// elements (ONNX's default). Floor mode: `H' = (H + top + bottom - (d(K - 1) + 1)) / s + 1`.
-final class PoolingKernel: @unchecked Sendable {
-    struct Key: Hashable, Sendable {
-        var inputShape: [Int]
-        var kernel: [Int]
-        var strides: [Int]
-        var dilations: [Int]
-        var pads: [Int]
-        var isMax: Bool
-        var countIncludesPad: Bool
+package final class PoolingKernel: @unchecked Sendable {
+    package struct Key: Hashable, Sendable {
+        package var inputShape: [Int]
+        package var kernel: [Int]
+        package var strides: [Int]
+        package var dilations: [Int]
+        package var pads: [Int]
+        package var isMax: Bool
+        package var countIncludesPad: Bool
 
         /// The square, symmetric window of the zoo's `MaxPool2d` / `AvgPool2d` (padding counted).
-        init(inputShape: [Int], kernelSize: Int, stride: Int, padding: Int, isMax: Bool) {
+        package init(inputShape: [Int], kernelSize: Int, stride: Int, padding: Int, isMax: Bool) {
             self.init(inputShape: inputShape, kernel: [kernelSize, kernelSize], strides: [stride, stride], dilations: [1, 1],
                       pads: [padding, padding, padding, padding], isMax: isMax, countIncludesPad: true)
         }
 
-        init(inputShape: [Int], kernel: [Int], strides: [Int], dilations: [Int], pads: [Int], isMax: Bool, countIncludesPad: Bool) {
+        package init(inputShape: [Int], kernel: [Int], strides: [Int], dilations: [Int], pads: [Int], isMax: Bool, countIncludesPad: Bool) {
             (self.inputShape, self.kernel, self.strides, self.dilations) = (inputShape, kernel, strides, dilations)
             (self.pads, self.isMax, self.countIncludesPad) = (pads, isMax, countIncludesPad)
         }
 
         /// Output extent along spatial `axis` (0: height, 1: width).
-        func outputExtent(_ axis: Int) -> Int {
+        package func outputExtent(_ axis: Int) -> Int {
             let span = dilations[axis] * (kernel[axis] - 1) + 1
             return (inputShape[axis + 2] + pads[axis] + pads[axis + 2] - span) / strides[axis] + 1
         }
     }
 
-    let outputShape: [Int]
+    package let outputShape: [Int]
     private let block: Int
     private let primitive: DNNLPrimitive
     private let source: MemoryDescriptor
     private let destination: MemoryDescriptor
     private let workspace: MemoryDescriptor
 
-    init(_ key: Key) throws {
+    package init(_ key: Key) throws {
         block = DNNL.shared.channelBlock
         let tag = block == 16 ? dnnl_nChw16c : dnnl_nChw8c
         let s = key.inputShape
@@ -74,7 +75,7 @@ final class PoolingKernel: @unchecked Sendable {
         workspace = primitive.memoryDescriptor(dnnl_query_workspace_md)
     }
 
-    func run(_ input: Tensor) throws -> Tensor {
+    package func run(_ input: Tensor) throws -> Tensor {
         try OpProfiler.measure("pool (oneDNN)") { try runUnprofiled(input) }
     }
 

@@ -1,3 +1,5 @@
+import SPConvCore
+
 /// SPConv's training kernels on oneDNN's `nChw16c` layout, and the weight rearrangements that let
 /// SPConv's convolutions read the whole input instead of copies of its two channel parts.
 ///
@@ -12,7 +14,7 @@ extension TrainingKernels {
     /// means of both inputs (`laneSum`), their softmax, and the weighted sum while the item is in
     /// cache. The weights come back per plane, `[N * C]` indexed `sample * C + channel`, as the
     /// row-major twin's.
-    static func spconvFusionBlocked(_ rep: Tensor, _ red: Tensor) -> (output: Tensor, weightRep: [Float], weightRed: [Float]) {
+    package static func spconvFusionBlocked(_ rep: Tensor, _ red: Tensor) -> (output: Tensor, weightRep: [Float], weightRed: [Float]) {
         precondition(rep.layout == .channelBlocked(16) && red.layout == .channelBlocked(16) && rep.shape == red.shape,
                      "spconvFusionBlocked needs two nChw16c tensors of one shape; got \(rep.shape) and \(red.shape)")
         let (n, c, h, w) = rep.nchw
@@ -57,7 +59,7 @@ extension TrainingKernels {
     /// `spconvFusionBackward` on `nChw16c` tensors (whole blocks): `dy` in either layout, both
     /// gradients blocked. One sweep per (sample, channel block) item: the two per-lane dot
     /// products with `dy`, the softmax's gradient, then both input gradients.
-    static func spconvFusionBackwardBlocked(_ gradOutput: Tensor, _ rep: Tensor, _ red: Tensor, weightRep: [Float], weightRed: [Float])
+    package static func spconvFusionBackwardBlocked(_ gradOutput: Tensor, _ rep: Tensor, _ red: Tensor, weightRep: [Float], weightRed: [Float])
         -> (rep: Tensor, red: Tensor) {
         precondition(rep.layout == .channelBlocked(16) && red.layout == .channelBlocked(16) && rep.shape == red.shape,
                      "spconvFusionBackwardBlocked needs two nChw16c tensors of one shape")
@@ -85,7 +87,7 @@ extension TrainingKernels {
     /// Two new `nChw16c` tensors of `rep`'s shape, filled one item (a sample's 16-channel block)
     /// at a time on all threads: `body(item, dy, rep, red, outRep, outRed)` gets the base pointers
     /// of the three inputs and the two outputs and writes the item's planes of both outputs.
-    static func blockedPairPerItem(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, items: Int,
+    package static func blockedPairPerItem(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, items: Int,
                                    _ body: (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                                             UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> (Tensor, Tensor) {
         var second = Tensor.zeros([0])
@@ -109,7 +111,7 @@ extension TrainingKernels {
 
     /// Per-lane `Σ a * b` over `pixels` consecutive `SIMD16` vectors, four accumulators per lane.
     @inline(__always)
-    static func laneDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
+    package static func laneDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
         let (ra, rb) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
         var (a0, a1, a2, a3) = (SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero, SIMD16<Float>.zero)
         @inline(__always) func product(_ offset: Int) -> SIMD16<Float> {
@@ -133,7 +135,7 @@ extension TrainingKernels {
     /// `wRep * (rep * scale1 + shift1) + wRed * (red * scale2 + shift2)`. Statistics are added in
     /// float64 in sample order, so nothing depends on the thread count. The twin is
     /// `batchNormForward` twice and `spconvFusion`, row-major.
-    static func spconvNormalizedFusionBlocked(_ rep: Tensor, _ red: Tensor, weights: (Tensor, Tensor), biases: (Tensor, Tensor),
+    package static func spconvNormalizedFusionBlocked(_ rep: Tensor, _ red: Tensor, weights: (Tensor, Tensor), biases: (Tensor, Tensor),
                                               epsilon: (Float, Float))
         -> (output: Tensor, statistics: (BatchNormStatistics, BatchNormStatistics), weightRep: [Float], weightRed: [Float]) {
         precondition(rep.layout == .channelBlocked(16) && red.layout == .channelBlocked(16) && rep.shape == red.shape,
@@ -186,7 +188,7 @@ extension TrainingKernels {
     /// from which the fusion's per-plane gradient terms and the batch norms' per-channel sums
     /// follow (added in float64 in sample order); then both input gradients. The twin is
     /// `spconvFusionBackward` then `batchNormBackward` twice, row-major.
-    static func spconvNormalizedFusionBackwardBlocked(_ gradOutput: Tensor, _ rep: Tensor, _ red: Tensor,
+    package static func spconvNormalizedFusionBackwardBlocked(_ gradOutput: Tensor, _ rep: Tensor, _ red: Tensor,
                                                       statistics: (BatchNormStatistics, BatchNormStatistics), weights: (Tensor, Tensor),
                                                       weightRep: [Float], weightRed: [Float])
         -> (rep: Tensor, red: Tensor, weights: (Tensor, Tensor), biases: (Tensor, Tensor)) {
@@ -280,7 +282,7 @@ extension TrainingKernels {
 
     /// Writes `gradient` (either layout) into channels `range` of a zero `nChw16c` `[N, C, H, W]`:
     /// the gradient of a slice whose channels are whole blocks (`unsliceChannels`' blocked twin).
-    static func unsliceChannelsBlocked(_ gradient: Tensor, range: Range<Int>, channels: Int) -> Tensor {
+    package static func unsliceChannelsBlocked(_ gradient: Tensor, range: Range<Int>, channels: Int) -> Tensor {
         let g = gradient.layout == .channelBlocked(16) ? gradient : blocked(gradient.rowMajor(), block: 16)
         let (n, count, h, w) = g.nchw
         precondition(range.lowerBound % 16 == 0 && count % 16 == 0 && channels % 16 == 0 && range.count == count && range.upperBound <= channels,
@@ -308,7 +310,7 @@ extension TrainingKernels {
 
     /// An OIHW weight `[O, R, K, K]` placed at input channels `range` of a zero `[O, channels, K, K]`
     /// one: a convolution of the whole input with it equals one of channels `range` with `weight`.
-    static func embeddingInputChannels(_ weight: Tensor, at range: Range<Int>, channels: Int) -> Tensor {
+    package static func embeddingInputChannels(_ weight: Tensor, at range: Range<Int>, channels: Int) -> Tensor {
         let (o, r, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         precondition(range.count == r && range.upperBound <= channels, "embeddingInputChannels: \(r) channels do not fit \(range) of \(channels)")
         let taps = kh * kw
@@ -321,7 +323,7 @@ extension TrainingKernels {
     }
 
     /// Input channels `range` of an OIHW weight (the inverse of `embeddingInputChannels`).
-    static func inputChannels(_ weight: Tensor, _ range: Range<Int>) -> Tensor {
+    package static func inputChannels(_ weight: Tensor, _ range: Range<Int>) -> Tensor {
         let (o, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let taps = kh * kw
         var scalars = [Float]()
@@ -336,14 +338,14 @@ extension TrainingKernels {
 
     /// The 2x2 weight of a stride-2 convolution equal to `AvgPool2d(2, 2)` followed by the 1x1
     /// convolution `weight` (`[O, C, 1, 1]`): a quarter of it on each tap.
-    static func pooledPointwiseWeight(_ weight: Tensor) -> Tensor {
+    package static func pooledPointwiseWeight(_ weight: Tensor) -> Tensor {
         precondition(weight.shape[2] == 1 && weight.shape[3] == 1, "pooledPointwiseWeight needs a 1x1 weight; got \(weight.shape)")
         return Tensor(shape: [weight.shape[0], weight.shape[1], 2, 2], scalars: weight.scalars.flatMap { v in [Float](repeating: v * 0.25, count: 4) })
     }
 
     /// The gradient of the 1x1 weight from that of `pooledPointwiseWeight`'s: a quarter of the
     /// sum of its four taps.
-    static func pooledPointwiseGradient(_ gradient: Tensor) -> Tensor {
+    package static func pooledPointwiseGradient(_ gradient: Tensor) -> Tensor {
         let s = gradient.scalars
         return Tensor(shape: [gradient.shape[0], gradient.shape[1], 1, 1],
                       scalars: (0..<(s.count / 4)).map { i in (s[4 * i] + s[4 * i + 1] + s[4 * i + 2] + s[4 * i + 3]) * 0.25 })

@@ -14,27 +14,28 @@
 /// thread count. The twin is `batchNormForward` twice, `spconvFusion` and `batchNormForward`
 /// (with its ReLU), and their backwards, row-major (SPConvBlockedTrainingTests).
 import CKernels
+import SPConvCore
 
 extension TrainingKernels {
     /// What `spconvFusionBatchNormBlocked`'s forward leaves for its backward.
-    struct SPConvNormalization {
+    package struct SPConvNormalization {
         /// The inner batch norms' (of `rep` and `red`) and the outer one's statistics.
-        var inner: (BatchNormStatistics, BatchNormStatistics), outer: BatchNormStatistics
+        package var inner: (BatchNormStatistics, BatchNormStatistics), outer: BatchNormStatistics
         /// The fusion's softmax weights per plane, `[N * C]`.
-        var weightRep: [Float], weightRed: [Float]
+        package var weightRep: [Float], weightRed: [Float]
         /// Per plane: the fusion output's factors of the centred inputs (`ka`, `kb`) and its
         /// constant minus the outer mean, `x - meanOut = r' ka + d' kb + offset`.
-        var ka: [Float], kb: [Float], offset: [Double]
+        package var ka: [Float], kb: [Float], offset: [Double]
         /// Per plane `Σ r'`, `Σ d'`, `Σ r'^2`, `Σ d'^2`, `Σ r' d'`, slot after slot (`[5 * N * C]`).
-        var moments: [Double]
+        package var moments: [Double]
         /// Per plane, the output before the ReLU: `rep * ca + red * cb + c0`.
-        var ca: [Float], cb: [Float], c0: [Float]
-        var relu: Bool
+        package var ca: [Float], cb: [Float], c0: [Float]
+        package var relu: Bool
     }
 
     /// `relu?(bnOut(spconvFusion(bn1(rep), bn2(red))))` on two `nChw16c` tensors of one shape
     /// (whole blocks); output in the same layout. `inner` holds bn1's and bn2's parameters.
-    static func spconvFusionBatchNormBlocked(_ rep: Tensor, _ red: Tensor,
+    package static func spconvFusionBatchNormBlocked(_ rep: Tensor, _ red: Tensor,
                                              inner: (weights: (Tensor, Tensor), biases: (Tensor, Tensor), epsilon: (Float, Float)),
                                              outer: (weight: Tensor, bias: Tensor, epsilon: Float), relu: Bool)
         -> (output: Tensor, state: SPConvNormalization) {
@@ -107,7 +108,7 @@ extension TrainingKernels {
 
     /// The gradients of `spconvFusionBatchNormBlocked`: both inputs' (blocked), and the weights and
     /// biases of bn1, bn2 and the outer batch norm. `gradOutput` in either layout.
-    static func spconvFusionBatchNormBackwardBlocked(_ gradOutput: Tensor, _ rep: Tensor, _ red: Tensor, state: SPConvNormalization,
+    package static func spconvFusionBatchNormBackwardBlocked(_ gradOutput: Tensor, _ rep: Tensor, _ red: Tensor, state: SPConvNormalization,
                                                      innerWeights: (Tensor, Tensor), outerWeight: Tensor)
         -> (rep: Tensor, red: Tensor, innerWeights: (Tensor, Tensor), innerBiases: (Tensor, Tensor), outerWeight: Tensor, outerBias: Tensor) {
         let dy = inLayout(of: rep, gradOutput)

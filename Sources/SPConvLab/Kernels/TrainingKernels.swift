@@ -1,22 +1,23 @@
 import CBLAS
 import CKernels
 import Foundation
+import SPConvCore
 
 /// The backward halves (and the training-mode forwards) of the memory-bound ops, on row-major
 /// NCHW tensors. Each is checked against finite differences of a float64 twin in the tests.
 ///
 /// Loops run over whole `H x W` planes or flat chunks split across the engine's threads by
 /// `parallelFor`; every range writes disjoint memory.
-enum TrainingKernels {
+package enum TrainingKernels {
     /// Elements per thread below which a flat loop stays on one thread.
-    static let flatGrain = 32_768
+    package static let flatGrain = 32_768
 
     // MARK: Vector reductions
     // Swift does not reorder a float sum to vectorise it; these keep 16 partial sums.
 
     /// `Σ p[i]`.
     @inline(__always)
-    static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+    package static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
         let raw = UnsafeRawPointer(p)
         var acc = SIMD16<Float>.zero
         var i = 0
@@ -28,7 +29,7 @@ enum TrainingKernels {
 
     /// `Σ a[i] * b[i]`.
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
         let (ra, rb) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
         var acc = SIMD16<Float>.zero
         var i = 0
@@ -43,7 +44,7 @@ enum TrainingKernels {
 
     /// `Σ (p[i] - m)^2`.
     @inline(__always)
-    static func squaredDeviations(_ p: UnsafePointer<Float>, _ count: Int, from m: Float) -> Float {
+    package static func squaredDeviations(_ p: UnsafePointer<Float>, _ count: Int, from m: Float) -> Float {
         let raw = UnsafeRawPointer(p)
         var acc = SIMD16<Float>.zero
         let mv = SIMD16<Float>(repeating: m)
@@ -60,7 +61,7 @@ enum TrainingKernels {
 
     /// `Σ g[i] * (x[i] - m)`.
     @inline(__always)
-    static func centredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, centre m: Float) -> Float {
+    package static func centredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, centre m: Float) -> Float {
         let (rg, rx) = (UnsafeRawPointer(g), UnsafeRawPointer(x))
         var acc = SIMD16<Float>.zero
         let mv = SIMD16<Float>(repeating: m)
@@ -92,13 +93,13 @@ enum TrainingKernels {
     }
 
     /// What training-mode batch norm's forward leaves for its backward and the running statistics.
-    struct BatchNormStatistics {
+    package struct BatchNormStatistics {
         /// The batch mean and biased variance of each channel, accumulated in float64.
-        var mean: [Double], variance: [Double]
+        package var mean: [Double], variance: [Double]
         /// `Float(mean)` and `1 / sqrt(variance + epsilon)` per channel.
-        var meanFloat: [Float], invStd: [Float]
+        package var meanFloat: [Float], invStd: [Float]
         /// The affine map the forward applied: `y = x * scale[c] + shift[c]` before any ReLU.
-        var scale: [Float], shift: [Float]
+        package var scale: [Float], shift: [Float]
     }
 
     /// Training-mode batch norm of `[N, C, H, W]`, optionally followed by ReLU, one channel at a
@@ -106,7 +107,7 @@ enum TrainingKernels {
     /// both accumulated in float64 across planes), then `y = x * scale + shift` with
     /// `scale = invStd * weight`, `shift = bias - mean * scale` (and `max(y, 0)` with `relu`),
     /// while the channel's `N` planes are still in cache.
-    static func batchNormForward(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
+    package static func batchNormForward(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
         -> (output: Tensor, statistics: BatchNormStatistics) {
         let (n, c, h, w) = x.nchw
         let plane = h * w
@@ -153,7 +154,7 @@ enum TrainingKernels {
     /// Work items are (sample, channel block) pairs on all threads; each item's per-channel sums
     /// (float, four accumulators per lane) go to its own slot and are added in float64 in sample
     /// order afterwards, so the result does not depend on the thread count.
-    static func batchNormForwardBlocked(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
+    package static func batchNormForwardBlocked(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, relu: Bool)
         -> (output: Tensor, statistics: BatchNormStatistics) {
         precondition(x.layout == .channelBlocked(16), "batchNormForwardBlocked needs nChw16c")
         let (n, c, h, w) = x.nchw
@@ -180,7 +181,7 @@ enum TrainingKernels {
     ///
     /// Means and variances are accumulated in float64: per sample and block with SIMD16 lanes,
     /// then added over the samples in order, so the result does not depend on the thread count.
-    static func blockedBatchNormStatistics(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
+    package static func blockedBatchNormStatistics(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
         -> (statistics: BatchNormStatistics, sums: [Double]) {
         blockedBatchNormStatistics([(x, weight, bias, epsilon)])[0]
     }
@@ -188,7 +189,7 @@ enum TrainingKernels {
     /// `blockedBatchNormStatistics` of several tensors of one shape (SPConv's two branches), each
     /// with its own batch norm, in two parallel regions in all instead of two per tensor: at batch
     /// 128 on the last stage's 7x7 maps a region is short enough for its start and end to count.
-    static func blockedBatchNormStatistics(_ inputs: [(x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)])
+    package static func blockedBatchNormStatistics(_ inputs: [(x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)])
         -> [(statistics: BatchNormStatistics, sums: [Double])] {
         let xs = inputs.map(\.x)
         precondition(xs.allSatisfy { $0.shape == xs[0].shape && $0.layout == .channelBlocked(16) },
@@ -210,7 +211,7 @@ enum TrainingKernels {
     }
 
     /// A batch norm's statistics and affine map from its channels' batch mean and biased variance.
-    static func batchNormStatistics(mean: [Double], variance: [Double], weight: Tensor, bias: Tensor, epsilon: Float) -> BatchNormStatistics {
+    package static func batchNormStatistics(mean: [Double], variance: [Double], weight: Tensor, bias: Tensor, epsilon: Float) -> BatchNormStatistics {
         let meanFloat = mean.map { Float($0) }
         let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
         let scale = (0..<mean.count).map { invStd[$0] * weight.scalars[$0] }
@@ -219,7 +220,7 @@ enum TrainingKernels {
     }
 
     /// `batchNormBackward` on `nChw16c` tensors (whole blocks); `dy` in either layout, `dx` blocked.
-    static func batchNormBackwardBlocked(_ x: Tensor, gradOutput: Tensor, statistics: BatchNormStatistics,
+    package static func batchNormBackwardBlocked(_ x: Tensor, gradOutput: Tensor, statistics: BatchNormStatistics,
                                          weight: Tensor, relu: Bool) -> (input: Tensor, weight: Tensor, bias: Tensor) {
         let dy = inLayout(of: x, gradOutput)
         let (n, c, h, w) = x.nchw
@@ -275,7 +276,7 @@ enum TrainingKernels {
 
     /// Runs `body` on every (sample, channel block) item of an `nChw16c` tensor on all threads and
     /// returns its 16 lane results per item as float64, indexed `sample * C + channel`.
-    static func perItemLaneSums(_ xs: [Tensor], n: Int, cb: Int, plane: Int,
+    package static func perItemLaneSums(_ xs: [Tensor], n: Int, cb: Int, plane: Int,
                                 _ body: (Int, UnsafePointer<Float>, Int) -> SIMD16<Float>) -> [[Double]] {
         let items = n * cb
         var result = [Double](repeating: 0, count: xs.count * items * 16)
@@ -295,7 +296,7 @@ enum TrainingKernels {
     }
 
     /// Calls `body` with the base address of each tensor's storage, all valid for the call.
-    static func withBasePointers<R>(_ xs: ArraySlice<Tensor>, _ collected: [UnsafePointer<Float>] = [],
+    package static func withBasePointers<R>(_ xs: ArraySlice<Tensor>, _ collected: [UnsafePointer<Float>] = [],
                                     _ body: ([UnsafePointer<Float>]) -> R) -> R {
         guard let first = xs.first else { return body(collected) }
         return first.withUnsafeBufferPointer { withBasePointers(xs.dropFirst(), collected + [$0.baseAddress!], body) }
@@ -305,18 +306,18 @@ enum TrainingKernels {
     /// goes through the generic sequence initializer, one element at a time, which cost about 5%
     /// of an SPConv training step when called per work item.)
     @inline(__always)
-    static func lanes(_ values: [Float], _ at: Int) -> SIMD16<Float> {
+    package static func lanes(_ values: [Float], _ at: Int) -> SIMD16<Float> {
         precondition(at >= 0 && at + 16 <= values.count, "lanes: \(at)..<\(at + 16) is outside \(values.count) values")
         return values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + at).loadUnaligned(as: SIMD16<Float>.self) }
     }
 
     /// Per-channel or per-plane float arrays copied into one allocation, for the C kernels, which
     /// take per-lane parameters by pointer: `at(array, offset)` points at `arrays[array][offset...]`.
-    final class PackedLanes {
+    package final class PackedLanes {
         private let storage: UnsafeMutableBufferPointer<Float>
         private let starts: [Int]
 
-        init(_ arrays: [[Float]]) {
+        package init(_ arrays: [[Float]]) {
             storage = .allocate(capacity: arrays.reduce(0) { $0 + $1.count })
             var starts = [Int](), next = 0
             for array in arrays {
@@ -329,20 +330,20 @@ enum TrainingKernels {
 
         deinit { storage.deallocate() }
 
-        func at(_ array: Int, _ offset: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + starts[array] + offset) }
+        package func at(_ array: Int, _ offset: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + starts[array] + offset) }
     }
 
     /// Per-lane sums of `pixels` consecutive `SIMD16` vectors, four accumulators per lane
     /// (`ck_lane_sum`).
     @inline(__always)
-    static func laneSum(_ p: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
+    package static func laneSum(_ p: UnsafePointer<Float>, _ pixels: Int) -> SIMD16<Float> {
         laneResult { ck_lane_sum(p, pixels, $0) }
     }
 
     /// Per-lane `Σ (v - m)^2` over `pixels` consecutive `SIMD16` vectors, four accumulators per
     /// lane (`ck_lane_squared_deviations`).
     @inline(__always)
-    static func laneSquaredDeviations(_ p: UnsafePointer<Float>, _ pixels: Int, from m: SIMD16<Float>) -> SIMD16<Float> {
+    package static func laneSquaredDeviations(_ p: UnsafePointer<Float>, _ pixels: Int, from m: SIMD16<Float>) -> SIMD16<Float> {
         withUnsafeBytes(of: m) { mean in
             laneResult { ck_lane_squared_deviations(p, pixels, mean.baseAddress!.assumingMemoryBound(to: Float.self), $0) }
         }
@@ -350,7 +351,7 @@ enum TrainingKernels {
 
     /// The 16 floats a C lanes kernel writes through its output pointer, as one vector.
     @inline(__always)
-    static func laneResult(_ body: (UnsafeMutablePointer<Float>) -> Void) -> SIMD16<Float> {
+    package static func laneResult(_ body: (UnsafeMutablePointer<Float>) -> Void) -> SIMD16<Float> {
         var result = SIMD16<Float>.zero
         withUnsafeMutableBytes(of: &result) { body($0.baseAddress!.assumingMemoryBound(to: Float.self)) }
         return result
@@ -358,7 +359,7 @@ enum TrainingKernels {
 
     /// `o[i] = x[i] * scale + shift`, then `max(o[i], 0)` with `relu`.
     @inline(__always)
-    static func affine(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float,
+    package static func affine(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float,
                        relu: Bool) {
         let (rx, ro) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(o))
         let (a, s) = (SIMD16<Float>(repeating: scale), SIMD16<Float>(repeating: shift))
@@ -381,7 +382,7 @@ enum TrainingKernels {
     /// was not positive when `relu` is set, `dβ = Σ dy`, `dγ = Σ dy x̂`,
     /// `dx = γ invStd / M * (M dy - dβ - x̂ dγ)`. One channel at a time on all threads: its sums,
     /// then its `dx` while its planes are still in cache.
-    static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, statistics: BatchNormStatistics,
+    package static func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, statistics: BatchNormStatistics,
                                   weight: Tensor, relu: Bool) -> (input: Tensor, weight: Tensor, bias: Tensor) {
         let (n, c, h, w) = x.nchw
         let plane = h * w
@@ -427,7 +428,7 @@ enum TrainingKernels {
     /// `Σ dy[i]` and `Σ dy[i] * (x[i] - m)`, with `dy[i]` taken as 0 where `x[i] * scale + shift`
     /// is not positive when `relu` is set (the gradient through the ReLU after batch norm).
     /// Each sum keeps 16 partial sums, as `sum` and `centredDot` do.
-    static func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, centre m: Float,
+    package static func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, centre m: Float,
                              relu: Bool, scale: Float, shift: Float) -> (sum: Float, centred: Float) {
         let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)
         var acc = SIMD16<Float>.zero
@@ -454,7 +455,7 @@ enum TrainingKernels {
     }
 
     /// `o[i] = k * (count * dy[i] - gradBias - (x[i] - mean) * invStd * gradWeight)`, `dy` masked as in `gradientSums`.
-    static func batchNormInputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+    package static func batchNormInputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
                                        _ n: Int, mean m: Float, invStd s: Float, k: Float, count: Float,
                                        gradBias gb: Float, gradWeight gw: Float, relu: Bool, scale: Float, shift: Float) {
         let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(o)
@@ -483,7 +484,7 @@ enum TrainingKernels {
 
     /// `max(x, 0)`, or with `residual` `max(x + residual, 0)`, over flat chunks on all threads, in
     /// `x`'s layout (row-major when `x` and `residual` differ).
-    static func relu(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+    package static func relu(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
         if let residual, residual.layout != x.layout { return relu(x.rowMajor(), adding: residual.rowMajor()) }
         return makeLike(x) { out in
             let o = out
@@ -505,7 +506,7 @@ enum TrainingKernels {
     }
 
     /// A tensor of `model`'s shape and layout whose every stored element `initializer` writes.
-    static func makeLike(_ model: Tensor, _ initializer: (inout UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+    package static func makeLike(_ model: Tensor, _ initializer: (inout UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
         switch model.layout {
         case .rowMajor: return Tensor(uninitializedShape: model.shape, initializer: initializer)
         case .channelBlocked(let block): return Tensor(blockedShape: model.shape, block: block, initializer: initializer)
@@ -513,7 +514,7 @@ enum TrainingKernels {
     }
 
     /// `x` in the layout of `model` (row-major or channel-blocked without padding channels).
-    static func inLayout(of model: Tensor, _ x: Tensor) -> Tensor {
+    package static func inLayout(of model: Tensor, _ x: Tensor) -> Tensor {
         switch (model.layout, x.layout) {
         case let (a, b) where a == b: return x
         case (.rowMajor, _): return x.rowMajor()
@@ -522,7 +523,7 @@ enum TrainingKernels {
     }
 
     /// Row-major `[N, C, H, W]` -> `nChw{block}c` with `C` a multiple of `block`, on all threads.
-    static func blocked(_ x: Tensor, block b: Int) -> Tensor {
+    package static func blocked(_ x: Tensor, block b: Int) -> Tensor {
         let (n, c, h, w) = x.nchw
         precondition(c % b == 0, "blocked: \(c) channels are not whole blocks of \(b)")
         let plane = h * w, cb = c / b
@@ -544,17 +545,17 @@ enum TrainingKernels {
 
     /// `o[i] = max(x[i], 0)`, bit for bit `Swift.max(x, 0)` (which gives +0 for -0 and keeps NaN).
     @inline(__always)
-    static func relu(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) { ck_relu(x, o, count) }
+    package static func relu(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) { ck_relu(x, o, count) }
 
     /// `o[i] = max(a[i] + b[i], 0)`.
     @inline(__always)
-    static func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+    package static func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
         ck_add_relu(a, b, o, count)
     }
 
     /// The ReLU gradient from its output: `dx = y > 0 ? dy : 0`, without branches (the signs of a
     /// feature map are a coin toss for the branch predictor), in `y`'s layout.
-    static func reluBackward(output y: Tensor, gradOutput: Tensor) -> Tensor {
+    package static func reluBackward(output y: Tensor, gradOutput: Tensor) -> Tensor {
         let dy = inLayout(of: y, gradOutput)
         return makeLike(y) { out in
             let o = out
@@ -571,14 +572,14 @@ enum TrainingKernels {
 
     /// `o[i] = y[i] > 0 ? g[i] : 0`.
     @inline(__always)
-    static func maskedByPositive(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
+    package static func maskedByPositive(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ count: Int) {
         ck_masked_by_positive(g, y, o, count)
     }
 
     /// `a + b` for equal shapes on all threads, in `a`'s layout (row-major when `b`'s differs).
     /// `a += b` for two tensors of one shape and layout, on all threads; `a`'s storage is
     /// reused when it is uniquely referenced (copy-on-write otherwise).
-    static func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+    package static func addInPlace(_ a: inout Tensor, _ b: Tensor) {
         precondition(a.shape == b.shape && a.layout == b.layout, "addInPlace: \(a.shape) \(a.layout) and \(b.shape) \(b.layout) differ")
         b.withUnsafeBufferPointer { ys in
             a.withUnsafeMutableBufferPointer { xs in
@@ -590,7 +591,7 @@ enum TrainingKernels {
         }
     }
 
-    static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    package static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "add: \(a.shape) and \(b.shape) differ")
         if a.layout != b.layout { return add(a.rowMajor(), b.rowMajor()) }
         return makeLike(a) { out in
@@ -606,7 +607,7 @@ enum TrainingKernels {
     }
 
     /// `y[n, c, :, :] = x[n, c, :, :] * factor[n, c]` on all threads.
-    static func scalePlanes(_ x: Tensor, by factors: Tensor) -> Tensor {
+    package static func scalePlanes(_ x: Tensor, by factors: Tensor) -> Tensor {
         let (n, c, h, w) = x.nchw
         let plane = h * w
         return Tensor(uninitializedShape: x.shape) { out in
@@ -627,7 +628,7 @@ enum TrainingKernels {
     /// SPConv's fusion in one sweep, a plane at a time: with `a = GAP(rep)`, `b = GAP(red)` per
     /// plane and `(wRep, wRed) = softmax(a, b)`, `y = rep * wRep + red * wRed`. Returns the weights
     /// per plane (`[N * C]` each) for the backward pass.
-    static func spconvFusion(_ rep: Tensor, _ red: Tensor) -> (output: Tensor, weightRep: [Float], weightRed: [Float]) {
+    package static func spconvFusion(_ rep: Tensor, _ red: Tensor) -> (output: Tensor, weightRep: [Float], weightRed: [Float]) {
         let (n, c, h, w) = rep.nchw
         let plane = h * w
         var (wa, wb) = ([Float](repeating: 0, count: n * c), [Float](repeating: 0, count: n * c))
@@ -671,7 +672,7 @@ enum TrainingKernels {
     /// `dwRed = Σ dy * red`, through the softmax `da = wRep (dwRep - s)`, `db = wRed (dwRed - s)`
     /// with `s = wRep dwRep + wRed dwRed`, then `drep = dy * wRep + da / (H W)`,
     /// `dred = dy * wRed + db / (H W)` (the pools' share spread over the plane).
-    static func spconvFusionBackward(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, weightRep: [Float], weightRed: [Float])
+    package static func spconvFusionBackward(_ dy: Tensor, _ rep: Tensor, _ red: Tensor, weightRep: [Float], weightRed: [Float])
         -> (rep: Tensor, red: Tensor) {
         let (n, c, h, w) = rep.nchw
         let plane = h * w
@@ -718,7 +719,7 @@ enum TrainingKernels {
     }
 
     /// `Σ_{h,w} a[n, c, h, w] * b[n, c, h, w]` per plane: the factor gradient of `scalePlanes`.
-    static func planeDotProducts(_ a: Tensor, _ b: Tensor) -> [Float] {
+    package static func planeDotProducts(_ a: Tensor, _ b: Tensor) -> [Float] {
         let (n, c, h, w) = a.nchw
         let plane = h * w
         var result = [Float](repeating: 0, count: n * c)
@@ -736,7 +737,7 @@ enum TrainingKernels {
     }
 
     /// Sums each plane: `[N, C, H, W] -> [N * C]`, optionally divided by the plane size (the mean).
-    static func planeSums(_ x: Tensor, mean: Bool) -> [Float] {
+    package static func planeSums(_ x: Tensor, mean: Bool) -> [Float] {
         let (n, c, h, w) = x.nchw
         let plane = h * w
         var result = [Float](repeating: 0, count: n * c)
@@ -755,7 +756,7 @@ enum TrainingKernels {
     }
 
     /// Spreads `value[n, c] / (H * W)` over each plane: the gradient of a global average pool.
-    static func broadcastPlanes(_ values: Tensor, shape: [Int]) -> Tensor {
+    package static func broadcastPlanes(_ values: Tensor, shape: [Int]) -> Tensor {
         let plane = shape[2] * shape[3]
         let scale = 1 / Float(plane)
         return Tensor(uninitializedShape: shape) { out in
@@ -775,7 +776,7 @@ enum TrainingKernels {
 
     /// The gradient of max or average pooling (average counts padding, as the forward does).
     /// Max pooling sends each output's gradient to the first maximum of its window, as PyTorch does.
-    static func poolBackward(input x: Tensor, gradOutput dy: Tensor, kernelSize k: Int, stride: Int, padding: Int,
+    package static func poolBackward(input x: Tensor, gradOutput dy: Tensor, kernelSize k: Int, stride: Int, padding: Int,
                              isMax: Bool) -> Tensor {
         let (n, c, h, w) = x.nchw
         let (ho, wo) = (dy.shape[2], dy.shape[3])
@@ -823,7 +824,7 @@ enum TrainingKernels {
     // MARK: Linear
 
     /// The gradients of `y = x W^T + b`: `dx = dy W`, `dW = dy^T x`, `db = Σ_n dy`.
-    static func linearBackward(input x: Tensor, weight: Tensor, gradOutput dy: Tensor)
+    package static func linearBackward(input x: Tensor, weight: Tensor, gradOutput dy: Tensor)
         -> (input: Tensor, weight: Tensor, bias: Tensor) {
         let (n, inFeatures, outFeatures) = (x.shape[0], x.shape[1], weight.shape[0])
         let gradInput = Tensor(uninitializedShape: x.shape) { out in
@@ -854,7 +855,7 @@ enum TrainingKernels {
     // MARK: Softmax and loss
 
     /// The softmax gradient from its output along `axis`: `dx = y * (dy - Σ_axis dy * y)`.
-    static func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, axis: Int) -> Tensor {
+    package static func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, axis: Int) -> Tensor {
         let outer = y.shape[..<axis].reduce(1, *)
         let extent = y.shape[axis]
         let inner = y.shape[(axis + 1)...].reduce(1, *)
@@ -880,7 +881,7 @@ enum TrainingKernels {
     /// Mean cross-entropy of `[N, K]` logits against class indices, with label smoothing `ε`
     /// (PyTorch's: the target is `(1 - ε) one_hot + ε / K`), and its gradient with respect to the
     /// logits, `(softmax(z) - target) / N`.
-    static func crossEntropy(logits: Tensor, labels: [Int], labelSmoothing epsilon: Float)
+    package static func crossEntropy(logits: Tensor, labels: [Int], labelSmoothing epsilon: Float)
         -> (loss: Double, gradient: Tensor) {
         let (n, k) = (logits.shape[0], logits.shape[1])
         var loss = 0.0
@@ -909,7 +910,7 @@ enum TrainingKernels {
     // MARK: Channels
 
     /// Writes `gradient` into channels `range` of a zero `[N, C, H, W]`: the gradient of a slice.
-    static func unsliceChannels(_ gradient: Tensor, range: Range<Int>, channels: Int) -> Tensor {
+    package static func unsliceChannels(_ gradient: Tensor, range: Range<Int>, channels: Int) -> Tensor {
         let (n, _, h, w) = gradient.nchw
         let plane = h * w
         var full = Tensor.zeros([n, channels, h, w])
@@ -931,7 +932,7 @@ enum TrainingKernels {
     /// taps that see what `pwc` sees: the centre at stride 1; at stride 2, where `pwc` reads a 2x2
     /// average pool of the input, a quarter of it on each of the four taps `[1...2] x [1...2]`
     /// (a stride-2, padding-1 3x3 window's rows and columns `2i - 1 ... 2i + 1` hold the pool's `2i, 2i + 1`).
-    static func representativeWeight(gwc: Tensor, groups: Int, pwc: Tensor, stride: Int) -> Tensor {
+    package static func representativeWeight(gwc: Tensor, groups: Int, pwc: Tensor, stride: Int) -> Tensor {
         var dense = groups == 1 ? gwc : ConvolutionKernel.blockDiagonal(gwc, groups: groups)
         let (o, c) = (dense.shape[0], dense.shape[1])
         precondition(dense.shape[2] == 3 && dense.shape[3] == 3 && pwc.shape == [o, c, 1, 1] && (stride == 1 || stride == 2),
@@ -954,7 +955,7 @@ enum TrainingKernels {
 
     /// Splits the gradient of `representativeWeight`'s dense weight into `gwc`'s (its diagonal
     /// blocks) and `pwc`'s (the centre tap, or at stride 2 a quarter of the sum of the four taps).
-    static func representativeGradients(_ dense: Tensor, groups: Int, stride: Int) -> (gwc: Tensor, pwc: Tensor) {
+    package static func representativeGradients(_ dense: Tensor, groups: Int, stride: Int) -> (gwc: Tensor, pwc: Tensor) {
         let (o, c) = (dense.shape[0], dense.shape[1])
         var pwc = [Float](repeating: 0, count: o * c)
         for i in 0..<(o * c) {
@@ -969,7 +970,7 @@ enum TrainingKernels {
 
     /// One SGD step with momentum and weight decay, PyTorch's `torch.optim.SGD` (dampening 0, not
     /// Nesterov): `d = g + λ p`; `v = d` on the first step, else `v = μ v + d`; `p -= lr v`.
-    static func sgdStep(parameter: inout Tensor, gradient: Tensor, velocity: inout Tensor, isFirstStep: Bool,
+    package static func sgdStep(parameter: inout Tensor, gradient: Tensor, velocity: inout Tensor, isFirstStep: Bool,
                         learningRate: Float, momentum: Float, weightDecay: Float) {
         parameter.withUnsafeMutableBufferPointer { p in
             velocity.withUnsafeMutableBufferPointer { v in

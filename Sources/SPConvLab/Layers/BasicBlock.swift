@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The ResNet BasicBlock (CIFAR ResNets and resnet18): `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`.
 ///
 /// `conv1` (stride s) and `conv2` are 3x3 convolutions or SPConv layers; `downsample` is a 1x1 conv

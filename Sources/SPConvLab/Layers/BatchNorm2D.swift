@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Batch normalisation in inference mode, PyTorch's `nn.BatchNorm2d` in `eval()`.
 ///
 /// `y = (x - running_mean) / sqrt(running_var + eps) * weight + bias` per channel, on

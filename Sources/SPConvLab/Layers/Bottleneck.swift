@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// torchvision's Bottleneck (ResNet v1.5, stride on the 3x3):
 /// `relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x))`, expansion 4.
 ///

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A 2-D convolution, PyTorch's `nn.Conv2d` (square kernel).
 ///
 /// Layout: input `[N, C_in, H, W]`, `weight` `[C_out, C_in / groups, K, K]`, optional `bias`

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A 3x3 convolution slot of a block: PyTorch's plain `Conv2d`, or an `SPConv` in its place.
 public enum ConvUnit {
     case plain(Conv2D)

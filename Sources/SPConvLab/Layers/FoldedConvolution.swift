@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A convolution with the following BatchNorm folded into its weights, for the fast backend.
 ///
 /// `bn(conv(x)) = conv'(x)` with `W'[o] = a[o] * W[o]` and `b'[o] = a[o] * b[o] + shift[o]`,

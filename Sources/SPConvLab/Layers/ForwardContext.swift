@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// State threaded through one forward pass: the backend, the module path being run, and the
 /// module outputs the caller asked to capture.
 ///

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Whether a stored tensor is a trainable parameter or a buffer (BatchNorm running statistics).
 public enum TensorRole: Sendable {
     case parameter

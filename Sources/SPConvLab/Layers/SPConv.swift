@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The split ratio and group count of an SPConv layer.
 public struct SPConvConfiguration: Hashable, Sendable, Codable {
     /// Fraction of input channels in the representative part; `c_rep = floor(C_in * ratio)`.

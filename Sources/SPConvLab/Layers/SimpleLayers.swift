@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// `nn.ReLU`: `max(x, 0)` element-wise, any shape.
 public final class ReLU: Layer {
     public var typeName: String { "ReLU" }

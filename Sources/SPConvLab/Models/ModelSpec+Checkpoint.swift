@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 extension ModelSpec {
     /// The spec as safetensors metadata entries (`architecture`, `variant`, `ratio`, `groups`,

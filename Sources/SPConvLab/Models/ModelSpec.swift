@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The architectures of the model zoo.
 public enum Architecture: String, CaseIterable, Sendable, Codable {
     case resnet20, resnet56, resnet110, vgg16, resnet18, resnet50

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Whether a model uses plain 3x3 convolutions or SPConv in their place.
 public enum ModelVariant: Hashable, Sendable, Codable {
     case vanilla

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 extension Network {
     /// Loads a PyTorch `state_dict` saved as safetensors (F32, F16, BF16 or F64).
     ///

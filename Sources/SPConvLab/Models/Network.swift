@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A built zoo model: its spec, its module tree, and whole-network operations.
 ///
 /// Building validates the whole configuration (every SPConv layer's split and groups, and every

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The ResNet families of the zoo, with PyTorch's module names.
 ///
 /// CIFAR (`resnet20/56/110`): `conv1` 3x3 (C_in -> 16), `bn1`, `relu`, `layer1..3` of n BasicBlocks

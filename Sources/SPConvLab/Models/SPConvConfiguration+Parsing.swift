@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 extension SPConvConfiguration {
     /// Parses a split ratio written as a decimal (`0.25`) or a fraction (`1/4`).

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// CIFAR VGG-16 with BatchNorm, PyTorch's module names.
 ///
 /// `features` is one `nn.Sequential` built from the configuration

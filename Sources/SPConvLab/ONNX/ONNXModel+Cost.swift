@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Shapes and the cost ledger of an ONNX model, under the conventions of docs/COST.md.
 ///
 /// Shapes are inferred node by node from the input's (batch 1 for the ledger); the integer

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The paper's recipe as a dry run on an imported model: what replacing each eligible 3x3
 /// convolution by SPConv would cost.
 extension ONNXModel {

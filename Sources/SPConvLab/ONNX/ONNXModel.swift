@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 import SwiftProtobuf
 
 /// An ONNX model, read with apple/swift-protobuf from the code generated for `onnx.proto`
@@ -329,7 +331,7 @@ public struct ONNXModel: Sendable {
                 guard tensor.rawData.count == count * 4 else {
                     throw fail("claims \(shape) (\(count) float32 values, \(count * 4) bytes) but holds \(tensor.rawData.count) bytes; expected exactly \(count * 4).")
                 }
-                let values = tensor.rawData.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+                let values = StoredFloatFormat.float32.decode([UInt8](tensor.rawData), from: 0, count: count)
                 return .float(shape: shape, values: values)
             }
             guard tensor.floatData.count == count else {
@@ -341,7 +343,10 @@ public struct ONNXModel: Sendable {
                 guard tensor.rawData.count == count * 8 else {
                     throw fail("claims \(shape) (\(count) int64 values, \(count * 8) bytes) but holds \(tensor.rawData.count) bytes; expected exactly \(count * 8).")
                 }
-                let values = tensor.rawData.withUnsafeBytes { raw in (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) } }
+                let bytes = [UInt8](tensor.rawData)
+                let values = (0..<count).map { index in
+                    (0..<8).reduce(Int64(0)) { bits, byte in bits | Int64(bytes[8 * index + byte]) << (8 * byte) }
+                }
                 return .int64(shape: shape, values: values)
             }
             guard tensor.int64Data.count == count else {

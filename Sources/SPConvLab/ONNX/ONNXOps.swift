@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The ONNX ops the zoo's own ops do not cover, on row-major float32 tensors of any rank:
 /// NumPy-broadcast binaries, general pooling (asymmetric pads, dilations, either count of
 /// padding), constant padding, transposes, concatenation, gathers and matrix products. Plain

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// An ONNX model prepared to run on batches of one size.
 ///

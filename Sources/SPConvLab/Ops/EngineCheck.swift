@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The fast backend against the op-by-op reference backend, on this machine and instruction set.
 ///
 /// Three kinds of case, all with seeded random weights and inputs: single convolutions of random

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The engine's tensor operations on NCHW float32 tensors, on their fast kernels.
 ///
 /// Each op has a twin of the same name in `ReferenceOps`. Shapes:

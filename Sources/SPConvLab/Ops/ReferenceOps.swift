@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Plain, obviously correct implementations of every op: the reference twins of the fast kernels.
 ///
 /// They use nothing but array indexing and Double accumulation, follow PyTorch's definitions

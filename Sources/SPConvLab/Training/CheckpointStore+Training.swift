@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 extension CheckpointStore {
     /// What ``train(_:trainSet:testSet:normalization:writer:progress:events:)`` is doing.

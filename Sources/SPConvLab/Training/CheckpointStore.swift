@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// A folder of trained checkpoints, each filed under its ``TrainingIdentity``.
 ///

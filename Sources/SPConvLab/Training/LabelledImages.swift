@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A classification dataset held in memory as 8-bit images: what training reads.
 ///
 /// Images are `channels x size x size` planes of `UInt8`, one after another; `labels` are class

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Training-mode forward passes of the zoo's modules, written with the tape's ops in the order of
 /// PyTorch's `forward` methods.
 

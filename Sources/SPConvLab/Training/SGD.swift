@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Stochastic gradient descent with momentum and weight decay, PyTorch's `torch.optim.SGD`
 /// (dampening 0, not Nesterov), over every parameter of a network (weights, biases, BatchNorm's
 /// affine parameters; not its running statistics).

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// The differentiable ops of the zoo, each recorded with its backward closure.
 ///

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A value recorded on a `Tape`: an index into the tape's values.
 public struct Variable: Hashable, Sendable {
     public let id: Int

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// One finished epoch: what the progress line showed at its end, and the test-set evaluation.
 public struct EpochRecord: Codable, Hashable, Sendable {

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// How the learning rate moves over a run.
 public enum LearningRateSchedule: Hashable, Sendable, Codable {

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// Everything that decides what a training run produces: the network, the data, the recipe and
 /// the seed. Two runs with equal identities give the same weights (bit for bit on one thread);

@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// The JSON written beside a trained checkpoint (`F.json` beside `F.safetensors`): how the weights
 /// were made and how well they did.

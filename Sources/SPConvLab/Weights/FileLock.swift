@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// An exclusive advisory lock on a file (`flock`), held until ``release()`` or the process ends
 /// (a killed process loses its locks, so a crash never leaves a stale lock behind).

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// JSON text helpers shared by every JSON the toolkit writes.
 public enum JSONText {
     /// A JSON string literal for `text`, escaped exactly as serde_json (the safetensors reference

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A parsed JSON value that keeps object keys in file order and numbers as their source text.
 ///
 /// Foundation's `JSONSerialization` loses key order, silently merges duplicate keys and turns

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Reads and writes NumPy `.npy` array files.
 ///
 /// A file is the magic `\x93NUMPY`, a major and minor version byte, a little-endian header length

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The dict literal at the start of a `.npy` file, parsed without evaluating Python.
 ///
 /// Accepts exactly the subset NumPy writes: `{'descr': '<f4', 'fortran_order': False,

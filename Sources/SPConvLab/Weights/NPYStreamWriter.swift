@@ -1,4 +1,6 @@
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 /// Writes a large `.npy` array batch by batch, so a capture of 10,000 images never holds them all.
 ///

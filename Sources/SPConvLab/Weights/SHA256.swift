@@ -74,6 +74,8 @@ public struct SHA256 {
 }
 
 import Foundation
+import SPConvCore
+import SPConvKernels
 
 extension SHA256 {
     /// The SHA-256 of a file, read in chunks.

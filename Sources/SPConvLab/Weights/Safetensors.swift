@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// Reads and writes the safetensors format (https://github.com/huggingface/safetensors).
 ///
 /// A file is an 8-byte little-endian `UInt64` header length `N`, then `N` bytes of UTF-8 JSON,

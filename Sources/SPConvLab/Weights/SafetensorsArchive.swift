@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// The tensors and metadata of one safetensors file, decoded to `Float`.
 ///
 /// Names are the keys of the file's JSON header (for PyTorch checkpoints, the dotted `state_dict`

@@ -1,3 +1,6 @@
+import SPConvCore
+import SPConvKernels
+
 /// A floating-point element encoding found in weight and array files, decoded to `Float`.
 ///
 /// All encodings are little-endian. Conversions are exact where `Float` can represent the value:

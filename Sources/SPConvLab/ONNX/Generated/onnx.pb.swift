@@ -18,6 +18,8 @@
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
+import SPConvCore
+import SPConvKernels
 #else
 import Foundation
 #endif

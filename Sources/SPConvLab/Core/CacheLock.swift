@@ -1,10 +1,12 @@
 import Synchronization
 
 /// A minimal mutual-exclusion lock for caches inside classes.
-final class CacheLock: @unchecked Sendable {
+package final class CacheLock: @unchecked Sendable {
     private let mutex = Mutex<Void>(())
 
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    package init() {}
+
+    package func withLock<R>(_ body: () throws -> R) rethrows -> R {
         try mutex.withLock { _ in try body() }
     }
 }

@@ -30,7 +30,7 @@ public enum OpProfiler {
 
     /// Runs `body`, adding its wall time to `label` while profiling is on.
     @inline(__always)
-    static func measure<R>(_ label: @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
+    package static func measure<R>(_ label: @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
         guard enabled.load(ordering: .relaxed) else { return try body() }
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try body()

@@ -55,7 +55,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Creates a 4-D tensor in the channel-blocked layout with block size `block`.
-    init(blockedShape shape: [Int], block: Int,
+    package init(blockedShape shape: [Int], block: Int,
          initializer: (inout UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         precondition(shape.count == 4, "a channel-blocked tensor is 4-D, got \(shape)")
         let storage = shape[0] * ((shape[1] + block - 1) / block) * block * shape[2] * shape[3]
@@ -68,7 +68,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Wraps `scalars` already in the channel-blocked layout of block size `block`.
-    init(blockedShape shape: [Int], block: Int, scalars: [Float]) {
+    package init(blockedShape shape: [Int], block: Int, scalars: [Float]) {
         precondition(shape.count == 4, "a channel-blocked tensor is 4-D, got \(shape)")
         precondition(scalars.count == shape[0] * ((shape[1] + block - 1) / block) * block * shape[2] * shape[3],
                      "\(scalars.count) elements do not fill a \(shape) tensor blocked by \(block)")

@@ -12,7 +12,7 @@ import Foundation
 /// `SPConvLabError(.io, ...)` naming the path.
 public enum FileBytes {
     /// Bytes read per system call when loading a range.
-    static let chunkSize = 8 << 20
+    package static let chunkSize = 8 << 20
 
     /// An open regular file whose size is known; reads ranges of it.
     public struct Reader {

@@ -1,3 +1,5 @@
+import SPConvCore
+
 extension Tensor {
     /// This tensor in row-major (NCHW) layout; itself when it already is.
     public func rowMajor() -> Tensor {
@@ -8,7 +10,7 @@ extension Tensor {
     }
 
     /// This 4-D tensor in the channel-blocked layout of block size `block`.
-    func channelBlocked(_ block: Int) -> Tensor {
+    package func channelBlocked(_ block: Int) -> Tensor {
         switch layout {
         case .channelBlocked(let b) where b == block: return self
         case .channelBlocked: return LayoutKernels.toBlocked(rowMajor(), block: block)
