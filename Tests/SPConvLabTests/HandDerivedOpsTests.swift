@@ -76,3 +76,18 @@ import Testing
         #expect(Engine.isaLimit("avx3").limit == .none && Engine.convolutionAlgorithm("fast").algorithm == .auto)
     }
 }
+
+/// The one mapping from a stored (variant, ratio, groups) triple to a model variant, shared by
+/// checkpoints' sidecars, run records and the sweep.
+@Suite struct StoredVariantTests {
+    @Test func onlyWellFormedTriplesAreVariants() {
+        #expect(ModelVariant(name: "vanilla", ratio: nil, groups: nil) == .vanilla)
+        #expect(ModelVariant(name: "spconv", ratio: 0.25, groups: 4) == .spconv(SPConvConfiguration(ratio: 0.25, groups: 4)))
+        for (name, ratio, groups) in [("vanilla", 0.5, nil), ("vanilla", nil, 2), ("spconv", nil, 2), ("spconv", 0.5, nil),
+                                      ("spconv", 1.0, 2), ("spconv", 0.0, 2), ("spconv", 0.5, 0), ("onnx", nil, nil), ("Vanilla", nil, nil)]
+            as [(String, Double?, Int?)] {
+            #expect(ModelVariant(name: name, ratio: ratio, groups: groups) == nil, "\(name) \(String(describing: ratio)) \(String(describing: groups))")
+        }
+        #expect(ModelVariant.spconv(SPConvConfiguration(ratio: 0.5, groups: 2)).name == "spconv" && ModelVariant.vanilla.kind == .vanilla)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SPConvLab
 
 /// The paragraph a report opens with: what a trained grid shows about the paper's claim
 /// (SPConv keeps the accuracy of vanilla convolution at a fraction of its parameters and MACs),
@@ -15,10 +16,10 @@ public enum GridFindings {
             "\(r.representative.sweepID)|\(r.representative.model)|\(r.representative.trainEpochs ?? 0)|\(r.representative.dataset)|\(r.representative.inputSize)"
         })
         guard grids.count == 1 else { return nil }
-        guard let vanilla = trained.first(where: { $0.representative.variant == "vanilla" }),
+        guard let vanilla = trained.first(where: { $0.representative.variant == ModelVariant.Kind.vanilla.rawValue }),
               let baseAccuracy = vanilla.accuracy, let baseParams = vanilla.representative.params,
               let baseMACs = vanilla.representative.macs, baseParams > 0, baseMACs > 0 else { return nil }
-        let spconv = trained.filter { $0.representative.variant == "spconv" && $0.representative.params != nil && $0.representative.macs != nil }
+        let spconv = trained.filter { $0.representative.variant == ModelVariant.Kind.spconv.rawValue && $0.representative.params != nil && $0.representative.macs != nil }
         guard !spconv.isEmpty else { return nil }
 
         func name(_ s: ConfigurationSummary) -> String {

@@ -46,14 +46,14 @@ extension SweepReport {
 
     /// The series key of a configuration in the cost charts: vanilla, or its group count.
     static func costSeriesName(_ run: RunRecord, labels: RunLabels) -> String {
-        run.variant == "vanilla" ? labels.vanilla(model: run.model, source: run.weightsSource)
+        run.variant == ModelVariant.Kind.vanilla.rawValue ? labels.vanilla(model: run.model, source: run.weightsSource)
             : run.groups.map { labels.groups($0, model: run.model, source: run.weightsSource) } ?? labels.configuration(run)
     }
 
     /// Configurations in the order the cost charts list them: vanilla first, then by model and groups.
     static func costOrder(_ summaries: [ConfigurationSummary]) -> [ConfigurationSummary] {
-        summaries.filter { $0.representative.variant == "vanilla" }
-            + summaries.filter { $0.representative.variant != "vanilla" }
+        summaries.filter { $0.representative.variant == ModelVariant.Kind.vanilla.rawValue }
+            + summaries.filter { $0.representative.variant != ModelVariant.Kind.vanilla.rawValue }
                 .sorted { ($0.representative.model, $0.representative.groups ?? 0) < ($1.representative.model, $1.representative.groups ?? 0) }
     }
 
@@ -90,7 +90,7 @@ extension SweepReport {
         var referenceNames = Set<String>()
         for run in runs {
             guard let y = value(run) else { continue }
-            if run.variant == "vanilla" {
+            if run.variant == ModelVariant.Kind.vanilla.rawValue {
                 let name = labels.vanilla(model: run.model, source: run.weightsSource)
                 if referenceNames.insert(name).inserted { references.append(Chart.Reference(name: name, y: y)) }
             } else if let ratio = run.ratio, let groups = run.groups {
@@ -131,7 +131,7 @@ extension SweepReport {
             return ReportChart(name: name, caption: "Mean channel redundancy per layer\(panel).",
                                content: .absent(note: "No layer metrics recorded: run the sweep with similarity capture to see redundancy per layer."))
         }
-        let ordered = summaries.filter { $0.representative.variant == "vanilla" } + summaries.filter { $0.representative.variant != "vanilla" }
+        let ordered = summaries.filter { $0.representative.variant == ModelVariant.Kind.vanilla.rawValue } + summaries.filter { $0.representative.variant != ModelVariant.Kind.vanilla.rawValue }
         let withLayers = ordered.filter { !($0.layerRedundancy[metric] ?? []).isEmpty }
         let categories = mergedLayerOrder(withLayers.map { $0.layerRedundancy[metric]!.map(\.layer) })
         let index = Dictionary(categories.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })

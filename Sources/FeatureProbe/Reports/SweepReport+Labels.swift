@@ -1,3 +1,5 @@
+import SPConvLab
+
 extension SweepReport {
     /// How runs are named in legends, captions and headings.
     struct RunLabels {
@@ -22,7 +24,7 @@ extension SweepReport {
         /// "vanilla", "r=0.25 g=2" (or the variant name), after the model when there are several.
         func configuration(_ run: RunRecord) -> String {
             let base: String
-            if run.variant == "vanilla" {
+            if run.variant == ModelVariant.Kind.vanilla.rawValue {
                 base = "vanilla"
             } else if let ratio = run.ratio, let groups = run.groups {
                 base = "r=\(CSVWriter.formatG6(ratio)) g=\(groups)"
@@ -41,7 +43,7 @@ extension SweepReport {
         func long(_ id: Int64) -> String {
             guard let run = runsByID[id] else { return "run \(id)" }
             var text = "\(run.model) \(run.variant)"
-            if run.variant != "vanilla", let ratio = run.ratio, let groups = run.groups {
+            if run.variant != ModelVariant.Kind.vanilla.rawValue, let ratio = run.ratio, let groups = run.groups {
                 text += " r=\(CSVWriter.formatG6(ratio)) g=\(groups)"
             }
             if let seed = run.trainSeed { text += " seed \(seed)" }

@@ -194,14 +194,9 @@ extension RunConfiguration {
         guard let architecture = Architecture(rawValue: model) else {
             throw FeatureProbeError("The stored model '\(model)' is not in this build's zoo (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))).")
         }
-        let spconv: ModelVariant? = switch (variant, ratio, groups) {
-        case ("vanilla", nil, nil): .vanilla
-        case ("spconv", let r?, let g?): .spconv(SPConvConfiguration(ratio: r, groups: g))
-        default: nil
+        guard let modelVariant = ModelVariant(name: variant, ratio: ratio, groups: groups) else {
+            throw FeatureProbeError("The stored variant '\(variant)' with ratio \(ratio.map { "\($0)" } ?? "none") and groups \(groups.map(String.init) ?? "none") is not a valid configuration; vanilla has neither, spconv has a ratio in (0, 1) and groups >= 1.")
         }
-        guard let spconv else {
-            throw FeatureProbeError("The stored variant '\(variant)' with ratio \(ratio.map { "\($0)" } ?? "none") and groups \(groups.map(String.init) ?? "none") is not a valid configuration; vanilla has neither, spconv has both.")
-        }
-        return ModelSpec(architecture, variant: spconv, inputChannels: inChannels, classes: classes, inputSize: inputSize)
+        return ModelSpec(architecture, variant: modelVariant, inputChannels: inChannels, classes: classes, inputSize: inputSize)
     }
 }

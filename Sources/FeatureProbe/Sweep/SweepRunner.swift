@@ -133,7 +133,7 @@ public struct SweepRunner {
     /// A short name for progress lines: `resnet20 vanilla`, `resnet20 spconv 0.25/g4`, and
     /// ` trained 3 epochs` after it when the configuration trains.
     public static func describe(_ c: RunConfiguration) -> String {
-        let name = c.variant == "spconv" ? "\(c.model) spconv \(CSVWriter.formatG6(c.ratio ?? 0))/g\(c.groups ?? 0)" : "\(c.model) \(c.variant)"
+        let name = c.variant == ModelVariant.Kind.spconv.rawValue ? "\(c.model) spconv \(CSVWriter.formatG6(c.ratio ?? 0))/g\(c.groups ?? 0)" : "\(c.model) \(c.variant)"
         return name + (c.trainEpochs.map { " trained \($0) epoch\($0 == 1 ? "" : "s"), seed \(c.trainSeed ?? 0)" } ?? "")
     }
 }

@@ -134,11 +134,8 @@ public struct TrainingSidecar: Codable, Sendable, Equatable {
         guard let architecture = Architecture(rawValue: model) else {
             throw fail("model '\(model)', which is not in the zoo (\(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        let variant: ModelVariant
-        switch (self.variant, ratio, groups) {
-        case ("vanilla", nil, nil): variant = .vanilla
-        case ("spconv", let r?, let g?) where r > 0 && r < 1 && g >= 1: variant = .spconv(SPConvConfiguration(ratio: r, groups: g))
-        default: throw fail("variant '\(self.variant)' with ratio \(ratio.map { "\($0)" } ?? "none") and groups \(groups.map(String.init) ?? "none") (vanilla has neither; spconv has a ratio in (0, 1) and groups >= 1)")
+        guard let variant = ModelVariant(name: self.variant, ratio: ratio, groups: groups) else {
+            throw fail("variant '\(self.variant)' with ratio \(ratio.map { "\($0)" } ?? "none") and groups \(groups.map(String.init) ?? "none") (vanilla has neither; spconv has a ratio in (0, 1) and groups >= 1)")
         }
         guard let schedule = LearningRateSchedule(parsing: schedule) else { throw fail("schedule '\(self.schedule)'") }
         var recipe = TrainingConfiguration(epochs: epochs)

@@ -24,7 +24,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("against-onnx"), help: ArgumentHelp("An ONNX model as the second network (instead of the first's architecture with the --against-* flags).", valueName: "file"))
     var againstOnnx: String?
     @Option(name: .customLong("against-variant"), help: "Variant of the second network: vanilla or spconv.")
-    var againstVariant: String = "spconv"
+    var againstVariant: ModelVariant.Kind = .spconv
     @Option(name: .customLong("against-ratio"), help: "SPConv ratio of the second network.")
     var againstRatio: String = "1/2"
     @Option(name: .customLong("against-groups"), help: "SPConv groups of the second network.")
@@ -46,9 +46,6 @@ struct CompareCommand: ParsableCommand {
         if onnx != nil && againstOnnx == nil {
             throw ValidationError("--onnx '\(onnx!)' is the first network; give the second with --against-onnx FILE (the --against-variant flags build zoo networks only).")
         }
-        guard ["vanilla", "spconv"].contains(againstVariant) else {
-            throw ValidationError("--against-variant '\(againstVariant)' is not known; choose vanilla or spconv.")
-        }
         do { _ = try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio") } catch let error as SPConvLabError {
             throw ValidationError(error.message)
         }
@@ -66,10 +63,11 @@ struct CompareCommand: ParsableCommand {
                 (second, layersB) = (imported, try LayerSelection(onnx: againstLayers ?? layers, in: imported.model))
             } else {
                 var spec = try model.spec()
-                spec.variant = againstVariant == "spconv"
-                    ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio"),
-                                                  groups: againstGroups))
-                    : .vanilla
+                spec.variant = switch againstVariant {
+                case .spconv: .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio"),
+                                                          groups: againstGroups))
+                case .vanilla: .vanilla
+                }
                 let network = try Network(spec)
                 if let againstWeights { try network.loadWeights(contentsOf: againstWeights) }
                 try inputs.memory.checkInference(network, batch: inputs.batch)

@@ -49,7 +49,7 @@ struct SweepCommand: ParsableCommand {
         """)
 
     @Option(name: .customLong("model"), help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (or --onnx).", valueName: "name"))
-    var modelFlag: String?
+    var modelFlag: Architecture?
     @Option(name: .customLong("onnx"), help: ArgumentHelp("An ONNX model whose baseline row to store instead of a zoo grid (see the discussion).", valueName: "file"))
     var onnx: String?
     @Option(name: .customLong("ratios"), help: "Split ratios: decimals, fractions and ranges, comma-separated (1/8,1/4,1/2 or 0.1:0.9:0.1; default 1/4,1/2,3/4).")
@@ -115,7 +115,6 @@ struct SweepCommand: ParsableCommand {
     var releaseRunning = false
     @Flag(help: .hidden) var worker = false
 
-    var model: String { modelFlag ?? "" }
     var ratios: String { ratiosFlag ?? "1/4,1/2,3/4" }
     var groups: String { groupsFlag ?? "2" }
     var inChannels: Int { inChannelsFlag ?? 3 }
@@ -131,9 +130,6 @@ struct SweepCommand: ParsableCommand {
             }
         } else if modelFlag == nil {
             throw ValidationError("missing --model (a zoo architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or --onnx FILE (any CNN saved as ONNX).")
-        }
-        guard onnx != nil || Architecture(rawValue: model) != nil else {
-            throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         do {
             _ = try SweepGrid(ratios: ratios, groups: groups)
@@ -175,7 +171,7 @@ struct SweepCommand: ParsableCommand {
         guard ImageDataset.isDatasetDescription(dataset) else {
             throw ValidationError("--dataset '\(dataset)' is not known; give \(ImageDataset.acceptedForms).")
         }
-        if let shape = ImageDataset.knownShape(dataset), let architecture = Architecture(rawValue: model) {
+        if let shape = ImageDataset.knownShape(dataset), let architecture = modelFlag {
             do {
                 try SweepPlan.checkTrainingShape(request(.zoo(architecture), input: ("", ""), threads: 1), shape)
             } catch let error as FeatureProbeError {
@@ -311,8 +307,8 @@ struct SweepCommand: ParsableCommand {
     /// The zoo grid's plan: the training data first (its image size is the default input size
     /// when training), then the memory check on the base model and the images to probe.
     func zooPlan(threads: Int) throws -> (SweepPlan, SweepTraining?) {
-        guard let architecture = Architecture(rawValue: model) else {
-            throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+        guard let architecture = modelFlag else {
+            throw ValidationError("missing --model (a zoo architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or --onnx FILE (any CNN saved as ONNX).")
         }
         let request = try request(.zoo(architecture), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels),
                                   threads: threads)

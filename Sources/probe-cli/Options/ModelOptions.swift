@@ -4,10 +4,10 @@ import SPConvLab
 /// The flags that choose and shape a zoo model, shared by every command that builds one.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (required, unless the command takes --onnx and it is given).", valueName: "name"))
-    var model: String?
+    var model: Architecture?
 
     @Option(name: .long, help: "vanilla, or spconv (3x3 convs replaced by SPConv).")
-    var variant: String = "vanilla"
+    var variant: ModelVariant.Kind = .vanilla
 
     @Option(name: .long, help: "SPConv split ratio, a decimal or a fraction (0.5, 1/4); spconv only.")
     var ratio: String = "1/2"
@@ -28,12 +28,6 @@ struct ModelOptions: ParsableArguments {
     var weights: String?
 
     func validate() throws {
-        if let model, Architecture(rawValue: model) == nil {
-            throw ValidationError("--model '\(model)' is not in the zoo; choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        guard ["vanilla", "spconv"].contains(variant) else {
-            throw ValidationError("--variant '\(variant)' is not known; choose vanilla or spconv.")
-        }
         do { _ = try SPConvConfiguration.parseRatio(ratio) } catch let error as SPConvLabError {
             throw ValidationError(error.message)
         }
@@ -61,12 +55,13 @@ struct ModelOptions: ParsableArguments {
 
     /// The model spec these flags describe (call after validation).
     func spec() throws -> ModelSpec {
-        guard let model, let architecture = Architecture(rawValue: model) else {
+        guard let architecture = model else {
             throw ValidationError("--model is required: choose one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
-        let variant: ModelVariant = self.variant == "spconv"
-            ? .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(ratio), groups: groups))
-            : .vanilla
+        let variant: ModelVariant = switch self.variant {
+        case .spconv: .spconv(SPConvConfiguration(ratio: try SPConvConfiguration.parseRatio(ratio), groups: groups))
+        case .vanilla: .vanilla
+        }
         return ModelSpec(architecture, variant: variant, inputChannels: inChannels ?? 3,
                          classes: classes, inputSize: inputSize)
     }
@@ -78,3 +73,8 @@ struct ModelOptions: ParsableArguments {
         return network
     }
 }
+
+// The zoo's names are the flags' values: ArgumentParser lists them in --help and refuses others
+// with exit 64, naming the value and the choices.
+extension Architecture: ExpressibleByArgument {}
+extension ModelVariant.Kind: ExpressibleByArgument {}
