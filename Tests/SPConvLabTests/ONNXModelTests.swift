@@ -84,6 +84,21 @@ import Testing
         #expect(message.contains("'/se/Sigmoid'") && message.contains("'LSTM'") && message.contains("Conv, "), "\(message)")
     }
 
+    /// Found by fuzz-onnx: two Conv nodes with one name shared the session's kernel for that name,
+    /// and the second ran on the first's input shape (a precondition trap).
+    @Test func refusesTwoNodesWithOneName() throws {
+        var proto = try Self.proto()
+        let index = try #require(proto.graph.node.firstIndex { $0.name == "/se/fc2/Conv" })
+        proto.graph.node[index].name = "/se/fc1/Conv"
+        let message = Self.refusal(of: proto)
+        #expect(message.contains("both named '/se/fc1/Conv'") && message.contains("unique"), "\(message)")
+        var unnamed = try Self.proto()
+        unnamed.graph.node[index].name = ""
+        unnamed.graph.node[0].name = "Conv_\(index)"
+        let collision = Self.refusal(of: unnamed)
+        #expect(collision.contains("'Conv_\(index)'"), "\(collision)")
+    }
+
     @Test func refusesAnUnknownAttribute() throws {
         var proto = try Self.proto()
         let index = try #require(proto.graph.node.firstIndex { $0.name == "/stem/stem.0/Conv" })

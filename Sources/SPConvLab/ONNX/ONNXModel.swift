@@ -256,6 +256,14 @@ public struct ONNXModel: Sendable {
             }
             nodes.append(Node(name: name, opType: node.opType, inputs: node.input, outputs: node.output, attributes: attributes))
         }
+        // Layers are chosen, captured and fused by node name, so a name must say which node it is
+        // (ONNX IR: node names are unique in a graph; unnamed nodes were named above by op and index).
+        var named: [String: Int] = [:]
+        for (index, node) in nodes.enumerated() {
+            if let first = named.updateValue(index, forKey: node.name) {
+                throw fail("two nodes (a \(nodes[first].opType) and a \(node.opType)) are both named '\(node.name)'; node names must be unique in a graph (an unnamed node is called <op>_<index>). Rename one of them.")
+            }
+        }
         self.constants = constants
         self.nodes = try Self.topologicalOrder(nodes, available: Set(constants.keys).union([input.name]), fail: fail)
 
