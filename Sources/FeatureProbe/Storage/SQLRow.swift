@@ -44,51 +44,32 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func int64(_ column: String) throws -> Int64 {
+    /// The value of `column` as `extract` reads it; NULL or another kind is an error.
+    private func required<T>(_ column: String, _ expected: String, _ extract: (SQLValue) -> T?) throws -> T {
         let v = try value(column)
-        guard let result = v.int64 else { throw invalid(column, v, expected: "an integer") }
+        guard let result = extract(v) else { throw invalid(column, v, expected: expected) }
         return result
     }
 
-    public func optionalInt64(_ column: String) throws -> Int64? {
+    /// The value of `column` as `extract` reads it, nil for NULL; another kind is an error.
+    private func optional<T>(_ column: String, _ expected: String, _ extract: (SQLValue) -> T?) throws -> T? {
         let v = try value(column)
         if v.isNull { return nil }
-        guard let result = v.int64 else { throw invalid(column, v, expected: "an integer or NULL") }
+        guard let result = extract(v) else { throw invalid(column, v, expected: expected + " or NULL") }
         return result
     }
 
+    public func int64(_ column: String) throws -> Int64 { try required(column, "an integer") { $0.int64 } }
+    public func optionalInt64(_ column: String) throws -> Int64? { try optional(column, "an integer") { $0.int64 } }
     public func int(_ column: String) throws -> Int { Int(try int64(column)) }
-
     public func optionalInt(_ column: String) throws -> Int? { try optionalInt64(column).map { Int($0) } }
-
-    public func double(_ column: String) throws -> Double {
-        let v = try value(column)
-        guard let result = v.double else { throw invalid(column, v, expected: "a number") }
-        return result
-    }
-
-    public func optionalDouble(_ column: String) throws -> Double? {
-        let v = try value(column)
-        if v.isNull { return nil }
-        guard let result = v.double else { throw invalid(column, v, expected: "a number or NULL") }
-        return result
-    }
+    public func double(_ column: String) throws -> Double { try required(column, "a number") { $0.double } }
+    public func optionalDouble(_ column: String) throws -> Double? { try optional(column, "a number") { $0.double } }
+    public func string(_ column: String) throws -> String { try required(column, "text") { $0.string } }
+    public func optionalString(_ column: String) throws -> String? { try optional(column, "text") { $0.string } }
 
     /// A REAL column that stores NaN as NULL (SQLite has no NaN): NULL reads as NaN.
     public func doubleOrNaN(_ column: String) throws -> Double { try optionalDouble(column) ?? .nan }
-
-    public func string(_ column: String) throws -> String {
-        let v = try value(column)
-        guard let result = v.string else { throw invalid(column, v, expected: "text") }
-        return result
-    }
-
-    public func optionalString(_ column: String) throws -> String? {
-        let v = try value(column)
-        if v.isNull { return nil }
-        guard let result = v.string else { throw invalid(column, v, expected: "text or NULL") }
-        return result
-    }
 
     /// A text column holding one of `T`'s raw values.
     public func oneOf<T: RawRepresentable & CaseIterable>(_ column: String, as type: T.Type) throws -> T where T.RawValue == String {
