@@ -24,12 +24,6 @@ let package = Package(
             dependencies: ["SPConvCore", "SPConvKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Drawing", "CKernels", "Core", "Kernels"]
         ),
-        .target(name: "SPConvCore", path: "Sources/SPConvLab/Core"),
-        .target(
-            name: "SPConvKernels",
-            dependencies: ["SPConvCore", "CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels"],
-            path: "Sources/SPConvLab/Kernels"
-        ),
         // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).
         .target(name: "Drawing", dependencies: ["CCairo"], path: "Sources/SPConvLab/Drawing"),
         .target(name: "FeatureProbe", dependencies: ["SPConvLab", "Drawing", "CSQLite"]),
@@ -48,6 +42,13 @@ let package = Package(
         ),
 
         // MARK: - Implementation details
+        // The layers under SPConvLab, which re-exports them (users import SPConvLab).
+        .target(name: "SPConvCore", path: "Sources/SPConvLab/Core"),
+        .target(
+            name: "SPConvKernels",
+            dependencies: ["SPConvCore", "CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels"],
+            path: "Sources/SPConvLab/Kernels"
+        ),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
