@@ -172,6 +172,9 @@ struct AnalysisCommandTests {
             }
             expectFailure(try ProbeCLIProcess.run(["compare", "--onnx", fixture, "--input", "synthetic:6", "--layers", "convs",
                                                    "--out", "x"], in: directory.url), exitCode: 64, mentions: ["--against-onnx"])
+            expectFailure(try ProbeCLIProcess.run(["compare", "--onnx", fixture, "--against-onnx", fixture, "--against-ratio", "1/4",
+                                                   "--input", "synthetic:6", "--layers", "convs", "--out", "y"], in: directory.url),
+                          exitCode: 64, mentions: ["--against-ratio", "--against-onnx"])
         }
     }
 

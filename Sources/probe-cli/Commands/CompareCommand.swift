@@ -23,12 +23,12 @@ struct CompareCommand: ParsableCommand {
     var onnx: String?
     @Option(name: .customLong("against-onnx"), help: ArgumentHelp("An ONNX model as the second network (instead of the first's architecture with the --against-* flags).", valueName: "file"))
     var againstOnnx: String?
-    @Option(name: .customLong("against-variant"), help: "Variant of the second network: vanilla or spconv.")
-    var againstVariant: ModelVariant.Kind = .spconv
-    @Option(name: .customLong("against-ratio"), help: "SPConv ratio of the second network.")
-    var againstRatio: String = "1/2"
-    @Option(name: .customLong("against-groups"), help: "SPConv groups of the second network.")
-    var againstGroups: Int = 2
+    @Option(name: .customLong("against-variant"), help: "Variant of the second network: vanilla or spconv (default spconv).")
+    var againstVariantFlag: ModelVariant.Kind?
+    @Option(name: .customLong("against-ratio"), help: "SPConv ratio of the second network (default 1/2).")
+    var againstRatioFlag: String?
+    @Option(name: .customLong("against-groups"), help: "SPConv groups of the second network (default 2).")
+    var againstGroupsFlag: Int?
     @Option(name: .customLong("against-weights"), help: "Weights of the second network (.safetensors).")
     var againstWeights: String?
     @OptionGroup var inputs: InputOptions
@@ -41,10 +41,22 @@ struct CompareCommand: ParsableCommand {
     var out: String
     @Flag(help: "Write into --out even when it holds files another command (or you) put there.") var force = false
 
+    var againstVariant: ModelVariant.Kind { againstVariantFlag ?? .spconv }
+    var againstRatio: String { againstRatioFlag ?? "1/2" }
+    var againstGroups: Int { againstGroupsFlag ?? 2 }
+
     func validate() throws {
         try model.validateChoice(onnx: onnx)
         if onnx != nil && againstOnnx == nil {
             throw ValidationError("--onnx '\(onnx!)' is the first network; give the second with --against-onnx FILE (the --against-variant flags build zoo networks only).")
+        }
+        if let againstOnnx {
+            let zooOnly = [("--against-variant", againstVariantFlag != nil), ("--against-ratio", againstRatioFlag != nil),
+                           ("--against-groups", againstGroupsFlag != nil), ("--against-weights", againstWeights != nil)]
+                .filter(\.1).map(\.0)
+            if !zooOnly.isEmpty {
+                throw ValidationError("\(zooOnly.joined(separator: " and ")) \(zooOnly.count == 1 ? "describes" : "describe") a zoo second network, but --against-onnx '\(againstOnnx)' is the second network; drop \(zooOnly.count == 1 ? "it" : "them"), or leave --against-onnx out to compare against the first's architecture.")
+            }
         }
         do { _ = try SPConvConfiguration.parseRatio(againstRatio, source: "--against-ratio") } catch let error as SPConvLabError {
             throw ValidationError(error.message)

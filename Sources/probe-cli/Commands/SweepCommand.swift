@@ -310,26 +310,26 @@ struct SweepCommand: ParsableCommand {
         guard let architecture = modelFlag else {
             throw ValidationError("missing --model (a zoo architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or --onnx FILE (any CNN saved as ONNX).")
         }
-        let request = try request(.zoo(architecture), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels),
-                                  threads: threads)
+        let asked = try request(.zoo(architecture), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: inChannels),
+                                threads: threads)
         let training = try sweepTraining()
         let shape = training.map { (channels: $0.trainSet.channels, size: $0.trainSet.size, classes: $0.trainSet.classes) }
-        if let shape { try SweepPlan.checkTrainingShape(request, shape) }
-        let base = SweepPlan.baseSpec(request, trainingSize: shape?.size)
+        if let shape { try SweepPlan.checkTrainingShape(asked, shape) }
+        let base = SweepPlan.baseSpec(asked, trainingSize: shape?.size)
         try memory.checkInference(try Network(base), batch: batch)
-        let source = try InputSource.make(request.input.path, spec: base, limit: limit)
-        return (try SweepPlan(request, trainingShape: shape, imageCount: source.count), training)
+        let source = try InputSource.make(asked.input.path, spec: base, limit: limit)
+        return (try SweepPlan(asked, trainingShape: shape, imageCount: source.count), training)
     }
 
     /// The plan of the ONNX model at `path`: its baseline row.
     func onnxPlan(_ path: String, threads: Int) throws -> SweepPlan {
         let imported = try ONNXFeatureModel(contentsOf: path)
         try memory.checkInference(imported.model, batch: batch)
-        let request = try request(.onnx(path: path), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: imported.inputSpec.channels),
-                                  threads: threads)
-        let source = try InputSource.make(request.input.path, input: imported.inputSpec, limit: limit)
+        let asked = try request(.onnx(path: path), input: input.map { ($0, $0) } ?? Self.defaultInput(inChannels: imported.inputSpec.channels),
+                                threads: threads)
+        let source = try InputSource.make(asked.input.path, input: imported.inputSpec, limit: limit)
         try SweepPlan.checkLayers(layers, onnx: imported)
-        return try SweepPlan(request, imageCount: source.count)
+        return try SweepPlan(asked, imageCount: source.count)
     }
 
     /// A line for a training event of the configuration `current` (`resnet20 spconv 0.5/g2 trained 3 epochs, seed 1`).
