@@ -343,6 +343,12 @@ def render(meta, rows):
     L.append(f"Measured {meta['date']} on **{meta['cpu']}** "
              f"(avx512f: {'yes' if meta['avx512f'] else 'no'}, nproc {meta['nproc']}), "
              f"{meta['threads']} threads for every runtime.")
+    # The instruction set our kernels ran on, as each `probe-cli bench --json` reported it
+    # (older result files lack it).
+    isa = sorted({r["ours"]["isa"] for r in rows if isinstance(r.get("ours"), dict) and r["ours"].get("isa")})
+    if isa:
+        L.append(f"Our ISA path: **{', '.join(isa)}** (SPCONVLAB_MAX_ISA={meta['env'].get('SPCONVLAB_MAX_ISA') or 'unset'}); "
+                 f"ONNX Runtime and PyTorch choose their own.")
     L.append("")
     commit = (meta["git_commit"] or "unknown")[:12]
     dirty = (f" plus uncommitted changes in {len(meta['git_dirty_sources'])} file(s) under "
@@ -617,7 +623,7 @@ def main():
         .isoformat(timespec="seconds"),
         command=" ".join(shlex.quote(a) for a in [os.path.basename(sys.executable)] +
                          [os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:]),
-        env={k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+        env={k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SPCONVLAB_MAX_ISA", "SPCONVLAB_CONV_ALGO")},
         warmup=warmup,
         peak_gflops=peak_gflops(args.threads), rounds=args.rounds,
         loadavg_start=loadavg(), busy_at_start=wait_for_idle(0),

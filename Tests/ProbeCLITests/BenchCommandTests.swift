@@ -73,6 +73,22 @@ struct EngineSwitchTests {
             #expect(result.stderr.contains("SPCONVLAB_MAX_ISA='avx3'") && result.stderr.contains("avx2 and sse41"))
         }
     }
+
+    /// `bench` says which instruction set its kernels ran on, so a table of its numbers can say it
+    /// too: the CPU's widest (AVX-512 when /proc/cpuinfo lists avx512f), or AVX2 when held there.
+    @Test func theReportNamesTheISAPathThatRan() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let widest = cpuinfo.contains(" avx512f") && ProcessInfo.processInfo.environment["SPCONVLAB_MAX_ISA"] == nil ? "avx512" : "avx2"
+        try withTemporaryDirectory { directory in
+            for (environment, expected) in [([String: String](), widest), (["SPCONVLAB_MAX_ISA": "avx2"], "avx2")] {
+                let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--runs", "1", "--warmup", "0", "--json"],
+                                                     in: directory.url, environment: environment)
+                expectSuccess(result)
+                let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+                #expect(json?["isa"] as? String == expected, "\(environment): \(result.stdout)")
+            }
+        }
+    }
 }
 
 @Suite("probe-cli bench --profile")

@@ -63,6 +63,8 @@ struct BenchCommand: ParsableCommand {
         var msMin: Double
         var gflopsPerSecond: Double
         var runs: Int
+        /// The instruction set the kernels ran on (`avx512`, `avx2`): what SPCONVLAB_MAX_ISA left of this CPU's.
+        var isa: String = EngineCheck.instructionSet
         var ops: [OpTime]?
         var roofline: RooflineSummary?
 
@@ -93,7 +95,7 @@ struct BenchCommand: ParsableCommand {
         }
 
         enum CodingKeys: String, CodingKey {
-            case model, variant, ratio, groups, batch, threads, runs, ops, roofline
+            case model, variant, ratio, groups, batch, threads, runs, ops, roofline, isa
             case inputSize = "input_size", msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
         }
     }
@@ -106,8 +108,9 @@ struct BenchCommand: ParsableCommand {
         var msMin: Double
         var gflopsPerSecond: Double
         var runs: Int
+        var isa: String = EngineCheck.instructionSet
         enum CodingKeys: String, CodingKey {
-            case onnx, batch, threads, runs
+            case onnx, batch, threads, runs, isa
             case msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
         }
     }
@@ -128,8 +131,8 @@ struct BenchCommand: ParsableCommand {
         if json {
             print(try jsonText(result))
         } else {
-            print(String(format: "%@ (ONNX), batch %d, %d threads: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
-                         path, batch, Engine.threads, median, runs, times.min()!, result.gflopsPerSecond))
+            print(String(format: "%@ (ONNX), batch %d, %d threads, %@ path: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
+                         path, batch, Engine.threads, result.isa, median, runs, times.min()!, result.gflopsPerSecond))
         }
     }
 
@@ -169,8 +172,8 @@ struct BenchCommand: ParsableCommand {
             if json {
                 print(try jsonText(result))
             } else {
-                print(String(format: "%@, batch %d, %d threads: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
-                             spec.displayName, batch, Engine.threads, median, runs, times.min()!, result.gflopsPerSecond))
+                print(String(format: "%@, batch %d, %d threads, %@ path: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
+                             spec.displayName, batch, Engine.threads, result.isa, median, runs, times.min()!, result.gflopsPerSecond))
                 if let summary {
                     print(String(format: "roofline: a perfect direct-convolution engine needs %.2f ms per batch here (%d of %d ops memory-bound; measured now: sgemm %.0f GFLOP/s, copy %.0f GB/s in cache, %.0f GB/s from memory); this run takes %.2fx that",
                                  summary.ms, summary.memoryBoundOps, summary.ops, summary.sgemmGflopsPerSecond, summary.cacheGigabytesPerSecond,
