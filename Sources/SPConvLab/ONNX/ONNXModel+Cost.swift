@@ -98,8 +98,10 @@ extension ONNXModel {
         /// Elements per image of a batch-first shape.
         func perImage(_ shape: [Int]) throws -> Int { try count(shape) / max(batch, 1) }
         func axis(_ a: Int, rank: Int) throws -> Int {
+            // A scalar has no axis: Concat, Split, Softmax, Gather and Squeeze of rank-0 values are refused
+            // here (found by fuzz-onnx: a Concat of scalars indexed the empty shape).
             let resolved = a < 0 ? a + rank : a
-            guard (0..<max(rank, 1)).contains(resolved) else { throw fail("has axis \(a) for rank \(rank).") }
+            guard (0..<rank).contains(resolved) else { throw fail("has axis \(a) for rank \(rank)\(rank == 0 ? " (a scalar has no axis)" : "").") }
             return resolved
         }
         func parameters(_ indices: [Int]) -> Int {
