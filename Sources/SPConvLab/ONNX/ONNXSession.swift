@@ -250,10 +250,11 @@ public final class ONNXSession {
             }
             // A fused add's residual read for the last time here is handed over, so the
             // convolution writes its sum in that buffer instead of a copy of it.
-            if let fused = fusedAdds[node.name], lastReads[index].contains(fused.residual), let residual = values.removeValue(forKey: fused.residual) {
+            if let fused = fusedAdds[node.name] {
+                let residual = lastReads[index].contains(fused.residual) ? values.removeValue(forKey: fused.residual) : nil
                 let conv = convolutions[fused.conv.name]!
                 let result = try conv.kernel.run(input: try value(fused.conv.inputs[0]), packedWeights: conv.packed, bias: conv.bias,
-                                                 residual: residual)
+                                                 residual: try residual ?? value(fused.residual))
                 values[node.outputs[0]] = result
                 if capturing.contains(node.outputs[0]) { captured[node.outputs[0]] = result.rowMajor() }
                 continue
@@ -273,11 +274,6 @@ public final class ONNXSession {
             i < node.inputs.count && !node.inputs[i].isEmpty ? try value(node.inputs[i]) : nil
         }
         func shape(_ i: Int = 0) -> [Int] { known[node.outputs[i]]!.shape }
-        if let fused = fusedAdds[node.name] {
-            let conv = convolutions[fused.conv.name]!
-            return [try conv.kernel.run(input: try value(fused.conv.inputs[0]), packedWeights: conv.packed, bias: conv.bias,
-                                        residual: try value(fused.residual))]
-        }
         if let pooling = poolings[node.name], case .channelBlocked = try x().layout {
             return [try pooling.run(try x())]
         }
