@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import SPConvLab
 
-/// The op graph each zoo model writes (Engine v2, step 1) against the layer tree it is built
-/// from: the reference interpreter gives the layer tree's reference output bit for bit, and the
-/// shape/cost interpreter gives its cost ledger row for row (docs/COST.md).
+/// The op graph each zoo model writes once, and what its interpreters make of it. (Fast against
+/// reference is ModelTwinTests; both against PyTorch, and the cost ledger against PyTorch's
+/// counts, are TorchParityTests.)
 @Suite("Graph")
 struct GraphTests {
     static let cases: [(String, ModelSpec)] = [
@@ -35,32 +35,80 @@ struct GraphTests {
         return network
     }
 
-    @Test(arguments: cases.map(\.0))
-    func theGraphCostsWhatTheLayerTreeCosts(_ name: String) throws {
+    /// The fast interpreter's rewrites, counted by hand: each conv slot with its batch norm (and
+    /// ReLU, and residual add) is one step, an SPConv slot included; pools, the global pool and
+    /// the classifier are one step each.
+    @Test(arguments: [
+        // stem + 9 blocks x 2 slots + 2 projection shortcuts + avgpool + fc
+        ("resnet20 vanilla", 1 + 18 + 2 + 2),
+        ("resnet20 SPConv 1/2 g2", 1 + 18 + 2 + 2),
+        // stem + maxpool + 8 blocks x 2 + 3 shortcuts + avgpool + fc
+        ("resnet18 SPConv 1/2 g2", 2 + 16 + 3 + 2),
+        // stem + maxpool + 16 blocks x 3 + 4 shortcuts + avgpool + fc
+        ("resnet50 vanilla", 2 + 48 + 4 + 2),
+        // 13 conv slots + 5 max pools + avgpool + classifier
+        ("vgg16 SPConv 3/4 g2", 13 + 5 + 2),
+    ])
+    func rewritesLeaveOneStepPerSlot(_ name: String, _ steps: Int) throws {
         let spec = Self.cases.first { $0.0 == name }!.1
         let network = try Network(spec)
-        let graph = try GraphBuilder.build(network)
-        let traced = try graph.trace(inputShape: [1, spec.inputChannels, spec.inputSize, spec.inputSize], weights: Self.weights(network))
-        let expected = try network.cost()
-        #expect(traced.ledger.layers.count == expected.layers.count)
-        for (row, (got, want)) in zip(traced.ledger.layers, expected.layers).enumerated() where got != want {
-            Issue.record("row \(row): graph \(got), layer tree \(want)")
-            break
-        }
-        #expect(traced.shapes[graph.output.id] == [1, spec.classes])
+        #expect(try network.compiledGraph(for: [2, spec.inputChannels, spec.inputSize, spec.inputSize]).stepCount == steps)
     }
 
-    @Test(arguments: cases.prefix(4).map(\.0) + ["vgg16 SPConv 3/4 g2"])
-    func theReferenceInterpreterGivesTheLayerTreesReferenceOutput(_ name: String) throws {
-        let spec = Self.cases.first { $0.0 == name }!.1
+    /// A captured value inside a rewrite is computed: capturing `layer1.0.conv1.gwc` leaves that
+    /// SPConv's ops unfused (the two slices, gwc alone, pwc with the add, bn1, conv1x1 with bn2 folded,
+    /// the fusion: 7 steps for 1) and its block's bn1 + ReLU separate (1 more), and the
+    /// outputs still equal the reference interpreter's.
+    @Test func aCaptureInsideARewriteUndoesOnlyThatRewrite() throws {
+        let spec = Self.cases[1].1
         let network = try Self.network(spec)
-        let graph = try GraphBuilder.build(network)
-        var generator = SeededGenerator(seed: 5)
-        let input = Tensor.gaussian([2, spec.inputChannels, spec.inputSize, spec.inputSize], standardDeviation: 1, generator: &generator)
-        let expected = try network(input, backend: .reference)
-        let got = try graph.runReference(input, weights: Self.weights(network))
-        #expect(got.shape == expected.shape)
-        #expect(got.scalars == expected.scalars, "max difference \(zip(got.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0)")
+        let shape = [2, spec.inputChannels, spec.inputSize, spec.inputSize]
+        let paths: Set<String> = ["layer1.0.conv1.gwc"]
+        #expect(try network.compiledGraph(for: shape, capturing: paths).stepCount == 23 - 1 + 7 + 1)
+        var generator = SeededGenerator(seed: 8)
+        let input = Tensor.gaussian(shape, standardDeviation: 1, generator: &generator)
+        let fast = try network.forward(input, capturing: paths)
+        let reference = try network.forward(input, backend: .reference, capturing: paths)
+        #expect(maxRelativeDifference(fast.output, reference.output) < 1e-4)
+        #expect(maxRelativeDifference(fast.captured["layer1.0.conv1.gwc"]!, reference.captured["layer1.0.conv1.gwc"]!) < 1e-4)
+    }
+
+    /// Changing a weight recompiles: the packed, BN-folded copies follow the module's tensors.
+    @Test func changedWeightsReachTheFastInterpreter() throws {
+        let spec = Self.cases[1].1
+        let network = try Self.network(spec)
+        var generator = SeededGenerator(seed: 9)
+        let input = Tensor.gaussian([1, spec.inputChannels, spec.inputSize, spec.inputSize], standardDeviation: 1, generator: &generator)
+        let before = try network(input)
+        let bn = network.root.namedModules().first { $0.path == "layer3.2.conv2.bn2" }!.layer as! BatchNorm2D
+        bn.bias = .uniform(bn.bias.shape, in: 1...2, generator: &generator)
+        let after = try network(input)
+        #expect(maxRelativeDifference(after, before) > 1e-3)
+        #expect(maxRelativeDifference(after, try network(input, backend: .reference)) < 1e-4)
+    }
+
+    /// Reading the weights (the state dict, the cost) does not count as changing them: the
+    /// compiled graph is kept, so passes do not repack weights.
+    @Test func readingTheWeightsKeepsTheCompiledGraph() throws {
+        let spec = Self.cases[1].1
+        let network = try Network(spec)
+        let shape = [1, spec.inputChannels, spec.inputSize, spec.inputSize]
+        let first = try network.compiledGraph(for: shape)
+        _ = network.stateDict()
+        _ = try network.cost()
+        _ = try network(Tensor.zeros(shape), backend: .reference)
+        #expect(try network.compiledGraph(for: shape) === first)
+        try network.load(network.weights, source: "the same weights")
+        #expect(try network.compiledGraph(for: shape) === first, "loading equal tensors changes nothing")
+    }
+
+    /// A stride-2 SPConv on an odd size is refused by the shape interpreter with the layer's name.
+    @Test func anOddSizeAtAStrideTwoSPConvNamesTheLayer() throws {
+        let network = try Network(Self.cases[1].1)
+        #expect { _ = try network(Tensor.zeros([1, 1, 14, 14])) } throws: { error in
+            let message = (error as? SPConvLabError)?.message ?? ""
+            return message.contains("SPConv layer layer3.0.conv1") && message.contains("7x7")
+        }
     }
 
     @Test func nodesNameTheirModulesAndParameters() throws {

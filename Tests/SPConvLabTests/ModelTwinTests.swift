@@ -22,12 +22,15 @@ import Testing
         randomizeBatchNorm(network, seed: 2)
         var g = SeededGenerator(seed: 3)
         let x = Tensor.uniform([1, 3, 16, 16], generator: &g)
-        let context = ForwardContext(backend: .fast, capturing: ["layer1.0.conv1.gwc", "layer2.0", "layer3.2.conv2"])
-        let captured = try network.forward(x, context: context)
-        #expect(maxRelativeDifference(captured, try network(x)) < 1e-5)
-        #expect(context.captured["layer1.0.conv1.gwc"]?.shape == [1, 16, 16, 16])
-        #expect(context.captured["layer2.0"]?.shape == [1, 32, 8, 8])
-        #expect(context.captured["layer3.2.conv2"]?.shape == [1, 64, 4, 4])
+        let paths: Set<String> = ["layer1.0.conv1.gwc", "layer2.0", "layer3.2.conv2"]
+        let (output, captured) = try network.forward(x, capturing: paths)
+        #expect(maxRelativeDifference(output, try network(x)) < 1e-5)
+        #expect(captured["layer1.0.conv1.gwc"]?.shape == [1, 16, 16, 16])
+        #expect(captured["layer2.0"]?.shape == [1, 32, 8, 8])
+        #expect(captured["layer3.2.conv2"]?.shape == [1, 64, 4, 4])
+        // Each capture equals the reference interpreter's value of that module.
+        let reference = try network.forward(x, backend: .reference, capturing: paths).captured
+        for path in paths { #expect(maxRelativeDifference(captured[path]!, reference[path]!) < 1e-4, "\(path)") }
     }
 }
 

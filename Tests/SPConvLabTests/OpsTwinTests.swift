@@ -63,7 +63,8 @@ import Testing
         conv.weight = .uniform(conv.weight.shape, generator: &g)
         conv.bias = .uniform([8], generator: &g)
         let residual = Tensor.uniform([2, 8, 6, 6], generator: &g)
-        let fused = try conv.runFast(x, postOps: [.sum, .relu], residual: residual)
+        let fused = try PackedConvolution(weight: conv.weight, bias: conv.bias, geometry: conv.geometry, inputShape: x.shape,
+                                          postOps: [.sum, .relu]).run(x, residual: residual).rowMajor()
         let expected = ReferenceOps.relu(ReferenceOps.add(
             ReferenceOps.conv2d(x, weight: conv.weight, bias: conv.bias, geometry: conv.geometry), residual))
         expectClose(fused, expected, atol: 1e-4)

@@ -27,16 +27,14 @@ import Testing
             let (k, s, p) = (first("kernel"), first("stride"), first("padding"))
             results = [("fast", Ops.maxPool2d(x, kernelSize: k, stride: s, padding: p)),
                        ("reference", ReferenceOps.maxPool2d(x, kernelSize: k, stride: s, padding: p))]
-            let pool = Pool2D(.max, kernelSize: k, stride: s, padding: p)
-            results.append(("oneDNN blocked", try pool.forward(x.channelBlocked(DNNL.shared.channelBlock),
-                                                                 context: ForwardContext()).rowMajor()))
+            let pool = try Pooling(inputShape: x.shape, kernelSize: k, stride: s, padding: p, isMax: true)
+            results.append(("oneDNN blocked", try pool.run(x.channelBlocked(DNNL.shared.channelBlock)).rowMajor()))
         case "avg_pool2d":
             let (k, s, p) = (first("kernel"), first("stride"), first("padding"))
             results = [("fast", Ops.avgPool2d(x, kernelSize: k, stride: s, padding: p)),
                        ("reference", ReferenceOps.avgPool2d(x, kernelSize: k, stride: s, padding: p))]
-            let pool = Pool2D(.average, kernelSize: k, stride: s, padding: p)
-            results.append(("oneDNN blocked", try pool.forward(x.channelBlocked(DNNL.shared.channelBlock),
-                                                                 context: ForwardContext()).rowMajor()))
+            let pool = try Pooling(inputShape: x.shape, kernelSize: k, stride: s, padding: p, isMax: false)
+            results.append(("oneDNN blocked", try pool.run(x.channelBlocked(DNNL.shared.channelBlock)).rowMajor()))
         case "adaptive_avg_pool2d":
             results = [("fast", Ops.adaptiveAvgPool2d(x, outputSize: 1)), ("reference", ReferenceOps.adaptiveAvgPool2d(x, outputSize: 1)),
                        ("blocked", LayoutKernels.globalAveragePool(x.channelBlocked(DNNL.shared.channelBlock), block: DNNL.shared.channelBlock))]

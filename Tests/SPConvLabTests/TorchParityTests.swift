@@ -42,7 +42,7 @@ import Testing
         let input = try NPYFile.read(contentsOf: fixtureURL("torch/\(name).input.npy").path)
         let expected = try NPYFile.read(contentsOf: fixtureURL("torch/\(name).output.npy").path)
         for backend in [Backend.fast, .reference] {
-            let output = try layer.forward(input, context: ForwardContext(backend: backend)).rowMajor()
+            let output = try layer(input, backend: backend)
             #expect(output.shape == expected.shape)
             #expect(maxRelativeDifference(output, expected) < 1e-4, "\(name) on \(backend)")
         }

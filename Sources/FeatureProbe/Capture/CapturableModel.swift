@@ -40,9 +40,7 @@ extension Network: CapturableModel {
     public var inputSpec: InputSpec { InputSpec(spec) }
 
     public func capture(_ batch: Tensor, names: Set<String>) throws -> [String: Tensor] {
-        let context = ForwardContext(backend: .fast, capturing: names)
-        _ = try forward(batch, context: context)
-        return context.captured
+        try forward(batch, capturing: names).captured
     }
 }
 

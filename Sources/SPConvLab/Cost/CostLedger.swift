@@ -33,32 +33,3 @@ public struct CostLedger: Sendable, Codable, Equatable {
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
     public var flops: Int { layers.reduce(0) { $0 + $1.flops } }
 }
-
-/// Where `Layer.trace` records costs as it propagates shapes through the module tree.
-public final class TraceContext {
-    public private(set) var ledger = CostLedger()
-    /// The output shape of every module traced, by dotted path.
-    public private(set) var outputShapes: [String: [Int]] = [:]
-    private var pathStack: [String] = []
-
-    public init() {}
-
-    public var currentPath: String { pathStack.joined(separator: ".") }
-
-    /// Traces `child` as submodule `name` of the current module.
-    public func call(_ child: any Layer, _ name: String, _ inputShape: [Int]) throws -> [Int] {
-        pathStack.append(name)
-        defer { pathStack.removeLast() }
-        let output = try child.trace(inputShape, context: self)
-        outputShapes[currentPath] = output
-        return output
-    }
-
-    /// Records the cost of the current module (or of a functional step named `step` inside it).
-    public func record(type: String, step: String? = nil, outputShape: [Int], params: Int = 0, macs: Int = 0, flops: Int) {
-        var path = currentPath
-        if let step { path = path.isEmpty ? step : path + "." + step }
-        ledger.layers.append(LayerCost(path: path, type: type, outputShape: outputShape,
-                                       params: params, macs: macs, flops: flops))
-    }
-}

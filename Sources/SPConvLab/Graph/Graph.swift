@@ -14,9 +14,9 @@ import SPConvKernels
 /// functional steps inside a module (`layer1.0.add`), so weights, captures and cost rows keep
 /// one name per module. Parameters are named by their full `state_dict` keys.
 ///
-/// Today the graph is built beside the layer classes and checked against them (outputs, costs);
-/// the fast and training interpreters, and the removal of the per-layer `forward`, `trace` and
-/// `trainingForward`, follow.
+/// Interpreters: reference (``runReference(_:weights:capturing:)``), shape and cost
+/// (``trace(inputShape:weights:)``), fast (``CompiledGraph``, where BN folding, conv post-ops and
+/// SPConv's fused kernel are rewrites of the graph), and training (``runTraining(_:tape:modules:)``).
 public struct Graph: Sendable {
     /// A value (tensor) of the graph: the input is value 0, node `k` produces value `k + 1`.
     public struct Value: Hashable, Sendable, CustomStringConvertible {
@@ -58,7 +58,21 @@ public struct Graph: Sendable {
         public var parameters: [String]
     }
 
+    /// One call of a module: the nodes it (and its children) wrote, and the value it returned.
+    public struct Module: Sendable {
+        /// The dotted path (`layer1.0.conv1`).
+        public var path: String
+        /// The PyTorch class name (`SPConv`, `BasicBlock`, ...).
+        public var type: String
+        /// The nodes written inside the call, contiguous in node order.
+        public var nodes: Range<Int>
+        public var input: Value
+        public var output: Value
+    }
+
     public private(set) var nodes: [Node] = []
+    /// Every module call, parents after their children (in the order the calls returned).
+    public internal(set) var modules: [Module] = []
     /// The network's input.
     public let input = Value(id: 0)
     /// The network's output (the last value set by the builder).
@@ -89,7 +103,11 @@ public final class GraphBuilder {
     public func call(_ layer: any Layer, _ name: String, _ input: Graph.Value) throws -> Graph.Value {
         pathStack.append(name)
         defer { pathStack.removeLast() }
-        return try layer.build(input, builder: self)
+        let first = graph.nodes.count
+        let output = try layer.build(input, builder: self)
+        graph.modules.append(Graph.Module(path: currentPath, type: layer.typeName, nodes: first..<graph.nodes.count,
+                                          input: input, output: output))
+        return output
     }
 
     /// Adds an op of the current module (or, with `step`, a functional step inside it) whose
@@ -106,7 +124,7 @@ public final class GraphBuilder {
 
     /// Builds the whole graph of `network` (its root module) for its input.
     public static func build(_ network: Network) throws -> Graph {
-        try build(layer: network.root)
+        network.graph
     }
 
     /// Builds the graph of one layer as the root module, so its parameter keys are the layer's

@@ -26,35 +26,14 @@ public final class BatchNorm2D: Layer {
     }
 
     public func visitOwnTensors(_ body: (String, TensorRole, inout Tensor) throws -> Void) rethrows {
-        try body("weight", .parameter, &weight)
-        try body("bias", .parameter, &bias)
-        try body("running_mean", .buffer, &runningMean)
-        try body("running_var", .buffer, &runningVariance)
+        try visitTensor(\.weight, "weight", .parameter, body)
+        try visitTensor(\.bias, "bias", .parameter, body)
+        try visitTensor(\.runningMean, "running_mean", .buffer, body)
+        try visitTensor(\.runningVariance, "running_var", .buffer, body)
     }
 
     /// The per-channel `(a, b)` such that this layer computes `a * x + b`.
     public var folded: (scale: [Float], shift: [Float]) {
         Ops.foldBatchNorm(mean: runningMean, variance: runningVariance, scale: weight, shift: bias, epsilon: epsilon)
-    }
-
-    public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
-        let input = input.rowMajor()
-        guard input.rank == 4, input.shape[1] == channels else {
-            throw SPConvLabError(.invalidInput, "BatchNorm2d expects [N, \(channels), H, W]; got \(input.shape).")
-        }
-        switch context.backend {
-        case .reference:
-            return ReferenceOps.batchNorm(input, mean: runningMean, variance: runningVariance, scale: weight,
-                                          shift: bias, epsilon: epsilon)
-        case .fast:
-            let (a, b) = folded
-            return ElementwiseKernels.channelAffine(input, scale: a, shift: b, relu: false)
-        }
-    }
-
-    public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
-        context.record(type: typeName, outputShape: inputShape, params: 2 * channels,
-                       flops: 2 * inputShape.dropFirst().reduce(1, *))
-        return inputShape
     }
 }

@@ -15,8 +15,6 @@ public final class Bottleneck: Layer {
     public let conv3: Conv2D
     public let bn3: BatchNorm2D
     public let downsample: Sequential?
-    private let folded1 = FoldedConvolution(), folded2 = FoldedConvolution(), folded3 = FoldedConvolution()
-    private let foldedShortcut = FoldedConvolution()
 
     public var typeName: String { "Bottleneck" }
 
@@ -37,35 +35,5 @@ public final class Bottleneck: Layer {
                                                         ("conv3", conv3), ("bn3", bn3)]
         if let downsample { list.append(("downsample", downsample)) }
         return list
-    }
-
-    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        if context.backend == .fast && !context.wantsCaptureInside {
-            let identity = try fusedShortcut(downsample, folder: foldedShortcut, x)
-            var out = try ConvUnit.plain(conv1).fusedForward(x, name: "conv1", bn: bn1, folder: folded1, residual: nil,
-                                                             relu: true, context: context)
-            out = try conv2.fusedForward(out, name: "conv2", bn: bn2, folder: folded2, residual: nil, relu: true, context: context)
-            return try ConvUnit.plain(conv3).fusedForward(out, name: "conv3", bn: bn3, folder: folded3, residual: identity,
-                                                          relu: true, context: context)
-        }
-        let x = x.rowMajor()
-        let ops = ModularOps(context.backend)
-        var out = ops.relu(try context.call(bn1, "bn1", try context.call(conv1, "conv1", x)))
-        out = ops.relu(try context.call(bn2, "bn2", try context.call(conv2.layer, "conv2", out)))
-        out = try context.call(bn3, "bn3", try context.call(conv3, "conv3", out))
-        let identity = try downsample.map { try context.call($0, "downsample", x) } ?? x
-        return ops.relu(ops.add(out, identity))
-    }
-
-    public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
-        var shape = try context.call(bn1, "bn1", try context.call(conv1, "conv1", inputShape))
-        context.record(type: "ReLU", step: "relu1", outputShape: shape, flops: shape.dropFirst().reduce(1, *))
-        shape = try context.call(bn2, "bn2", try context.call(conv2.layer, "conv2", shape))
-        context.record(type: "ReLU", step: "relu2", outputShape: shape, flops: shape.dropFirst().reduce(1, *))
-        shape = try context.call(bn3, "bn3", try context.call(conv3, "conv3", shape))
-        if let downsample { _ = try context.call(downsample, "downsample", inputShape) }
-        context.record(type: "add", step: "add", outputShape: shape, flops: shape.dropFirst().reduce(1, *))
-        context.record(type: "ReLU", step: "relu3", outputShape: shape, flops: shape.dropFirst().reduce(1, *))
-        return shape
     }
 }

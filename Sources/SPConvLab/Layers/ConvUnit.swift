@@ -27,22 +27,4 @@ public enum ConvUnit {
         case .split(let spconv): return spconv
         }
     }
-
-    /// Fast path: the slot followed by a BatchNorm, then optionally a residual add and a ReLU, fused.
-    func fusedForward(_ input: Tensor, name: String, bn: BatchNorm2D, folder: FoldedConvolution, residual: Tensor?,
-                      relu: Bool, context: ForwardContext) throws -> Tensor {
-        switch self {
-        case .plain(let conv):
-            var postOps: [ConvolutionKernel.PostOp] = residual == nil ? [] : [.sum]
-            if relu { postOps.append(.relu) }
-            return try context.within(name) {
-                try conv.checkInput(input.shape)
-                return try folder.conv(conv, bn).runFast(input, postOps: postOps, residual: residual)
-            }
-        case .split(let spconv):
-            let (scale, shift) = bn.folded
-            let epilogue = FusionEpilogue(scale: scale, shift: shift, residual: residual, relu: relu)
-            return try context.within(name) { try spconv.forward(input, context: context, epilogue: epilogue) }
-        }
-    }
 }

@@ -15,7 +15,8 @@ public enum Backend: Sendable {
     case reference
 }
 
-/// A module of a network: holds its weights and runs one step of the forward pass.
+/// A module of a network: holds its weights and writes its forward pass once, as ops of a
+/// ``Graph`` (``build(_:builder:)``), which the interpreters run: reference, cost, fast and training.
 ///
 /// Modules form a tree whose edges are named like PyTorch attributes, so the dotted path of a
 /// module (`layer1.0.conv1.gwc`) is the same string that prefixes its `state_dict` keys.
@@ -29,30 +30,38 @@ public protocol Layer: AnyObject {
     /// Visits this module's own tensors (not its children's) with their local names.
     func visitOwnTensors(_ body: (String, TensorRole, inout Tensor) throws -> Void) rethrows
 
-    /// Runs the module on `input`; children are called through `context.call` so captures work.
-    func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor
-
-    /// Propagates a shape and records this module's cost (and its children's) in the ledger.
-    func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int]
-
-    /// Runs the module in training mode on a tape (batch statistics in BatchNorm, every op
-    /// recorded for the backward pass); see `Tape`.
-    func trainingForward(_ input: Variable, tape: Tape) throws -> Variable
-
     /// Writes this module's ops into a graph on `input` (children through `builder.call`) and
     /// returns its output value; see ``Graph``.
     func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value
 }
 
 extension Layer {
-    public func trainingForward(_ input: Variable, tape: Tape) throws -> Variable {
-        throw SPConvLabError(.invalidConfiguration, "\(typeName) has no training mode.")
+    /// The module's own `state_dict` (keys relative to it: `gwc.weight`, `bn1.running_var`, ...).
+    public var localWeights: [String: Tensor] {
+        var weights: [String: Tensor] = [:]
+        visitTensors { name, _, tensor in weights[name] = tensor }
+        return weights
     }
 
-    public func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value {
-        throw SPConvLabError(.invalidConfiguration, "\(typeName) has no graph form yet.")
+    /// Runs this module alone on `input` (compiling its graph for the input's shape on each call;
+    /// a ``Network`` keeps its compiled graphs).
+    ///
+    /// - Returns: the output, row-major.
+    public func callAsFunction(_ input: Tensor, backend: Backend = .fast) throws -> Tensor {
+        let graph = try GraphBuilder.build(layer: self)
+        switch backend {
+        case .reference: return try graph.runReference(input, weights: localWeights)
+        case .fast: return try CompiledGraph(graph, weights: localWeights, inputShape: input.shape).run(input).output
+        }
     }
 
+    /// The module's cost ledger (its ops' parameters, MACs and FLOPs) for `inputShape`.
+    public func cost(inputShape: [Int]) throws -> CostLedger {
+        try GraphBuilder.build(layer: self).trace(inputShape: inputShape, weights: localWeights).ledger
+    }
+}
+
+extension Layer {
     public var children: [(name: String, layer: any Layer)] { [] }
     public func visitOwnTensors(_ body: (String, TensorRole, inout Tensor) throws -> Void) rethrows {}
 
@@ -62,6 +71,16 @@ extension Layer {
         for (name, child) in children {
             try child.visitTensors(prefix: prefix + name + ".", body)
         }
+    }
+
+    /// Hands the tensor at `path` to `body` as `name`, writing it back only when `body` changed
+    /// it, so a visit that only reads leaves the module's revision counter alone. (Comparing an
+    /// unchanged tensor is O(1): arrays sharing storage compare equal without reading it.)
+    public func visitTensor(_ path: ReferenceWritableKeyPath<Self, Tensor>, _ name: String, _ role: TensorRole,
+                            _ body: (String, TensorRole, inout Tensor) throws -> Void) rethrows {
+        var tensor = self[keyPath: path]
+        try body(name, role, &tensor)
+        if tensor != self[keyPath: path] { self[keyPath: path] = tensor }
     }
 
     /// Every module in the subtree with its dotted path, parents before children (`""` is self).

@@ -64,8 +64,7 @@ public enum EngineCheck {
             let x = Tensor.uniform(input, generator: &generator)
             let name = "SPConv \(layer.inputChannels)->\(layer.outputChannels) s\(layer.stride) ratio \(layer.configuration.ratio) "
                 + "g\(layer.configuration.groups) on \(input)"
-            record("spconv", name, try layer.forward(x, context: ForwardContext(backend: .fast)),
-                   try layer.forward(x, context: ForwardContext(backend: .reference)))
+            record("spconv", name, try layer(x), try layer(x, backend: .reference))
         }
         for spec in modelSpecs {
             let network = try Network(spec, seed: 42)

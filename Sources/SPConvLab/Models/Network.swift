@@ -9,6 +9,19 @@ import SPConvKernels
 public final class Network {
     public let spec: ModelSpec
     public let root: any Layer
+    /// The model's ops, built once from its layers; every pass, cost and capture runs it.
+    public let graph: Graph
+    /// Compiled graphs by input shape and captured paths, for the weights of `revision`.
+    private let compiled = LockedBox<(revision: Int, graphs: [CompiledKey: CompiledGraph])>((-1, [:]))
+    /// Reads each weight-holding module's revision counter; their sum changes with any weight.
+    private let revisions: [() -> Int]
+
+    private struct CompiledKey: Hashable {
+        var shape: [Int]
+        var captures: Set<String>
+    }
+    /// Compiled graphs kept per network: each holds packed weights, so this bounds their memory.
+    private static let compiledLimit = 8
 
     /// Builds the model and initialises its weights from `seed`.
     ///
@@ -23,6 +36,15 @@ public final class Network {
         case .vgg16: root = try VGG(spec: spec)
         default: root = try ResNet(spec: spec)
         }
+        graph = try GraphBuilder.build(layer: root)
+        revisions = root.namedModules().compactMap { entry -> (() -> Int)? in
+            switch entry.layer {
+            case let conv as Conv2D: { conv.revision }
+            case let norm as BatchNorm2D: { norm.revision }
+            case let linear as Linear: { linear.revision }
+            default: nil
+            }
+        }
         do {
             _ = try cost()
         } catch let error as SPConvLabError {
@@ -34,29 +56,56 @@ public final class Network {
 
     /// Runs the network on a batch `[N, C_in, S, S]` and returns the logits `[N, classes]`.
     public func callAsFunction(_ input: Tensor, backend: Backend = .fast) throws -> Tensor {
-        try forward(input, context: ForwardContext(backend: backend))
+        try forward(input, backend: backend).output
     }
 
-    /// Runs the network with a caller-made context (for captures).
-    public func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor {
+    /// Runs the network and returns the logits with the outputs of the modules at `paths`
+    /// (row-major, by dotted path; paths that name no module are left out).
+    ///
+    /// The fast backend compiles the graph once per input shape and set of captures (and again
+    /// after the weights change); a captured module's output is computed even where a fused
+    /// kernel would otherwise skip it.
+    public func forward(_ input: Tensor, backend: Backend = .fast,
+                        capturing paths: Set<String> = []) throws -> (output: Tensor, captured: [String: Tensor]) {
         guard input.rank == 4, input.shape[1] == spec.inputChannels, input.shape[0] >= 1 else {
             throw SPConvLabError(.invalidInput, "\(spec.displayName) expects an input of shape [N, \(spec.inputChannels), H, W] with N >= 1; got \(input.shape).")
         }
-        return try root.forward(input, context: context).rowMajor()
+        switch backend {
+        case .reference:
+            return try graph.runReference(input, weights: weights, capturing: paths)
+        case .fast:
+            return try compiledGraph(for: input.shape, capturing: paths).run(input)
+        }
+    }
+
+    /// The compiled graph for an input shape and captures, compiled on first use.
+    public func compiledGraph(for shape: [Int], capturing paths: Set<String> = []) throws -> CompiledGraph {
+        let revision = revisions.reduce(0) { $0 &+ $1() }
+        let key = CompiledKey(shape: shape, captures: paths)
+        return try compiled.withLock {
+            if compiled.value.revision != revision || compiled.value.graphs.count >= Self.compiledLimit {
+                compiled.value = (revision, [:])
+            }
+            if let hit = compiled.value.graphs[key] { return hit }
+            let made = try CompiledGraph(graph, weights: weights, inputShape: shape, capturing: paths)
+            compiled.value.graphs[key] = made
+            return made
+        }
+    }
+
+    /// The `state_dict` by name.
+    public var weights: [String: Tensor] {
+        Dictionary(stateDict().map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Parameters, MACs and FLOPs per image at the spec's input size, per layer and in total.
     public func cost() throws -> CostLedger {
-        let context = TraceContext()
-        _ = try root.trace([1, spec.inputChannels, spec.inputSize, spec.inputSize], context: context)
-        return context.ledger
+        try graph.trace(inputShape: [1, spec.inputChannels, spec.inputSize, spec.inputSize], weights: weights).ledger
     }
 
     /// The output shape of every module for a batch of one at the spec's input size, by dotted path.
     public func outputShapes() throws -> [String: [Int]] {
-        let context = TraceContext()
-        _ = try root.trace([1, spec.inputChannels, spec.inputSize, spec.inputSize], context: context)
-        return context.outputShapes
+        try graph.moduleShapes(inputShape: [1, spec.inputChannels, spec.inputSize, spec.inputSize], weights: weights)
     }
 
     /// The dotted module paths of the model, parents before children.

@@ -16,7 +16,6 @@ public final class ResNet: Layer {
     public let stages: [Sequential]
     public let avgpool = GlobalAvgPool2D()
     public let fc: Linear
-    private let foldedStem = FoldedConvolution()
 
     public var typeName: String { "ResNet" }
 
@@ -81,32 +80,4 @@ public final class ResNet: Layer {
         list += [("avgpool", avgpool), ("fc", fc)]
         return list
     }
-
-    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        var out: Tensor
-        if context.backend == .fast && !context.capturePaths.contains("conv1") && !context.capturePaths.contains("bn1") {
-            try conv1.checkInput(x.shape)
-            out = try context.within("relu") { try foldedStem.conv(conv1, bn1).runFast(x, postOps: [.relu]) }
-            if context.capturePaths.contains("relu") { out = try context.call(IdentityCapture(), "relu", out) }
-        } else {
-            out = try context.call(relu, "relu", try context.call(bn1, "bn1", try context.call(conv1, "conv1", x)))
-        }
-        if let maxpool { out = try context.call(maxpool, "maxpool", out) }
-        for (i, stage) in stages.enumerated() { out = try context.call(stage, "layer\(i + 1)", out) }
-        out = try context.call(avgpool, "avgpool", out)
-        return try context.call(fc, "fc", out)
-    }
-
-    public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
-        var shape = inputShape
-        for (name, child) in children { shape = try context.call(child, name, shape) }
-        return shape
-    }
-}
-
-/// Passes its input through; lets a fused path still report an output under a module's path.
-final class IdentityCapture: Layer {
-    var typeName: String { "Identity" }
-    func forward(_ input: Tensor, context: ForwardContext) throws -> Tensor { input }
-    func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] { inputShape }
 }

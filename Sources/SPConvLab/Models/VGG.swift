@@ -15,7 +15,6 @@ public final class VGG: Layer {
     public let features: Sequential
     public let avgpool = GlobalAvgPool2D()
     public let classifier: Linear
-    private let folders: [FoldedConvolution]
 
     public var typeName: String { "VGG" }
 
@@ -37,46 +36,9 @@ public final class VGG: Layer {
         }
         features = Sequential(layers)
         classifier = Linear(inputFeatures: 512, outputFeatures: spec.classes)
-        folders = layers.map { _ in FoldedConvolution() }
     }
 
     public var children: [(name: String, layer: any Layer)] {
         [("features", features), ("avgpool", avgpool), ("classifier", classifier)]
-    }
-
-    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        var out: Tensor
-        if context.backend == .fast && !context.wantsCaptureInside {
-            out = try context.within("features") { try fusedFeatures(x, context: context) }
-        } else {
-            out = try context.call(features, "features", x)
-        }
-        out = try context.call(avgpool, "avgpool", out)
-        return try context.call(classifier, "classifier", out)
-    }
-
-    /// Runs `features` with each (conv, BN, ReLU) triple fused into one pass.
-    private func fusedFeatures(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        var out = x
-        var i = 0
-        let layers = features.layers
-        while i < layers.count {
-            if let bn = layers[i + 1 < layers.count ? i + 1 : i] as? BatchNorm2D, i + 2 < layers.count, layers[i + 2] is ReLU {
-                let unit: ConvUnit = (layers[i] as? SPConv).map { .split($0) } ?? .plain(layers[i] as! Conv2D)
-                out = try unit.fusedForward(out, name: String(i), bn: bn, folder: folders[i], residual: nil, relu: true,
-                                            context: context)
-                i += 3
-            } else {
-                out = try context.call(layers[i], String(i), out)
-                i += 1
-            }
-        }
-        return out
-    }
-
-    public func trace(_ inputShape: [Int], context: TraceContext) throws -> [Int] {
-        var shape = inputShape
-        for (name, child) in children { shape = try context.call(child, name, shape) }
-        return shape
     }
 }

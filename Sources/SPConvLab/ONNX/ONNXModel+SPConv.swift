@@ -50,10 +50,9 @@ extension ONNXModel {
             } catch let error as SPConvLabError {
                 return SPConvReplacement(node: node.name, before: before, after: nil, reason: error.message)
             }
-            let context = TraceContext()
-            let shape = try layer.trace([1] + x.dropFirst(), context: context)
-            let after = LayerCost(path: node.name, type: "SPConv", outputShape: shape, params: context.ledger.params,
-                                  macs: context.ledger.macs, flops: context.ledger.flops)
+            let ledger = try layer.cost(inputShape: [1] + x.dropFirst())
+            let after = LayerCost(path: node.name, type: "SPConv", outputShape: ledger.layers.last?.outputShape ?? [],
+                                  params: ledger.params, macs: ledger.macs, flops: ledger.flops)
             return SPConvReplacement(node: node.name, before: before, after: after, reason: nil)
         }
     }

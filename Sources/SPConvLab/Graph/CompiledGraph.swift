@@ -1,0 +1,350 @@
+import SPConvCore
+import SPConvKernels
+
+/// The fast interpreter: a ``Graph`` compiled for one input shape into a list of kernel calls.
+///
+/// Compiling applies the inference rewrites. Each is a pattern on the graph whose result equals
+/// the ops it replaces, and each is checked against ``Graph/runReference(_:weights:)`` by the twin
+/// tests and `check-engine`:
+/// - **BN folding**: a conv whose only reader is a batch norm becomes one conv with scaled
+///   weights and a bias.
+/// - **Post-ops**: a residual add and a ReLU after a conv run inside it (oneDNN's sum and eltwise
+///   post-ops; the sum writes over the residual's buffer when the add is its last reader).
+/// - **SPConv**: the ops an `SPConv` module writes become one fused step (``SPConvKernel``), which
+///   takes the following batch norm, residual add and ReLU into its fusion pass.
+/// - A batch norm or an add followed by a ReLU run as one element-wise pass.
+///
+/// A rewrite never hides a value the caller captures or the graph's output: one whose
+/// intermediate value is captured is not applied, and that value is computed op by op. Weights
+/// are folded and packed once, here; while running, each value is released after its last reader.
+public final class CompiledGraph: @unchecked Sendable {
+    /// The input shape the graph was compiled for.
+    public let inputShape: [Int]
+    private let steps: [Step]
+    /// Per step, the values whose last reader it is.
+    private let releases: [[Int]]
+    private let valueCount: Int
+    private let outputID: Int
+    /// Paths captured at each value.
+    private let captures: [Int: [String]]
+    /// Values that must survive their readers (captured, or the output).
+    private let pinned: Set<Int>
+    private let lastUse: [Int]
+
+    /// Compiles `graph` for inputs of `inputShape`.
+    ///
+    /// - Parameters:
+    ///   - weights: every parameter the nodes name, by `state_dict` key.
+    ///   - paths: module outputs the caller wants back from ``run(_:)``.
+    /// - Throws: ``SPConvLabError`` when an op cannot run on its input (from ``Graph/trace(inputShape:weights:)``),
+    ///   a parameter is missing, or oneDNN refuses a kernel.
+    public init(_ graph: Graph, weights: [String: Tensor], inputShape: [Int], capturing paths: Set<String> = []) throws {
+        let shapes = try graph.trace(inputShape: inputShape, weights: weights).shapes
+        var captures: [Int: [String]] = [:]
+        for (path, value) in graph.captureValues(paths) { captures[value.id, default: []].append(path) }
+        let pinned = Set(captures.keys).union([graph.output.id])
+        var compiler = Compiler(graph: graph, weights: weights, shapes: shapes, pinned: pinned)
+        let steps = try compiler.compile()
+        var lastUse = [Int](repeating: -1, count: graph.nodes.count + 1)
+        for (index, step) in steps.enumerated() { for id in step.reads { lastUse[id] = index } }
+        var releases = [[Int]](repeating: [], count: steps.count)
+        for (id, index) in lastUse.enumerated() where index >= 0 && !pinned.contains(id) { releases[index].append(id) }
+        (self.inputShape, self.steps, self.releases, self.valueCount) = (inputShape, steps, releases, graph.nodes.count + 1)
+        (self.outputID, self.captures, self.pinned, self.lastUse) = (graph.output.id, captures, pinned, lastUse)
+    }
+
+    /// Runs the compiled graph.
+    ///
+    /// - Parameter input: `[N, C, H, W]` of the compiled shape, in any layout.
+    /// - Returns: the output, row-major, and each captured module's output, row-major, by path.
+    public func run(_ input: Tensor) throws -> (output: Tensor, captured: [String: Tensor]) {
+        precondition(input.shape == inputShape, "compiled for \(inputShape), got \(input.shape)")
+        var values = [Tensor?](repeating: nil, count: valueCount)
+        values[0] = input
+        var captured: [String: Tensor] = [:]
+        for (path) in captures[0] ?? [] { captured[path] = input.rowMajor() }
+        for (index, step) in steps.enumerated() {
+            /// A residual the step may write over: handed over when this step is its last reader.
+            func residual(_ id: Int?) -> Tensor? {
+                guard let id else { return nil }
+                return lastUse[id] == index && !pinned.contains(id) ? values[id].take() : values[id]
+            }
+            let result: Tensor
+            switch step.kind {
+            case .convolution(let conv, let input, let residualID):
+                result = try conv.run(values[input]!, residual: residual(residualID))
+            case .spconv(let kernel, let input, let residualID):
+                result = try kernel.run(values[input]!, residual: residual(residualID))
+            case .batchNorm(let scale, let shift, let relu, let input):
+                result = ElementwiseKernels.channelAffine(values[input]!.rowMajor(), scale: scale, shift: shift, relu: relu)
+            case .relu(let input):
+                result = ElementwiseKernels.relu(values[input]!.rowMajor())
+            case .add(let a, let b, let relu):
+                let (x, y) = (values[a]!.rowMajor(), values[b]!.rowMajor())
+                result = relu ? ElementwiseKernels.add(x, y, relu: true) : Ops.add(x, y)
+            case .slice(let range, let input):
+                result = Ops.sliceChannels(values[input]!.rowMajor(), range)
+            case .pool(let pooling, let input):
+                result = try pooling.run(values[input]!)
+            case .globalAveragePool(let input):
+                let x = values[input]!
+                if case .channelBlocked(let block) = x.layout {
+                    result = OpProfiler.measure("global average pool") { LayoutKernels.globalAveragePool(x, block: block) }
+                } else {
+                    result = Ops.adaptiveAvgPool2d(x, outputSize: 1)
+                }
+            case .linear(let weight, let bias, let input):
+                let x = values[input]!.rowMajor()
+                let flat = x.reshaped(to: [x.shape[0], x.count / x.shape[0]])
+                result = OpProfiler.measure("linear") { Ops.linear(flat, weight: weight, bias: bias) }
+            case .fusion(let a, let b):
+                result = ElementwiseKernels.softmaxFusion(representative: values[a]!.rowMajor(), redundant: values[b]!.rowMajor())
+            }
+            values[step.output] = result
+            for path in captures[step.output] ?? [] { captured[path] = result.rowMajor() }
+            for id in releases[index] { values[id] = nil }
+        }
+        return (values[outputID]!.rowMajor(), captured)
+    }
+
+    /// The number of kernel steps (after the rewrites), for tests and profiles.
+    public var stepCount: Int { steps.count }
+
+    /// One call of the compiled graph: what runs, on which values, and the value it sets.
+    struct Step {
+        enum Kind {
+            case convolution(PackedConvolution, input: Int, residual: Int?)
+            case spconv(SPConvKernel, input: Int, residual: Int?)
+            case batchNorm(scale: [Float], shift: [Float], relu: Bool, input: Int)
+            case relu(input: Int)
+            case add(Int, Int, relu: Bool)
+            case slice(Range<Int>, input: Int)
+            case pool(Pooling, input: Int)
+            case globalAveragePool(input: Int)
+            case linear(weight: Tensor, bias: Tensor, input: Int)
+            case fusion(Int, Int)
+        }
+        let kind: Kind
+        let output: Int
+
+        var reads: [Int] {
+            switch kind {
+            case .convolution(_, let input, let residual), .spconv(_, let input, let residual): [input] + (residual.map { [$0] } ?? [])
+            case .batchNorm(_, _, _, let input), .relu(let input), .slice(_, let input), .pool(_, let input),
+                 .globalAveragePool(let input), .linear(_, _, let input): [input]
+            case .add(let a, let b, _), .fusion(let a, let b): [a, b]
+            }
+        }
+    }
+}
+
+/// A convolution with its weights packed for one input shape and set of post-ops.
+struct PackedConvolution {
+    let kernel: ConvolutionKernel
+    let packed: [Float]
+    let bias: Tensor?
+
+    init(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
+         postOps: [ConvolutionKernel.PostOp] = []) throws {
+        kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: weight.shape[0], geometry: geometry,
+                                             hasBias: bias != nil, postOps: postOps))
+        packed = try kernel.packWeights(weight)
+        self.bias = bias
+    }
+
+    /// The layout the kernel reads, so a producer can write its input in it.
+    var sourceLayout: TensorLayout { kernel.sourceLayout }
+
+    func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
+        try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual)
+    }
+}
+
+/// Max or average pooling: oneDNN's kernel on channel-blocked maps, the element-wise loop otherwise.
+struct Pooling {
+    let kernelSize: Int, stride: Int, padding: Int, isMax: Bool
+    let blocked: PoolingKernel
+
+    init(inputShape: [Int], kernelSize: Int, stride: Int, padding: Int, isMax: Bool) throws {
+        (self.kernelSize, self.stride, self.padding, self.isMax) = (kernelSize, stride, padding, isMax)
+        blocked = try PoolingKernel(.init(inputShape: inputShape, kernelSize: kernelSize, stride: stride, padding: padding, isMax: isMax))
+    }
+
+    func run(_ input: Tensor) throws -> Tensor {
+        if case .channelBlocked = input.layout { return try blocked.run(input) }
+        return isMax ? Ops.maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
+                     : Ops.avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
+    }
+}
+
+/// Turns a graph into steps: walks the nodes in order, applies the rewrites where their
+/// patterns match, and places each step at the node that produces its output (so every value a
+/// step reads is made by an earlier step).
+private struct Compiler {
+    let graph: Graph
+    let weights: [String: Tensor]
+    let shapes: [[Int]]
+    let pinned: Set<Int>
+    /// The nodes reading each value.
+    let readers: [[Int]]
+    var done: [Bool]
+
+    init(graph: Graph, weights: [String: Tensor], shapes: [[Int]], pinned: Set<Int>) {
+        (self.graph, self.weights, self.shapes, self.pinned) = (graph, weights, shapes, pinned)
+        var readers = [[Int]](repeating: [], count: graph.nodes.count + 1)
+        for (index, node) in graph.nodes.enumerated() { for value in node.inputs { readers[value.id].append(index) } }
+        self.readers = readers
+        done = Array(repeating: false, count: graph.nodes.count)
+    }
+
+    private var nodes: [Graph.Node] { graph.nodes }
+
+    mutating func compile() throws -> [CompiledGraph.Step] {
+        var placed: [(position: Int, step: CompiledGraph.Step)] = []
+        let spconvStarts = Dictionary(graph.modules.filter { $0.type == "SPConv" }.map { ($0.nodes.lowerBound, $0) },
+                                      uniquingKeysWith: { first, _ in first })
+        for index in nodes.indices where !done[index] {
+            if let module = spconvStarts[index], let step = try spconv(module) {
+                placed.append(step)
+                continue
+            }
+            placed.append(try single(index))
+        }
+        return placed.sorted { $0.position < $1.position }.map(\.step)
+    }
+
+    /// The one node reading `value`, when `value` may become the inside of a fused step.
+    private func soleReader(_ value: Graph.Value) -> Int? {
+        guard !pinned.contains(value.id), readers[value.id].count == 1, !done[readers[value.id][0]] else { return nil }
+        return readers[value.id][0]
+    }
+
+    private func parameter(_ node: Graph.Node, _ position: Int) throws -> Tensor {
+        let key = node.parameters[position]
+        guard let tensor = weights[key] else {
+            throw SPConvLabError(.invalidWeights, "the graph node '\(node.module)' (\(node.type)) needs the parameter '\(key)', which the weights lack")
+        }
+        return tensor
+    }
+
+    /// `(a, b)` with `bn(x) = a * x + b` for a batch-norm node.
+    private func folded(_ node: Graph.Node) throws -> (scale: [Float], shift: [Float]) {
+        guard case .batchNorm(let epsilon) = node.op else { preconditionFailure("\(node.module) is not a batch norm") }
+        return Ops.foldBatchNorm(mean: try parameter(node, 2), variance: try parameter(node, 3), scale: try parameter(node, 0),
+                                 shift: try parameter(node, 1), epsilon: epsilon)
+    }
+
+    /// What follows a conv (or SPConv) and can run inside it: a batch norm, then a residual add,
+    /// then a ReLU, each only where the value before it has no other reader and is not captured.
+    private struct Epilogue {
+        var batchNorm: (scale: [Float], shift: [Float])?
+        var residual: Int?
+        var relu = false
+        var output: Graph.Value
+        var nodes: [Int] = []
+    }
+
+    private mutating func epilogue(after value: Graph.Value) throws -> Epilogue {
+        var result = Epilogue(output: value)
+        if let reader = soleReader(result.output), case .batchNorm = nodes[reader].op {
+            result.batchNorm = try folded(nodes[reader])
+            take(reader, into: &result)
+        }
+        if let reader = soleReader(result.output), case .add = nodes[reader].op {
+            let inputs = nodes[reader].inputs
+            let other = inputs[0] == result.output ? inputs[1] : inputs[0]
+            if other != result.output {
+                result.residual = other.id
+                take(reader, into: &result)
+            }
+        }
+        if let reader = soleReader(result.output), case .relu = nodes[reader].op {
+            result.relu = true
+            take(reader, into: &result)
+        }
+        return result
+    }
+
+    private mutating func take(_ node: Int, into epilogue: inout Epilogue) {
+        done[node] = true
+        epilogue.nodes.append(node)
+        epilogue.output = nodes[node].output
+    }
+
+    /// The step of one node (a conv with its epilogue, or a node run alone).
+    private mutating func single(_ index: Int) throws -> (position: Int, step: CompiledGraph.Step) {
+        let node = nodes[index]
+        done[index] = true
+        let input = node.inputs[0].id
+        let x = shapes[input]
+        func alone(_ kind: CompiledGraph.Step.Kind) -> (Int, CompiledGraph.Step) { (index, .init(kind: kind, output: node.output.id)) }
+        switch node.op {
+        case .conv2d(let geometry, _):
+            let epilogue = try epilogue(after: node.output)
+            var weight = try parameter(node, 0)
+            var bias = node.parameters.count > 1 ? try parameter(node, 1) : nil
+            if let (a, b) = epilogue.batchNorm {
+                weight = scaleRows(weight, by: a)
+                let own = bias?.scalars ?? [Float](repeating: 0, count: a.count)
+                bias = Tensor(shape: [a.count], scalars: (0..<a.count).map { a[$0] * own[$0] + b[$0] })
+            }
+            var postOps: [ConvolutionKernel.PostOp] = epilogue.residual == nil ? [] : [.sum]
+            if epilogue.relu { postOps.append(.relu) }
+            let conv = try PackedConvolution(weight: weight, bias: bias, geometry: geometry, inputShape: x, postOps: postOps)
+            return ((epilogue.nodes.last ?? index), .init(kind: .convolution(conv, input: input, residual: epilogue.residual),
+                                                          output: epilogue.output.id))
+        case .batchNorm:
+            let (a, b) = try folded(node)
+            if let reader = soleReader(node.output), case .relu = nodes[reader].op {
+                done[reader] = true
+                return (reader, .init(kind: .batchNorm(scale: a, shift: b, relu: true, input: input), output: nodes[reader].output.id))
+            }
+            return alone(.batchNorm(scale: a, shift: b, relu: false, input: input))
+        case .relu:
+            return alone(.relu(input: input))
+        case .add:
+            if shapes[node.inputs[1].id] == x, let reader = soleReader(node.output), case .relu = nodes[reader].op {
+                done[reader] = true
+                return (reader, .init(kind: .add(input, node.inputs[1].id, relu: true), output: nodes[reader].output.id))
+            }
+            return alone(.add(input, node.inputs[1].id, relu: false))
+        case .sliceChannels(let range):
+            return alone(.slice(range, input: input))
+        case .maxPool(let kernelSize, let stride, let padding), .avgPool(let kernelSize, let stride, let padding):
+            let isMax = if case .maxPool = node.op { true } else { false }
+            return alone(.pool(try Pooling(inputShape: x, kernelSize: kernelSize, stride: stride, padding: padding, isMax: isMax),
+                               input: input))
+        case .globalAveragePool:
+            return alone(.globalAveragePool(input: input))
+        case .linear:
+            return alone(.linear(weight: try parameter(node, 0), bias: try parameter(node, 1), input: input))
+        case .spconvFusion:
+            return alone(.fusion(input, node.inputs[1].id))
+        }
+    }
+
+    /// The fused step of an SPConv module with its epilogue, or nil (the nodes then run one by one)
+    /// when a value inside it is captured or its nodes are not the ones `SPConv.build` writes.
+    private mutating func spconv(_ module: Graph.Module) throws -> (position: Int, step: CompiledGraph.Step)? {
+        let inside = module.nodes.dropLast().map { nodes[$0].output.id }
+        guard !inside.contains(where: pinned.contains) else { return nil }
+        let all = graph.nodes
+        func node(_ name: String) -> Graph.Node? {
+            all[module.nodes].first { $0.module == module.path + "." + name }
+        }
+        guard let split = node("split_rep"), case .sliceChannels(let representative) = split.op, representative.lowerBound == 0,
+              let gwc = node("gwc"), case .conv2d(let geometry, _) = gwc.op, let pwc = node("pwc"), let red = node("conv1x1"),
+              red.parameters.count == 2, let bn1 = node("bn1"), let bn2 = node("bn2"),
+              case .spconvFusion = nodes[module.nodes.upperBound - 1].op else { return nil }
+        for index in module.nodes { done[index] = true }
+        let epilogue = try epilogue(after: module.output)
+        let weights = SPConvKernel.Weights(
+            gwc: try parameter(gwc, 0), pwc: try parameter(pwc, 0), conv1x1: try parameter(red, 0), conv1x1Bias: try parameter(red, 1),
+            bn1: try folded(bn1), bn2: try folded(bn2))
+        let kernel = try SPConvKernel(weights, inputShape: shapes[module.input.id], representativeChannels: representative.count,
+                                      stride: geometry.stride, groups: geometry.groups,
+                                      epilogue: (epilogue.batchNorm, epilogue.residual != nil, epilogue.relu))
+        return ((epilogue.nodes.last ?? module.nodes.upperBound - 1),
+                .init(kind: .spconv(kernel, input: module.input.id, residual: epilogue.residual), output: epilogue.output.id))
+    }
+}

@@ -1,0 +1,165 @@
+import SPConvCore
+import SPConvKernels
+
+/// The fast interpreter's rewrite of an SPConv module (and the batch norm, residual add and ReLU
+/// after it): the ops of ``SPConv/build(_:builder:)`` as few kernel calls, for one input shape.
+///
+/// Both batch norms are folded into the convolutions. `pwc` accumulates into `gwc`'s output, or
+/// sits inside one merged dense 3x3 conv with it. At stride 2 one pooling of the whole input
+/// feeds both 1x1s. The fusion, with the epilogue, is one sweep over the output.
+struct SPConvKernel {
+    /// The module's parameters, with both batch norms as `(a, b)` of `a * x + b`.
+    struct Weights {
+        var gwc: Tensor
+        var pwc: Tensor
+        var conv1x1: Tensor
+        var conv1x1Bias: Tensor
+        var bn1: (scale: [Float], shift: [Float])
+        var bn2: (scale: [Float], shift: [Float])
+    }
+
+    let inputChannels: Int
+    let representativeChannels: Int
+    let stride: Int
+    let block: Int
+    /// `bn1.scale * gwc`, run grouped (nil when `merged` is used).
+    let gwc: PackedConvolution?
+    /// `bn1.scale * pwc` with bias `bn1.shift`, summing into `gwc`'s output (nil when `merged` is used).
+    let pwc: PackedConvolution?
+    /// When the group-wise conv would run dense anyway (one group, or groups that are not whole
+    /// channel blocks, for which oneDNN has no JIT kernel) or Winograd makes a dense one cheaper,
+    /// `gwc` and `pwc` as one dense 3x3 conv: `pwc` sits in the centre tap at stride 1, and at
+    /// stride 2 (where it reads `AvgPool2d(2, 2)`) it is a quarter in each of the four taps that
+    /// window covers. One conv instead of two plus a sum.
+    let merged: PackedConvolution?
+    /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift`. When the split falls inside a
+    /// channel block, it reads all the layer's input channels, with zero weights on the
+    /// representative ones: the block's lanes are computed either way, and a gather is saved.
+    let redundant: PackedConvolution
+    let redundantReadsWholeInput: Bool
+    /// `AvgPool2d(2, 2)` of the whole input at stride 2, read by both 1x1s: pooling first costs a
+    /// quarter of the FLOPs of the 2x2 stride-2 conv equal to pooling then 1x1.
+    let pool: PoolingKernel?
+    let representativeLayout: TensorLayout
+    let redundantLayout: TensorLayout
+    /// The batch norm after the layer, and whether a residual and a ReLU follow.
+    let epilogueNorm: (scale: [Float], shift: [Float])?
+    let relu: Bool
+
+    init(_ weights: Weights, inputShape: [Int], representativeChannels rep: Int, stride: Int, groups: Int,
+         epilogue: (norm: (scale: [Float], shift: [Float])?, residual: Bool, relu: Bool)) throws {
+        let (n, channels, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let out = weights.gwc.shape[0]
+        let block = DNNL.shared.channelBlock
+        (inputChannels, representativeChannels, self.stride, self.block) = (channels, rep, stride, block)
+        (epilogueNorm, relu) = (epilogue.norm, epilogue.relu)
+        let (a1, b1) = weights.bn1, (a2, b2) = weights.bn2
+        let (ph, pw) = stride == 2 ? (h / 2, w / 2) : (h, w)
+        pool = stride == 2 ? try PoolingKernel(.init(inputShape: inputShape, kernelSize: 2, stride: 2, padding: 0, isMax: false)) : nil
+
+        let runsDense = groups == 1 || (rep / groups) % block != 0 || (out / groups) % block != 0
+        // Where oneDNN has Winograd (AVX-512), the merged dense 3x3 at stride 1 runs it and beats the
+        // grouped direct conv plus the 1x1 (resnet56 b32 27.5 -> 26.9 ms, vgg16 b32 47 -> 41 ms,
+        // resnet50 b8 267 -> 253 ms); with AVX2 only, the grouped pair is faster (resnet56 28.5 against 31 ms).
+        let winogradPays = stride == 1 && ConvolutionKernel.mayUseWinograd(inputChannels: rep)
+        let representativeShape = [n, rep, h, w]
+        if runsDense || winogradPays {
+            let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
+            let merged = try PackedConvolution(weight: weight, bias: bias, geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1),
+                                               inputShape: representativeShape)
+            (self.merged, gwc, pwc) = (merged, nil, nil)
+            representativeLayout = merged.sourceLayout
+        } else {
+            merged = nil
+            gwc = try PackedConvolution(weight: scaleRows(weights.gwc, by: a1), bias: nil,
+                                        geometry: Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1, groups: groups),
+                                        inputShape: representativeShape)
+            pwc = try PackedConvolution(weight: scaleRows(weights.pwc, by: a1), bias: Tensor(shape: [out], scalars: b1),
+                                        geometry: Conv2DGeometry(kernelSize: 1), inputShape: [n, rep, ph, pw], postOps: [.sum])
+            representativeLayout = .channelBlocked(block)
+        }
+        redundantReadsWholeInput = rep % block != 0
+        let redundantBias = (0..<out).map { a2[$0] * weights.conv1x1Bias.scalars[$0] + b2[$0] }
+        let redundantWeight = redundantReadsWholeInput ? zeroPrefixed(weights.conv1x1, channels: rep) : weights.conv1x1
+        redundant = try PackedConvolution(weight: scaleRows(redundantWeight, by: a2), bias: Tensor(shape: [out], scalars: redundantBias),
+                                          geometry: Conv2DGeometry(kernelSize: 1),
+                                          inputShape: [n, redundantReadsWholeInput ? channels : channels - rep, ph, pw])
+        redundantLayout = redundantReadsWholeInput ? .channelBlocked(block) : redundant.sourceLayout
+    }
+
+    /// Runs the layer and its epilogue on `input` (any layout); the output is channel-blocked.
+    func run(_ input: Tensor, residual: Tensor?) throws -> Tensor {
+        let x = input.channelBlocked(block)
+        // Each part is sliced straight into the layout its reader wants (oneDNN runs convs whose
+        // channels are not whole blocks from a row-major source).
+        let pooled = try pool?.run(x) ?? x
+        func slice(_ t: Tensor, _ range: Range<Int>, _ layout: TensorLayout) -> Tensor {
+            layout == .rowMajor ? LayoutKernels.sliceToRowMajor(t, range, block: block)
+                                : LayoutKernels.sliceChannels(t, range, block: block)
+        }
+        let (xRep, xRed) = OpProfiler.measure("spconv split") {
+            (slice(x, 0..<representativeChannels, representativeLayout),
+             redundantReadsWholeInput ? pooled : slice(pooled, representativeChannels..<inputChannels, redundantLayout))
+        }
+        let uRep: Tensor
+        if let merged {
+            uRep = try merged.run(xRep)
+        } else {
+            let gwcOut = try gwc!.run(xRep)
+            let pooledRep = stride == 1 ? xRep : OpProfiler.measure("spconv split") {
+                slice(pooled, 0..<representativeChannels, .channelBlocked(block))
+            }
+            uRep = try pwc!.run(pooledRep, residual: gwcOut)
+        }
+        let uRed = try redundant.run(xRed)
+        let epilogue: FusionEpilogue? = epilogueNorm == nil && residual == nil && !relu ? nil
+            : FusionEpilogue(scale: epilogueNorm?.scale, shift: epilogueNorm?.shift, residual: residual?.channelBlocked(block), relu: relu)
+        return OpProfiler.measure("spconv fusion + BN/residual/ReLU") {
+            LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue, block: block)
+        }
+    }
+
+    /// The dense 3x3 conv (weight and bias) equal to `bn1(gwc(x) + pwc(x or AvgPool2d(2, 2)(x)))`.
+    static func mergedRepresentative(_ weights: Weights, stride: Int, groups: Int) -> (Tensor, Tensor) {
+        let (out, rep) = (weights.gwc.shape[0], weights.pwc.shape[1])
+        let (scale, shift) = weights.bn1
+        let (inPerGroup, outPerGroup) = (rep / groups, out / groups)
+        var w = [Float](repeating: 0, count: out * rep * 9)
+        let (gwc, pwc) = (weights.gwc.scalars, weights.pwc.scalars)
+        let pointwiseTaps = stride == 1 ? [(1, 1, Float(1))] : [(1, 1, Float(0.25)), (1, 2, 0.25), (2, 1, 0.25), (2, 2, 0.25)]
+        for o in 0..<out {
+            let group = o / outPerGroup
+            for i in 0..<rep {
+                let base = (o * rep + i) * 9
+                if i / inPerGroup == group {
+                    for t in 0..<9 { w[base + t] = gwc[(o * inPerGroup + i % inPerGroup) * 9 + t] }
+                }
+                for (ky, kx, share) in pointwiseTaps { w[base + ky * 3 + kx] += share * pwc[o * rep + i] }
+                for t in 0..<9 { w[base + t] *= scale[o] }
+            }
+        }
+        return (Tensor(shape: [out, rep, 3, 3], scalars: w), Tensor(shape: [out], scalars: shift))
+    }
+}
+
+/// An OIHW weight with `channels` all-zero input channels put before its own.
+func zeroPrefixed(_ weight: Tensor, channels: Int) -> Tensor {
+    let (o, i, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    let taps = kh * kw
+    var scalars = [Float](repeating: 0, count: o * (channels + i) * taps)
+    for oc in 0..<o {
+        let from = oc * i * taps, to = (oc * (channels + i) + channels) * taps
+        scalars.replaceSubrange(to..<(to + i * taps), with: weight.scalars[from..<(from + i * taps)])
+    }
+    return Tensor(shape: [o, channels + i, kh, kw], scalars: scalars)
+}
+
+/// Multiplies each output-channel slice of an OIHW weight by a per-channel factor.
+func scaleRows(_ weight: Tensor, by factors: [Float]) -> Tensor {
+    let perRow = weight.count / weight.shape[0]
+    var scalars = weight.scalars
+    for o in 0..<weight.shape[0] {
+        for i in (o * perRow)..<((o + 1) * perRow) { scalars[i] *= factors[o] }
+    }
+    return Tensor(shape: weight.shape, scalars: scalars)
+}
