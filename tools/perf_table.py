@@ -423,15 +423,19 @@ def render(meta, rows):
         L.append("")
         L.append("Heap allocations per forward pass in the steady state (after warm-up), counted by "
                  "`.build/release/allocation-bench`, which interposes malloc for the whole process "
-                 "(Swift, oneDNN, OpenMP); \"large\" is 64 KiB or more (feature maps, scratch):")
+                 "(Swift, oneDNN, OpenMP); \"large\" is 64 KiB or more (feature maps, scratch); the last three "
+                 "columns say where they were made (a frame of the allocating stack in libdnnl, in libopenblas, or neither: "
+                 "the engine, the Swift runtime, OpenMP):")
         L.append("")
-        L.append("| model | batch | variant | allocations | MB | large allocations | large MB |")
-        L.append("|---|---:|---|---:|---:|---:|---:|")
+        L.append("| model | batch | variant | allocations | MB | large allocations | large MB | in oneDNN | in OpenBLAS | elsewhere |")
+        L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for a in allocations:
             variant = "vanilla" if a["variant"] == "vanilla" else f"SPConv ({RATIO_OURS}, g{GROUPS})"
+            where = " | ".join(f"{a[k]:.0f}" if k in a else "-" for k in
+                               ("onednn_allocations_per_pass", "openblas_allocations_per_pass", "other_allocations_per_pass"))
             L.append(f"| {a['model']} | {a['batch']} | {variant} | {a['allocations_per_pass']:.0f} | "
                      f"{a['bytes_per_pass'] / 1e6:.1f} | {a['large_allocations_per_pass']:.0f} | "
-                     f"{a['large_bytes_per_pass'] / 1e6:.1f} |")
+                     f"{a['large_bytes_per_pass'] / 1e6:.1f} | {where} |")
     errors = [(r["model"], r["variant"], k, r[k]["error"]) for r in rows
               for k in ("ours", "onnxruntime", "pytorch") if r[k] is not None and "error" in r[k]]
     if errors:

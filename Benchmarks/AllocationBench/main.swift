@@ -14,7 +14,9 @@ struct AllocationBench: ParsableCommand {
         Build in release mode: swift build -c release --product allocation-bench. Every row warms \
         up with --warmup passes, then counts every malloc, calloc, realloc and aligned allocation \
         of the process (Swift, oneDNN, OpenMP) during --passes passes and prints the mean per pass, \
-        with those of 64 KiB or more (feature maps, scratch) apart. Default rows: resnet56 and \
+        with those of 64 KiB or more (feature maps, scratch) apart, and how many were made inside \
+        oneDNN or OpenBLAS (a frame of the allocating stack lies in libdnnl or libopenblas) and \
+        elsewhere (the engine, the Swift runtime, OpenMP). Default rows: resnet56 and \
         vgg16 at batch 1 and 32, resnet50 at batch 1 and 8, vanilla and SPConv (1/2, 2).
         """)
 
@@ -70,11 +72,14 @@ struct AllocationBench: ParsableCommand {
             if json {
                 print(#"{"model":"\#(architecture.rawValue)","variant":"\#(variantName)","batch":\#(batch),"threads":\#(threads),"#
                       + #""allocations_per_pass":\#(perPass(counts.calls)),"bytes_per_pass":\#(perPass(counts.bytes)),"#
-                      + #""large_allocations_per_pass":\#(perPass(counts.largeCalls)),"large_bytes_per_pass":\#(perPass(counts.largeBytes))}"#)
+                      + #""large_allocations_per_pass":\#(perPass(counts.largeCalls)),"large_bytes_per_pass":\#(perPass(counts.largeBytes)),"#
+                      + #""onednn_allocations_per_pass":\#(perPass(counts.dnnlCalls)),"openblas_allocations_per_pass":\#(perPass(counts.blasCalls)),"#
+                      + #""other_allocations_per_pass":\#(perPass(counts.calls - counts.dnnlCalls - counts.blasCalls))}"#)
             } else {
-                print(String(format: "%@, batch %d: %.0f allocations per pass (%.1f MB), %.0f of them 64 KiB or more (%.1f MB)",
+                print(String(format: "%@, batch %d: %.0f allocations per pass (%.1f MB), %.0f of them 64 KiB or more (%.1f MB); inside oneDNN %.0f, inside OpenBLAS %.0f, elsewhere %.0f",
                              spec.displayName, batch, perPass(counts.calls), perPass(counts.bytes) / 1e6,
-                             perPass(counts.largeCalls), perPass(counts.largeBytes) / 1e6))
+                             perPass(counts.largeCalls), perPass(counts.largeBytes) / 1e6, perPass(counts.dnnlCalls),
+                             perPass(counts.blasCalls), perPass(counts.calls - counts.dnnlCalls - counts.blasCalls)))
             }
         }
     }

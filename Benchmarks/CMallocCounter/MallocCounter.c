@@ -1,8 +1,12 @@
 // A counting layer over glibc's allocator: each entry point records the request while counting
 // is on and forwards to glibc's own implementation (__libc_*), so memory from either side can be
 // freed by the other.
+#define _GNU_SOURCE
 #include "MallocCounter.h"
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -13,10 +17,31 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 extern void __libc_free(void *pointer);
 
 static atomic_int counting;
-static atomic_long calls, bytes, largeCalls, largeBytes;
+static atomic_long calls, bytes, largeCalls, largeBytes, dnnlCalls, blasCalls;
+static _Thread_local int walking;
+
+/// Which library on the stack made this allocation: 1 oneDNN, 2 OpenBLAS, 0 neither.
+static int library(void) {
+    if (walking) return 0;
+    walking = 1;
+    void *frames[24];
+    int depth = backtrace(frames, 24), found = 0;
+    for (int i = 2; i < depth && !found; i++) {
+        Dl_info info;
+        if (dladdr(frames[i], &info) && info.dli_fname) {
+            if (strstr(info.dli_fname, "libdnnl")) found = 1;
+            else if (strstr(info.dli_fname, "libopenblas")) found = 2;
+        }
+    }
+    walking = 0;
+    return found;
+}
 
 static void record(size_t size) {
-    if (!atomic_load_explicit(&counting, memory_order_relaxed)) return;
+    if (!atomic_load_explicit(&counting, memory_order_relaxed) || walking) return;
+    int from = library();
+    if (from == 1) atomic_fetch_add_explicit(&dnnlCalls, 1, memory_order_relaxed);
+    if (from == 2) atomic_fetch_add_explicit(&blasCalls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&bytes, (long)size, memory_order_relaxed);
     if (size >= 65536) {
@@ -42,6 +67,10 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
 }
 
 void malloc_counter_start(void) {
+    void *warm[2];
+    backtrace(warm, 2);  // the first call loads the unwinder, which allocates
+    atomic_store(&dnnlCalls, 0);
+    atomic_store(&blasCalls, 0);
     atomic_store(&calls, 0);
     atomic_store(&bytes, 0);
     atomic_store(&largeCalls, 0);
@@ -51,6 +80,7 @@ void malloc_counter_start(void) {
 
 MallocCounts malloc_counter_stop(void) {
     atomic_store(&counting, 0);
-    MallocCounts counts = {atomic_load(&calls), atomic_load(&bytes), atomic_load(&largeCalls), atomic_load(&largeBytes)};
+    MallocCounts counts = {atomic_load(&calls), atomic_load(&bytes), atomic_load(&largeCalls), atomic_load(&largeBytes),
+                           atomic_load(&dnnlCalls), atomic_load(&blasCalls)};
     return counts;
 }

@@ -102,6 +102,43 @@ struct GraphTests {
         #expect(try network.compiledGraph(for: shape) === first, "loading equal tensors changes nothing")
     }
 
+    /// The fast interpreter writes each pass into the same buffers; an output (or capture) the
+    /// caller keeps is not changed by the next pass, and passes on different inputs stay apart.
+    @Test func keptResultsSurviveTheNextPass() throws {
+        let spec = Self.cases[1].1
+        let network = try Self.network(spec)
+        var generator = SeededGenerator(seed: 12)
+        let shape = [2, spec.inputChannels, spec.inputSize, spec.inputSize]
+        let (a, b) = (Tensor.gaussian(shape, standardDeviation: 1, generator: &generator),
+                      Tensor.gaussian(shape, standardDeviation: 1, generator: &generator))
+        let first = try network.forward(a, capturing: ["layer2.1", "fc"])
+        let second = try network.forward(b, capturing: ["layer2.1", "fc"])
+        let again = try network.forward(a, capturing: ["layer2.1", "fc"])
+        let reference = try network.forward(a, backend: .reference, capturing: ["layer2.1", "fc"])
+        #expect(maxRelativeDifference(first.output, reference.output) < 1e-4)
+        #expect(maxRelativeDifference(first.captured["layer2.1"]!, reference.captured["layer2.1"]!) < 1e-4)
+        #expect(first.output == again.output && first.captured["layer2.1"] == again.captured["layer2.1"])
+        #expect(maxRelativeDifference(second.output, first.output) > 1e-3)
+        // Without captures too (the plan's buffers hold every feature map then).
+        let plain = try network(a)
+        _ = try network(b)
+        #expect(plain == (try network(a)))
+        #expect(try network.compiledGraph(for: shape).plannedBytes > 0)
+    }
+
+    /// Buffers are reused by liveness, so the plan of a deeper ResNet of the same stages needs
+    /// exactly the buffers of a shallower one (resnet56 = resnet20), far less than one per value.
+    @Test(arguments: [ModelVariant.vanilla, .spconv(SPConvConfiguration(ratio: 0.5, groups: 2))])
+    func theMemoryPlanDoesNotGrowWithDepth(_ variant: ModelVariant) throws {
+        let shape = [2, 3, 16, 16]
+        let shallow = try Network(ModelSpec(.resnet20, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes
+        let deep = try Network(ModelSpec(.resnet56, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes
+        #expect(shallow == deep)
+        // Every block output of resnet56 held at once would be 27 maps; the plan holds a few per stage.
+        let stage1 = 2 * 16 * 16 * 16 * 4
+        #expect(deep < 12 * stage1, "\(deep) bytes planned")
+    }
+
     /// A stride-2 SPConv on an odd size is refused by the shape interpreter with the layer's name.
     @Test func anOddSizeAtAStrideTwoSPConvNamesTheLayer() throws {
         let network = try Network(Self.cases[1].1)

@@ -10,6 +10,10 @@ typedef struct {
     /// Allocations of at least 64 KiB (feature maps, packed weights, scratch buffers).
     long largeCalls;
     long largeBytes;
+    /// Allocations made inside oneDNN (libdnnl) and OpenBLAS (libopenblas): a frame of the
+    /// caller's stack lies in that library.
+    long dnnlCalls;
+    long blasCalls;
 } MallocCounts;
 
 void malloc_counter_start(void);

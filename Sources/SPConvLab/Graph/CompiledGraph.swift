@@ -30,6 +30,9 @@ public final class CompiledGraph: @unchecked Sendable {
     /// Values that must survive their readers (captured, or the output).
     private let pinned: Set<Int>
     private let lastUse: [Int]
+    private let plan: MemoryPlan
+    /// The buffers of the last pass, taken by the next (a concurrent pass makes its own).
+    private let keptArena = LockedBox<Arena?>(nil)
 
     /// Compiles `graph` for inputs of `inputShape`.
     ///
@@ -51,61 +54,114 @@ public final class CompiledGraph: @unchecked Sendable {
         for (id, index) in lastUse.enumerated() where index >= 0 && !pinned.contains(id) { releases[index].append(id) }
         (self.inputShape, self.steps, self.releases, self.valueCount) = (inputShape, steps, releases, graph.nodes.count + 1)
         (self.outputID, self.captures, self.pinned, self.lastUse) = (graph.output.id, captures, pinned, lastUse)
+        plan = MemoryPlan(steps: steps, shapes: shapes, valueCount: graph.nodes.count + 1, lastUse: lastUse, pinned: pinned)
     }
 
     /// Runs the compiled graph.
     ///
+    /// The values of planned steps (convolutions, SPConv layers, pools, the global pool and the
+    /// classifier) are written into the buffers of ``MemoryPlan``, kept from pass to pass, so a
+    /// pass without captures allocates no feature map. Values of the other steps (ops left unfused
+    /// by a capture) are allocated and released after their last reader.
+    ///
     /// - Parameter input: `[N, C, H, W]` of the compiled shape, in any layout.
     /// - Returns: the output, row-major, and each captured module's output, row-major, by path.
+    ///   The output shares the buffer the next pass writes: a caller that keeps it keeps a copy
+    ///   (the next pass copies the buffer first), so holding results is safe, only not free.
     public func run(_ input: Tensor) throws -> (output: Tensor, captured: [String: Tensor]) {
         precondition(input.shape == inputShape, "compiled for \(inputShape), got \(input.shape)")
-        var values = [Tensor?](repeating: nil, count: valueCount)
-        values[0] = input
+        var arena = keptArena.withLock { keptArena.value.take() } ?? plan.makeArena(valueCount: valueCount)
+        defer { keptArena.withLock { if keptArena.value == nil { keptArena.value = arena } } }
         var captured: [String: Tensor] = [:]
-        for (path) in captures[0] ?? [] { captured[path] = input.rowMajor() }
+        for path in captures[0] ?? [] { captured[path] = input.rowMajor() }
         for (index, step) in steps.enumerated() {
-            /// A residual the step may write over: handed over when this step is its last reader.
-            func residual(_ id: Int?) -> Tensor? {
-                guard let id else { return nil }
-                return lastUse[id] == index && !pinned.contains(id) ? values[id].take() : values[id]
+            let outputSlot = plan.slotOf[step.output]
+            if outputSlot >= 0 {
+                try runPlanned(step, input: input, into: outputSlot, arena: &arena)
+            } else {
+                arena.dynamic[step.output] = try runAllocating(step, index: index, input: input, arena: &arena)
             }
-            let result: Tensor
-            switch step.kind {
-            case .convolution(let conv, let input, let residualID):
-                result = try conv.run(values[input]!, residual: residual(residualID))
-            case .spconv(let kernel, let input, let residualID):
-                result = try kernel.run(values[input]!, residual: residual(residualID))
-            case .batchNorm(let scale, let shift, let relu, let input):
-                result = ElementwiseKernels.channelAffine(values[input]!.rowMajor(), scale: scale, shift: shift, relu: relu)
-            case .relu(let input):
-                result = ElementwiseKernels.relu(values[input]!.rowMajor())
-            case .add(let a, let b, let relu):
-                let (x, y) = (values[a]!.rowMajor(), values[b]!.rowMajor())
-                result = relu ? ElementwiseKernels.add(x, y, relu: true) : Ops.add(x, y)
-            case .slice(let range, let input):
-                result = Ops.sliceChannels(values[input]!.rowMajor(), range)
-            case .pool(let pooling, let input):
-                result = try pooling.run(values[input]!)
-            case .globalAveragePool(let input):
-                let x = values[input]!
-                if case .channelBlocked(let block) = x.layout {
-                    result = OpProfiler.measure("global average pool") { LayoutKernels.globalAveragePool(x, block: block) }
-                } else {
-                    result = Ops.adaptiveAvgPool2d(x, outputSize: 1)
-                }
-            case .linear(let weight, let bias, let input):
-                let x = values[input]!.rowMajor()
-                let flat = x.reshaped(to: [x.shape[0], x.count / x.shape[0]])
-                result = OpProfiler.measure("linear") { Ops.linear(flat, weight: weight, bias: bias) }
-            case .fusion(let a, let b):
-                result = ElementwiseKernels.softmaxFusion(representative: values[a]!.rowMajor(), redundant: values[b]!.rowMajor())
-            }
-            values[step.output] = result
-            for path in captures[step.output] ?? [] { captured[path] = result.rowMajor() }
-            for id in releases[index] { values[id] = nil }
+            for path in captures[step.output] ?? [] { captured[path] = value(step.output, input, arena).rowMajor() }
+            for id in releases[index] where plan.slotOf[id] < 0 { arena.dynamic[id] = nil }
         }
-        return (values[outputID]!.rowMajor(), captured)
+        return (value(outputID, input, arena).rowMajor(), captured)
     }
+
+    /// The value `id` during a pass on `input`.
+    private func value(_ id: Int, _ input: Tensor, _ arena: Arena) -> Tensor {
+        id == 0 ? input : plan.slotOf[id] >= 0 ? arena.slots[plan.slotOf[id]] : arena.dynamic[id]!
+    }
+
+    /// Runs a step whose output has a buffer in the plan.
+    private func runPlanned(_ step: Step, input: Tensor, into slot: Int, arena: inout Arena) throws {
+        func read(_ id: Int) -> Tensor { value(id, input, arena) }
+        switch step.kind {
+        case .convolution(let conv, let input, let residual):
+            if let residual, plan.slotOf[residual] != slot {
+                let r = read(residual)
+                arena.slots[slot].overwrite(with: r)
+            }
+            let x = read(input)
+            try conv.run(x, into: &arena.slots[slot])
+        case .spconv(let kernel, let input, let residual):
+            let (x, r) = (read(input), residual.map(read))
+            try kernel.run(x, residual: r, scratch: &arena.scratch, slots: plan.scratchSlots[step.output]!, into: &arena.slots[slot])
+        case .pool(let pooling, let input):
+            let x = read(input)
+            try pooling.blocked.run(x, into: &arena.slots[slot])
+        case .globalAveragePool(let input):
+            let x = read(input)
+            guard case .channelBlocked(let block) = x.layout else { preconditionFailure("the plan gives the global pool a blocked input") }
+            OpProfiler.measure("global average pool") { LayoutKernels.globalAveragePool(x, block: block, into: &arena.slots[slot]) }
+        case .linear(let weight, let bias, let input):
+            let x = read(input)
+            OpProfiler.measure("linear") { ElementwiseKernels.linear(x, weight: weight, bias: bias, into: &arena.slots[slot]) }
+        case .batchNorm, .relu, .add, .slice, .fusion:
+            preconditionFailure("the plan gives element-wise steps no buffer")
+        }
+    }
+
+    /// Runs a step whose output is allocated (a value the plan leaves out).
+    private func runAllocating(_ step: Step, index: Int, input: Tensor, arena: inout Arena) throws -> Tensor {
+        func read(_ id: Int) -> Tensor { value(id, input, arena) }
+        /// A residual the step may write over: handed over when this step is its last reader.
+        func residual(_ id: Int?) -> Tensor? {
+            guard let id else { return nil }
+            return lastUse[id] == index && !pinned.contains(id) && plan.slotOf[id] < 0 && id != 0 ? arena.dynamic[id].take() : read(id)
+        }
+        switch step.kind {
+        case .convolution(let conv, let input, let residualID):
+            return try conv.run(read(input), residual: residual(residualID))
+        case .spconv(let kernel, let input, let residualID):
+            return try kernel.run(read(input), residual: residual(residualID))
+        case .batchNorm(let scale, let shift, let relu, let input):
+            return ElementwiseKernels.channelAffine(read(input).rowMajor(), scale: scale, shift: shift, relu: relu)
+        case .relu(let input):
+            return ElementwiseKernels.relu(read(input).rowMajor())
+        case .add(let a, let b, let relu):
+            let (x, y) = (read(a).rowMajor(), read(b).rowMajor())
+            return relu ? ElementwiseKernels.add(x, y, relu: true) : Ops.add(x, y)
+        case .slice(let range, let input):
+            return Ops.sliceChannels(read(input).rowMajor(), range)
+        case .pool(let pooling, let input):
+            return try pooling.run(read(input))
+        case .globalAveragePool(let input):
+            let x = read(input)
+            if case .channelBlocked(let block) = x.layout {
+                return OpProfiler.measure("global average pool") { LayoutKernels.globalAveragePool(x, block: block) }
+            }
+            return Ops.adaptiveAvgPool2d(x, outputSize: 1)
+        case .linear(let weight, let bias, let input):
+            let x = read(input).rowMajor()
+            let flat = x.reshaped(to: [x.shape[0], x.count / x.shape[0]])
+            return OpProfiler.measure("linear") { Ops.linear(flat, weight: weight, bias: bias) }
+        case .fusion(let a, let b):
+            return ElementwiseKernels.softmaxFusion(representative: read(a).rowMajor(), redundant: read(b).rowMajor())
+        }
+    }
+
+    /// Bytes of the buffers the plan keeps between passes (feature maps and SPConv scratch).
+    public var plannedBytes: Int { plan.bytes }
 
     /// The number of kernel steps (after the rewrites), for tests and profiles.
     public var stepCount: Int { steps.count }
@@ -138,6 +194,113 @@ public final class CompiledGraph: @unchecked Sendable {
     }
 }
 
+/// The buffers of one pass.
+struct Arena {
+    /// The planned values' buffers (``MemoryPlan/slotOf``).
+    var slots: [Tensor]
+    /// Buffers for SPConv's intermediate maps, shared by its steps.
+    var scratch: [Tensor]
+    /// The other values, by id, while they are live.
+    var dynamic: [Tensor?]
+}
+
+/// Where each value of a compiled graph lives: planned once per (graph, input shape).
+///
+/// A step whose output shape and layout are known when compiling (a convolution's or SPConv's
+/// channel-blocked output, a oneDNN pool of a blocked map, the global pool of a blocked map, the
+/// classifier) writes into a buffer ("slot"). Slots are reused by liveness: once a value's last
+/// reader has run, its slot serves the next value of the same shape and layout. A convolution that
+/// adds a residual whose last reader it is writes over the residual's slot. SPConv's intermediate
+/// maps live in scratch buffers keyed by role, shape and layout, which all its steps share.
+struct MemoryPlan {
+    /// The slot of each value, or -1 (the input, and values of unplanned steps).
+    let slotOf: [Int]
+    let slotSpecs: [(shape: [Int], layout: TensorLayout)]
+    let scratchSpecs: [(shape: [Int], layout: TensorLayout)]
+    /// For each SPConv step's output value, its roles' scratch indices (by ``SPConvKernel/Role``).
+    let scratchSlots: [Int: [Int]]
+
+    init(steps: [CompiledGraph.Step], shapes: [[Int]], valueCount: Int, lastUse: [Int], pinned: Set<Int>) {
+        var slotOf = [Int](repeating: -1, count: valueCount)
+        var layoutOf: [Int: TensorLayout] = [:]
+        var specs: [(shape: [Int], layout: TensorLayout)] = []
+        var free: [Int] = []
+        var scratchSpecs: [(shape: [Int], layout: TensorLayout)] = []
+        var scratchIndex: [String: Int] = [:]
+        var scratchSlots: [Int: [Int]] = [:]
+        for (index, step) in steps.enumerated() {
+            var spec: (shape: [Int], layout: TensorLayout)?
+            var inPlace: Int?
+            switch step.kind {
+            case .convolution(let conv, _, let residual):
+                let output = conv.output
+                if let residual {
+                    // The residual is copied into (or already is) the output's buffer: it must share its layout.
+                    if layoutOf[residual] == output.layout { spec = output }
+                    if spec != nil, lastUse[residual] == index, !pinned.contains(residual), slotOf[residual] >= 0,
+                       specs[slotOf[residual]].shape == output.shape { inPlace = slotOf[residual] }
+                } else {
+                    spec = output
+                }
+            case .spconv(let kernel, _, _):
+                spec = (kernel.outputShape, .channelBlocked(kernel.block))
+                var roles = [Int](repeating: -1, count: SPConvKernel.Role.allCases.count)
+                for (role, scratch) in kernel.scratchShapes {
+                    let key = "\(role.rawValue) \(scratch.shape) \(scratch.layout)"
+                    if scratchIndex[key] == nil {
+                        scratchIndex[key] = scratchSpecs.count
+                        scratchSpecs.append(scratch)
+                    }
+                    roles[role.rawValue] = scratchIndex[key]!
+                }
+                scratchSlots[step.output] = roles
+            case .pool(let pooling, let input):
+                if layoutOf[input] == .channelBlocked(pooling.blocked.block) {
+                    spec = (pooling.blocked.outputShape, .channelBlocked(pooling.blocked.block))
+                }
+            case .globalAveragePool(let input):
+                if case .channelBlocked? = layoutOf[input] { spec = (shapes[step.output], .rowMajor) }
+            case .linear(_, _, let input):
+                if layoutOf[input] == .rowMajor { spec = (shapes[step.output], .rowMajor) }
+            case .batchNorm, .relu, .add, .slice, .fusion:
+                break
+            }
+            if let spec {
+                let slot: Int
+                if let inPlace {
+                    slot = inPlace
+                } else if let reuse = free.firstIndex(where: { specs[$0].shape == spec.shape && specs[$0].layout == spec.layout }) {
+                    slot = free.remove(at: reuse)
+                } else {
+                    slot = specs.count
+                    specs.append(spec)
+                }
+                slotOf[step.output] = slot
+                layoutOf[step.output] = spec.layout
+            }
+            // Values whose last reader this step is give their slot back (not the one just taken over).
+            for id in step.reads where lastUse[id] == index && !pinned.contains(id) && slotOf[id] >= 0
+                && slotOf[id] != slotOf[step.output] && !free.contains(slotOf[id]) {
+                free.append(slotOf[id])
+            }
+        }
+        (self.slotOf, self.slotSpecs, self.scratchSpecs, self.scratchSlots) = (slotOf, specs, scratchSpecs, scratchSlots)
+    }
+
+    func makeArena(valueCount: Int) -> Arena {
+        Arena(slots: slotSpecs.map { Tensor(zeroedShape: $0.shape, layout: $0.layout) },
+              scratch: scratchSpecs.map { Tensor(zeroedShape: $0.shape, layout: $0.layout) },
+              dynamic: Array(repeating: nil, count: valueCount))
+    }
+
+    var bytes: Int {
+        (slotSpecs + scratchSpecs).reduce(0) { total, spec in
+            let channels = if case .channelBlocked(let b) = spec.layout { (spec.shape[1] + b - 1) / b * b } else { spec.shape[1] }
+            return total + 4 * spec.shape.reduce(1, *) / spec.shape[1] * channels
+        }
+    }
+}
+
 /// A convolution with its weights packed for one input shape and set of post-ops.
 struct PackedConvolution {
     let kernel: ConvolutionKernel
@@ -158,6 +321,15 @@ struct PackedConvolution {
     func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
         try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual)
     }
+
+    /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
+    /// when the kernel sums one).
+    func run(_ input: Tensor, into output: inout Tensor) throws {
+        try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output)
+    }
+
+    /// The output's shape and layout.
+    var output: (shape: [Int], layout: TensorLayout) { (kernel.outputShape, .channelBlocked(kernel.block)) }
 }
 
 /// Max or average pooling: oneDNN's kernel on channel-blocked maps, the element-wise loop otherwise.

@@ -42,8 +42,7 @@ struct SPConvKernel {
     let pool: PoolingKernel?
     let representativeLayout: TensorLayout
     let redundantLayout: TensorLayout
-    /// The batch norm after the layer, and whether a residual and a ReLU follow.
-    let epilogueNorm: (scale: [Float], shift: [Float])?
+    /// Whether a ReLU follows (the batch norm after the layer is in `laneScale` and `laneShift`).
     let relu: Bool
 
     init(_ weights: Weights, inputShape: [Int], representativeChannels rep: Int, stride: Int, groups: Int,
@@ -52,7 +51,7 @@ struct SPConvKernel {
         let out = weights.gwc.shape[0]
         let block = DNNL.shared.channelBlock
         (inputChannels, representativeChannels, self.stride, self.block) = (channels, rep, stride, block)
-        (epilogueNorm, relu) = (epilogue.norm, epilogue.relu)
+        relu = epilogue.relu
         let (a1, b1) = weights.bn1, (a2, b2) = weights.bn2
         let (ph, pw) = stride == 2 ? (h / 2, w / 2) : (h, w)
         pool = stride == 2 ? try PoolingKernel(.init(inputShape: inputShape, kernelSize: 2, stride: 2, padding: 0, isMax: false)) : nil
@@ -85,37 +84,100 @@ struct SPConvKernel {
                                           geometry: Conv2DGeometry(kernelSize: 1),
                                           inputShape: [n, redundantReadsWholeInput ? channels : channels - rep, ph, pw])
         redundantLayout = redundantReadsWholeInput ? .channelBlocked(block) : redundant.sourceLayout
+        let (ho, wo) = (Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(h),
+                        Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(w))
+        outputShape = [n, out, ho, wo]
+        var scratch: [Role: (shape: [Int], layout: TensorLayout)] = [
+            .representative: (representativeShape, representativeLayout),
+            .representativeOutput: (outputShape, .channelBlocked(block)),
+            .redundantOutput: (outputShape, .channelBlocked(block)),
+        ]
+        if stride == 2 { scratch[.pooled] = ([n, channels, ph, pw], .channelBlocked(block)) }
+        if !redundantReadsWholeInput { scratch[.redundant] = ([n, channels - rep, ph, pw], redundantLayout) }
+        if stride == 2 && merged == nil { scratch[.pooledRepresentative] = ([n, rep, ph, pw], .channelBlocked(block)) }
+        scratchShapes = scratch
+        let epilogue = FusionEpilogue(scale: epilogue.norm?.scale, shift: epilogue.norm?.shift, relu: epilogue.relu)
+        (laneScale, laneShift) = FusionLanes.make(channels: out, block: block, epilogue: epilogue)
     }
+
+    /// The intermediate buffers of one run, by role; ``CompiledGraph`` shares them between the
+    /// SPConv steps of a pass (they run one after another), keyed by role, shape and layout.
+    enum Role: Int, CaseIterable {
+        /// `AvgPool2d(2, 2)` of the whole input (stride 2).
+        case pooled
+        /// The representative channels in the layout their conv reads.
+        case representative
+        /// The redundant channels (when the redundant conv does not read the whole input).
+        case redundant
+        /// The pooled representative channels, read by `pwc` (stride 2, unmerged).
+        case pooledRepresentative
+        /// `bn1(gwc + pwc)`.
+        case representativeOutput
+        /// `bn2(conv1x1)`.
+        case redundantOutput
+    }
+
+    /// The shape and layout of each role this layer uses (nil for roles it does not).
+    let scratchShapes: [Role: (shape: [Int], layout: TensorLayout)]
+    /// The output's shape (channel-blocked by `block`).
+    let outputShape: [Int]
+    /// The epilogue's per-lane scale and shift (``FusionLanes/make``), made once.
+    let laneScale: [Float]
+    let laneShift: [Float]
 
     /// Runs the layer and its epilogue on `input` (any layout); the output is channel-blocked.
     func run(_ input: Tensor, residual: Tensor?) throws -> Tensor {
+        var scratch: [Tensor] = []
+        var slots = [Int](repeating: -1, count: Role.allCases.count)
+        for (role, spec) in scratchShapes {
+            slots[role.rawValue] = scratch.count
+            scratch.append(Tensor(zeroedShape: spec.shape, layout: spec.layout))
+        }
+        var output = Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
+        try run(input, residual: residual, scratch: &scratch, slots: slots, into: &output)
+        return output
+    }
+
+    /// Runs the layer into `output` with its intermediate maps in `scratch` (`slots[role]` is each
+    /// role's index there): no allocation when the buffers are not shared.
+    func run(_ input: Tensor, residual: Tensor?, scratch: inout [Tensor], slots: [Int], into output: inout Tensor) throws {
         let x = input.channelBlocked(block)
+        func slot(_ role: Role) -> Int { slots[role.rawValue] }
         // Each part is sliced straight into the layout its reader wants (oneDNN runs convs whose
         // channels are not whole blocks from a row-major source).
-        let pooled = try pool?.run(x) ?? x
-        func slice(_ t: Tensor, _ range: Range<Int>, _ layout: TensorLayout) -> Tensor {
-            layout == .rowMajor ? LayoutKernels.sliceToRowMajor(t, range, block: block)
-                                : LayoutKernels.sliceChannels(t, range, block: block)
-        }
-        let (xRep, xRed) = OpProfiler.measure("spconv split") {
-            (slice(x, 0..<representativeChannels, representativeLayout),
-             redundantReadsWholeInput ? pooled : slice(pooled, representativeChannels..<inputChannels, redundantLayout))
-        }
-        let uRep: Tensor
-        if let merged {
-            uRep = try merged.run(xRep)
-        } else {
-            let gwcOut = try gwc!.run(xRep)
-            let pooledRep = stride == 1 ? xRep : OpProfiler.measure("spconv split") {
-                slice(pooled, 0..<representativeChannels, .channelBlocked(block))
+        func slice(_ t: Tensor, _ range: Range<Int>, into role: Role) {
+            if scratch[slot(role)].layout == .rowMajor {
+                LayoutKernels.sliceToRowMajor(t, range, block: block, into: &scratch[slot(role)])
+            } else {
+                LayoutKernels.sliceChannels(t, range, block: block, into: &scratch[slot(role)])
             }
-            uRep = try pwc!.run(pooledRep, residual: gwcOut)
         }
-        let uRed = try redundant.run(xRed)
-        let epilogue: FusionEpilogue? = epilogueNorm == nil && residual == nil && !relu ? nil
-            : FusionEpilogue(scale: epilogueNorm?.scale, shift: epilogueNorm?.shift, residual: residual?.channelBlocked(block), relu: relu)
-        return OpProfiler.measure("spconv fusion + BN/residual/ReLU") {
-            LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, epilogue: epilogue, block: block)
+        if let pool { try pool.run(x, into: &scratch[slot(.pooled)]) }
+        let pooled = pool == nil ? x : scratch[slot(.pooled)]
+        OpProfiler.measure("spconv split") {
+            slice(x, 0..<representativeChannels, into: .representative)
+            if !redundantReadsWholeInput { slice(pooled, representativeChannels..<inputChannels, into: .redundant) }
+        }
+        let xRep = scratch[slot(.representative)]
+        if let merged {
+            try merged.run(xRep, into: &scratch[slot(.representativeOutput)])
+        } else {
+            try gwc!.run(xRep, into: &scratch[slot(.representativeOutput)])
+            let pooledRep: Tensor
+            if stride == 1 {
+                pooledRep = xRep
+            } else {
+                OpProfiler.measure("spconv split") { slice(pooled, 0..<representativeChannels, into: .pooledRepresentative) }
+                pooledRep = scratch[slot(.pooledRepresentative)]
+            }
+            // The sum post-op adds pwc into gwc's output where it lies.
+            try pwc!.run(pooledRep, into: &scratch[slot(.representativeOutput)])
+        }
+        try redundant.run(redundantReadsWholeInput ? pooled : scratch[slot(.redundant)], into: &scratch[slot(.redundantOutput)])
+        let (uRep, uRed) = (scratch[slot(.representativeOutput)], scratch[slot(.redundantOutput)])
+        OpProfiler.measure("spconv fusion + BN/residual/ReLU") {
+            LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, residual: residual?.channelBlocked(block),
+                                        laneScale: laneScale, laneShift: laneShift, relu: relu, block: block, into: &output)
         }
     }
 

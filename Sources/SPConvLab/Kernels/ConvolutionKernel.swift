@@ -261,14 +261,6 @@ package final class ConvolutionKernel: @unchecked Sendable {
     }
 
     private func runUnprofiled(input: Tensor, packedWeights: [Float], bias: Tensor?, residual: consuming Tensor?) throws -> Tensor {
-        precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape), got \(input.shape)")
-        // Conversions here are part of this convolution's time in profiles.
-        let input: Tensor = switch (sourceLayout, input.layout) {
-        case (.rowMajor, .channelBlocked(let b)): LayoutKernels.toRowMajor(input, block: b)
-        case (.rowMajor, .rowMajor), (.channelBlocked, .channelBlocked(block)): input
-        case (.channelBlocked, .rowMajor): LayoutKernels.toBlocked(input, block: block)
-        case (.channelBlocked, .channelBlocked(let b)): LayoutKernels.toBlocked(LayoutKernels.toRowMajor(input, block: b), block: block)
-        }
         var output: Tensor
         if let residual = residual.take() {
             precondition(residual.shape == outputShape, "residual \(residual.shape) must match output \(outputShape)")
@@ -276,24 +268,48 @@ package final class ConvolutionKernel: @unchecked Sendable {
         } else {
             output = Tensor(blockedShape: outputShape, block: block) { _ in }
         }
+        try runUnprofiled(input: input, packedWeights: packedWeights, bias: bias, into: &output)
+        return output
+    }
+
+    /// Runs the convolution into `output`, channel-blocked of the kernel's output shape, which
+    /// allocates nothing when `output`'s storage is not shared and `input` is in `sourceLayout`.
+    /// With the sum post-op, `output` must hold the residual; the result is written over it.
+    package func run(input: Tensor, packedWeights: [Float], bias: Tensor?, into output: inout Tensor) throws {
+        try OpProfiler.measure(profileLabel) {
+            try runUnprofiled(input: input, packedWeights: packedWeights, bias: bias, into: &output)
+        }
+    }
+
+    private func runUnprofiled(input: Tensor, packedWeights: [Float], bias: Tensor?, into output: inout Tensor) throws {
+        precondition(input.shape == key.inputShape, "kernel built for \(key.inputShape), got \(input.shape)")
+        precondition(output.shape == outputShape && output.layout == .channelBlocked(block),
+                     "output \(output.shape) \(output.layout) must be \(outputShape) blocked by \(block)")
+        // Conversions here are part of this convolution's time in profiles.
+        let input: Tensor = switch (sourceLayout, input.layout) {
+        case (.rowMajor, .channelBlocked(let b)): LayoutKernels.toRowMajor(input, block: b)
+        case (.rowMajor, .rowMajor), (.channelBlocked, .channelBlocked(block)): input
+        case (.channelBlocked, .rowMajor): LayoutKernels.toBlocked(input, block: block)
+        case (.channelBlocked, .channelBlocked(let b)): LayoutKernels.toBlocked(LayoutKernels.toRowMajor(input, block: b), block: block)
+        }
         // oneDNN takes `void *` for every argument but writes only the destination.
         try input.withUnsafeBufferPointer { s in
             try packedWeights.withUnsafeBufferPointer { wp in
                 try (bias?.scalars ?? []).withUnsafeBufferPointer { bp in
                     try output.withUnsafeMutableBufferPointer { d in
-                        var arguments: [DNNLPrimitive.Argument] = [
-                            .init(slot: DNNLArgument.src, descriptor: sourceDescriptor, pointer: UnsafeMutableRawPointer(mutating: s.baseAddress!)),
-                            .init(slot: DNNLArgument.weights, descriptor: packedWeightDescriptor, pointer: UnsafeMutableRawPointer(mutating: wp.baseAddress!)),
-                            .init(slot: DNNLArgument.dst, descriptor: destinationDescriptor, pointer: UnsafeMutableRawPointer(d.baseAddress!)),
-                        ]
-                        if let biasDescriptor {
-                            arguments.append(.init(slot: DNNLArgument.bias, descriptor: biasDescriptor, pointer: UnsafeMutableRawPointer(mutating: bp.baseAddress!)))
+                        let source = DNNLPrimitive.Argument(slot: DNNLArgument.src, descriptor: sourceDescriptor,
+                                                            pointer: UnsafeMutableRawPointer(mutating: s.baseAddress!))
+                        let weights = DNNLPrimitive.Argument(slot: DNNLArgument.weights, descriptor: packedWeightDescriptor,
+                                                             pointer: UnsafeMutableRawPointer(mutating: wp.baseAddress!))
+                        let destination = DNNLPrimitive.Argument(slot: DNNLArgument.dst, descriptor: destinationDescriptor,
+                                                                 pointer: UnsafeMutableRawPointer(d.baseAddress!))
+                        let bias = biasDescriptor.map {
+                            DNNLPrimitive.Argument(slot: DNNLArgument.bias, descriptor: $0, pointer: UnsafeMutableRawPointer(mutating: bp.baseAddress!))
                         }
-                        try primitive.execute(arguments)
+                        try primitive.execute(source, weights, destination, bias)
                     }
                 }
             }
         }
-        return output
     }
 }

@@ -153,6 +153,7 @@ package final class DNNLPrimitive: @unchecked Sendable {
     }
 
     deinit {
+        for entry in memories { dnnl_memory_destroy(entry.memory) }
         dnnl_primitive_destroy(primitive)
         dnnl_primitive_desc_destroy(descriptor)
     }
@@ -171,25 +172,55 @@ package final class DNNLPrimitive: @unchecked Sendable {
 
     /// Executes synchronously on the shared stream.
     package func execute(_ arguments: [Argument]) throws {
-        let engine = DNNL.shared.engine
-        var memories: [dnnl_memory_t?] = []
-        memories.reserveCapacity(arguments.count)
-        defer { for m in memories { if let m { dnnl_memory_destroy(m) } } }
-        var execArgs: [dnnl_exec_arg_t] = []
-        for argument in arguments {
-            var memory: dnnl_memory_t?
-            var md = argument.descriptor.raw
-            try DNNL.check(dnnl_memory_create(&memory, &md, engine, argument.pointer), "a memory object")
-            memories.append(memory)
-            execArgs.append(dnnl_exec_arg_t(arg: argument.slot, memory: memory))
-        }
+        try execute(count: arguments.count) { arguments[$0] }
+    }
+
+    /// ``execute(_:)`` for up to four arguments without building an array: no heap allocation
+    /// on this side of oneDNN (an `Argument` holds a whole memory descriptor, so even a
+    /// temporary buffer of them would go to the heap).
+    package func execute(_ a0: Argument, _ a1: Argument, _ a2: Argument? = nil, _ a3: Argument? = nil) throws {
+        let count = a2 == nil ? 2 : a3 == nil ? 3 : 4
+        precondition(a2 != nil || a3 == nil, "give the optional arguments in order")
+        try execute(count: count) { index in index == 0 ? a0 : index == 1 ? a1 : index == 2 ? a2! : a3! }
+    }
+
+    /// Memory objects made for this primitive's arguments, reused with a new data handle on each
+    /// execution (making them costs several heap allocations inside oneDNN). Only touched under
+    /// `DNNL.shared.executionLock`, which every execution holds.
+    private var memories: [(slot: Int32, descriptor: MemoryDescriptor, memory: dnnl_memory_t)] = []
+
+    private func execute(count: Int, argument: (Int) -> Argument) throws {
         try DNNL.shared.executionLock.withLock { _ in
-            let status = execArgs.withUnsafeBufferPointer {
-                dnnl_primitive_execute(primitive, DNNL.shared.stream, Int32($0.count), $0.baseAddress)
+            try withUnsafeTemporaryAllocation(of: dnnl_exec_arg_t.self, capacity: count) { execArgs in
+                for index in 0..<count {
+                    let memory = try memory(for: argument(index))
+                    execArgs.initializeElement(at: index, to: dnnl_exec_arg_t(arg: argument(index).slot, memory: memory))
+                }
+                try DNNL.check(dnnl_primitive_execute(primitive, DNNL.shared.stream, Int32(count), execArgs.baseAddress),
+                               "an execution")
+                try DNNL.check(dnnl_stream_wait(DNNL.shared.stream), "waiting for the stream")
             }
-            try DNNL.check(status, "an execution")
-            try DNNL.check(dnnl_stream_wait(DNNL.shared.stream), "waiting for the stream")
         }
+    }
+
+    /// The memory object of `argument`'s slot pointed at its data: the one kept from an earlier
+    /// execution when its layout is the same, else a new one (kept for the next).
+    private func memory(for argument: Argument) throws -> dnnl_memory_t {
+        if let index = memories.firstIndex(where: { $0.slot == argument.slot }) {
+            if memories[index].descriptor.isEqual(to: argument.descriptor) {
+                try DNNL.check(dnnl_memory_set_data_handle_v2(memories[index].memory, argument.pointer, DNNL.shared.stream),
+                               "setting a memory's data")
+                return memories[index].memory
+            }
+            dnnl_memory_destroy(memories[index].memory)
+            memories.remove(at: index)
+        }
+        var memory: dnnl_memory_t?
+        var md = argument.descriptor.raw
+        try DNNL.check(dnnl_memory_create(&memory, &md, DNNL.shared.engine, argument.pointer), "a memory object")
+        guard let memory else { throw SPConvLabError(.backend, "oneDNN returned no memory object.") }
+        memories.append((argument.slot, argument.descriptor, memory))
+        return memory
     }
 }
 

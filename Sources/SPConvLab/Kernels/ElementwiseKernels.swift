@@ -154,8 +154,18 @@ package enum ElementwiseKernels {
 
     /// `y = x W^T + b` through BLAS sgemm; x `[N, in]`, W `[out, in]`.
     package static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        let (n, inFeatures, outFeatures) = (input.shape[0], input.shape[1], weight.shape[0])
-        return Tensor(uninitializedShape: [n, outFeatures]) { out in
+        var output = Tensor(uninitializedShape: [input.shape[0], weight.shape[0]]) { _ in }
+        linear(input, weight: weight, bias: bias, into: &output)
+        return output
+    }
+
+    /// ``linear(_:weight:bias:)`` into a row-major `[N, out]` `output`.
+    /// A 4-D `input` is read as its flattening `[N, C * H * W]`.
+    package static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, into output: inout Tensor) {
+        let (n, inFeatures, outFeatures) = (input.shape[0], input.count / max(input.shape[0], 1), weight.shape[0])
+        precondition(input.layout == .rowMajor && inFeatures == weight.shape[1], "linear: input \(input.shape) does not fit weight \(weight.shape)")
+        precondition(output.shape == [n, outFeatures] && output.layout == .rowMajor, "linear output \(output.shape)")
+        output.withUnsafeMutableBufferPointer { out in
             for b in 0..<n {
                 for o in 0..<outFeatures { out[b * outFeatures + o] = bias?.scalars[o] ?? 0 }
             }

@@ -32,47 +32,47 @@ package enum LayoutKernels {
 
     /// Channels `range` of a channel-blocked tensor, as a row-major tensor.
     package static func sliceToRowMajor(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
+        var output = Tensor(uninitializedShape: [input.shape[0], range.count, input.shape[2], input.shape[3]]) { _ in }
+        sliceToRowMajor(input, range, block: b, into: &output)
+        return output
+    }
+
+    /// ``sliceToRowMajor(_:_:block:)`` into a row-major `output` of the slice's shape.
+    package static func sliceToRowMajor(_ input: Tensor, _ range: Range<Int>, block b: Int, into output: inout Tensor) {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cb = (c + b - 1) / b, count = range.count
         let firstBlock = range.lowerBound / b, blocks = (range.upperBound - 1) / b - firstBlock + 1
-        return Tensor(uninitializedShape: [n, count, h, w]) { out in
+        precondition(output.shape == [n, count, h, w] && output.layout == .rowMajor, "slice output \(output.shape) \(output.layout)")
+        output.withUnsafeMutableBufferPointer { out in
             let dstBase = out.baseAddress!
             input.withUnsafeBufferPointer { x in
                 let srcBase = x.baseAddress!
                 // One item per sample and input block: the block's pixels are read once, in order,
                 // each pixel's lanes going to their channels' planes.
-                parallelFor(n * blocks) { items in
-                    for item in items {
-                        let (s, block) = (item / blocks, firstBlock + item % blocks)
-                        let lanes = max(range.lowerBound, block * b)..<min(range.upperBound, (block + 1) * b)
-                        let source = srcBase + ((s * cb + block) * plane * b)
-                        let destination = dstBase + (s * count + lanes.lowerBound - range.lowerBound) * plane
-                        let (first, width) = (lanes.lowerBound - block * b, lanes.count)
-                        for i in 0..<plane {
-                            let pixel = source + i * b + first
-                            for j in 0..<width { destination[j * plane + i] = pixel[j] }
-                        }
-                    }
-                }
+                parallelFor(n * blocks, work: SliceToRowMajorWork(source: srcBase, destination: dstBase, range: range, block: b,
+                                                                 inputBlocks: cb, firstBlock: firstBlock, blocks: blocks, plane: plane))
             }
         }
     }
 
     /// Channels `range` of a channel-blocked tensor, as a new channel-blocked tensor.
     package static func sliceChannels(_ input: Tensor, _ range: Range<Int>, block b: Int) -> Tensor {
+        var output = Tensor(blockedShape: [input.shape[0], range.count, input.shape[2], input.shape[3]], block: b) { _ in }
+        sliceChannels(input, range, block: b, into: &output)
+        return output
+    }
+
+    /// ``sliceChannels(_:_:block:)`` into a channel-blocked `output` of the slice's shape.
+    package static func sliceChannels(_ input: Tensor, _ range: Range<Int>, block b: Int, into output: inout Tensor) {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cbIn = (c + b - 1) / b, count = range.count, cbOut = (count + b - 1) / b
-        return Tensor(blockedShape: [n, count, h, w], block: b) { out in
+        precondition(output.shape == [n, count, h, w] && output.layout == .channelBlocked(b), "slice output \(output.shape) \(output.layout)")
+        output.withUnsafeMutableBufferPointer { out in
             let dstBase = out.baseAddress!
             input.withUnsafeBufferPointer { x in
                 let srcBase = x.baseAddress!
-                parallelFor(n * cbOut) { items in
-                    for item in items {
-                        let (s, block) = (item / cbOut, item % cbOut)
-                        copyBlock(srcBase + s * cbIn * plane * b, plane: plane, block: b, first: range.lowerBound + block * b,
-                                  lanes: min(b, count - block * b), to: dstBase + item * plane * b)
-                    }
-                }
+                parallelFor(n * cbOut, work: SliceBlockedWork(source: srcBase, destination: dstBase, first: range.lowerBound, count: count,
+                                                              block: b, inputBlocks: cbIn, outputBlocks: cbOut, plane: plane))
             }
         }
     }
@@ -80,7 +80,7 @@ package enum LayoutKernels {
     /// One output block: channels `first ..< first + lanes` of a channel-blocked sample, the
     /// remaining lanes zero.
     @inline(__always)
-    private static func copyBlock(_ sample: UnsafePointer<Float>, plane: Int, block b: Int, first: Int, lanes: Int,
+    fileprivate static func copyBlock(_ sample: UnsafePointer<Float>, plane: Int, block b: Int, first: Int, lanes: Int,
                                   to destination: UnsafeMutablePointer<Float>) {
         if first % b == 0 && lanes == b {
             destination.update(from: sample + (first / b) * plane * b, count: plane * b)
@@ -103,15 +103,24 @@ package enum LayoutKernels {
 
     /// Mean of each channel of a channel-blocked tensor, as row-major `[N, C, 1, 1]`.
     package static func globalAveragePool(_ input: Tensor, block b: Int) -> Tensor {
-        b == 16 ? globalAveragePool(input, vector: SIMD16<Float>.self) : globalAveragePool(input, vector: SIMD8<Float>.self)
+        var output = Tensor(uninitializedShape: [input.shape[0], input.shape[1], 1, 1]) { _ in }
+        globalAveragePool(input, block: b, into: &output)
+        return output
+    }
+
+    /// ``globalAveragePool(_:block:)`` into a row-major `[N, C, 1, 1]` `output`.
+    package static func globalAveragePool(_ input: Tensor, block b: Int, into output: inout Tensor) {
+        precondition(output.shape == [input.shape[0], input.shape[1], 1, 1] && output.layout == .rowMajor, "pool output \(output.shape)")
+        b == 16 ? globalAveragePool(input, vector: SIMD16<Float>.self, into: &output)
+                : globalAveragePool(input, vector: SIMD8<Float>.self, into: &output)
     }
 
     @inline(__always)
-    private static func globalAveragePool<V: SIMD>(_ input: Tensor, vector: V.Type) -> Tensor where V.Scalar == Float {
+    private static func globalAveragePool<V: SIMD>(_ input: Tensor, vector: V.Type, into output: inout Tensor) where V.Scalar == Float {
         let b = V.scalarCount
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let plane = h * w, cb = (c + b - 1) / b
-        return Tensor(uninitializedShape: [n, c, 1, 1]) { out in
+        output.withUnsafeMutableBufferPointer { out in
             input.withUnsafeBufferPointer { x in
                 let raw = UnsafeRawPointer(x.baseAddress!)
                 for s in 0..<n {
@@ -130,25 +139,34 @@ package enum LayoutKernels {
     /// SPConv's fusion on channel-blocked `rep` and `red` (and `residual`), output channel-blocked;
     /// the same arithmetic as `ElementwiseKernels.softmaxFusion`.
     package static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, epilogue: FusionEpilogue?, block b: Int) -> Tensor {
+        let (scale, shift) = FusionLanes.make(channels: rep.shape[1], block: b, epilogue: epilogue)
+        var output = Tensor(blockedShape: rep.shape, block: b) { _ in }
+        softmaxFusion(representative: rep, redundant: red, residual: epilogue?.residual, laneScale: scale, laneShift: shift,
+                      relu: epilogue?.relu ?? false, block: b, into: &output)
+        return output
+    }
+
+    /// ``softmaxFusion(representative:redundant:epilogue:block:)`` into a channel-blocked `output`
+    /// of `rep`'s shape, with the epilogue's per-lane constants made beforehand (``FusionLanes/make``).
+    package static func softmaxFusion(representative rep: Tensor, redundant red: Tensor, residual: Tensor?, laneScale scale: [Float],
+                                      laneShift shift: [Float], relu: Bool, block b: Int, into output: inout Tensor) {
         let (n, c, h, w) = (rep.shape[0], rep.shape[1], rep.shape[2], rep.shape[3])
         let cb = (c + b - 1) / b
-        let residual = epilogue?.residual
         precondition(residual == nil || residual!.layout == .channelBlocked(b), "residual must share the block layout")
-        let (scale, shift) = FusionLanes.make(channels: c, block: b, epilogue: epilogue)
-        let empty = Tensor.zeros([0])
-        return Tensor(blockedShape: rep.shape, block: b) { out in
+        precondition(output.shape == rep.shape && output.layout == .channelBlocked(b), "fusion output \(output.shape) \(output.layout)")
+        precondition(scale.count == cb * b && shift.count == cb * b, "fusion lanes for \(c) channels")
+        let empty: [Float] = []
+        output.withUnsafeMutableBufferPointer { out in
             rep.withUnsafeBufferPointer { a in
                 red.withUnsafeBufferPointer { r in
-                    (residual ?? empty).withUnsafeBufferPointer { res in
+                    (residual?.scalars ?? empty).withUnsafeBufferPointer { res in
                         scale.withUnsafeBufferPointer { sc in
                             shift.withUnsafeBufferPointer { sh in
-                                let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: epilogue?.relu ?? false)
+                                let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: relu)
                                 let (aBase, rBase, oBase) = (a.baseAddress!, r.baseAddress!, out.baseAddress!)
                                 let resBase = residual == nil ? nil : res.baseAddress
-                                parallelFor(n * cb) { items in
-                                    fuseBlocks(items, channelBlocks: cb, plane: h * w, representative: aBase, redundant: rBase,
-                                               residual: resBase, output: oBase, lanes: fusion, block: b)
-                                }
+                                parallelFor(n * cb, work: FusionWork(channelBlocks: cb, plane: h * w, representative: aBase, redundant: rBase,
+                                                                     residual: resBase, output: oBase, lanes: fusion, block: b))
                             }
                         }
                     }
@@ -186,5 +204,55 @@ package struct FusionLanes {
             shift[ch] = epilogue?.shift?[ch] ?? 0
         }
         return (scale, shift)
+    }
+}
+
+/// ``LayoutKernels/sliceToRowMajor(_:_:block:into:)``'s items: one per sample and input block.
+private struct SliceToRowMajorWork: ParallelWork {
+    let source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>
+    let range: Range<Int>, block: Int, inputBlocks: Int, firstBlock: Int, blocks: Int, plane: Int
+
+    func run(_ items: Range<Int>) {
+        let (b, count) = (block, range.count)
+        for item in items {
+            let (s, block) = (item / blocks, firstBlock + item % blocks)
+            let lanes = max(range.lowerBound, block * b)..<min(range.upperBound, (block + 1) * b)
+            let from = source + ((s * inputBlocks + block) * plane * b)
+            let to = destination + (s * count + lanes.lowerBound - range.lowerBound) * plane
+            let (first, width) = (lanes.lowerBound - block * b, lanes.count)
+            for i in 0..<plane {
+                let pixel = from + i * b + first
+                for j in 0..<width { to[j * plane + i] = pixel[j] }
+            }
+        }
+    }
+}
+
+/// ``LayoutKernels/sliceChannels(_:_:block:into:)``'s items: one per sample and output block.
+private struct SliceBlockedWork: ParallelWork {
+    let source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>
+    let first: Int, count: Int, block: Int, inputBlocks: Int, outputBlocks: Int, plane: Int
+
+    func run(_ items: Range<Int>) {
+        for item in items {
+            let (s, outputBlock) = (item / outputBlocks, item % outputBlocks)
+            LayoutKernels.copyBlock(source + s * inputBlocks * plane * block, plane: plane, block: block,
+                                    first: first + outputBlock * block, lanes: min(block, count - outputBlock * block),
+                                    to: destination + item * plane * block)
+        }
+    }
+}
+
+/// ``LayoutKernels/softmaxFusion(representative:redundant:residual:laneScale:laneShift:relu:block:into:)``'s
+/// items: one per (sample, channel block).
+private struct FusionWork: ParallelWork {
+    let channelBlocks: Int, plane: Int
+    let representative: UnsafePointer<Float>, redundant: UnsafePointer<Float>, residual: UnsafePointer<Float>?
+    let output: UnsafeMutablePointer<Float>
+    let lanes: FusionLanes, block: Int
+
+    func run(_ items: Range<Int>) {
+        LayoutKernels.fuseBlocks(items, channelBlocks: channelBlocks, plane: plane, representative: representative, redundant: redundant,
+                                 residual: residual, output: output, lanes: lanes, block: block)
     }
 }

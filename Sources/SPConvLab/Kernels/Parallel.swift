@@ -8,28 +8,58 @@ import SPConvCore
 /// fighting it. `body` must only write to disjoint places for disjoint ranges. Small counts run
 /// on the calling thread.
 package func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+    // The closure goes to the threads boxed (one heap allocation per call); the hot kernels pass
+    // a `ParallelWork` struct instead.
+    withoutActuallyEscaping(body) { body in
+        parallelFor(count, minimumPerThread: minimumPerThread, work: ClosureWork(body: body))
+    }
+}
+
+private struct ClosureWork: ParallelWork {
+    let body: (Range<Int>) -> Void
+    func run(_ range: Range<Int>) { body(range) }
+}
+
+/// Work that ``parallelFor(_:minimumPerThread:work:)`` splits without a closure: the value holds
+/// what its items need (pointers, sizes), so handing it to the threads allocates nothing (a closure
+/// stored for the threads is boxed on the heap on every call).
+package protocol ParallelWork {
+    /// Does items `range`; disjoint ranges must write to disjoint places.
+    func run(_ range: Range<Int>)
+}
+
+/// ``parallelFor(_:minimumPerThread:_:)`` for a ``ParallelWork`` value, without a heap allocation.
+package func parallelFor<Work: ParallelWork>(_ count: Int, minimumPerThread: Int = 1, work: Work) {
     guard count > 0 else { return }
-    _ = DNNL.shared  // chooses the C kernels' instruction set before any of them runs
+    _ = DNNL.shared
     let threads = DNNL.maxThreads
     if threads <= 1 || count < 2 * minimumPerThread {
-        body(0..<count)
+        work.run(0..<count)
         return
     }
-    withoutActuallyEscaping(body) { body in
-        var task = ParallelTask(count: count, body: body)
-        withUnsafeMutablePointer(to: &task) { pointer in
+    withUnsafePointer(to: work) { pointer in
+        var task = ParallelWorkTask(count: count, type: Work.self, work: UnsafeRawPointer(pointer))
+        withUnsafeMutablePointer(to: &task) { task in
             GOMP_parallel({ raw in
-                let task = raw!.assumingMemoryBound(to: ParallelTask.self).pointee
+                let task = raw!.assumingMemoryBound(to: ParallelWorkTask.self).pointee
                 let (thread, threads) = (Int(omp_get_thread_num()), Int(omp_get_num_threads()))
                 let chunk = (task.count + threads - 1) / threads
                 let start = min(thread * chunk, task.count), end = min(start + chunk, task.count)
-                if start < end { task.body(start..<end) }
-            }, pointer, 0, 0)
+                if start < end { task.type.run(task.work, start..<end) }
+            }, task, 0, 0)
         }
     }
 }
 
-private struct ParallelTask {
-    package let count: Int
-    package let body: (Range<Int>) -> Void
+extension ParallelWork {
+    /// Runs items `range` of the `Self` at `pointer`.
+    fileprivate static func run(_ pointer: UnsafeRawPointer, _ range: Range<Int>) {
+        pointer.assumingMemoryBound(to: Self.self).pointee.run(range)
+    }
+}
+
+private struct ParallelWorkTask {
+    let count: Int
+    let type: any ParallelWork.Type
+    let work: UnsafeRawPointer
 }

@@ -35,7 +35,7 @@ package final class PoolingKernel: @unchecked Sendable {
     }
 
     package let outputShape: [Int]
-    private let block: Int
+    package let block: Int
     private let primitive: DNNLPrimitive
     private let source: MemoryDescriptor
     private let destination: MemoryDescriptor
@@ -76,27 +76,34 @@ package final class PoolingKernel: @unchecked Sendable {
     }
 
     package func run(_ input: Tensor) throws -> Tensor {
-        try OpProfiler.measure("pool (oneDNN)") { try runUnprofiled(input) }
+        var output = Tensor(blockedShape: outputShape, block: block) { _ in }
+        try run(input, into: &output)
+        return output
     }
 
-    private func runUnprofiled(_ input: Tensor) throws -> Tensor {
+    /// Pools into `output` (channel-blocked, the kernel's output shape); allocates nothing when
+    /// `input` is blocked like the kernel and `output`'s storage is not shared.
+    package func run(_ input: Tensor, into output: inout Tensor) throws {
+        precondition(output.shape == outputShape && output.layout == .channelBlocked(block),
+                     "output \(output.shape) \(output.layout) must be \(outputShape) blocked by \(block)")
+        try OpProfiler.measure("pool (oneDNN)") { try runUnprofiled(input, into: &output) }
+    }
+
+    private func runUnprofiled(_ input: Tensor, into output: inout Tensor) throws {
         let input = input.channelBlocked(block)
-        var output = Tensor(blockedShape: outputShape, block: block) { _ in }
-        var scratch = [Float](repeating: 0, count: max(workspace.byteCount / 4, 1))
+        var scratch = workspace.byteCount > 0 ? [Float](repeating: 0, count: workspace.byteCount / 4 + 1) : []
         try input.withUnsafeBufferPointer { x in
             try output.withUnsafeMutableBufferPointer { y in
                 try scratch.withUnsafeMutableBytes { ws in
-                    var arguments: [DNNLPrimitive.Argument] = [
-                        .init(slot: DNNLArgument.src, descriptor: source, pointer: UnsafeMutableRawPointer(mutating: x.baseAddress!)),
-                        .init(slot: DNNLArgument.dst, descriptor: destination, pointer: UnsafeMutableRawPointer(y.baseAddress!)),
-                    ]
-                    if workspace.byteCount > 0 {
-                        arguments.append(.init(slot: DNNLArgument.workspace, descriptor: workspace, pointer: ws.baseAddress!))
-                    }
-                    try primitive.execute(arguments)
+                    let source = DNNLPrimitive.Argument(slot: DNNLArgument.src, descriptor: self.source,
+                                                        pointer: UnsafeMutableRawPointer(mutating: x.baseAddress!))
+                    let destination = DNNLPrimitive.Argument(slot: DNNLArgument.dst, descriptor: self.destination,
+                                                             pointer: UnsafeMutableRawPointer(y.baseAddress!))
+                    let work = workspace.byteCount > 0
+                        ? DNNLPrimitive.Argument(slot: DNNLArgument.workspace, descriptor: workspace, pointer: ws.baseAddress!) : nil
+                    try primitive.execute(source, destination, work)
                 }
             }
         }
-        return output
     }
 }

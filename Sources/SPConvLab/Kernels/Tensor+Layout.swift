@@ -18,3 +18,23 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// A zero-filled tensor of `shape` in `layout` (a buffer for a kernel to write into).
+    package init(zeroedShape shape: [Int], layout: TensorLayout) {
+        switch layout {
+        case .rowMajor: self = .zeros(shape)
+        case .channelBlocked(let block):
+            let count = shape[0] * ((shape[1] + block - 1) / block) * block * shape[2] * shape[3]
+            self.init(blockedShape: shape, block: block, scalars: [Float](repeating: 0, count: count))
+        }
+    }
+
+    /// Copies `other`'s elements over this tensor's (same shape and layout), in place.
+    package mutating func overwrite(with other: Tensor) {
+        precondition(other.shape == shape && other.layout == layout, "overwrite: \(other.shape) \(other.layout) into \(shape) \(layout)")
+        other.withUnsafeBufferPointer { source in
+            withUnsafeMutableBufferPointer { destination in _ = destination.update(fromContentsOf: source) }
+        }
+    }
+}

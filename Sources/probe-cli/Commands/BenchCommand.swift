@@ -65,6 +65,9 @@ struct BenchCommand: ParsableCommand {
         var runs: Int
         /// The instruction set the kernels ran on (`avx512`, `avx2`): what SPCONVLAB_MAX_ISA left of this CPU's.
         var isa: String = EngineCheck.instructionSet
+        /// Bytes of the feature-map buffers the compiled graph's memory plan keeps for this batch
+        /// (every activation of a pass, reused by liveness, plus SPConv's scratch maps).
+        var activationBytes: Int
         var ops: [OpTime]?
         var roofline: RooflineSummary?
 
@@ -168,12 +171,14 @@ struct BenchCommand: ParsableCommand {
             }
             let result = Result(model: spec.architecture.rawValue, variant: spec.variant.name, ratio: c?.ratio, groups: c?.groups,
                                 batch: batch, threads: Engine.threads, inputSize: spec.inputSize, msPerBatch: median,
-                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs, ops: ops, roofline: summary)
+                                msMin: times.min()!, gflopsPerSecond: flops / median / 1e6, runs: runs,
+                                activationBytes: try network.compiledGraph(for: input.shape).plannedBytes, ops: ops, roofline: summary)
             if json {
                 print(try jsonText(result))
             } else {
-                print(String(format: "%@, batch %d, %d threads, %@ path: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s",
-                             spec.displayName, batch, Engine.threads, result.isa, median, runs, times.min()!, result.gflopsPerSecond))
+                print(String(format: "%@, batch %d, %d threads, %@ path: %.2f ms per batch (median of %d, min %.2f), %.1f GFLOP/s, %.1f MB of activation buffers",
+                             spec.displayName, batch, Engine.threads, result.isa, median, runs, times.min()!, result.gflopsPerSecond,
+                             Double(result.activationBytes) / 1e6))
                 if let summary {
                     print(String(format: "roofline: a perfect direct-convolution engine needs %.2f ms per batch here (%d of %d ops memory-bound; measured now: sgemm %.0f GFLOP/s, copy %.0f GB/s in cache, %.0f GB/s from memory); this run takes %.2fx that",
                                  summary.ms, summary.memoryBoundOps, summary.ops, summary.sgemmGflopsPerSecond, summary.cacheGigabytesPerSecond,
