@@ -89,7 +89,7 @@ public struct Graph: Sendable {
     }
 }
 
-/// Builds a ``Graph`` from layers, keeping the module path the way `TraceContext` does.
+/// Builds a ``Graph`` from layers, keeping the dotted module path of each call.
 public final class GraphBuilder {
     public private(set) var graph = Graph()
     private var pathStack: [String] = []
