@@ -125,19 +125,6 @@ struct SPConvKernel {
     let laneScale: [Float]
     let laneShift: [Float]
 
-    /// Runs the layer and its epilogue on `input` (any layout); the output is channel-blocked.
-    func run(_ input: Tensor, residual: Tensor?) throws -> Tensor {
-        var scratch: [Tensor] = []
-        var slots = [Int](repeating: -1, count: Role.allCases.count)
-        for (role, spec) in scratchShapes {
-            slots[role.rawValue] = scratch.count
-            scratch.append(Tensor(zeroedShape: spec.shape, layout: spec.layout))
-        }
-        var output = Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
-        try run(input, residual: residual, scratch: &scratch, slots: slots, into: &output)
-        return output
-    }
-
     /// Runs the layer into `output` with its intermediate maps in `scratch` (`slots[role]` is each
     /// role's index there): no allocation when the buffers are not shared.
     func run(_ input: Tensor, residual: Tensor?, scratch: inout [Tensor], slots: [Int], into output: inout Tensor) throws {

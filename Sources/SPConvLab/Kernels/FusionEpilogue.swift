@@ -13,13 +13,4 @@ package struct FusionEpilogue {
     package init(scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil, relu: Bool) {
         (self.scale, self.shift, self.residual, self.relu) = (scale, shift, residual, relu)
     }
-
-    /// Applies the epilogue as separate steps (the unfused path, used when captures are requested).
-    package func apply(to x: Tensor) -> Tensor {
-        var y = x
-        if let scale, let shift { y = ElementwiseKernels.channelAffine(y, scale: scale, shift: shift, relu: false) }
-        if let residual { y = ElementwiseKernels.add(y, residual, relu: false) }
-        if relu { y = ElementwiseKernels.relu(y) }
-        return y
-    }
 }

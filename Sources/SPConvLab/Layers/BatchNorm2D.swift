@@ -31,9 +31,4 @@ public final class BatchNorm2D: Layer {
         try visitTensor(\.runningMean, "running_mean", .buffer, body)
         try visitTensor(\.runningVariance, "running_var", .buffer, body)
     }
-
-    /// The per-channel `(a, b)` such that this layer computes `a * x + b`.
-    public var folded: (scale: [Float], shift: [Float]) {
-        Ops.foldBatchNorm(mean: runningMean, variance: runningVariance, scale: weight, shift: bias, epsilon: epsilon)
-    }
 }
