@@ -150,7 +150,7 @@ struct GraphTests {
 
     @Test func nodesNameTheirModulesAndParameters() throws {
         let network = try Network(Self.cases[1].1)
-        let graph = try GraphBuilder.build(network)
+        let graph = network.graph
         let spconv = graph.nodes.filter { $0.module.hasPrefix("layer2.0.conv1.") }
         #expect(spconv.map(\.module) == ["layer2.0.conv1.split_rep", "layer2.0.conv1.split_red", "layer2.0.conv1.gwc",
                                          "layer2.0.conv1.avgpool_s2_3", "layer2.0.conv1.pwc", "layer2.0.conv1.add",

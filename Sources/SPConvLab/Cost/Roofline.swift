@@ -77,9 +77,7 @@ public struct Roofline: Sendable {
 extension Network {
     /// The roofline of a forward pass of `batch` images at the spec's input size.
     public func roofline(batch: Int, limits: MachineLimits) throws -> Roofline {
-        var weights: [String: Tensor] = [:]
-        for (name, tensor) in stateDict() { weights[name] = tensor }
-        return try Roofline(graph: try GraphBuilder.build(self), weights: weights,
+        try Roofline(graph: graph, weights: weights,
                             inputShape: [spec.inputChannels, spec.inputSize, spec.inputSize], batch: batch, limits: limits)
     }
 }

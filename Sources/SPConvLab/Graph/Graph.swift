@@ -122,11 +122,6 @@ public final class GraphBuilder {
         return value
     }
 
-    /// Builds the whole graph of `network` (its root module) for its input.
-    public static func build(_ network: Network) throws -> Graph {
-        network.graph
-    }
-
     /// Builds the graph of one layer as the root module, so its parameter keys are the layer's
     /// own `state_dict` keys (`gwc.weight`, `conv1.bn1.bias`, ...).
     public static func build(layer: any Layer) throws -> Graph {
