@@ -21,8 +21,8 @@ let package = Package(
         // the C libraries) <- SPConvLab (I/O, ops, layers, models, cost, training, ONNX).
         .target(
             name: "SPConvLab",
-            dependencies: ["SPConvCore", "SPConvKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["Drawing", "CKernels", "Core", "Kernels"]
+            dependencies: ["SPConvCore", "SPConvKernels", "SPConvGraph", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Drawing", "CKernels", "Core", "Kernels", "Graph"]
         ),
         // Figures as shapes, written as PNG, SVG and PDF through cairo (the only importer of CCairo).
         .target(name: "Drawing", dependencies: ["CCairo"], path: "Sources/SPConvLab/Drawing"),
@@ -49,6 +49,9 @@ let package = Package(
             dependencies: ["SPConvCore", "CDNNL", "CBLAS", "CPNG", "CJPEG", "CZlib", "CKernels"],
             path: "Sources/SPConvLab/Kernels"
         ),
+        // The layers, each written once as graph ops, with the graph's reference, cost and fast
+        // interpreters (and the ops they run).
+        .target(name: "SPConvGraph", dependencies: ["SPConvCore", "SPConvKernels"], path: "Sources/SPConvLab/Graph"),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),

@@ -302,12 +302,12 @@ struct MemoryPlan {
 }
 
 /// A convolution with its weights packed for one input shape and set of post-ops.
-struct PackedConvolution {
+package struct PackedConvolution {
     let kernel: ConvolutionKernel
     let packed: [Float]
     let bias: Tensor?
 
-    init(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
+    package init(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
          postOps: [ConvolutionKernel.PostOp] = []) throws {
         kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: weight.shape[0], geometry: geometry,
                                              hasBias: bias != nil, postOps: postOps))
@@ -318,7 +318,7 @@ struct PackedConvolution {
     /// The layout the kernel reads, so a producer can write its input in it.
     var sourceLayout: TensorLayout { kernel.sourceLayout }
 
-    func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
+    package func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
         try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual)
     }
 
@@ -333,16 +333,16 @@ struct PackedConvolution {
 }
 
 /// Max or average pooling: oneDNN's kernel on channel-blocked maps, the element-wise loop otherwise.
-struct Pooling {
+package struct Pooling {
     let kernelSize: Int, stride: Int, padding: Int, isMax: Bool
     let blocked: PoolingKernel
 
-    init(inputShape: [Int], kernelSize: Int, stride: Int, padding: Int, isMax: Bool) throws {
+    package init(inputShape: [Int], kernelSize: Int, stride: Int, padding: Int, isMax: Bool) throws {
         (self.kernelSize, self.stride, self.padding, self.isMax) = (kernelSize, stride, padding, isMax)
         blocked = try PoolingKernel(.init(inputShape: inputShape, kernelSize: kernelSize, stride: stride, padding: padding, isMax: isMax))
     }
 
-    func run(_ input: Tensor) throws -> Tensor {
+    package func run(_ input: Tensor) throws -> Tensor {
         if case .channelBlocked = input.layout { return try blocked.run(input) }
         return isMax ? Ops.maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
                      : Ops.avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)

@@ -100,19 +100,3 @@ extension SPConv {
         return builder.add(.spconvFusion, type: "fusion", step: "fusion", inputs: [normalizedRepresentative, normalizedRedundant])
     }
 }
-
-extension ResNet {
-    public func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value {
-        var value = input
-        for (name, child) in children { value = try builder.call(child, name, value) }
-        return value
-    }
-}
-
-extension VGG {
-    public func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value {
-        var value = input
-        for (name, child) in children { value = try builder.call(child, name, value) }
-        return value
-    }
-}

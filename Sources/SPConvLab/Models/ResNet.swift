@@ -81,3 +81,11 @@ public final class ResNet: Layer {
         return list
     }
 }
+
+extension ResNet {
+    public func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value {
+        var value = input
+        for (name, child) in children { value = try builder.call(child, name, value) }
+        return value
+    }
+}

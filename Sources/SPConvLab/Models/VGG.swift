@@ -42,3 +42,11 @@ public final class VGG: Layer {
         [("features", features), ("avgpool", avgpool), ("classifier", classifier)]
     }
 }
+
+extension VGG {
+    public func build(_ input: Graph.Value, builder: GraphBuilder) throws -> Graph.Value {
+        var value = input
+        for (name, child) in children { value = try builder.call(child, name, value) }
+        return value
+    }
+}

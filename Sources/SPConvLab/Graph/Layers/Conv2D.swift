@@ -41,7 +41,7 @@ public final class Conv2D: Layer {
     /// Fan-in (`C_in / groups * K * K`), used by Kaiming initialisation.
     public var fanIn: Int { inputChannels / geometry.groups * geometry.kernelSize * geometry.kernelSize }
 
-    func checkInput(_ shape: [Int]) throws {
+    package func checkInput(_ shape: [Int]) throws {
         guard shape.count == 4, shape[1] == inputChannels else {
             throw SPConvLabError(.invalidInput, "Conv2d expects an input of shape [N, \(inputChannels), H, W]; got \(shape).")
         }

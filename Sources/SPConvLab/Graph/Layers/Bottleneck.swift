@@ -18,7 +18,7 @@ public final class Bottleneck: Layer {
 
     public var typeName: String { "Bottleneck" }
 
-    init(variant: ModelVariant, inputChannels: Int, planes: Int, stride: Int, path: String) throws {
+    package init(variant: ModelVariant, inputChannels: Int, planes: Int, stride: Int, path: String) throws {
         let width = planes
         let outputChannels = planes * Bottleneck.expansion
         conv1 = Conv2D(inputChannels: inputChannels, outputChannels: width, kernelSize: 1, bias: false)

@@ -16,7 +16,7 @@ public final class BasicBlock: Layer {
 
     public var typeName: String { "BasicBlock" }
 
-    init(variant: ModelVariant, inputChannels: Int, outputChannels: Int, stride: Int, path: String) throws {
+    package init(variant: ModelVariant, inputChannels: Int, outputChannels: Int, stride: Int, path: String) throws {
         conv1 = try .make(variant, inputChannels: inputChannels, outputChannels: outputChannels, stride: stride,
                           path: path + ".conv1")
         bn1 = BatchNorm2D(channels: outputChannels)

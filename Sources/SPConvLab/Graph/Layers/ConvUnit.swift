@@ -9,7 +9,7 @@ public enum ConvUnit {
     /// Makes the slot for a model variant: a 3x3 conv (padding 1, no bias) or an SPConv.
     ///
     /// - Parameter path: the slot's dotted path, named in configuration errors.
-    static func make(_ variant: ModelVariant, inputChannels: Int, outputChannels: Int, stride: Int, bias: Bool = false,
+    package static func make(_ variant: ModelVariant, inputChannels: Int, outputChannels: Int, stride: Int, bias: Bool = false,
                      path: String) throws -> ConvUnit {
         switch variant {
         case .vanilla:
@@ -21,7 +21,7 @@ public enum ConvUnit {
         }
     }
 
-    var layer: any Layer {
+    package var layer: any Layer {
         switch self {
         case .plain(let conv): return conv
         case .split(let spconv): return spconv

@@ -14,6 +14,10 @@ public struct LayerCost: Sendable, Codable, Equatable {
     public var macs: Int
     /// Floating-point operations under the convention of docs/COST.md.
     public var flops: Int
+
+    public init(path: String, type: String, outputShape: [Int], params: Int = 0, macs: Int = 0, flops: Int) {
+        (self.path, self.type, self.outputShape, self.params, self.macs, self.flops) = (path, type, outputShape, params, macs, flops)
+    }
 }
 
 /// Per-layer and total parameters, MACs and FLOPs of a network for one image.
