@@ -363,9 +363,7 @@ private struct Compiler {
 
     init(graph: Graph, weights: [String: Tensor], shapes: [[Int]], pinned: Set<Int>) {
         (self.graph, self.weights, self.shapes, self.pinned) = (graph, weights, shapes, pinned)
-        var readers = [[Int]](repeating: [], count: graph.nodes.count + 1)
-        for (index, node) in graph.nodes.enumerated() { for value in node.inputs { readers[value.id].append(index) } }
-        self.readers = readers
+        readers = graph.readers
         done = Array(repeating: false, count: graph.nodes.count)
     }
 
@@ -373,8 +371,7 @@ private struct Compiler {
 
     mutating func compile() throws -> [CompiledGraph.Step] {
         var placed: [(position: Int, step: CompiledGraph.Step)] = []
-        let spconvStarts = Dictionary(graph.modules.filter { $0.type == "SPConv" }.map { ($0.nodes.lowerBound, $0) },
-                                      uniquingKeysWith: { first, _ in first })
+        let spconvStarts = graph.moduleCalls(ofType: "SPConv")
         for index in nodes.indices where !done[index] {
             if let module = spconvStarts[index], let step = try spconv(module) {
                 placed.append(step)

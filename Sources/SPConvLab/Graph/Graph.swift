@@ -78,6 +78,20 @@ public struct Graph: Sendable {
     /// The network's output (the last value set by the builder).
     public internal(set) var output = Value(id: 0)
 
+    /// The nodes reading each value (indexed by value id), in node order: what the rewrites ask
+    /// ("is this value's only reader a batch norm?").
+    package var readers: [[Int]] {
+        var readers = [[Int]](repeating: [], count: nodes.count + 1)
+        for (index, node) in nodes.enumerated() { for value in node.inputs { readers[value.id].append(index) } }
+        return readers
+    }
+
+    /// The calls of `type` modules (`SPConv`, ...) by their first node: where a module rewrite starts.
+    package func moduleCalls(ofType type: String) -> [Int: Module] {
+        Dictionary(modules.filter { $0.type == type && !$0.nodes.isEmpty }.map { ($0.nodes.lowerBound, $0) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+
     init() {}
 
     /// Appends a node and returns its output value.

@@ -11,6 +11,8 @@ public final class Network {
     public let root: any Layer
     /// The model's ops, built once from its layers; every pass, cost and capture runs it.
     public let graph: Graph
+    /// Every module by its dotted path (`""` is the root), which the training interpreter reads.
+    public let modulesByPath: [String: any Layer]
     /// Compiled graphs by input shape and captured paths, for the weights of `revision`.
     private let compiled = LockedBox<(revision: Int, graphs: [CompiledKey: CompiledGraph])>((-1, [:]))
     /// Reads each weight-holding module's revision counter; their sum changes with any weight.
@@ -37,8 +39,9 @@ public final class Network {
         default: root = try ResNet(spec: spec)
         }
         graph = try GraphBuilder.build(layer: root)
-        revisions = root.namedModules().compactMap { entry -> (() -> Int)? in
-            switch entry.layer {
+        modulesByPath = root.modulesByPath
+        revisions = modulesByPath.values.compactMap { module -> (() -> Int)? in
+            switch module {
             case let conv as Conv2D: { conv.revision }
             case let norm as BatchNorm2D: { norm.revision }
             case let linear as Linear: { linear.revision }

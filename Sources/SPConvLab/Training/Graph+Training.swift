@@ -24,13 +24,11 @@ extension Graph {
             module.visitOwnTensors { name, _, tensor in weights[path.isEmpty ? name : path + "." + name] = tensor }
         }
         _ = try trace(inputShape: tape.storedValue(input).shape, weights: weights)
-        var readers = [[Int]](repeating: [], count: nodes.count + 1)
-        for (index, node) in nodes.enumerated() { for value in node.inputs { readers[value.id].append(index) } }
+        let readers = self.readers
         var values = [Variable?](repeating: nil, count: nodes.count + 1)
         values[0] = input
         var done = [Bool](repeating: false, count: nodes.count)
-        let spconvStarts = Dictionary(self.modules.filter { $0.type == "SPConv" }.map { ($0.nodes.lowerBound, $0) },
-                                      uniquingKeysWith: { first, _ in first })
+        let spconvStarts = moduleCalls(ofType: "SPConv")
 
         func module<T>(_ path: String, as type: T.Type) throws -> T {
             guard let found = modules[path] as? T else {

@@ -143,7 +143,7 @@ public final class Trainer {
     /// One SGD step on a batch: forward in training mode, loss, backward, update.
     public func step(images: Tensor, labels: [Int], learningRate: Float) throws -> (loss: Double, correct: Int) {
         let tape = Tape()
-        let logits = try network.graph.runTraining(tape.constant(images), tape: tape, modules: network.root.modulesByPath)
+        let logits = try network.graph.runTraining(tape.constant(images), tape: tape, modules: network.modulesByPath)
         let loss = try tape.crossEntropy(logits, labels: labels, labelSmoothing: Float(configuration.labelSmoothing))
         try tape.backward(from: loss)
         try optimizer.step(network, gradients: tape.parameterGradients, learningRate: learningRate)
