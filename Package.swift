@@ -58,8 +58,9 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
-        // The memory-bound training kernels' inner loops in C, built for AVX-512, AVX2 and the
-        // baseline and chosen at run time (the build assumes no CPU).
+        // The memory-bound training kernels' inner loops and the direct convolution SPConv's
+        // branches run on, in C, built for AVX-512, AVX2 and the baseline and chosen at run time
+        // (the build assumes no CPU).
         .target(name: "CKernels", path: "Sources/SPConvLab/CKernels"),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),

@@ -627,7 +627,7 @@ def main():
         .isoformat(timespec="seconds"),
         command=" ".join(shlex.quote(a) for a in [os.path.basename(sys.executable)] +
                          [os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:]),
-        env={k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SPCONVLAB_MAX_ISA", "SPCONVLAB_CONV_ALGO")},
+        env={k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SPCONVLAB_MAX_ISA", "SPCONVLAB_CONV_ALGO", "SPCONVLAB_SPCONV_KERNEL")},
         warmup=warmup,
         peak_gflops=peak_gflops(args.threads), rounds=args.rounds,
         loadavg_start=loadavg(), busy_at_start=wait_for_idle(0),

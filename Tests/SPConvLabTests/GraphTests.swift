@@ -134,9 +134,11 @@ struct GraphTests {
         let shallow = try Network(ModelSpec(.resnet20, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes
         let deep = try Network(ModelSpec(.resnet56, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes
         #expect(shallow == deep)
-        // Every block output of resnet56 held at once would be 27 maps; the plan holds a few per stage.
+        // Every block output of resnet56 held at once would be 27 maps; the plan holds a few per
+        // stage, plus (SPConv on the engine's own kernels) two maps of one image and a bordered
+        // input per thread, shared by all SPConv layers of a shape.
         let stage1 = 2 * 16 * 16 * 16 * 4
-        #expect(deep < 12 * stage1, "\(deep) bytes planned")
+        #expect(deep < 27 * stage1 / 2, "\(deep) bytes planned")
     }
 
     /// A stride-2 SPConv on an odd size is refused by the shape interpreter with the layer's name.

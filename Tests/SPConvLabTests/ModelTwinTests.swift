@@ -17,6 +17,24 @@ import Testing
         #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName)")
     }
 
+    /// SPConv networks with every layer on each of the two kernel sets the fast interpreter has
+    /// (the engine's own direct kernels, oneDNN's convolutions), at batch 1 (one image split over
+    /// the threads) and batch 3 (whole images per thread), against the reference interpreter.
+    @Test(arguments: specs.filter { $0.variant != .vanilla })
+    func bothSPConvKernelSetsMatchReference(_ spec: ModelSpec) throws {
+        let network = try Network(spec, seed: 7)
+        randomizeBatchNorm(network, seed: 4)
+        var g = SeededGenerator(seed: 8)
+        for batch in [1, 3] {
+            let x = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &g)
+            let reference = try network(x, backend: .reference)
+            for kernels in [Engine.SPConvKernelChoice.own, .onednn] {
+                let fast = try Engine.$spconvKernelOverride.withValue(kernels) { try network(x) }
+                #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName) batch \(batch), \(kernels) kernels")
+            }
+        }
+    }
+
     @Test func capturingInsideABlockKeepsTheResult() throws {
         let network = try Network(ModelSpec(.resnet20, variant: .spconv(.init()), inputSize: 16), seed: 1)
         randomizeBatchNorm(network, seed: 2)

@@ -84,3 +84,6 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
     return ck_table_in_use()->narrow_conv_backward(n0, n1, h, w, x, x_blocks, c0, k, weight, oc, ks, dy, dx, accumulate, grad_weight,
                                                    grad_bias);
 }
+void ck_direct_conv_rows(const ck_direct_conv *conv, const float *x, float *y, long b0, long b1, long y0, long y1) {
+    ck_table_in_use()->direct_conv_rows(conv, x, y, b0, b1, y0, y1);
+}

@@ -2,6 +2,8 @@
 #ifndef SPCONVLAB_CKERNELS_TABLE_H
 #define SPCONVLAB_CKERNELS_TABLE_H
 
+#include "CKernels.h"
+
 typedef struct {
     void (*lane_sum)(const float *, long, float *);
     void (*lane_squared_deviations)(const float *, long, const float *, float *);
@@ -24,6 +26,7 @@ typedef struct {
                                float *);
     int (*narrow_conv_backward)(long, long, long, long, const float *, long, long, long, const float *, long, long, const float *,
                                 float *, int, float *, float *);
+    void (*direct_conv_rows)(const ck_direct_conv *, const float *, float *, long, long, long, long);
 } ck_table;
 
 extern const ck_table ck_table_avx512, ck_table_avx2, ck_table_baseline;

@@ -35,7 +35,7 @@ struct SPConvKernel {
     /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift`. When the split falls inside a
     /// channel block, it reads all the layer's input channels, with zero weights on the
     /// representative ones: the block's lanes are computed either way, and a gather is saved.
-    let redundant: PackedConvolution
+    let redundant_: PackedConvolution?
     let redundantReadsWholeInput: Bool
     /// `AvgPool2d(2, 2)` of the whole input at stride 2, read by both 1x1s: pooling first costs a
     /// quarter of the FLOPs of the 2x2 stride-2 conv equal to pooling then 1x1.
@@ -44,6 +44,9 @@ struct SPConvKernel {
     let redundantLayout: TensorLayout
     /// Whether a ReLU follows (the batch norm after the layer is in `laneScale` and `laneShift`).
     let relu: Bool
+    /// The engine's own kernels for the whole layer, where they run and pay (``usesDirectKernels``):
+    /// then the oneDNN convolutions above are not made and `run` does not touch them.
+    private(set) var direct: SPConvDirect?
 
     init(_ weights: Weights, inputShape: [Int], representativeChannels rep: Int, stride: Int, groups: Int,
          epilogue: (norm: (scale: [Float], shift: [Float])?, residual: Bool, relu: Bool)) throws {
@@ -54,8 +57,34 @@ struct SPConvKernel {
         relu = epilogue.relu
         let (a1, b1) = weights.bn1, (a2, b2) = weights.bn2
         let (ph, pw) = stride == 2 ? (h / 2, w / 2) : (h, w)
-        pool = stride == 2 ? try PoolingKernel(.init(inputShape: inputShape, kernelSize: 2, stride: 2, padding: 0, isMax: false)) : nil
 
+        let (ho, wo) = (Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(h),
+                        Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(w))
+        outputShape = [n, out, ho, wo]
+        let epilogueLanes = FusionEpilogue(scale: epilogue.norm?.scale, shift: epilogue.norm?.shift, relu: epilogue.relu)
+        (laneScale, laneShift) = FusionLanes.make(channels: out, block: block, epilogue: epilogueLanes)
+        var candidate: SPConvDirect?
+        let choice = Self.directKernelChoice(inputChannels: channels, representative: rep, outputChannels: out, block: block)
+        if choice != .onednn {
+            let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
+            // It reads a copy of the representative blocks with a one-pixel zero border.
+            let representative = DirectConvolution(weight: weight, bias: bias, channels: 0..<rep, inputChannels: (rep + block - 1) / block * block,
+                                                   height: h + 2, width: w + 2, stride: stride, padding: 0, block: block)
+            let (redWeight, redBias) = Self.redundantConvolution(weights, stride: stride)
+            let redundant = DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: h,
+                                              width: w, stride: stride, padding: 0, block: block)
+            candidate = SPConvDirect(representative: representative, redundant: redundant, inputChannels: channels, height: h, width: w,
+                                     padding: 1)
+        }
+        if choice == .own, let candidate {
+            direct = candidate
+            (pool, gwc, pwc, merged) = (nil, nil, nil, nil)
+            redundant_ = nil
+            (representativeLayout, redundantLayout, redundantReadsWholeInput) = (.channelBlocked(block), .channelBlocked(block), false)
+            scratchShapes = [.images: ([max(1, DNNL.maxThreads), candidate.scratchPerThread], .rowMajor)]
+            return
+        }
+        pool = stride == 2 ? try PoolingKernel(.init(inputShape: inputShape, kernelSize: 2, stride: 2, padding: 0, isMax: false)) : nil
         let runsDense = groups == 1 || (rep / groups) % block != 0 || (out / groups) % block != 0
         // Where oneDNN has Winograd (AVX-512), the merged dense 3x3 at stride 1 runs it and beats the
         // grouped direct conv plus the 1x1 (resnet56 b32 27.5 -> 26.9 ms, vgg16 b32 47 -> 41 ms,
@@ -80,13 +109,11 @@ struct SPConvKernel {
         redundantReadsWholeInput = rep % block != 0
         let redundantBias = (0..<out).map { a2[$0] * weights.conv1x1Bias.scalars[$0] + b2[$0] }
         let redundantWeight = redundantReadsWholeInput ? zeroPrefixed(weights.conv1x1, channels: rep) : weights.conv1x1
-        redundant = try PackedConvolution(weight: scaleRows(redundantWeight, by: a2), bias: Tensor(shape: [out], scalars: redundantBias),
-                                          geometry: Conv2DGeometry(kernelSize: 1),
-                                          inputShape: [n, redundantReadsWholeInput ? channels : channels - rep, ph, pw])
+        let redundant = try PackedConvolution(weight: scaleRows(redundantWeight, by: a2), bias: Tensor(shape: [out], scalars: redundantBias),
+                                              geometry: Conv2DGeometry(kernelSize: 1),
+                                              inputShape: [n, redundantReadsWholeInput ? channels : channels - rep, ph, pw])
+        redundant_ = redundant
         redundantLayout = redundantReadsWholeInput ? .channelBlocked(block) : redundant.sourceLayout
-        let (ho, wo) = (Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(h),
-                        Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(w))
-        outputShape = [n, out, ho, wo]
         var scratch: [Role: (shape: [Int], layout: TensorLayout)] = [
             .representative: (representativeShape, representativeLayout),
             .representativeOutput: (outputShape, .channelBlocked(block)),
@@ -96,8 +123,70 @@ struct SPConvKernel {
         if !redundantReadsWholeInput { scratch[.redundant] = ([n, channels - rep, ph, pw], redundantLayout) }
         if stride == 2 && merged == nil { scratch[.pooledRepresentative] = ([n, rep, ph, pw], .channelBlocked(block)) }
         scratchShapes = scratch
-        let epilogue = FusionEpilogue(scale: epilogue.norm?.scale, shift: epilogue.norm?.shift, relu: epilogue.relu)
-        (laneScale, laneShift) = FusionLanes.make(channels: out, block: block, epilogue: epilogue)
+        if let candidate, try directIsFaster(candidate, residual: epilogue.residual) {
+            direct = candidate
+            scratchShapes = [.images: ([max(1, DNNL.maxThreads), candidate.scratchPerThread], .rowMajor)]
+        }
+    }
+
+    /// Where the engine's own kernels (``SPConvDirect``) may run a layer of this shape: output
+    /// channels whole blocks and a C build with the registers for the block. `own` and `onednn`
+    /// are `SPCONVLAB_SPCONV_KERNEL` forcing either; `auto` (the default) times both.
+    enum DirectChoice { case own, onednn, measure }
+
+    static func directKernelChoice(inputChannels: Int, representative rep: Int, outputChannels out: Int, block: Int) -> DirectChoice {
+        guard out % block == 0, rep > 0, rep < inputChannels, DirectConvolution.isAvailable(block: block) else { return .onednn }
+        switch Engine.spconvKernelChoice {
+        case .own: return .own
+        case .onednn: return .onednn
+        case .auto: return .measure
+        }
+    }
+
+    /// The choices made so far in this process, by layer shape, instruction set and thread count:
+    /// each shape is timed once.
+    private static let choices = LockedBox<[String: Bool]>([:])
+
+    /// Times this layer both ways on a random input of its shape (medians of interleaved runs)
+    /// and says whether the own kernels were faster. Which one wins depends on
+    /// the CPU (AVX-512 or AVX2, Winograd in oneDNN or not), the channel counts and the batch, in
+    /// ways a fixed rule got wrong (docs/PERFORMANCE.md).
+    private func directIsFaster(_ candidate: SPConvDirect, residual hasResidual: Bool) throws -> Bool {
+        let key = "\(inputChannels) \(representativeChannels) \(outputShape) s\(stride) b\(block) residual \(hasResidual) "
+            + "isa \(DNNL.isaName) threads \(DNNL.maxThreads)"
+        if let known = Self.choices.withLock({ Self.choices.value[key] }) { return known }
+        let n = outputShape[0]
+        let inputShape = [n, inputChannels, stride * outputShape[2], stride * outputShape[3]]
+        var generator = SeededGenerator(seed: 1)
+        let x = Tensor.gaussian(inputShape, standardDeviation: 1, generator: &generator).channelBlocked(block)
+        let residual = hasResidual ? Tensor(zeroedShape: outputShape, layout: .channelBlocked(block)) : nil
+        var output = Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
+        var scratch: [Tensor] = [], slots = [Int](repeating: -1, count: Role.allCases.count)
+        for (role, spec) in scratchShapes {
+            slots[role.rawValue] = scratch.count
+            scratch.append(Tensor(zeroedShape: spec.shape, layout: spec.layout))
+        }
+        var own = self
+        own.direct = candidate
+        own.scratchShapes = [.images: ([max(1, DNNL.maxThreads), candidate.scratchPerThread], .rowMajor)]
+        var ownScratch = [Tensor(zeroedShape: [max(1, DNNL.maxThreads), candidate.scratchPerThread], layout: .rowMajor)]
+        var ownSlots = [Int](repeating: -1, count: Role.allCases.count)
+        ownSlots[Role.images.rawValue] = 0
+        func oneDNNRun() throws { try run(x, residual: residual, scratch: &scratch, slots: slots, into: &output) }
+        func ownRun() throws { try own.run(x, residual: residual, scratch: &ownScratch, slots: ownSlots, into: &output) }
+        // Interleaved rounds, so a slow spell of the machine falls on both; as many as fit in
+        // about 4 ms of the slower one (at least 5, at most 101), after an untimed run of each.
+        let first = try Stopwatch.measure(warmup: 1, runs: 1, oneDNNRun)[0] + Stopwatch.measure(warmup: 1, runs: 1, ownRun)[0]
+        let rounds = min(101, max(5, Int(4 / max(first, 1e-3))))
+        var (oneDNNTimes, ownTimes) = ([Double](), [Double]())
+        for _ in 0..<rounds {
+            oneDNNTimes += try Stopwatch.measure(warmup: 0, runs: 1, oneDNNRun)
+            ownTimes += try Stopwatch.measure(warmup: 0, runs: 1, ownRun)
+        }
+        let (oneDNN, direct) = (Stopwatch.median(oneDNNTimes), Stopwatch.median(ownTimes))
+        let faster = direct < oneDNN
+        Self.choices.withLock { Self.choices.value[key] = faster }
+        return faster
     }
 
     /// The intermediate buffers of one run, by role; ``CompiledGraph`` shares them between the
@@ -115,10 +204,12 @@ struct SPConvKernel {
         case representativeOutput
         /// `bn2(conv1x1)`.
         case redundantOutput
+        /// ``SPConvDirect``'s per-thread maps of one image's two branches and its bordered input.
+        case images
     }
 
     /// The shape and layout of each role this layer uses (nil for roles it does not).
-    let scratchShapes: [Role: (shape: [Int], layout: TensorLayout)]
+    private(set) var scratchShapes: [Role: (shape: [Int], layout: TensorLayout)]
     /// The output's shape (channel-blocked by `block`).
     let outputShape: [Int]
     /// The epilogue's per-lane scale and shift (``FusionLanes/make``), made once.
@@ -130,6 +221,18 @@ struct SPConvKernel {
     func run(_ input: Tensor, residual: Tensor?, scratch: inout [Tensor], slots: [Int], into output: inout Tensor) throws {
         let x = input.channelBlocked(block)
         func slot(_ role: Role) -> Int { slots[role.rawValue] }
+        if let direct {
+            let lanes = (laneScale, laneShift)
+            lanes.0.withUnsafeBufferPointer { sc in
+                lanes.1.withUnsafeBufferPointer { sh in
+                    let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: relu)
+                    OpProfiler.measure("spconv \(inputChannels)->\(outputShape[1]) s\(stride) \(outputShape[2])x\(outputShape[3]) (own kernels)") {
+                        direct.run(x, residual: residual?.channelBlocked(block), lanes: fusion, scratch: &scratch[slot(.images)], into: &output)
+                    }
+                }
+            }
+            return
+        }
         // Each part is sliced straight into the layout its reader wants (oneDNN runs convs whose
         // channels are not whole blocks from a row-major source).
         func slice(_ t: Tensor, _ range: Range<Int>, into role: Role) {
@@ -160,12 +263,30 @@ struct SPConvKernel {
             // The sum post-op adds pwc into gwc's output where it lies.
             try pwc!.run(pooledRep, into: &scratch[slot(.representativeOutput)])
         }
-        try redundant.run(redundantReadsWholeInput ? pooled : scratch[slot(.redundant)], into: &scratch[slot(.redundantOutput)])
+        try redundant_!.run(redundantReadsWholeInput ? pooled : scratch[slot(.redundant)], into: &scratch[slot(.redundantOutput)])
         let (uRep, uRed) = (scratch[slot(.representativeOutput)], scratch[slot(.redundantOutput)])
         OpProfiler.measure("spconv fusion + BN/residual/ReLU") {
             LayoutKernels.softmaxFusion(representative: uRep, redundant: uRed, residual: residual?.channelBlocked(block),
                                         laneScale: laneScale, laneShift: laneShift, relu: relu, block: block, into: &output)
         }
+    }
+
+    /// The redundant branch as one conv (weight and bias) on the redundant channels: `bn2(conv1x1(x))`,
+    /// and at stride 2, where it reads `AvgPool2d(2, 2)(x)`, a 2x2 stride-2 conv with a quarter of
+    /// the weight in each tap.
+    static func redundantConvolution(_ weights: Weights, stride: Int) -> (Tensor, Tensor) {
+        let (out, k) = (weights.conv1x1.shape[0], weights.conv1x1.shape[1])
+        let (scale, shift) = weights.bn2
+        let taps = stride == 2 ? 4 : 1, share: Float = stride == 2 ? 0.25 : 1
+        var w = [Float](repeating: 0, count: out * k * taps)
+        for o in 0..<out {
+            for i in 0..<k {
+                for t in 0..<taps { w[(o * k + i) * taps + t] = scale[o] * (share * weights.conv1x1.scalars[o * k + i]) }
+            }
+        }
+        let bias = (0..<out).map { scale[$0] * weights.conv1x1Bias.scalars[$0] + shift[$0] }
+        let side = stride == 2 ? 2 : 1
+        return (Tensor(shape: [out, k, side, side], scalars: w), Tensor(shape: [out], scalars: bias))
     }
 
     /// The dense 3x3 conv (weight and bias) equal to `bn1(gwc(x) + pwc(x or AvgPool2d(2, 2)(x)))`.

@@ -2,7 +2,7 @@ import Foundation
 import SPConvCore
 
 /// The compute engine's process-wide settings: its thread count, and the environment switches
-/// it reads once (`SPCONVLAB_MAX_ISA`, `SPCONVLAB_CONV_ALGO`).
+/// it reads once (`SPCONVLAB_MAX_ISA`, `SPCONVLAB_CONV_ALGO`, `SPCONVLAB_SPCONV_KERNEL`).
 public enum Engine {
     /// Sets the number of threads the kernels (oneDNN's OpenMP pool and OpenBLAS) use.
     public static func setThreads(_ count: Int) {
@@ -39,10 +39,32 @@ public enum Engine {
         return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct and winograd. Using auto.")
     }
 
+    /// Which kernels run an SPConv layer, from `SPCONVLAB_SPCONV_KERNEL`: `auto` (the default)
+    /// chooses per layer shape, `own` runs the engine's direct kernels wherever they apply
+    /// (``DirectConvolution``), `onednn` the oneDNN convolutions with a split and a fusion pass.
+    package enum SPConvKernelChoice: String, Equatable { case auto, own, onednn }
+
+    /// Reads `SPCONVLAB_SPCONV_KERNEL` (nil: unset). An unknown value means `auto`, with a warning.
+    package static func spconvKernel(_ value: String?) -> (choice: SPConvKernelChoice, warning: String?) {
+        guard let value else { return (.auto, nil) }
+        if let known = SPConvKernelChoice(rawValue: value) { return (known, nil) }
+        return (.auto, "SPCONVLAB_SPCONV_KERNEL='\(value)' (from the environment) is not known; accepted are auto (the default), own and onednn. Using auto.")
+    }
+
+    /// A choice for the graphs compiled in the current task, over the environment's (tests and
+    /// `check-engine` run both kernels of a layer in one process with it).
+    @TaskLocal package static var spconvKernelOverride: SPConvKernelChoice?
+
+    /// The override, else ``spconvKernel(_:)`` for this process's environment.
+    package static var spconvKernelChoice: SPConvKernelChoice {
+        spconvKernelOverride ?? spconvKernel(ProcessInfo.processInfo.environment["SPCONVLAB_SPCONV_KERNEL"]).choice
+    }
+
     /// What is wrong with the engine's environment switches in `environment` (the process's by
     /// default), as sentences: the engine ignores those values, and a program tells its user.
     public static func environmentWarnings(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
-        [isaLimit(environment["SPCONVLAB_MAX_ISA"]).warning, convolutionAlgorithm(environment["SPCONVLAB_CONV_ALGO"]).warning]
+        [isaLimit(environment["SPCONVLAB_MAX_ISA"]).warning, convolutionAlgorithm(environment["SPCONVLAB_CONV_ALGO"]).warning,
+         spconvKernel(environment["SPCONVLAB_SPCONV_KERNEL"]).warning]
             .compactMap { $0 }
     }
 }

@@ -195,6 +195,10 @@ package struct FusionLanes {
     package let shift: UnsafePointer<Float>
     package let relu: Bool
 
+    package init(scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool) {
+        (self.scale, self.shift, self.relu) = (scale, shift, relu)
+    }
+
     /// The scale and shift arrays for `channels` channels in blocks of `block`.
     package static func make(channels c: Int, block b: Int, epilogue: FusionEpilogue?) -> (scale: [Float], shift: [Float]) {
         let lanes = (c + b - 1) / b * b

@@ -64,16 +64,30 @@ public enum EngineCheck {
             let x = Tensor.uniform(input, generator: &generator)
             let name = "SPConv \(layer.inputChannels)->\(layer.outputChannels) s\(layer.stride) ratio \(layer.configuration.ratio) "
                 + "g\(layer.configuration.groups) on \(input)"
-            record("spconv", name, try layer(x), try layer(x, backend: .reference))
+            let reference = try layer(x, backend: .reference)
+            for (kernels, label) in spconvKernels {
+                try Engine.$spconvKernelOverride.withValue(kernels) {
+                    record("spconv", name + label, try layer(x), reference)
+                }
+            }
         }
         for spec in modelSpecs {
             let network = try Network(spec, seed: 42)
             randomizeBatchNorm(network.root, generator: &generator)
             let x = Tensor.uniform([2, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)
-            record("model", "\(spec.displayName) on \(x.shape)", try network(x), try network(x, backend: .reference))
+            let reference = try network(x, backend: .reference)
+            for (kernels, label) in spec.variant == .vanilla ? [(nil, "")] : spconvKernels {
+                try Engine.$spconvKernelOverride.withValue(kernels) {
+                    record("model", "\(spec.displayName) on \(x.shape)" + label, try network(x), reference)
+                }
+            }
         }
         return cases
     }
+
+    /// SPConv layers run both ways the fast interpreter can run them: the engine's own kernels
+    /// where they apply, and oneDNN's convolutions with a split and a fusion pass.
+    static let spconvKernels: [(Engine.SPConvKernelChoice?, String)] = [(.own, " (own kernels)"), (.onednn, " (oneDNN)")]
 
     /// `max |actual - expected| / max |expected|`.
     static func maxRelativeDifference(_ actual: Tensor, _ expected: Tensor) -> Float {

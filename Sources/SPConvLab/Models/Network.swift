@@ -21,6 +21,8 @@ public final class Network {
     private struct CompiledKey: Hashable {
         var shape: [Int]
         var captures: Set<String>
+        /// The task's SPConv kernel override (``Engine/spconvKernelOverride``), which changes the compiled steps.
+        var spconvKernels: Engine.SPConvKernelChoice?
     }
     /// Compiled graphs kept per network: each holds packed weights, so this bounds their memory.
     private static let compiledLimit = 8
@@ -84,7 +86,7 @@ public final class Network {
     /// The compiled graph for an input shape and captures, compiled on first use.
     public func compiledGraph(for shape: [Int], capturing paths: Set<String> = []) throws -> CompiledGraph {
         let revision = revisions.reduce(0) { $0 &+ $1() }
-        let key = CompiledKey(shape: shape, captures: paths)
+        let key = CompiledKey(shape: shape, captures: paths, spconvKernels: Engine.spconvKernelOverride)
         return try compiled.withLock {
             if compiled.value.revision != revision || compiled.value.graphs.count >= Self.compiledLimit {
                 compiled.value = (revision, [:])

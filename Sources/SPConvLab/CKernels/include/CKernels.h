@@ -1,8 +1,9 @@
 #ifndef SPCONVLAB_CKERNELS_H
 #define SPCONVLAB_CKERNELS_H
 
-/// The memory-bound training kernels' inner loops, compiled three times (AVX-512, AVX2 + FMA,
-/// and the x86-64 baseline) and chosen at run time: the build assumes no CPU, so Swift's own
+/// The memory-bound training kernels' inner loops and the engine's own inference convolution
+/// for SPConv's branches, compiled three times (AVX-512, AVX2 + FMA, and the x86-64 baseline)
+/// and chosen at run time: the build assumes no CPU, so Swift's own
 /// `SIMD16<Float>` code is baseline SSE with spills, four instructions per 16-lane operation.
 ///
 /// "Lanes" kernels work on one (sample, 16-channel block) item of oneDNN's `nChw16c` layout:
@@ -84,5 +85,23 @@ int ck_narrow_conv_forward(long n0, long n1, long h, long w, const float *x, lon
 int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, long x_blocks, long c0, long k,
                             const float *weight, long oc, long ks, const float *dy, float *dx, int accumulate,
                             float *grad_weight, float *grad_bias);
+
+// MARK: Direct convolutions for inference (SPConv's branches)
+
+/// A convolution that reads input channels [c0, c0 + k) of one image's channel-blocked map
+/// ([in_blocks][h][w][block]) where they lie and writes a channel-blocked output
+/// ([out_blocks][ho][wo][block]); padding is implicit zeros. `weight` is packed as
+/// [out_blocks][ks * ks][k][block] (output lane fastest; zero past the real output channels),
+/// `bias` has out_blocks * block floats or is NULL.
+typedef struct {
+    long block, in_blocks, h, w, c0, k;
+    long ks, stride, pad;
+    long out_blocks, ho, wo;
+    const float *weight, *bias;
+} ck_direct_conv;
+
+/// Output rows [y0, y1) of output blocks [b0, b1) of one image. Runs only where the build in use
+/// has the registers for it: block 16 needs AVX-512 (level 2), block 8 AVX2 + FMA or better.
+void ck_direct_conv_rows(const ck_direct_conv *conv, const float *x, float *y, long b0, long b1, long y0, long y1);
 
 #endif
