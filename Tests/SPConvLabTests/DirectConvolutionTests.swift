@@ -89,3 +89,113 @@ import Testing
         }
     }
 }
+
+/// Grouped mode (`DirectConvolution(spconvRepresentative:...)` over `ck_direct_conv_border`'s
+/// copy): SPConv's representative branch, `scale * (gwc(x) + pwc(x or AvgPool2d(2, 2)(x))) + shift`,
+/// against float64 from the definition, in every C build and both block widths where it applies:
+/// one group per output block or several blocks per group (G = 1), two groups per block with
+/// their inputs interleaved (G = 2, group widths 1, 2, 4 and 8), stride 1 and 2, odd sizes,
+/// batch 1, channels beyond the representative ones in the input's last block.
+@Suite struct GroupedDirectConvolutionTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var shape: [Int], representative: Int, outputChannels: Int, groups: Int, stride: Int
+        var testDescription: String { "\(shape) rep \(representative) -> \(outputChannels) g\(groups) s\(stride)" }
+    }
+
+    static let cases = [
+        Case(shape: [2, 16, 9, 13], representative: 8, outputChannels: 16, groups: 2, stride: 1),
+        Case(shape: [1, 32, 6, 8], representative: 16, outputChannels: 32, groups: 2, stride: 2),
+        Case(shape: [2, 64, 5, 5], representative: 32, outputChannels: 64, groups: 2, stride: 1),
+        Case(shape: [1, 16, 7, 30], representative: 4, outputChannels: 16, groups: 4, stride: 1),
+        Case(shape: [1, 32, 4, 6], representative: 16, outputChannels: 32, groups: 4, stride: 2),
+        Case(shape: [1, 48, 3, 3], representative: 32, outputChannels: 64, groups: 4, stride: 1),
+        Case(shape: [1, 16, 5, 4], representative: 16, outputChannels: 16, groups: 2, stride: 1),
+        Case(shape: [2, 32, 8, 8], representative: 24, outputChannels: 32, groups: 1, stride: 1),
+    ]
+
+    /// The branch in float64, NCHW.
+    static func reference(_ x: Tensor, _ c: Case, gwc: Tensor, pwc: Tensor, scale: [Float], shift: [Float]) -> [Double] {
+        let (n, cin, h, w) = (c.shape[0], c.shape[1], c.shape[2], c.shape[3])
+        let (out, rep, s) = (c.outputChannels, c.representative, c.stride)
+        let (gk, perGroup) = (rep / c.groups, out / c.groups)
+        let (ho, wo) = (h / s, w / s)
+        func at(_ b: Int, _ ch: Int, _ i: Int, _ j: Int) -> Double {
+            i < 0 || i >= h || j < 0 || j >= w ? 0 : Double(x.scalars[((b * cin + ch) * h + i) * w + j])
+        }
+        var y = [Double](repeating: 0, count: n * out * ho * wo)
+        for b in 0..<n {
+            for o in 0..<out {
+                let group = o / perGroup
+                for i in 0..<ho {
+                    for j in 0..<wo {
+                        var sum = 0.0
+                        for k in 0..<gk {
+                            for t in 0..<9 {
+                                sum += Double(gwc.scalars[(o * gk + k) * 9 + t]) * at(b, group * gk + k, i * s + t / 3 - 1, j * s + t % 3 - 1)
+                            }
+                        }
+                        for k in 0..<rep {
+                            let v = s == 1 ? at(b, k, i, j)
+                                : (at(b, k, 2 * i, 2 * j) + at(b, k, 2 * i, 2 * j + 1) + at(b, k, 2 * i + 1, 2 * j) + at(b, k, 2 * i + 1, 2 * j + 1)) / 4
+                            sum += Double(pwc.scalars[o * rep + k]) * v
+                        }
+                        y[((b * out + o) * ho + i) * wo + j] = Double(scale[o]) * sum + Double(shift[o])
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: cases)
+    func matchesFloat64BranchInEveryBuild(_ c: Case) throws {
+        var generator = SeededGenerator(seed: 9)
+        let (n, cin, h, w) = (c.shape[0], c.shape[1], c.shape[2], c.shape[3])
+        let x = Tensor.gaussian(c.shape, generator: &generator)
+        let gwc = Tensor.gaussian([c.outputChannels, c.representative / c.groups, 3, 3], generator: &generator)
+        let pwc = Tensor.gaussian([c.outputChannels, c.representative, 1, 1], generator: &generator)
+        let scale = Tensor.uniform([c.outputChannels], in: 0.5...1.5, generator: &generator).scalars
+        let shift = Tensor.gaussian([c.outputChannels], generator: &generator).scalars
+        let expected = Self.reference(x, c, gwc: gwc, pwc: pwc, scale: scale, shift: shift)
+        // The builds agree bit for bit per block width (the widths may group the lanes differently,
+        // which changes the order of pwc's terms).
+        var first: [Int: [Float]] = [:]
+        var ran = 0
+        for level in CKernelsTests.levels where level >= 1 {
+            for block in [8, 16] {
+                _ = DNNL.shared
+                let current = ck_active_isa()
+                ck_select_isa(level)
+                defer { ck_select_isa(current) }
+                guard let conv = DirectConvolution(spconvRepresentative: gwc, pointwise: pwc, scale: scale, shift: shift, groups: c.groups,
+                                                   stride: c.stride, height: h + 2, width: w + 2, block: block) else { continue }
+                ran += 1
+                let blocked = x.channelBlocked(block)
+                let (repBlocks, outBlocks) = ((c.representative + block - 1) / block, c.outputChannels / block)
+                let (ho, wo) = (h / c.stride, w / c.stride)
+                var bordered = [Float](repeating: .nan, count: repBlocks * (h + 2) * (w + 2) * block)
+                var output = Tensor(zeroedShape: [n, c.outputChannels, ho, wo], layout: .channelBlocked(block))
+                let groupK = conv.descriptor.group_lanes == 2 ? conv.descriptor.group_k : 1
+                blocked.withUnsafeBufferPointer { xs in
+                    output.withUnsafeMutableBufferPointer { ys in
+                        bordered.withUnsafeMutableBufferPointer { bs in
+                            for image in 0..<n {
+                                ck_direct_conv_border(xs.baseAddress! + image * ((cin + block - 1) / block) * h * w * block, repBlocks, h, w,
+                                                      groupK, block, bs.baseAddress!)
+                                conv.run(image: bs.baseAddress!, into: ys.baseAddress! + image * outBlocks * ho * wo * block)
+                            }
+                        }
+                    }
+                }
+                NarrowConvolutionTests.expectScaled(output, expected, "build \(level), \(block) lanes, \(conv.descriptor.group_lanes) groups per block")
+                let values = output.rowMajor().scalars
+                if let earlier = first[block] {
+                    CKernelsTests.expectBits(values, earlier, "build \(level), \(block) lanes against the first")
+                } else {
+                    first[block] = values
+                }
+            }
+        }
+        #expect(ran > 0, "grouped mode applied to no block width")
+    }
+}

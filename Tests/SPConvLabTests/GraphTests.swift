@@ -127,18 +127,22 @@ struct GraphTests {
     }
 
     /// Buffers are reused by liveness, so the plan of a deeper ResNet of the same stages needs
-    /// exactly the buffers of a shallower one (resnet56 = resnet20), far less than one per value.
-    @Test(arguments: [ModelVariant.vanilla, .spconv(SPConvConfiguration(ratio: 0.5, groups: 2))])
-    func theMemoryPlanDoesNotGrowWithDepth(_ variant: ModelVariant) throws {
+    /// exactly the buffers of a shallower one (resnet56 = resnet20), far less than one per value;
+    /// for SPConv on either kernel set (the compiler would otherwise choose by timing).
+    @Test(arguments: [(ModelVariant.vanilla, nil), (.spconv(SPConvConfiguration(ratio: 0.5, groups: 2)), Engine.SPConvKernelChoice.onednn),
+                      (.spconv(SPConvConfiguration(ratio: 0.5, groups: 2)), .own)])
+    func theMemoryPlanDoesNotGrowWithDepth(_ variant: ModelVariant, _ kernels: Engine.SPConvKernelChoice?) throws {
         let shape = [2, 3, 16, 16]
-        let shallow = try Network(ModelSpec(.resnet20, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes
-        let deep = try Network(ModelSpec(.resnet56, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes
+        let (shallow, deep) = try Engine.$spconvKernelOverride.withValue(kernels) {
+            (try Network(ModelSpec(.resnet20, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes,
+             try Network(ModelSpec(.resnet56, variant: variant, inputSize: 16)).compiledGraph(for: shape).plannedBytes)
+        }
         #expect(shallow == deep)
         // Every block output of resnet56 held at once would be 27 maps; the plan holds a few per
-        // stage, plus (SPConv on the engine's own kernels) two maps of one image and a bordered
-        // input per thread, shared by all SPConv layers of a shape.
+        // stage (the engine's own SPConv kernels add two maps of one image and a bordered input
+        // per thread, shared by all SPConv layers of a shape).
         let stage1 = 2 * 16 * 16 * 16 * 4
-        #expect(deep < 27 * stage1 / 2, "\(deep) bytes planned")
+        #expect(deep < (kernels == .own ? 16 : 12) * stage1, "\(deep) bytes planned")
     }
 
     /// A stride-2 SPConv on an odd size is refused by the shape interpreter with the layer's name.

@@ -121,8 +121,152 @@ static void CK(dc_tiles_8)(const ck_direct_conv *c, const float *x, float *y, lo
 #undef CK_DC_CASE
 }
 
+
+// Grouped mode (see CKernels.h): one output block (all its lanes in registers for R pixels), the
+// group-wise taps with a broadcast of the G interleaved group inputs, then the extra taps with a
+// broadcast of each input channel; with G = 2 the lanes are put back in channel order on store.
+typedef double ck_v8d __attribute__((ext_vector_type(8)));
+typedef double ck_v4d __attribute__((ext_vector_type(4)));
+CK_INLINE v16 CK(dc_pair16)(const float *p) { double d; __builtin_memcpy(&d, p, 8); return (v16)(ck_v8d)d; }
+CK_INLINE ck_v8 CK(dc_pair8)(const float *p) { double d; __builtin_memcpy(&d, p, 8); return (ck_v8)(ck_v4d)d; }
+CK_INLINE v16 CK(dc_unpair16)(v16 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
+CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 1, 3, 5, 7); }
+
+#define CK_DC_GTILE(VT, B, LD, ST, PAIR, UNPAIR)                                                                     \
+    CK_INLINE void CK(dc_gtile_##B)(const ck_direct_conv *c, const float *x, float *y, long ob, long iy0, long ix0,    \
+                                    const int G, const int R, const int S) {                                          \
+        VT acc[CK_DC_MAX1];                                                                                           \
+        long ks = c->ks, taps = ks * ks, plane = c->h * c->w * B, step = S * B, gk = c->group_k;                      \
+        VT init = c->bias ? LD(c->bias + ob * B) : (VT)0;                                                              \
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) acc[j] = init;                                 \
+        long gbase = G == 2 ? ob * 2 * gk : (ob * B / c->group_out) * gk;                                             \
+        for (long kh = 0; kh < ks; kh++)                                                                              \
+            for (long kw = 0; kw < ks; kw++) {                                                                        \
+                const float *px = x + ((iy0 + kh) * c->w + ix0 + kw) * B;                                             \
+                const float *wt = c->weight + (ob * taps + kh * ks + kw) * gk * B;                                    \
+                for (long i = 0; i < gk; i++) {                                                                       \
+                    long p = gbase + G * i;                                                                           \
+                    const float *xc = px + (p / B) * plane + p % B;                                                   \
+                    VT wv = LD(wt + i * B);                                                                           \
+                    _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) {                                  \
+                        VT xv = G == 2 ? PAIR(xc + j * step) : (VT)xc[j * step];                                      \
+                        acc[j] = __builtin_elementwise_fma(xv, wv, acc[j]);                                           \
+                    }                                                                                                 \
+                }                                                                                                     \
+            }                                                                                                         \
+        for (long e = 0; e < c->extra_taps; e++) {                                                                    \
+            const float *px = x + ((iy0 + c->extra_h[e]) * c->w + ix0 + c->extra_w[e]) * B;                           \
+            const float *wt = c->extra_weight + (ob * c->extra_taps + e) * c->k * B;                                  \
+            for (long p = 0; p < c->k; p++) {                                                                         \
+                const float *xc = px + (p / B) * plane + p % B;                                                       \
+                VT wv = LD(wt + p * B);                                                                               \
+                _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                                        \
+                    acc[j] = __builtin_elementwise_fma((VT)xc[j * step], wv, acc[j]);                                 \
+            }                                                                                                         \
+        }                                                                                                             \
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) ST(y + j * B, G == 2 ? UNPAIR(acc[j]) : acc[j]); \
+    }
+CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(dc_pair16), CK(dc_unpair16))
+CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_pair8), CK(dc_unpair8))
+#undef CK_DC_GTILE
+
+static void CK(dc_gtiles_16)(const ck_direct_conv *c, const float *x, float *y, long r, long ob, long iy0, long ix0) {
+    int g = (int)c->group_lanes, s = (int)c->stride;
+#define CK_DC_GCASE(R) \
+    case R: \
+        if (g == 2 && s == 1) CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 2, R, 1); \
+        else if (g == 2) CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 2, R, (int)s); \
+        else if (s == 1) CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 1, R, 1); \
+        else CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 1, R, (int)s); \
+        return;
+    switch (r) {
+    CK_DC_GCASE(1) CK_DC_GCASE(2) CK_DC_GCASE(3) CK_DC_GCASE(4) CK_DC_GCASE(5) CK_DC_GCASE(6) CK_DC_GCASE(7) CK_DC_GCASE(8) CK_DC_GCASE(9) CK_DC_GCASE(10) CK_DC_GCASE(11) CK_DC_GCASE(12)
+#if CK_VREGS >= 32
+    CK_DC_GCASE(13) CK_DC_GCASE(14) CK_DC_GCASE(15) CK_DC_GCASE(16) CK_DC_GCASE(17) CK_DC_GCASE(18) CK_DC_GCASE(19) CK_DC_GCASE(20) CK_DC_GCASE(21) CK_DC_GCASE(22) CK_DC_GCASE(23) CK_DC_GCASE(24) CK_DC_GCASE(25) CK_DC_GCASE(26) CK_DC_GCASE(27) CK_DC_GCASE(28)
+#endif
+    }
+#undef CK_DC_GCASE
+}
+
+static void CK(dc_gtiles_8)(const ck_direct_conv *c, const float *x, float *y, long r, long ob, long iy0, long ix0) {
+    int g = (int)c->group_lanes, s = (int)c->stride;
+#define CK_DC_GCASE(R) \
+    case R: \
+        if (g == 2 && s == 1) CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 2, R, 1); \
+        else if (g == 2) CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 2, R, (int)s); \
+        else if (s == 1) CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 1, R, 1); \
+        else CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 1, R, (int)s); \
+        return;
+    switch (r) {
+    CK_DC_GCASE(1) CK_DC_GCASE(2) CK_DC_GCASE(3) CK_DC_GCASE(4) CK_DC_GCASE(5) CK_DC_GCASE(6) CK_DC_GCASE(7) CK_DC_GCASE(8) CK_DC_GCASE(9) CK_DC_GCASE(10) CK_DC_GCASE(11) CK_DC_GCASE(12)
+#if CK_VREGS >= 32
+    CK_DC_GCASE(13) CK_DC_GCASE(14) CK_DC_GCASE(15) CK_DC_GCASE(16) CK_DC_GCASE(17) CK_DC_GCASE(18) CK_DC_GCASE(19) CK_DC_GCASE(20) CK_DC_GCASE(21) CK_DC_GCASE(22) CK_DC_GCASE(23) CK_DC_GCASE(24) CK_DC_GCASE(25) CK_DC_GCASE(26) CK_DC_GCASE(27) CK_DC_GCASE(28)
+#endif
+    }
+#undef CK_DC_GCASE
+}
+
+
+// Grouped mode's input copy: `blocks` channel blocks of one image with a one-pixel zero border,
+// each block's lanes in pairs of groups (lane p holds channel (p / 2gk) 2gk + (p % 2) gk + (p % 2gk) / 2
+// of the block; gk = 1 keeps the order), so a 64-bit broadcast reads both groups' inputs.
+CK_INLINE v16 CK(dc_pairs_16)(v16 v, long gk) {
+    switch (gk) {
+    case 2: return __builtin_shufflevector(v, v, 0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
+    case 4: return __builtin_shufflevector(v, v, 0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15);
+    case 8: return __builtin_shufflevector(v, v, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    default: return v;
+    }
+}
+CK_INLINE ck_v8 CK(dc_pairs_8)(ck_v8 v, long gk) {
+    switch (gk) {
+    case 2: return __builtin_shufflevector(v, v, 0, 2, 1, 3, 4, 6, 5, 7);
+    case 4: return __builtin_shufflevector(v, v, 0, 4, 1, 5, 2, 6, 3, 7);
+    default: return v;
+    }
+}
+
+static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, long block, float *out) {
+    long pw = w + 2, plane = h * w * block, pplane = (h + 2) * pw * block;
+    for (long cb = 0; cb < blocks; cb++) {
+        const float *src = x + cb * plane;
+        float *dst = out + cb * pplane;
+        __builtin_memset(dst, 0, (size_t)(pw * block) * sizeof(float));
+        __builtin_memset(dst + (h + 1) * pw * block, 0, (size_t)(pw * block) * sizeof(float));
+        for (long r = 0; r < h; r++) {
+            float *line = dst + (r + 1) * pw * block;
+            const float *from = src + r * w * block;
+            __builtin_memset(line, 0, (size_t)block * sizeof(float));
+            __builtin_memset(line + (w + 1) * block, 0, (size_t)block * sizeof(float));
+            if (gk <= 1) {
+                __builtin_memcpy(line + block, from, (size_t)(w * block) * sizeof(float));
+            } else if (block == 16) {
+                for (long j = 0; j < w; j++) CK(st)(line + (j + 1) * 16, CK(dc_pairs_16)(CK(ld)(from + j * 16), gk));
+            } else {
+                for (long j = 0; j < w; j++) CK(dc_st8)(line + (j + 1) * 8, CK(dc_pairs_8)(CK(dc_ld8)(from + j * 8), gk));
+            }
+        }
+    }
+}
+
 static void CK(direct_conv_rows)(const ck_direct_conv *c, const float *x, float *y, long b0, long b1, long y0, long y1) {
     long B = c->block, ks = c->ks, s = c->stride, pad = c->pad;
+    if (c->group_lanes > 0) {
+        // Grouped mode: every pixel interior (pad 0), one output block per tile, the row in
+        // tiles of nearly equal width.
+        long tiles = (c->wo + CK_DC_MAX1 - 1) / CK_DC_MAX1;
+        for (long ob = b0; ob < b1; ob++)
+            for (long oy = y0; oy < y1; oy++) {
+                float *row = y + (ob * c->ho + oy) * c->wo * B;
+                for (long t = 0, at = 0; t < tiles; t++) {
+                    long r = (c->wo - at + (tiles - t) - 1) / (tiles - t);
+                    if (B == 16) CK(dc_gtiles_16)(c, x, row + at * 16, r, ob, oy * s, at * s);
+                    else CK(dc_gtiles_8)(c, x, row + at * 8, r, ob, oy * s, at * s);
+                    at += r;
+                }
+            }
+        return;
+    }
     // Output columns [xa, xb) have every tap on the map.
     long xa = (pad + s - 1) / s, xb = c->w + pad - ks < 0 ? 0 : (c->w + pad - ks) / s + 1;
     if (xb > c->wo) xb = c->wo;

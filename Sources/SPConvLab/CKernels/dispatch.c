@@ -87,3 +87,6 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 void ck_direct_conv_rows(const ck_direct_conv *conv, const float *x, float *y, long b0, long b1, long y0, long y1) {
     ck_table_in_use()->direct_conv_rows(conv, x, y, b0, b1, y0, y1);
 }
+void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, float *out) {
+    ck_table_in_use()->dc_border(x, blocks, h, w, group_k, block, out);
+}

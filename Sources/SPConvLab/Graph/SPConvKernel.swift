@@ -66,10 +66,16 @@ struct SPConvKernel {
         var candidate: SPConvDirect?
         let choice = Self.directKernelChoice(inputChannels: channels, representative: rep, outputChannels: out, block: block)
         if choice != .onednn {
-            let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
-            // It reads a copy of the representative blocks with a one-pixel zero border.
-            let representative = DirectConvolution(weight: weight, bias: bias, channels: 0..<rep, inputChannels: (rep + block - 1) / block * block,
-                                                   height: h + 2, width: w + 2, stride: stride, padding: 0, block: block)
+            // It reads a copy of the representative blocks with a one-pixel zero border: in grouped
+            // mode (gwc's taps read only their group's channels, pwc added in the same pass), or
+            // where that does not apply as the dense merged conv.
+            let representative = DirectConvolution(spconvRepresentative: weights.gwc, pointwise: weights.pwc, scale: a1, shift: b1,
+                                                   groups: groups, stride: stride, height: h + 2, width: w + 2, block: block)
+                ?? {
+                    let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
+                    return DirectConvolution(weight: weight, bias: bias, channels: 0..<rep, inputChannels: (rep + block - 1) / block * block,
+                                             height: h + 2, width: w + 2, stride: stride, padding: 0, block: block)
+                }()
             let (redWeight, redBias) = Self.redundantConvolution(weights, stride: stride)
             let redundant = DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: h,
                                               width: w, stride: stride, padding: 0, block: block)

@@ -18,17 +18,34 @@ package final class DirectConvolution: @unchecked Sendable {
     }
 
     /// The descriptor handed to C; its pointers are this object's storage.
-    private(set) var descriptor: ck_direct_conv
-    private let packed: UnsafeMutableBufferPointer<Float>
-    private let packedBias: UnsafeMutableBufferPointer<Float>?
+    package private(set) var descriptor: ck_direct_conv
+    private let storage: [UnsafeMutableBufferPointer<Float>]
     /// Floats per image of the input and of the output map.
     package let inputImage: Int, outputImage: Int
     package let outputBlocks: Int, outputRows: Int
 
+    /// Copies `arrays` into storage this object owns and points `descriptor`'s weight, bias and
+    /// extra weight at them (in that order; an empty array is NULL).
+    private init(_ descriptor: ck_direct_conv, weight: [Float], bias: [Float], extra: [Float]) {
+        let buffers = [weight, bias, extra].map { array -> UnsafeMutableBufferPointer<Float> in
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(array.count, 1))
+            buffer.initialize(repeating: 0)
+            _ = buffer.update(fromContentsOf: array)
+            return buffer
+        }
+        var d = descriptor
+        d.weight = UnsafePointer(buffers[0].baseAddress!)
+        d.bias = bias.isEmpty ? nil : UnsafePointer(buffers[1].baseAddress!)
+        d.extra_weight = extra.isEmpty ? nil : UnsafePointer(buffers[2].baseAddress!)
+        (self.descriptor, storage) = (d, buffers)
+        (inputImage, outputImage) = (d.in_blocks * d.h * d.w * d.block, d.out_blocks * d.ho * d.wo * d.block)
+        (outputBlocks, outputRows) = (d.out_blocks, d.ho)
+    }
+
     /// `conv2d(x[:, channels], weight, bias, stride, padding)` for input maps `[_, inputChannels, h, w]`
     /// blocked by `block`; `weight` is OIHW `[C_out, channels.count, K, K]` with square K.
-    package init(weight: Tensor, bias: Tensor?, channels: Range<Int>, inputChannels: Int, height h: Int, width w: Int,
-                 stride: Int, padding: Int, block: Int) {
+    package convenience init(weight: Tensor, bias: Tensor?, channels: Range<Int>, inputChannels: Int, height h: Int, width w: Int,
+                             stride: Int, padding: Int, block: Int) {
         let (oc, k, ks) = (weight.shape[0], weight.shape[1], weight.shape[2])
         precondition(weight.rank == 4 && weight.shape[3] == ks && k == channels.count && channels.upperBound <= inputChannels,
                      "direct convolution: weight \(weight.shape) for channels \(channels) of \(inputChannels)")
@@ -36,35 +53,103 @@ package final class DirectConvolution: @unchecked Sendable {
         let ob = (oc + block - 1) / block, taps = ks * ks
         let ho = (h + 2 * padding - ks) / stride + 1, wo = (w + 2 * padding - ks) / stride + 1
         precondition(ho > 0 && wo > 0, "direct convolution: a \(ks)x\(ks) kernel does not fit a \(h)x\(w) map padded by \(padding)")
-        packed = .allocate(capacity: ob * taps * k * block)
-        packed.initialize(repeating: 0)
+        var packed = [Float](repeating: 0, count: ob * taps * k * block)
         let wts = weight.scalars
         for o in 0..<oc {
             for ic in 0..<k {
-                for t in 0..<taps {
-                    packed[(((o / block) * taps + t) * k + ic) * block + o % block] = wts[(o * k + ic) * taps + t]
+                for t in 0..<taps { packed[(((o / block) * taps + t) * k + ic) * block + o % block] = wts[(o * k + ic) * taps + t] }
+            }
+        }
+        var lanes = [Float]()
+        if let bias {
+            lanes = [Float](repeating: 0, count: ob * block)
+            for o in 0..<oc { lanes[o] = bias.scalars[o] }
+        }
+        let d = ck_direct_conv(block: block, in_blocks: (inputChannels + block - 1) / block, h: h, w: w, c0: channels.lowerBound, k: k,
+                               ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
+                               group_lanes: 0, group_k: 0, group_out: 0, extra_taps: 0, extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0),
+                               extra_weight: nil)
+        self.init(d, weight: packed, bias: lanes, extra: [])
+    }
+
+    /// How many groups one output block of `outputChannels / groups`-channel groups holds in
+    /// grouped mode: 1 (the groups are whole blocks) or 2 (half blocks); nil where grouped mode
+    /// does not apply (the dense merged conv runs instead).
+    package static func groupLanes(outputChannels out: Int, representative rep: Int, groups: Int, block: Int) -> Int? {
+        let (perGroup, groupK) = (out / groups, rep / groups)
+        if perGroup % block == 0 { return 1 }
+        // Pairs of groups' inputs interleaved within each block (ck_direct_conv_border).
+        if 2 * perGroup == block && groups % 2 == 0 && [1, 2, 4, 8].contains(groupK) && block % (2 * groupK) == 0 { return 2 }
+        return nil
+    }
+
+    /// The input channel at each position of grouped mode's input copy: with 2 groups per output
+    /// block, pairs of groups interleaved (position 2 groupK q + 2 i + s holds channel
+    /// (2q + s) groupK + i); otherwise every channel where it is.
+    package static func groupedPositions(channels: Int, groupK: Int, groupLanes: Int) -> [Int] {
+        guard groupLanes == 2 else { return Array(0..<channels) }
+        return (0..<channels).map { p in
+            let (q, r) = (p / (2 * groupK), p % (2 * groupK))
+            return (2 * q + r % 2) * groupK + r / 2
+        }
+    }
+
+    /// SPConv's representative branch in grouped mode: `scale * (gwc(x) + pwc(x or AvgPool2d(2, 2)(x))) + shift`
+    /// (bn1 folded) over a copy of the representative channels in ``groupedPositions`` order
+    /// with a one-pixel zero border (`height` and `width` are the bordered extents). `gwc` is
+    /// `[C_out, rep / groups, 3, 3]`, `pwc` `[C_out, rep, 1, 1]`. Nil where ``groupLanes`` is.
+    package convenience init?(spconvRepresentative gwc: Tensor, pointwise pwc: Tensor, scale: [Float], shift: [Float], groups: Int,
+                              stride: Int, height h: Int, width w: Int, block: Int) {
+        let (out, gk, rep) = (gwc.shape[0], gwc.shape[1], pwc.shape[1])
+        guard let g = Self.groupLanes(outputChannels: out, representative: rep, groups: groups, block: block), out % block == 0, gk * groups == rep else { return nil }
+        let ob = out / block, perGroup = out / groups
+        // The output channel in lane l of block b.
+        func channel(_ b: Int, _ l: Int) -> Int { g == 2 ? b * block + (l % 2) * perGroup + l / 2 : b * block + l }
+        var weight = [Float](repeating: 0, count: ob * 9 * gk * block)
+        var bias = [Float](repeating: 0, count: ob * block)
+        for b in 0..<ob {
+            for l in 0..<block {
+                let o = channel(b, l)
+                bias[b * block + l] = shift[o]
+                for t in 0..<9 {
+                    for i in 0..<gk { weight[((b * 9 + t) * gk + i) * block + l] = scale[o] * gwc.scalars[(o * gk + i) * 9 + t] }
                 }
             }
         }
-        if let bias {
-            let lanes = UnsafeMutableBufferPointer<Float>.allocate(capacity: ob * block)
-            lanes.initialize(repeating: 0)
-            for o in 0..<oc { lanes[o] = bias.scalars[o] }
-            packedBias = lanes
-        } else {
-            packedBias = nil
+        // pwc: the centre tap at stride 1; at stride 2 (it reads AvgPool2d(2, 2)) a quarter in each
+        // tap of that window.
+        let taps = stride == 1 ? [(1, 1)] : [(1, 1), (1, 2), (2, 1), (2, 2)]
+        let share: Float = stride == 1 ? 1 : 0.25
+        let positions = Self.groupedPositions(channels: rep, groupK: gk, groupLanes: g)
+        var extra = [Float](repeating: 0, count: ob * taps.count * rep * block)
+        for b in 0..<ob {
+            for e in taps.indices {
+                for p in 0..<rep {
+                    for l in 0..<block {
+                        let o = channel(b, l)
+                        extra[((b * taps.count + e) * rep + p) * block + l] = scale[o] * (share * pwc.scalars[o * rep + positions[p]])
+                    }
+                }
+            }
         }
-        let inBlocks = (inputChannels + block - 1) / block
-        descriptor = ck_direct_conv(block: block, in_blocks: inBlocks, h: h, w: w, c0: channels.lowerBound, k: k, ks: ks,
-                                    stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo,
-                                    weight: UnsafePointer(packed.baseAddress!), bias: packedBias.map { UnsafePointer($0.baseAddress!) })
-        (inputImage, outputImage) = (inBlocks * h * w * block, ob * ho * wo * block)
-        (outputBlocks, outputRows) = (ob, ho)
+        var hs = (0, 0, 0, 0), ws = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &hs) { hb in
+            withUnsafeMutableBytes(of: &ws) { wb in
+                for (e, tap) in taps.enumerated() {
+                    hb.storeBytes(of: tap.0, toByteOffset: e * MemoryLayout<Int>.stride, as: Int.self)
+                    wb.storeBytes(of: tap.1, toByteOffset: e * MemoryLayout<Int>.stride, as: Int.self)
+                }
+            }
+        }
+        let (ho, wo) = ((h - 3) / stride + 1, (w - 3) / stride + 1)
+        let d = ck_direct_conv(block: block, in_blocks: (rep + block - 1) / block, h: h, w: w, c0: 0, k: rep, ks: 3, stride: stride, pad: 0,
+                               out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil, group_lanes: g, group_k: gk, group_out: perGroup,
+                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil)
+        self.init(d, weight: weight, bias: bias, extra: extra)
     }
 
     deinit {
-        packed.deallocate()
-        packedBias?.deallocate()
+        for buffer in storage { buffer.deallocate() }
     }
 
     /// Output rows `rows` of output blocks `blocks` of one image: `x` points at the image's input
@@ -154,21 +239,12 @@ package struct SPConvDirect {
         }
     }
 
-    /// Copies the representative channel blocks of image `x` into `to` with a zero border.
+    /// Copies the representative channel blocks of image `x` into `to` with a zero border (and
+    /// in grouped mode's pair order where the representative conv reads two groups per block).
     fileprivate func border(image x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
-        let (p, b) = (padding, block)
-        let (ph, pw) = (height + 2 * p, width + 2 * p)
-        for cb in 0..<representativeBlocks {
-            let source = x + cb * height * width * b, plane = to + cb * ph * pw * b
-            (plane).update(repeating: 0, count: p * pw * b)
-            (plane + (p + height) * pw * b).update(repeating: 0, count: p * pw * b)
-            for row in 0..<height {
-                let line = plane + (p + row) * pw * b
-                line.update(repeating: 0, count: p * b)
-                (line + p * b).update(from: source + row * width * b, count: width * b)
-                (line + (p + width) * b).update(repeating: 0, count: p * b)
-            }
-        }
+        precondition(padding == 1, "SPConv's bordered copy has a one-pixel border")
+        let d = representative.descriptor
+        ck_direct_conv_border(x, representativeBlocks, height, width, d.group_lanes == 2 ? d.group_k : 1, block, to)
     }
 }
 
