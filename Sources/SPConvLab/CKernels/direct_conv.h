@@ -26,11 +26,15 @@ CK_INLINE void CK(dc_st8)(float *p, ck_v8 v) { __builtin_memcpy(p, &v, 32); }
 #define CK_DC_MAX1 28
 #define CK_DC_MAX2 14
 #define CK_DC_MAX4 6
+#define CK_DC_MAXACC 28
 #else
 #define CK_DC_MAX1 12
 #define CK_DC_MAX2 6
 #define CK_DC_MAX4 2
+#define CK_DC_MAXACC 12
 #endif
+// Rows of a grouped-mode tile (each its own input and output pointer).
+#define CK_DC_MAXY 6
 
 // One register tile: output pixels ox0 + j (j < R) of row oy, output blocks ob0 + i (i < NOB),
 // taps [kh0, kh1) x [kw0, kw1). `x` is the image, `y` the output block ob0's row start. NOB and
@@ -133,79 +137,106 @@ CK_INLINE v16 CK(dc_unpair16)(v16 v) { return __builtin_shufflevector(v, v, 0, 2
 CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 1, 3, 5, 7); }
 
 #define CK_DC_GTILE(VT, B, LD, ST, PAIR, UNPAIR)                                                                     \
-    CK_INLINE void CK(dc_gtile_##B)(const ck_direct_conv *c, const float *x, float *y, long ob, long iy0, long ix0,    \
-                                    const int G, const int R, const int S) {                                          \
-        VT acc[CK_DC_MAX1];                                                                                           \
-        long ks = c->ks, taps = ks * ks, plane = c->h * c->w * B, step = S * B, gk = c->group_k;                      \
+    CK_INLINE void CK(dc_gtile_##B)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ob,         \
+                                    const int G, const int RY, const int RX, const int S) {                           \
+        VT acc[CK_DC_MAXY][CK_DC_MAX1];                                                                               \
+        long ks = c->ks, taps = ks * ks, plane = c->h * c->w * B, step = S * B, gk = c->group_k, w = c->w;            \
         VT init = c->bias ? LD(c->bias + ob * B) : (VT)0;                                                              \
-        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) acc[j] = init;                                 \
-        long gbase = G == 2 ? ob * 2 * gk : (ob * B / c->group_out) * gk;                                             \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++)                                               \
+            _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++) acc[r][j] = init;                         \
+        long gbase = c->c0 + (G == 2 ? ob * 2 * gk : (ob * B / c->group_out) * gk);                                   \
         for (long kh = 0; kh < ks; kh++)                                                                              \
             for (long kw = 0; kw < ks; kw++) {                                                                        \
-                const float *px = x + ((iy0 + kh) * c->w + ix0 + kw) * B;                                             \
+                long tap = (kh * w + kw) * B;                                                                         \
                 const float *wt = c->weight + (ob * taps + kh * ks + kw) * gk * B;                                    \
                 for (long i = 0; i < gk; i++) {                                                                       \
-                    long p = gbase + G * i;                                                                           \
-                    const float *xc = px + (p / B) * plane + p % B;                                                   \
+                    long p = gbase + G * i, at = tap + (p / B) * plane + p % B;                                       \
                     VT wv = LD(wt + i * B);                                                                           \
-                    _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) {                                  \
-                        VT xv = G == 2 ? PAIR(xc + j * step) : (VT)xc[j * step];                                      \
-                        acc[j] = __builtin_elementwise_fma(xv, wv, acc[j]);                                           \
+                    _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++) {                                 \
+                        const float *xc = xr[r] + at;                                                                 \
+                        _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++) {                             \
+                            VT xv = G == 2 ? PAIR(xc + j * step) : (VT)xc[j * step];                                  \
+                            acc[r][j] = __builtin_elementwise_fma(xv, wv, acc[r][j]);                                 \
+                        }                                                                                             \
                     }                                                                                                 \
                 }                                                                                                     \
             }                                                                                                         \
         for (long e = 0; e < c->extra_taps; e++) {                                                                    \
-            const float *px = x + ((iy0 + c->extra_h[e]) * c->w + ix0 + c->extra_w[e]) * B;                           \
+            long tap = (c->extra_h[e] * w + c->extra_w[e]) * B;                                                       \
             const float *wt = c->extra_weight + (ob * c->extra_taps + e) * c->k * B;                                  \
             for (long p = 0; p < c->k; p++) {                                                                         \
-                const float *xc = px + (p / B) * plane + p % B;                                                       \
+                long at = tap + (p / B) * plane + p % B;                                                              \
                 VT wv = LD(wt + p * B);                                                                               \
-                _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                                        \
-                    acc[j] = __builtin_elementwise_fma((VT)xc[j * step], wv, acc[j]);                                 \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++) {                                     \
+                    const float *xc = xr[r] + at;                                                                     \
+                    _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++)                                   \
+                        acc[r][j] = __builtin_elementwise_fma((VT)xc[j * step], wv, acc[r][j]);                       \
+                }                                                                                                     \
             }                                                                                                         \
         }                                                                                                             \
-        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) ST(y + j * B, G == 2 ? UNPAIR(acc[j]) : acc[j]); \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++)                                               \
+            _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++)                                           \
+                ST(yr[r] + j * B, G == 2 ? UNPAIR(acc[r][j]) : acc[r][j]);                                            \
     }
 CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(dc_pair16), CK(dc_unpair16))
 CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_pair8), CK(dc_unpair8))
 #undef CK_DC_GTILE
 
-static void CK(dc_gtiles_16)(const ck_direct_conv *c, const float *x, float *y, long r, long ob, long iy0, long ix0) {
+static void CK(dc_gtiles_16)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ry, long rx, long ob) {
     int g = (int)c->group_lanes, s = (int)c->stride;
-#define CK_DC_GCASE(R) \
-    case R: \
-        if (g == 2 && s == 1) CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 2, R, 1); \
-        else if (g == 2) CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 2, R, (int)s); \
-        else if (s == 1) CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 1, R, 1); \
-        else CK(dc_gtile_16)(c, x, y, ob, iy0, ix0, 1, R, (int)s); \
+#define CK_DC_GCASE(RY, RX) \
+    case RY * 100 + RX: \
+        if (g == 2 && s == 1) CK(dc_gtile_16)(c, xr, yr, ob, 2, RY, RX, 1); \
+        else if (g == 2) CK(dc_gtile_16)(c, xr, yr, ob, 2, RY, RX, (int)s); \
+        else if (s == 1) CK(dc_gtile_16)(c, xr, yr, ob, 1, RY, RX, 1); \
+        else CK(dc_gtile_16)(c, xr, yr, ob, 1, RY, RX, (int)s); \
         return;
-    switch (r) {
-    CK_DC_GCASE(1) CK_DC_GCASE(2) CK_DC_GCASE(3) CK_DC_GCASE(4) CK_DC_GCASE(5) CK_DC_GCASE(6) CK_DC_GCASE(7) CK_DC_GCASE(8) CK_DC_GCASE(9) CK_DC_GCASE(10) CK_DC_GCASE(11) CK_DC_GCASE(12)
+    switch (ry * 100 + rx) {
+    CK_DC_GCASE(1, 1) CK_DC_GCASE(1, 2) CK_DC_GCASE(1, 3) CK_DC_GCASE(1, 4) CK_DC_GCASE(1, 5) CK_DC_GCASE(1, 6)
+    CK_DC_GCASE(1, 7) CK_DC_GCASE(1, 8) CK_DC_GCASE(1, 9) CK_DC_GCASE(1, 10) CK_DC_GCASE(1, 11) CK_DC_GCASE(1, 12)
+    CK_DC_GCASE(2, 1) CK_DC_GCASE(2, 2) CK_DC_GCASE(2, 3) CK_DC_GCASE(2, 4) CK_DC_GCASE(2, 5) CK_DC_GCASE(2, 6)
+    CK_DC_GCASE(3, 1) CK_DC_GCASE(3, 2) CK_DC_GCASE(3, 3) CK_DC_GCASE(3, 4) CK_DC_GCASE(4, 1) CK_DC_GCASE(4, 2)
+    CK_DC_GCASE(4, 3) CK_DC_GCASE(5, 1) CK_DC_GCASE(5, 2) CK_DC_GCASE(6, 1) CK_DC_GCASE(6, 2)
 #if CK_VREGS >= 32
-    CK_DC_GCASE(13) CK_DC_GCASE(14) CK_DC_GCASE(15) CK_DC_GCASE(16) CK_DC_GCASE(17) CK_DC_GCASE(18) CK_DC_GCASE(19) CK_DC_GCASE(20) CK_DC_GCASE(21) CK_DC_GCASE(22) CK_DC_GCASE(23) CK_DC_GCASE(24) CK_DC_GCASE(25) CK_DC_GCASE(26) CK_DC_GCASE(27) CK_DC_GCASE(28)
+    CK_DC_GCASE(1, 13) CK_DC_GCASE(1, 14) CK_DC_GCASE(1, 15) CK_DC_GCASE(1, 16) CK_DC_GCASE(1, 17) CK_DC_GCASE(1, 18)
+    CK_DC_GCASE(1, 19) CK_DC_GCASE(1, 20) CK_DC_GCASE(1, 21) CK_DC_GCASE(1, 22) CK_DC_GCASE(1, 23) CK_DC_GCASE(1, 24)
+    CK_DC_GCASE(1, 25) CK_DC_GCASE(1, 26) CK_DC_GCASE(1, 27) CK_DC_GCASE(1, 28) CK_DC_GCASE(2, 7) CK_DC_GCASE(2, 8)
+    CK_DC_GCASE(2, 9) CK_DC_GCASE(2, 10) CK_DC_GCASE(2, 11) CK_DC_GCASE(2, 12) CK_DC_GCASE(2, 13) CK_DC_GCASE(2, 14)
+    CK_DC_GCASE(3, 5) CK_DC_GCASE(3, 6) CK_DC_GCASE(3, 7) CK_DC_GCASE(3, 8) CK_DC_GCASE(3, 9) CK_DC_GCASE(4, 4)
+    CK_DC_GCASE(4, 5) CK_DC_GCASE(4, 6) CK_DC_GCASE(4, 7) CK_DC_GCASE(5, 3) CK_DC_GCASE(5, 4) CK_DC_GCASE(5, 5)
+    CK_DC_GCASE(6, 3) CK_DC_GCASE(6, 4)
 #endif
     }
 #undef CK_DC_GCASE
 }
 
-static void CK(dc_gtiles_8)(const ck_direct_conv *c, const float *x, float *y, long r, long ob, long iy0, long ix0) {
+static void CK(dc_gtiles_8)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ry, long rx, long ob) {
     int g = (int)c->group_lanes, s = (int)c->stride;
-#define CK_DC_GCASE(R) \
-    case R: \
-        if (g == 2 && s == 1) CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 2, R, 1); \
-        else if (g == 2) CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 2, R, (int)s); \
-        else if (s == 1) CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 1, R, 1); \
-        else CK(dc_gtile_8)(c, x, y, ob, iy0, ix0, 1, R, (int)s); \
+#define CK_DC_GCASE(RY, RX) \
+    case RY * 100 + RX: \
+        if (g == 2 && s == 1) CK(dc_gtile_8)(c, xr, yr, ob, 2, RY, RX, 1); \
+        else if (g == 2) CK(dc_gtile_8)(c, xr, yr, ob, 2, RY, RX, (int)s); \
+        else if (s == 1) CK(dc_gtile_8)(c, xr, yr, ob, 1, RY, RX, 1); \
+        else CK(dc_gtile_8)(c, xr, yr, ob, 1, RY, RX, (int)s); \
         return;
-    switch (r) {
-    CK_DC_GCASE(1) CK_DC_GCASE(2) CK_DC_GCASE(3) CK_DC_GCASE(4) CK_DC_GCASE(5) CK_DC_GCASE(6) CK_DC_GCASE(7) CK_DC_GCASE(8) CK_DC_GCASE(9) CK_DC_GCASE(10) CK_DC_GCASE(11) CK_DC_GCASE(12)
+    switch (ry * 100 + rx) {
+    CK_DC_GCASE(1, 1) CK_DC_GCASE(1, 2) CK_DC_GCASE(1, 3) CK_DC_GCASE(1, 4) CK_DC_GCASE(1, 5) CK_DC_GCASE(1, 6)
+    CK_DC_GCASE(1, 7) CK_DC_GCASE(1, 8) CK_DC_GCASE(1, 9) CK_DC_GCASE(1, 10) CK_DC_GCASE(1, 11) CK_DC_GCASE(1, 12)
+    CK_DC_GCASE(2, 1) CK_DC_GCASE(2, 2) CK_DC_GCASE(2, 3) CK_DC_GCASE(2, 4) CK_DC_GCASE(2, 5) CK_DC_GCASE(2, 6)
+    CK_DC_GCASE(3, 1) CK_DC_GCASE(3, 2) CK_DC_GCASE(3, 3) CK_DC_GCASE(3, 4) CK_DC_GCASE(4, 1) CK_DC_GCASE(4, 2)
+    CK_DC_GCASE(4, 3) CK_DC_GCASE(5, 1) CK_DC_GCASE(5, 2) CK_DC_GCASE(6, 1) CK_DC_GCASE(6, 2)
 #if CK_VREGS >= 32
-    CK_DC_GCASE(13) CK_DC_GCASE(14) CK_DC_GCASE(15) CK_DC_GCASE(16) CK_DC_GCASE(17) CK_DC_GCASE(18) CK_DC_GCASE(19) CK_DC_GCASE(20) CK_DC_GCASE(21) CK_DC_GCASE(22) CK_DC_GCASE(23) CK_DC_GCASE(24) CK_DC_GCASE(25) CK_DC_GCASE(26) CK_DC_GCASE(27) CK_DC_GCASE(28)
+    CK_DC_GCASE(1, 13) CK_DC_GCASE(1, 14) CK_DC_GCASE(1, 15) CK_DC_GCASE(1, 16) CK_DC_GCASE(1, 17) CK_DC_GCASE(1, 18)
+    CK_DC_GCASE(1, 19) CK_DC_GCASE(1, 20) CK_DC_GCASE(1, 21) CK_DC_GCASE(1, 22) CK_DC_GCASE(1, 23) CK_DC_GCASE(1, 24)
+    CK_DC_GCASE(1, 25) CK_DC_GCASE(1, 26) CK_DC_GCASE(1, 27) CK_DC_GCASE(1, 28) CK_DC_GCASE(2, 7) CK_DC_GCASE(2, 8)
+    CK_DC_GCASE(2, 9) CK_DC_GCASE(2, 10) CK_DC_GCASE(2, 11) CK_DC_GCASE(2, 12) CK_DC_GCASE(2, 13) CK_DC_GCASE(2, 14)
+    CK_DC_GCASE(3, 5) CK_DC_GCASE(3, 6) CK_DC_GCASE(3, 7) CK_DC_GCASE(3, 8) CK_DC_GCASE(3, 9) CK_DC_GCASE(4, 4)
+    CK_DC_GCASE(4, 5) CK_DC_GCASE(4, 6) CK_DC_GCASE(4, 7) CK_DC_GCASE(5, 3) CK_DC_GCASE(5, 4) CK_DC_GCASE(5, 5)
+    CK_DC_GCASE(6, 3) CK_DC_GCASE(6, 4)
 #endif
     }
 #undef CK_DC_GCASE
 }
-
 
 // Grouped mode's input copy: `blocks` channel blocks of one image with a one-pixel zero border,
 // each block's lanes in pairs of groups (lane p holds channel (p / 2gk) 2gk + (p % 2) gk + (p % 2gk) / 2
@@ -249,19 +280,38 @@ static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, 
     }
 }
 
-static void CK(direct_conv_rows)(const ck_direct_conv *c, const float *x, float *y, long b0, long b1, long y0, long y1) {
+// Output rows [y0, y1) of output blocks [b0, b1) of `images` images (x and y `xs` and `ys` floats
+// apart): output blocks outermost, so a block's weights are read from cache for every image.
+static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float *y0s, long ys, long images, long b0, long b1,
+                       long y0, long y1) {
     long B = c->block, ks = c->ks, s = c->stride, pad = c->pad;
     if (c->group_lanes > 0) {
-        // Grouped mode: every pixel interior (pad 0), one output block per tile, the row in
-        // tiles of nearly equal width.
-        long tiles = (c->wo + CK_DC_MAX1 - 1) / CK_DC_MAX1;
+        // Grouped mode: every pixel interior (pad 0), one output block per tile. A tile is rx
+        // pixels of up to CK_DC_MAXY output rows, the rows taken in order over the images (so
+        // small maps still fill the registers), rx the row in nearly equal parts.
+        // The split of the row into tiles that fills the most accumulators (the fewest tiles
+        // among equals).
+        long rows = images * (y1 - y0), tiles = 1, ry = 1, filled = 0;
+        for (long t = 1; t <= c->wo; t++) {
+            long widest = (c->wo + t - 1) / t, rows_fit = CK_DC_MAXACC / widest;
+            if (rows_fit < 1) continue;
+            if (rows_fit > CK_DC_MAXY) rows_fit = CK_DC_MAXY;
+            if (rows_fit * widest > filled) { filled = rows_fit * widest; tiles = t; ry = rows_fit; }
+        }
+        const float *xr[CK_DC_MAXY];
+        float *yr[CK_DC_MAXY];
         for (long ob = b0; ob < b1; ob++)
-            for (long oy = y0; oy < y1; oy++) {
-                float *row = y + (ob * c->ho + oy) * c->wo * B;
+            for (long first = 0; first < rows; first += ry) {
+                long count = rows - first < ry ? rows - first : ry;
                 for (long t = 0, at = 0; t < tiles; t++) {
                     long r = (c->wo - at + (tiles - t) - 1) / (tiles - t);
-                    if (B == 16) CK(dc_gtiles_16)(c, x, row + at * 16, r, ob, oy * s, at * s);
-                    else CK(dc_gtiles_8)(c, x, row + at * 8, r, ob, oy * s, at * s);
+                    for (long q = 0; q < count; q++) {
+                        long n = (first + q) / (y1 - y0), oy = y0 + (first + q) % (y1 - y0);
+                        xr[q] = x0 + n * xs + (oy * s * c->w + at * s) * B;
+                        yr[q] = y0s + n * ys + ((ob * c->ho + oy) * c->wo + at) * B;
+                    }
+                    if (B == 16) CK(dc_gtiles_16)(c, xr, yr, count, r, ob);
+                    else CK(dc_gtiles_8)(c, xr, yr, count, r, ob);
                     at += r;
                 }
             }
@@ -283,9 +333,11 @@ static void CK(direct_conv_rows)(const ck_direct_conv *c, const float *x, float 
         if (score > best) { best = score; nob = candidate; most = limit; }
     }
     for (long ob = b0; ob < b1; ob += nob)
+        for (long n = 0; n < images; n++)
         for (long oy = y0; oy < y1; oy++) {
             long iy0 = oy * s - pad, kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + ks > c->h ? c->h - iy0 : ks;
-            float *row = y + (ob * c->ho + oy) * c->wo * B;
+            const float *x = x0 + n * xs;
+            float *row = y0s + n * ys + (ob * c->ho + oy) * c->wo * B;
 #define CK_DC_CALL(R, OX, KW0, KW1)                                                                                  \
     if (B == 16) CK(dc_tiles_16)(c, x, row + (OX) * 16, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1);           \
     else CK(dc_tiles_8)(c, x, row + (OX) * 8, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1)
@@ -306,4 +358,12 @@ static void CK(direct_conv_rows)(const ck_direct_conv *c, const float *x, float 
             }
 #undef CK_DC_CALL
         }
+}
+
+static void CK(direct_conv_rows)(const ck_direct_conv *c, const float *x, float *y, long b0, long b1, long y0, long y1) {
+    CK(dc_run)(c, x, 0, y, 0, 1, b0, b1, y0, y1);
+}
+
+static void CK(direct_conv_images)(const ck_direct_conv *c, const float *x, long xs, float *y, long ys, long images) {
+    CK(dc_run)(c, x, xs, y, ys, images, 0, c->out_blocks, 0, c->ho);
 }

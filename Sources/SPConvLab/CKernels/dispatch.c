@@ -90,3 +90,6 @@ void ck_direct_conv_rows(const ck_direct_conv *conv, const float *x, float *y, l
 void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, float *out) {
     ck_table_in_use()->dc_border(x, blocks, h, w, group_k, block, out);
 }
+void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_stride, float *y, long y_stride, long images) {
+    ck_table_in_use()->direct_conv_images(conv, x, x_stride, y, y_stride, images);
+}

@@ -27,6 +27,7 @@ typedef struct {
     int (*narrow_conv_backward)(long, long, long, long, const float *, long, long, long, const float *, long, long, const float *,
                                 float *, int, float *, float *);
     void (*direct_conv_rows)(const ck_direct_conv *, const float *, float *, long, long, long, long);
+    void (*direct_conv_images)(const ck_direct_conv *, const float *, long, float *, long, long);
     void (*dc_border)(const float *, long, long, long, long, long, float *);
 } ck_table;
 

@@ -80,7 +80,7 @@ struct SPConvKernel {
             let redundant = DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: h,
                                               width: w, stride: stride, padding: 0, block: block)
             candidate = SPConvDirect(representative: representative, redundant: redundant, inputChannels: channels, height: h, width: w,
-                                     padding: 1)
+                                     padding: 1, batch: n, threads: max(1, DNNL.maxThreads))
         }
         if choice == .own, let candidate {
             direct = candidate

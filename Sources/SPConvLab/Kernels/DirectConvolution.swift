@@ -65,10 +65,13 @@ package final class DirectConvolution: @unchecked Sendable {
             lanes = [Float](repeating: 0, count: ob * block)
             for o in 0..<oc { lanes[o] = bias.scalars[o] }
         }
+        // Without padding every tap is on the map, and grouped mode with one group (the same
+        // packing) runs it in tiles of several rows, across images too.
+        let grouped = padding == 0
         let d = ck_direct_conv(block: block, in_blocks: (inputChannels + block - 1) / block, h: h, w: w, c0: channels.lowerBound, k: k,
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
-                               group_lanes: 0, group_k: 0, group_out: 0, extra_taps: 0, extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0),
-                               extra_weight: nil)
+                               group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
+                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil)
         self.init(d, weight: packed, bias: lanes, extra: [])
     }
 
@@ -152,12 +155,21 @@ package final class DirectConvolution: @unchecked Sendable {
         for buffer in storage { buffer.deallocate() }
     }
 
+    /// Bytes of packed weights, bias and extra weights.
+    package var weightBytes: Int { storage.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
+
     /// Output rows `rows` of output blocks `blocks` of one image: `x` points at the image's input
     /// map, `y` at its output map.
     package func run(image x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, blocks: Range<Int>, rows: Range<Int>) {
         withUnsafePointer(to: descriptor) { d in
             ck_direct_conv_rows(d, x, y, blocks.lowerBound, blocks.upperBound, rows.lowerBound, rows.upperBound)
         }
+    }
+
+    /// The whole outputs of `images` images, `x` and `y` advancing by their strides (in floats)
+    /// per image: each output block's weights applied to all of them before the next block's.
+    package func run(images: Int, from x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int) {
+        withUnsafePointer(to: descriptor) { d in ck_direct_conv_images(d, x, xs, y, ys, images) }
     }
 
     /// The whole output of image `x` into `y`.
@@ -196,8 +208,13 @@ package struct SPConvDirect {
     /// The input's channel blocks, extent and border of the copy the representative conv reads.
     package let inputBlocks: Int, representativeBlocks: Int, height: Int, width: Int, padding: Int
 
+    /// Images each thread runs together: a layer whose weights would not stay in cache from one
+    /// image to the next (more than 256 KiB) runs several images per output block, each block's
+    /// weights read once for them all, as many as fit about 1 MiB of scratch per thread.
+    package let chunk: Int
+
     package init(representative: DirectConvolution, redundant: DirectConvolution, inputChannels: Int, height: Int, width: Int,
-                 padding: Int) {
+                 padding: Int, batch: Int, threads: Int) {
         let d = representative.descriptor
         precondition(representative.outputImage == redundant.outputImage && d.block == redundant.descriptor.block
                      && d.h == height + 2 * padding && d.w == width + 2 * padding && d.pad == 0,
@@ -205,10 +222,14 @@ package struct SPConvDirect {
         (self.representative, self.redundant, block) = (representative, redundant, Int(d.block))
         (inputBlocks, representativeBlocks) = ((inputChannels + block - 1) / block, Int(d.in_blocks))
         (self.height, self.width, self.padding) = (height, width, padding)
+        let perImage = (2 * representative.outputImage + representative.inputImage) * MemoryLayout<Float>.stride
+        let imagesPerThread = (batch + max(1, threads) - 1) / max(1, threads)
+        chunk = representative.weightBytes + redundant.weightBytes <= 256 << 10
+            ? 1 : max(1, min(imagesPerThread, (1 << 20) / perImage))
     }
 
-    /// Floats of scratch per thread: the two output maps of one image and the bordered copy.
-    package var scratchPerThread: Int { 2 * representative.outputImage + representative.inputImage }
+    /// Floats of scratch per thread: for ``chunk`` images the two output maps and the bordered copy.
+    package var scratchPerThread: Int { chunk * (2 * representative.outputImage + representative.inputImage) }
 
     /// Runs the layer on channel-blocked `input` into `output`; `scratch` holds
     /// ``scratchPerThread`` floats for each of ``DNNL/maxThreads`` threads (or for one, then
@@ -258,15 +279,20 @@ private struct SPConvImagesWork: ParallelWork {
     private var inputImage: Int { layer.inputBlocks * layer.height * layer.width * layer.block }
 
     func run(_ images: Range<Int>) {
-        let image = layer.representative.outputImage
+        let (rep, red) = (layer.representative, layer.redundant)
+        let (image, chunk) = (rep.outputImage, layer.chunk)
+        // This thread's scratch: the chunk's representative maps, its redundant maps, its copies.
         let mine = scratch + Int(omp_get_thread_num()) * layer.scratchPerThread
-        let bordered = mine + 2 * image
-        for i in images {
-            let x = input + i * inputImage
-            layer.border(image: x, into: bordered)
-            layer.representative.run(image: bordered, into: mine)
-            layer.redundant.run(image: x, into: mine + image)
-            fuse(image: i, representative: mine, redundant: mine + image, blocks: 0..<layer.representative.outputBlocks)
+        let (reds, bordered) = (mine + chunk * image, mine + 2 * chunk * image)
+        for first in stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
+            let count = min(chunk, images.upperBound - first)
+            let x = input + first * inputImage
+            for j in 0..<count { layer.border(image: x + j * inputImage, into: bordered + j * rep.inputImage) }
+            rep.run(images: count, from: bordered, stride: rep.inputImage, into: mine, stride: image)
+            red.run(images: count, from: x, stride: inputImage, into: reds, stride: image)
+            for j in 0..<count {
+                fuse(image: first + j, representative: mine + j * image, redundant: reds + j * image, blocks: 0..<rep.outputBlocks)
+            }
         }
     }
 
@@ -284,7 +310,7 @@ private struct SPConvImagesWork: ParallelWork {
     func runSplit(image i: Int) {
         let image = layer.representative.outputImage
         let x = input + i * inputImage
-        layer.border(image: x, into: scratch + 2 * image)
+        layer.border(image: x, into: scratch + 2 * layer.chunk * image)
         parallelFor(layer.representative.outputRows, work: RowsWork(layer: layer, image: x, scratch: scratch))
         parallelFor(layer.representative.outputBlocks, work: FuseWork(images: self, image: i, scratch: scratch))
     }
@@ -296,8 +322,9 @@ private struct SPConvImagesWork: ParallelWork {
 
         func run(_ rows: Range<Int>) {
             let (rep, red) = (layer.representative, layer.redundant)
-            rep.run(image: scratch + 2 * rep.outputImage, into: scratch, blocks: 0..<rep.outputBlocks, rows: rows)
-            red.run(image: image, into: scratch + rep.outputImage, blocks: 0..<red.outputBlocks, rows: rows)
+            let chunk = layer.chunk
+            rep.run(image: scratch + 2 * chunk * rep.outputImage, into: scratch, blocks: 0..<rep.outputBlocks, rows: rows)
+            red.run(image: image, into: scratch + chunk * rep.outputImage, blocks: 0..<red.outputBlocks, rows: rows)
         }
     }
 
@@ -308,7 +335,7 @@ private struct SPConvImagesWork: ParallelWork {
 
         func run(_ blocks: Range<Int>) {
             let size = images.layer.representative.outputImage
-            images.fuse(image: image, representative: scratch, redundant: scratch + size, blocks: blocks)
+            images.fuse(image: image, representative: scratch, redundant: scratch + images.layer.chunk * size, blocks: blocks)
         }
     }
 }

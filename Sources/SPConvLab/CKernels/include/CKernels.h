@@ -94,9 +94,10 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 /// [out_blocks][ks * ks][k][block] (output lane fastest; zero past the real output channels),
 /// `bias` has out_blocks * block floats or is NULL.
 ///
-/// Grouped mode (`group_lanes` 1 or 2; c0 0, pad 0, every tap on the map): SPConv's group-wise
-/// 3x3 and point-wise 1x1 as one pass. The ks x ks taps read only the `group_k` input channels of
-/// the output block's group, `weight` packed as [out_blocks][ks * ks][group_k][block]; with
+/// Grouped mode (`group_lanes` 1 or 2; pad 0, so every tap on the map): SPConv's group-wise
+/// 3x3 and point-wise 1x1 as one pass, or (one group of all output channels, no extra taps) any
+/// conv with padding 0. The ks x ks taps read only the `group_k` input channels from c0 on of the
+/// output block's group, `weight` packed as [out_blocks][ks * ks][group_k][block]; with
 /// `group_lanes` 2 an output block holds two groups of block / 2 channels, its lanes interleaved
 /// (lane l is channel (l % 2) * block / 2 + l / 2 of the block, restored on store) and the input's
 /// channels interleaved in pairs of groups (position (2q + s) ... see direct_conv.h), so one
@@ -115,6 +116,9 @@ typedef struct {
 /// Output rows [y0, y1) of output blocks [b0, b1) of one image. Runs only where the build in use
 /// has the registers for it: block 16 needs AVX-512 (level 2), block 8 AVX2 + FMA or better.
 void ck_direct_conv_rows(const ck_direct_conv *conv, const float *x, float *y, long b0, long b1, long y0, long y1);
+/// The whole output of `images` images, x_stride and y_stride floats apart, each output block's
+/// weights applied to every image before the next block's (read once from memory per call).
+void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_stride, float *y, long y_stride, long images);
 /// The input copy a conv with padding 1 reads as padding 0: `blocks` channel blocks of one image
 /// ([blocks][h][w][block]) into [blocks][h + 2][w + 2][block] with a zero border, and with
 /// group_k 2, 4 or 8 each block's lanes in grouped mode's pair order (group_lanes 2); 1 keeps them.
