@@ -29,7 +29,10 @@ runtime was being timed (/proc/stat minus this script and its children), re-meas
 contended row (--retry-contended, default 1) keeping the least contended attempt, and
 marks rows that were still contended with ‡ in the table.
 
-Writes the table between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->` in
+With SPCONVLAB_MAX_ISA=avx2 (say) the table goes between `<!-- perf-table-avx2:begin -->` and
+`<!-- perf-table-avx2:end -->` and the raw results to docs/perf-results-avx2.json instead, so
+both paths of an AVX-512 machine are kept. Otherwise
+writes the table between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->` in
 docs/PERFORMANCE.md (creating the file if missing; text outside the markers is left
 as is) and the raw results (host info, command line, every JSON line) to
 docs/perf-results.json.
@@ -53,8 +56,13 @@ PROBE = os.path.join(ROOT, ".build", "release", "probe-cli")
 ALLOC = os.path.join(ROOT, ".build", "release", "allocation-bench")
 PEERS = os.path.join(ROOT, "tools", "bench_peers.py")
 DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-RAW = os.path.join(ROOT, "docs", "perf-results.json")
-BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
+# With SPCONVLAB_MAX_ISA set (e.g. avx2 on an AVX-512 machine) the run is a table of its own:
+# its own markers in docs/PERFORMANCE.md and its own raw file, beside the widest path's.
+ISA_TAG = (os.environ.get("SPCONVLAB_MAX_ISA") or "").lower()
+RAW_NAME = f"perf-results-{ISA_TAG}.json" if ISA_TAG else "perf-results.json"
+RAW = os.path.join(ROOT, "docs", RAW_NAME)
+BEGIN, END = ((f"<!-- perf-table-{ISA_TAG}:begin -->", f"<!-- perf-table-{ISA_TAG}:end -->") if ISA_TAG
+              else ("<!-- perf-table:begin -->", "<!-- perf-table:end -->"))
 
 # model, batch, input size, classes, default runs: every zoo model at batch 1 (latency) and at
 # its throughput batch (32 for the CIFAR models, 8 for the ImageNet ones).
@@ -365,7 +373,7 @@ def render(meta, rows):
     L.append(f"- Timing: median of the timed runs after {meta['warmup']} warm-up runs "
              f"({', '.join(f'{m} b{b}: {n}' for m, b, n in runs)} runs), in {meta.get('rounds', 1)} rounds per row "
              f"(each round vanilla then SPConv, each ours → ORT → PyTorch); the table shows each runtime's median round "
-             f"(every round in docs/perf-results.json).")
+             f"(every round in docs/{RAW_NAME}).")
     la = meta.get("loadavg_start")
     b = meta.get("busy_at_start") or {}
     busy = b.get("others") or []
@@ -402,7 +410,7 @@ def render(meta, rows):
     if contended:
         L.append("")
         L.append("‡ other processes used ≥ 25% of one core while this number was measured "
-                 "(`others_cpu_pct_during` per runtime in docs/perf-results.json), even after "
+                 f"(`others_cpu_pct_during` per runtime in docs/{RAW_NAME}), even after "
                  "waiting and re-measuring; treat it (and ratios built on it) as noisy.")
     L.append("")
     groups = []
@@ -444,7 +452,7 @@ def render(meta, rows):
         for m, v_, k, e in errors:
             L.append(f"- {m} {v_} {k}: {e.splitlines()[0][:200] if e else 'error'}")
     L.append("")
-    L.append(f"Raw results: `docs/perf-results.json`.")
+    L.append(f"Raw results: `docs/{RAW_NAME}`.")
     return "\n".join(L)
 
 
@@ -494,7 +502,7 @@ def rerender(args):
     table = render(raw["meta"], rows)
     print(table)
     if not args.no_write:
-        log(f"docs/PERFORMANCE.md: {write_doc(table)} (re-rendered from docs/perf-results.json)")
+        log(f"docs/PERFORMANCE.md: {write_doc(table)} (re-rendered from docs/{RAW_NAME})")
         with open(RAW, "w") as f:
             json.dump(raw, f, indent=2)
             f.write("\n")
@@ -669,7 +677,7 @@ def main():
     with open(RAW, "w") as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=2)
         f.write("\n")
-    log(f"docs/PERFORMANCE.md: {how}; raw results in docs/perf-results.json")
+    log(f"docs/PERFORMANCE.md: {how}; raw results in docs/{RAW_NAME}")
 
 
 if __name__ == "__main__":
