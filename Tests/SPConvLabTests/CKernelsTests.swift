@@ -7,25 +7,24 @@ import Testing
 /// results must agree bit for bit (the C files forbid contraction into FMA). Odd pixel and element
 /// counts exercise the unrolled loops' tails; -0, NaN and exact zeros the ReLU masks.
 ///
-/// Switching the build is process-wide; since every build gives the same bits, a test running at
-/// the same time on another build is not disturbed.
+/// Switching the build is process-wide; since every build gives the same bits, and the engine
+/// chooses its algorithms by its own level (`ck_engine_isa`), never by the build switched to, a
+/// test running at the same time on another build is not disturbed. Each restores the engine's.
 @Suite struct CKernelsTests {
     /// The builds this CPU runs: 0 baseline, 1 AVX2, 2 AVX-512.
     static var levels: [Int32] {
         _ = DNNL.shared
-        let current = ck_active_isa()
-        defer { ck_select_isa(current) }
+        defer { ck_select_isa(ck_engine_isa()) }
         return [0, 1, 2].filter { level in ck_select_isa(level); return ck_active_isa() == level }
     }
 
-    /// Runs `body` with build `level`, then restores the one the engine chose.
+    /// Runs `body` with build `level`, then restores the engine's (`ck_engine_isa`).
     func with(_ level: Int32, _ body: () -> Void) {
         _ = DNNL.shared
-        let current = ck_active_isa()
         ck_select_isa(level)
         #expect(ck_active_isa() == level)
         body()
-        ck_select_isa(current)
+        ck_select_isa(ck_engine_isa())
     }
 
     static func values(_ count: Int, seed: UInt64, specials: Bool = false) -> [Float] {

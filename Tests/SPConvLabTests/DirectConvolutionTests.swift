@@ -72,12 +72,11 @@ import Testing
         for level in CKernelsTests.levels where level >= 1 {
             for block in [8, 16] {
                 _ = DNNL.shared
-                let current = ck_active_isa()
                 ck_select_isa(level)
                 let conv = DirectConvolution(weight: weight, bias: bias, channels: c.channels, inputChannels: c.shape[1],
                                              height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding, block: block)
                 let output = conv(x.channelBlocked(block), outputChannels: c.outputChannels)
-                ck_select_isa(current)
+                ck_select_isa(ck_engine_isa())
                 NarrowConvolutionTests.expectScaled(output, expected, "build \(level), \(block) lanes")
                 let values = output.rowMajor().scalars
                 if let first {
@@ -164,9 +163,8 @@ import Testing
         for level in CKernelsTests.levels where level >= 1 {
             for block in [8, 16] {
                 _ = DNNL.shared
-                let current = ck_active_isa()
                 ck_select_isa(level)
-                defer { ck_select_isa(current) }
+                defer { ck_select_isa(ck_engine_isa()) }
                 guard let conv = DirectConvolution(spconvRepresentative: gwc, pointwise: pwc, scale: scale, shift: shift, groups: c.groups,
                                                    stride: c.stride, height: h + 2, width: w + 2, block: block) else { continue }
                 ran += 1

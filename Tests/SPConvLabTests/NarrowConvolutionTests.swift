@@ -82,11 +82,10 @@ import Testing
         var first: (output: Tensor, input: Tensor, weight: Tensor, bias: Tensor?)?
         for level in CKernelsTests.levels {
             _ = DNNL.shared
-            let current = ck_active_isa()
             ck_select_isa(level)
             let output = NarrowConvolution.forward(blockedX, channels: c.channels, weight: weight, bias: bias)
             let grads = NarrowConvolution.backward(blockedDY, input: blockedX, channels: c.channels, weight: weight, hasBias: c.bias)
-            ck_select_isa(current)
+            ck_select_isa(ck_engine_isa())
 
             #expect(output.layout == .channelBlocked(16) && grads.input.layout == .channelBlocked(16))
             Self.expectScaled(output, expected.output, "output, build \(level)")

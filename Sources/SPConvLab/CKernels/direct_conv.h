@@ -182,61 +182,47 @@ CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(dc_pair16), CK(dc_unpair16))
 CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_pair8), CK(dc_unpair8))
 #undef CK_DC_GTILE
 
-static void CK(dc_gtiles_16)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ry, long rx, long ob) {
-    int g = (int)c->group_lanes, s = (int)c->stride;
-#define CK_DC_GCASE(RY, RX) \
-    case RY * 100 + RX: \
-        if (g == 2 && s == 1) CK(dc_gtile_16)(c, xr, yr, ob, 2, RY, RX, 1); \
-        else if (g == 2) CK(dc_gtile_16)(c, xr, yr, ob, 2, RY, RX, (int)s); \
-        else if (s == 1) CK(dc_gtile_16)(c, xr, yr, ob, 1, RY, RX, 1); \
-        else CK(dc_gtile_16)(c, xr, yr, ob, 1, RY, RX, (int)s); \
+// The dispatchers map (rows, columns) to an inlined tile: every shape within the build's
+// accumulators (CK_DC_MAXACC), for the group lanes and strides the tiles are specialised on.
+#define CK_DC_GCASE(F, RY, RX)                                                                                       \
+    case RY * 100 + RX:                                                                                               \
+        if (g == 2 && s == 1) F(c, xr, yr, ob, 2, RY, RX, 1);                                                         \
+        else if (g == 2) F(c, xr, yr, ob, 2, RY, RX, s);                                                              \
+        else if (s == 1) F(c, xr, yr, ob, 1, RY, RX, 1);                                                              \
+        else F(c, xr, yr, ob, 1, RY, RX, s);                                                                          \
         return;
-    switch (ry * 100 + rx) {
-    CK_DC_GCASE(1, 1) CK_DC_GCASE(1, 2) CK_DC_GCASE(1, 3) CK_DC_GCASE(1, 4) CK_DC_GCASE(1, 5) CK_DC_GCASE(1, 6)
-    CK_DC_GCASE(1, 7) CK_DC_GCASE(1, 8) CK_DC_GCASE(1, 9) CK_DC_GCASE(1, 10) CK_DC_GCASE(1, 11) CK_DC_GCASE(1, 12)
-    CK_DC_GCASE(2, 1) CK_DC_GCASE(2, 2) CK_DC_GCASE(2, 3) CK_DC_GCASE(2, 4) CK_DC_GCASE(2, 5) CK_DC_GCASE(2, 6)
-    CK_DC_GCASE(3, 1) CK_DC_GCASE(3, 2) CK_DC_GCASE(3, 3) CK_DC_GCASE(3, 4) CK_DC_GCASE(4, 1) CK_DC_GCASE(4, 2)
-    CK_DC_GCASE(4, 3) CK_DC_GCASE(5, 1) CK_DC_GCASE(5, 2) CK_DC_GCASE(6, 1) CK_DC_GCASE(6, 2)
+#define CK_DC_GCASES_FEW(F) \
+    CK_DC_GCASE(F, 1, 1) CK_DC_GCASE(F, 1, 2) CK_DC_GCASE(F, 1, 3) CK_DC_GCASE(F, 1, 4) CK_DC_GCASE(F, 1, 5) \
+    CK_DC_GCASE(F, 1, 6) CK_DC_GCASE(F, 1, 7) CK_DC_GCASE(F, 1, 8) CK_DC_GCASE(F, 1, 9) CK_DC_GCASE(F, 1, 10) \
+    CK_DC_GCASE(F, 1, 11) CK_DC_GCASE(F, 1, 12) CK_DC_GCASE(F, 2, 1) CK_DC_GCASE(F, 2, 2) CK_DC_GCASE(F, 2, 3) \
+    CK_DC_GCASE(F, 2, 4) CK_DC_GCASE(F, 2, 5) CK_DC_GCASE(F, 2, 6) CK_DC_GCASE(F, 3, 1) CK_DC_GCASE(F, 3, 2) \
+    CK_DC_GCASE(F, 3, 3) CK_DC_GCASE(F, 3, 4) CK_DC_GCASE(F, 4, 1) CK_DC_GCASE(F, 4, 2) CK_DC_GCASE(F, 4, 3) \
+    CK_DC_GCASE(F, 5, 1) CK_DC_GCASE(F, 5, 2) CK_DC_GCASE(F, 6, 1) CK_DC_GCASE(F, 6, 2)
 #if CK_VREGS >= 32
-    CK_DC_GCASE(1, 13) CK_DC_GCASE(1, 14) CK_DC_GCASE(1, 15) CK_DC_GCASE(1, 16) CK_DC_GCASE(1, 17) CK_DC_GCASE(1, 18)
-    CK_DC_GCASE(1, 19) CK_DC_GCASE(1, 20) CK_DC_GCASE(1, 21) CK_DC_GCASE(1, 22) CK_DC_GCASE(1, 23) CK_DC_GCASE(1, 24)
-    CK_DC_GCASE(1, 25) CK_DC_GCASE(1, 26) CK_DC_GCASE(1, 27) CK_DC_GCASE(1, 28) CK_DC_GCASE(2, 7) CK_DC_GCASE(2, 8)
-    CK_DC_GCASE(2, 9) CK_DC_GCASE(2, 10) CK_DC_GCASE(2, 11) CK_DC_GCASE(2, 12) CK_DC_GCASE(2, 13) CK_DC_GCASE(2, 14)
-    CK_DC_GCASE(3, 5) CK_DC_GCASE(3, 6) CK_DC_GCASE(3, 7) CK_DC_GCASE(3, 8) CK_DC_GCASE(3, 9) CK_DC_GCASE(4, 4)
-    CK_DC_GCASE(4, 5) CK_DC_GCASE(4, 6) CK_DC_GCASE(4, 7) CK_DC_GCASE(5, 3) CK_DC_GCASE(5, 4) CK_DC_GCASE(5, 5)
-    CK_DC_GCASE(6, 3) CK_DC_GCASE(6, 4)
+#define CK_DC_GCASES_MORE(F) \
+    CK_DC_GCASE(F, 1, 13) CK_DC_GCASE(F, 1, 14) CK_DC_GCASE(F, 1, 15) CK_DC_GCASE(F, 1, 16) CK_DC_GCASE(F, 1, 17) \
+    CK_DC_GCASE(F, 1, 18) CK_DC_GCASE(F, 1, 19) CK_DC_GCASE(F, 1, 20) CK_DC_GCASE(F, 1, 21) CK_DC_GCASE(F, 1, 22) \
+    CK_DC_GCASE(F, 1, 23) CK_DC_GCASE(F, 1, 24) CK_DC_GCASE(F, 1, 25) CK_DC_GCASE(F, 1, 26) CK_DC_GCASE(F, 1, 27) \
+    CK_DC_GCASE(F, 1, 28) CK_DC_GCASE(F, 2, 7) CK_DC_GCASE(F, 2, 8) CK_DC_GCASE(F, 2, 9) CK_DC_GCASE(F, 2, 10) \
+    CK_DC_GCASE(F, 2, 11) CK_DC_GCASE(F, 2, 12) CK_DC_GCASE(F, 2, 13) CK_DC_GCASE(F, 2, 14) CK_DC_GCASE(F, 3, 5) \
+    CK_DC_GCASE(F, 3, 6) CK_DC_GCASE(F, 3, 7) CK_DC_GCASE(F, 3, 8) CK_DC_GCASE(F, 3, 9) CK_DC_GCASE(F, 4, 4) \
+    CK_DC_GCASE(F, 4, 5) CK_DC_GCASE(F, 4, 6) CK_DC_GCASE(F, 4, 7) CK_DC_GCASE(F, 5, 3) CK_DC_GCASE(F, 5, 4) \
+    CK_DC_GCASE(F, 5, 5) CK_DC_GCASE(F, 6, 3) CK_DC_GCASE(F, 6, 4)
+#else
+#define CK_DC_GCASES_MORE(F)
 #endif
+#define CK_DC_GTILES(B)                                                                                              \
+    static void CK(dc_gtiles_##B)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ry, long rx, \
+                                  long ob) {                                                                          \
+        int g = (int)c->group_lanes, s = (int)c->stride;                                                              \
+        switch (ry * 100 + rx) { CK_DC_GCASES_FEW(CK(dc_gtile_##B)) CK_DC_GCASES_MORE(CK(dc_gtile_##B)) }           \
     }
+CK_DC_GTILES(16)
+CK_DC_GTILES(8)
+#undef CK_DC_GTILES
+#undef CK_DC_GCASES_FEW
+#undef CK_DC_GCASES_MORE
 #undef CK_DC_GCASE
-}
-
-static void CK(dc_gtiles_8)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ry, long rx, long ob) {
-    int g = (int)c->group_lanes, s = (int)c->stride;
-#define CK_DC_GCASE(RY, RX) \
-    case RY * 100 + RX: \
-        if (g == 2 && s == 1) CK(dc_gtile_8)(c, xr, yr, ob, 2, RY, RX, 1); \
-        else if (g == 2) CK(dc_gtile_8)(c, xr, yr, ob, 2, RY, RX, (int)s); \
-        else if (s == 1) CK(dc_gtile_8)(c, xr, yr, ob, 1, RY, RX, 1); \
-        else CK(dc_gtile_8)(c, xr, yr, ob, 1, RY, RX, (int)s); \
-        return;
-    switch (ry * 100 + rx) {
-    CK_DC_GCASE(1, 1) CK_DC_GCASE(1, 2) CK_DC_GCASE(1, 3) CK_DC_GCASE(1, 4) CK_DC_GCASE(1, 5) CK_DC_GCASE(1, 6)
-    CK_DC_GCASE(1, 7) CK_DC_GCASE(1, 8) CK_DC_GCASE(1, 9) CK_DC_GCASE(1, 10) CK_DC_GCASE(1, 11) CK_DC_GCASE(1, 12)
-    CK_DC_GCASE(2, 1) CK_DC_GCASE(2, 2) CK_DC_GCASE(2, 3) CK_DC_GCASE(2, 4) CK_DC_GCASE(2, 5) CK_DC_GCASE(2, 6)
-    CK_DC_GCASE(3, 1) CK_DC_GCASE(3, 2) CK_DC_GCASE(3, 3) CK_DC_GCASE(3, 4) CK_DC_GCASE(4, 1) CK_DC_GCASE(4, 2)
-    CK_DC_GCASE(4, 3) CK_DC_GCASE(5, 1) CK_DC_GCASE(5, 2) CK_DC_GCASE(6, 1) CK_DC_GCASE(6, 2)
-#if CK_VREGS >= 32
-    CK_DC_GCASE(1, 13) CK_DC_GCASE(1, 14) CK_DC_GCASE(1, 15) CK_DC_GCASE(1, 16) CK_DC_GCASE(1, 17) CK_DC_GCASE(1, 18)
-    CK_DC_GCASE(1, 19) CK_DC_GCASE(1, 20) CK_DC_GCASE(1, 21) CK_DC_GCASE(1, 22) CK_DC_GCASE(1, 23) CK_DC_GCASE(1, 24)
-    CK_DC_GCASE(1, 25) CK_DC_GCASE(1, 26) CK_DC_GCASE(1, 27) CK_DC_GCASE(1, 28) CK_DC_GCASE(2, 7) CK_DC_GCASE(2, 8)
-    CK_DC_GCASE(2, 9) CK_DC_GCASE(2, 10) CK_DC_GCASE(2, 11) CK_DC_GCASE(2, 12) CK_DC_GCASE(2, 13) CK_DC_GCASE(2, 14)
-    CK_DC_GCASE(3, 5) CK_DC_GCASE(3, 6) CK_DC_GCASE(3, 7) CK_DC_GCASE(3, 8) CK_DC_GCASE(3, 9) CK_DC_GCASE(4, 4)
-    CK_DC_GCASE(4, 5) CK_DC_GCASE(4, 6) CK_DC_GCASE(4, 7) CK_DC_GCASE(5, 3) CK_DC_GCASE(5, 4) CK_DC_GCASE(5, 5)
-    CK_DC_GCASE(6, 3) CK_DC_GCASE(6, 4)
-#endif
-    }
-#undef CK_DC_GCASE
-}
 
 // Grouped mode's input copy: `blocks` channel blocks of one image with a one-pixel zero border,
 // each block's lanes in pairs of groups (lane p holds channel (p / 2gk) 2gk + (p % 2) gk + (p % 2gk) / 2

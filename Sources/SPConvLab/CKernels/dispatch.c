@@ -4,6 +4,10 @@
 
 static const ck_table *ck_active_table;
 static int ck_level = -1;
+// The build the engine chose (the widest this CPU runs, or its SPCONVLAB_MAX_ISA limit): its
+// choices of algorithm follow this one, never the build a test switched to for a while, so a
+// test checking another build cannot change which kernels a concurrent computation runs.
+static int ck_engine_level = -1;
 
 static int ck_cpu_level(void) {
     __builtin_cpu_init();
@@ -26,6 +30,18 @@ static inline const ck_table *ck_table_in_use(void) {
     if (table) return table;
     ck_select_isa(2);
     return __atomic_load_n(&ck_active_table, __ATOMIC_ACQUIRE);
+}
+
+void ck_select_engine_isa(int max_level) {
+    ck_select_isa(max_level);
+    __atomic_store_n(&ck_engine_level, __atomic_load_n(&ck_level, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+}
+
+int ck_engine_isa(void) {
+    int level = __atomic_load_n(&ck_engine_level, __ATOMIC_ACQUIRE);
+    if (level >= 0) return level;
+    int cpu = ck_cpu_level();
+    return cpu;
 }
 
 int ck_active_isa(void) {

@@ -26,10 +26,10 @@ package final class DNNL: @unchecked Sendable {
         mallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
         // SPCONVLAB_MAX_ISA=avx2 holds oneDNN and our C kernels to AVX2 (tests use it to run the
         // narrower path).
-        ck_select_isa(2)
+        ck_select_engine_isa(2)
         switch Engine.isaLimit(ProcessInfo.processInfo.environment["SPCONVLAB_MAX_ISA"]).limit {
-        case .avx2: dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); ck_select_isa(1)
-        case .sse41: dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); ck_select_isa(0)
+        case .avx2: dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); ck_select_engine_isa(1)
+        case .sse41: dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); ck_select_engine_isa(0)
         case .none: break  // an unknown value is reported by Engine.environmentWarnings
         }
         var engine: dnnl_engine_t?

@@ -13,7 +13,7 @@ package final class DirectConvolution: @unchecked Sendable {
     /// AVX-512, 8 lanes AVX2 + FMA (the baseline build's multiply-adds are library calls).
     package static func isAvailable(block: Int) -> Bool {
         _ = DNNL.shared  // chooses the C kernels' instruction set
-        let isa = ck_active_isa()
+        let isa = ck_engine_isa()
         return block == 16 ? isa == 2 : block == 8 && isa >= 1
     }
 

@@ -21,7 +21,7 @@ package enum NarrowConvolution {
               g.stride == 1, g.dilation == 1, g.groups == 1, g.kernelSize == 1 && g.padding == 0 || g.kernelSize == 3 && g.padding == 1
         else { return false }
         _ = DNNL.shared  // chooses the C kernels' instruction set
-        return ck_active_isa() == 2
+        return ck_engine_isa() == 2
     }
 
     /// `conv2d(x[:, channels], weight) + bias`, channel-blocked `[N, C_out, H, W]`; `weight` is

@@ -18,6 +18,11 @@
 void ck_select_isa(int max_level);
 /// The build in use: 2, 1 or 0 as above.
 int ck_active_isa(void);
+/// ck_select_isa for the engine: also records the level as the engine's, which its choices of
+/// algorithm read (ck_engine_isa). Tests switch builds with ck_select_isa alone.
+void ck_select_engine_isa(int max_level);
+/// The engine's level (the widest this CPU runs until ck_select_engine_isa is called).
+int ck_engine_isa(void);
 
 // MARK: Lanes kernels (nChw16c items)
 
