@@ -39,14 +39,15 @@ CK_INLINE void CK(dc_st8)(float *p, ck_v8 v) { __builtin_memcpy(p, &v, 32); }
 // One register tile: output pixels ox0 + j (j < R) of row oy, output blocks ob0 + i (i < NOB),
 // taps [kh0, kh1) x [kw0, kw1). `x` is the image, `y` the output block ob0's row start. NOB and
 // R are constants once inlined into a case of the dispatchers below, so `acc` lives in registers.
+#define CK_DC_UNROLL _Pragma("clang loop unroll(full)")
 #define CK_DC_TILE(VT, B, LD, ST)                                                                                    \
     CK_INLINE void CK(dc_tile_##B)(const ck_direct_conv *c, const float *x, float *y, long ob0, long iy0, long ix0,    \
                                    long kh0, long kh1, long kw0, long kw1, const int NOB, const int R, const int S) { \
         VT acc[4][CK_DC_MAX1];                                                                                        \
-        long taps = c->ks * c->ks, plane = c->h * c->w * B, oplane = c->ho * c->wo * B, step = S * B;                   \
-        _Pragma("clang loop unroll(full)") for (int i = 0; i < NOB; i++) {                                                                               \
+        long taps = c->ks * c->ks, plane = c->h * c->w * B, oplane = c->ho * c->wo * B, step = S * B;                 \
+        CK_DC_UNROLL for (int i = 0; i < NOB; i++) {                                                                  \
             VT init = c->bias ? LD(c->bias + (ob0 + i) * B) : (VT)0;                                                   \
-            _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) acc[i][j] = init;                                                             \
+            CK_DC_UNROLL for (int j = 0; j < R; j++) acc[i][j] = init;                                                \
         }                                                                                                             \
         long cb0 = c->c0 / B, cb1 = (c->c0 + c->k - 1) / B, wstride = taps * c->k * B;                               \
         for (long kh = kh0; kh < kh1; kh++)                                                                           \
@@ -59,72 +60,58 @@ CK_INLINE void CK(dc_st8)(float *p, ck_v8 v) { __builtin_memcpy(p, &v, 32); }
                     const float *wc = wt + (cb * B - c->c0) * B;                                                      \
                     for (long l = l0; l < l1; l++) {                                                                  \
                         VT wv[4];                                                                                     \
-                        _Pragma("clang loop unroll(full)") for (int i = 0; i < NOB; i++) wv[i] = LD(wc + l * B + i * wstride);                           \
-                        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) {                                                                 \
+                        CK_DC_UNROLL for (int i = 0; i < NOB; i++) wv[i] = LD(wc + l * B + i * wstride);              \
+                        CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                    \
                             VT xv = (VT)xc[j * step + l];                                                             \
-                            _Pragma("clang loop unroll(full)") for (int i = 0; i < NOB; i++) acc[i][j] = __builtin_elementwise_fma(xv, wv[i], acc[i][j]); \
+                            CK_DC_UNROLL for (int i = 0; i < NOB; i++)                                                \
+                                acc[i][j] = __builtin_elementwise_fma(xv, wv[i], acc[i][j]);                          \
                         }                                                                                             \
                     }                                                                                                 \
                 }                                                                                                     \
             }                                                                                                         \
-        _Pragma("clang loop unroll(full)") for (int i = 0; i < NOB; i++)                                                                                 \
-            _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) ST(y + i * oplane + j * B, acc[i][j]);                                        \
+        CK_DC_UNROLL for (int i = 0; i < NOB; i++)                                                                    \
+            CK_DC_UNROLL for (int j = 0; j < R; j++) ST(y + i * oplane + j * B, acc[i][j]);                           \
     }
 
 CK_DC_TILE(v16, 16, CK(ld), CK(st))
 CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8))
 #undef CK_DC_TILE
 
-static void CK(dc_tiles_16)(const ck_direct_conv *c, const float *x, float *y, long nob, long r, long ob0, long iy0,
-                             long ix0, long kh0, long kh1, long kw0, long kw1) {
-#define CK_DC_CASE(NOB, R) \
-    case NOB * 100 + R: \
-        if (c->stride == 1) CK(dc_tile_16)(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 1); \
-        else if (c->stride == 2) CK(dc_tile_16)(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 2); \
-        else CK(dc_tile_16)(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, (int)c->stride); \
+// Dense mode's dispatchers: (output blocks, pixels) to an inlined tile, for the strides the tiles
+// are specialised on.
+#define CK_DC_CASE(F, NOB, R)                                                                                        \
+    case NOB * 100 + R:                                                                                               \
+        if (c->stride == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 1);                                 \
+        else if (c->stride == 2) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 2);                            \
+        else F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, (int)c->stride);                                   \
         return;
-    switch (nob * 100 + r) {
-    CK_DC_CASE(1, 1) CK_DC_CASE(1, 2) CK_DC_CASE(1, 3) CK_DC_CASE(1, 4) CK_DC_CASE(1, 5) CK_DC_CASE(1, 6) CK_DC_CASE(1, 7) CK_DC_CASE(1, 8) CK_DC_CASE(1, 9) CK_DC_CASE(1, 10) CK_DC_CASE(1, 11) CK_DC_CASE(1, 12)
+#define CK_DC_CASES_FEW(F) \
+    CK_DC_CASE(F, 1, 1) CK_DC_CASE(F, 1, 2) CK_DC_CASE(F, 1, 3) CK_DC_CASE(F, 1, 4) CK_DC_CASE(F, 1, 5) \
+    CK_DC_CASE(F, 1, 6) CK_DC_CASE(F, 1, 7) CK_DC_CASE(F, 1, 8) CK_DC_CASE(F, 1, 9) CK_DC_CASE(F, 1, 10) \
+    CK_DC_CASE(F, 1, 11) CK_DC_CASE(F, 1, 12) CK_DC_CASE(F, 2, 1) CK_DC_CASE(F, 2, 2) CK_DC_CASE(F, 2, 3) \
+    CK_DC_CASE(F, 2, 4) CK_DC_CASE(F, 2, 5) CK_DC_CASE(F, 2, 6) CK_DC_CASE(F, 4, 1) CK_DC_CASE(F, 4, 2)
 #if CK_VREGS >= 32
-    CK_DC_CASE(1, 13) CK_DC_CASE(1, 14) CK_DC_CASE(1, 15) CK_DC_CASE(1, 16) CK_DC_CASE(1, 17) CK_DC_CASE(1, 18) CK_DC_CASE(1, 19) CK_DC_CASE(1, 20) CK_DC_CASE(1, 21) CK_DC_CASE(1, 22) CK_DC_CASE(1, 23) CK_DC_CASE(1, 24) CK_DC_CASE(1, 25) CK_DC_CASE(1, 26) CK_DC_CASE(1, 27) CK_DC_CASE(1, 28)
+#define CK_DC_CASES_MORE(F) \
+    CK_DC_CASE(F, 1, 13) CK_DC_CASE(F, 1, 14) CK_DC_CASE(F, 1, 15) CK_DC_CASE(F, 1, 16) CK_DC_CASE(F, 1, 17) \
+    CK_DC_CASE(F, 1, 18) CK_DC_CASE(F, 1, 19) CK_DC_CASE(F, 1, 20) CK_DC_CASE(F, 1, 21) CK_DC_CASE(F, 1, 22) \
+    CK_DC_CASE(F, 1, 23) CK_DC_CASE(F, 1, 24) CK_DC_CASE(F, 1, 25) CK_DC_CASE(F, 1, 26) CK_DC_CASE(F, 1, 27) \
+    CK_DC_CASE(F, 1, 28) CK_DC_CASE(F, 2, 7) CK_DC_CASE(F, 2, 8) CK_DC_CASE(F, 2, 9) CK_DC_CASE(F, 2, 10) \
+    CK_DC_CASE(F, 2, 11) CK_DC_CASE(F, 2, 12) CK_DC_CASE(F, 2, 13) CK_DC_CASE(F, 2, 14) CK_DC_CASE(F, 4, 3) \
+    CK_DC_CASE(F, 4, 4) CK_DC_CASE(F, 4, 5) CK_DC_CASE(F, 4, 6)
+#else
+#define CK_DC_CASES_MORE(F)
 #endif
-    CK_DC_CASE(2, 1) CK_DC_CASE(2, 2) CK_DC_CASE(2, 3) CK_DC_CASE(2, 4) CK_DC_CASE(2, 5) CK_DC_CASE(2, 6)
-#if CK_VREGS >= 32
-    CK_DC_CASE(2, 7) CK_DC_CASE(2, 8) CK_DC_CASE(2, 9) CK_DC_CASE(2, 10) CK_DC_CASE(2, 11) CK_DC_CASE(2, 12) CK_DC_CASE(2, 13) CK_DC_CASE(2, 14)
-#endif
-    CK_DC_CASE(4, 1) CK_DC_CASE(4, 2)
-#if CK_VREGS >= 32
-    CK_DC_CASE(4, 3) CK_DC_CASE(4, 4) CK_DC_CASE(4, 5) CK_DC_CASE(4, 6)
-#endif
+#define CK_DC_TILES(B)                                                                                               \
+    static void CK(dc_tiles_##B)(const ck_direct_conv *c, const float *x, float *y, long nob, long r, long ob0,        \
+                                 long iy0, long ix0, long kh0, long kh1, long kw0, long kw1) {                        \
+        switch (nob * 100 + r) { CK_DC_CASES_FEW(CK(dc_tile_##B)) CK_DC_CASES_MORE(CK(dc_tile_##B)) }               \
     }
+CK_DC_TILES(16)
+CK_DC_TILES(8)
+#undef CK_DC_TILES
+#undef CK_DC_CASES_FEW
+#undef CK_DC_CASES_MORE
 #undef CK_DC_CASE
-}
-
-static void CK(dc_tiles_8)(const ck_direct_conv *c, const float *x, float *y, long nob, long r, long ob0, long iy0,
-                             long ix0, long kh0, long kh1, long kw0, long kw1) {
-#define CK_DC_CASE(NOB, R) \
-    case NOB * 100 + R: \
-        if (c->stride == 1) CK(dc_tile_8)(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 1); \
-        else if (c->stride == 2) CK(dc_tile_8)(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 2); \
-        else CK(dc_tile_8)(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, (int)c->stride); \
-        return;
-    switch (nob * 100 + r) {
-    CK_DC_CASE(1, 1) CK_DC_CASE(1, 2) CK_DC_CASE(1, 3) CK_DC_CASE(1, 4) CK_DC_CASE(1, 5) CK_DC_CASE(1, 6) CK_DC_CASE(1, 7) CK_DC_CASE(1, 8) CK_DC_CASE(1, 9) CK_DC_CASE(1, 10) CK_DC_CASE(1, 11) CK_DC_CASE(1, 12)
-#if CK_VREGS >= 32
-    CK_DC_CASE(1, 13) CK_DC_CASE(1, 14) CK_DC_CASE(1, 15) CK_DC_CASE(1, 16) CK_DC_CASE(1, 17) CK_DC_CASE(1, 18) CK_DC_CASE(1, 19) CK_DC_CASE(1, 20) CK_DC_CASE(1, 21) CK_DC_CASE(1, 22) CK_DC_CASE(1, 23) CK_DC_CASE(1, 24) CK_DC_CASE(1, 25) CK_DC_CASE(1, 26) CK_DC_CASE(1, 27) CK_DC_CASE(1, 28)
-#endif
-    CK_DC_CASE(2, 1) CK_DC_CASE(2, 2) CK_DC_CASE(2, 3) CK_DC_CASE(2, 4) CK_DC_CASE(2, 5) CK_DC_CASE(2, 6)
-#if CK_VREGS >= 32
-    CK_DC_CASE(2, 7) CK_DC_CASE(2, 8) CK_DC_CASE(2, 9) CK_DC_CASE(2, 10) CK_DC_CASE(2, 11) CK_DC_CASE(2, 12) CK_DC_CASE(2, 13) CK_DC_CASE(2, 14)
-#endif
-    CK_DC_CASE(4, 1) CK_DC_CASE(4, 2)
-#if CK_VREGS >= 32
-    CK_DC_CASE(4, 3) CK_DC_CASE(4, 4) CK_DC_CASE(4, 5) CK_DC_CASE(4, 6)
-#endif
-    }
-#undef CK_DC_CASE
-}
-
 
 // Grouped mode (see CKernels.h): one output block (all its lanes in registers for R pixels), the
 // group-wise taps with a broadcast of the G interleaved group inputs, then the extra taps with a
@@ -133,7 +120,9 @@ typedef double ck_v8d __attribute__((ext_vector_type(8)));
 typedef double ck_v4d __attribute__((ext_vector_type(4)));
 CK_INLINE v16 CK(dc_pair16)(const float *p) { double d; __builtin_memcpy(&d, p, 8); return (v16)(ck_v8d)d; }
 CK_INLINE ck_v8 CK(dc_pair8)(const float *p) { double d; __builtin_memcpy(&d, p, 8); return (ck_v8)(ck_v4d)d; }
-CK_INLINE v16 CK(dc_unpair16)(v16 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
+CK_INLINE v16 CK(dc_unpair16)(v16 v) {
+    return __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+}
 CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 1, 3, 5, 7); }
 
 #define CK_DC_GTILE(VT, B, LD, ST, PAIR, UNPAIR)                                                                     \
@@ -142,8 +131,8 @@ CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0
         VT acc[CK_DC_MAXY][CK_DC_MAX1];                                                                               \
         long ks = c->ks, taps = ks * ks, plane = c->h * c->w * B, step = S * B, gk = c->group_k, w = c->w;            \
         VT init = c->bias ? LD(c->bias + ob * B) : (VT)0;                                                              \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++)                                               \
-            _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++) acc[r][j] = init;                         \
+        CK_DC_UNROLL for (int r = 0; r < RY; r++)                                               \
+            CK_DC_UNROLL for (int j = 0; j < RX; j++) acc[r][j] = init;                         \
         long gbase = c->c0 + (G == 2 ? ob * 2 * gk : (ob * B / c->group_out) * gk);                                   \
         for (long kh = 0; kh < ks; kh++)                                                                              \
             for (long kw = 0; kw < ks; kw++) {                                                                        \
@@ -152,9 +141,9 @@ CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0
                 for (long i = 0; i < gk; i++) {                                                                       \
                     long p = gbase + G * i, at = tap + (p / B) * plane + p % B;                                       \
                     VT wv = LD(wt + i * B);                                                                           \
-                    _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++) {                                 \
+                    CK_DC_UNROLL for (int r = 0; r < RY; r++) {                                 \
                         const float *xc = xr[r] + at;                                                                 \
-                        _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++) {                             \
+                        CK_DC_UNROLL for (int j = 0; j < RX; j++) {                             \
                             VT xv = G == 2 ? PAIR(xc + j * step) : (VT)xc[j * step];                                  \
                             acc[r][j] = __builtin_elementwise_fma(xv, wv, acc[r][j]);                                 \
                         }                                                                                             \
@@ -167,15 +156,15 @@ CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0
             for (long p = 0; p < c->k; p++) {                                                                         \
                 long at = tap + (p / B) * plane + p % B;                                                              \
                 VT wv = LD(wt + p * B);                                                                               \
-                _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++) {                                     \
+                CK_DC_UNROLL for (int r = 0; r < RY; r++) {                                     \
                     const float *xc = xr[r] + at;                                                                     \
-                    _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++)                                   \
+                    CK_DC_UNROLL for (int j = 0; j < RX; j++)                                   \
                         acc[r][j] = __builtin_elementwise_fma((VT)xc[j * step], wv, acc[r][j]);                       \
                 }                                                                                                     \
             }                                                                                                         \
         }                                                                                                             \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < RY; r++)                                               \
-            _Pragma("clang loop unroll(full)") for (int j = 0; j < RX; j++)                                           \
+        CK_DC_UNROLL for (int r = 0; r < RY; r++)                                               \
+            CK_DC_UNROLL for (int j = 0; j < RX; j++)                                           \
                 ST(yr[r] + j * B, G == 2 ? UNPAIR(acc[r][j]) : acc[r][j]);                                            \
     }
 CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(dc_pair16), CK(dc_unpair16))
@@ -258,9 +247,11 @@ static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, 
             if (gk <= 1) {
                 __builtin_memcpy(line + block, from, (size_t)(w * block) * sizeof(float));
             } else if (block == 16) {
-                for (long j = 0; j < w; j++) CK(st)(line + (j + 1) * 16, CK(dc_pairs_16)(CK(ld)(from + j * 16), gk));
+                for (long j = 0; j < w; j++)
+                    CK(st)(line + (j + 1) * 16, CK(dc_pairs_16)(CK(ld)(from + j * 16), gk));
             } else {
-                for (long j = 0; j < w; j++) CK(dc_st8)(line + (j + 1) * 8, CK(dc_pairs_8)(CK(dc_ld8)(from + j * 8), gk));
+                for (long j = 0; j < w; j++)
+                    CK(dc_st8)(line + (j + 1) * 8, CK(dc_pairs_8)(CK(dc_ld8)(from + j * 8), gk));
             }
         }
     }
@@ -268,8 +259,8 @@ static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, 
 
 // Output rows [y0, y1) of output blocks [b0, b1) of `images` images (x and y `xs` and `ys` floats
 // apart): output blocks outermost, so a block's weights are read from cache for every image.
-static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float *y0s, long ys, long images, long b0, long b1,
-                       long y0, long y1) {
+static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float *y0s, long ys, long images, long b0,
+                       long b1, long y0, long y1) {
     long B = c->block, ks = c->ks, s = c->stride, pad = c->pad;
     if (c->group_lanes > 0) {
         // Grouped mode: every pixel interior (pad 0), one output block per tile. A tile is rx
