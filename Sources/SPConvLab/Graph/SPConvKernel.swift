@@ -23,23 +23,23 @@ struct SPConvKernel {
     let stride: Int
     let block: Int
     /// `bn1.scale * gwc`, run grouped (nil when `merged` is used).
-    let gwc: PackedConvolution?
+    private(set) var gwc: PackedConvolution?
     /// `bn1.scale * pwc` with bias `bn1.shift`, summing into `gwc`'s output (nil when `merged` is used).
-    let pwc: PackedConvolution?
+    private(set) var pwc: PackedConvolution?
     /// When the group-wise conv would run dense anyway (one group, or groups that are not whole
     /// channel blocks, for which oneDNN has no JIT kernel) or Winograd makes a dense one cheaper,
     /// `gwc` and `pwc` as one dense 3x3 conv: `pwc` sits in the centre tap at stride 1, and at
     /// stride 2 (where it reads `AvgPool2d(2, 2)`) it is a quarter in each of the four taps that
     /// window covers. One conv instead of two plus a sum.
-    let merged: PackedConvolution?
+    private(set) var merged: PackedConvolution?
     /// `bn2.scale * conv1x1` with bias `bn2.scale * b + bn2.shift`. When the split falls inside a
     /// channel block, it reads all the layer's input channels, with zero weights on the
     /// representative ones: the block's lanes are computed either way, and a gather is saved.
-    let redundant_: PackedConvolution?
+    private(set) var redundant_: PackedConvolution?
     let redundantReadsWholeInput: Bool
     /// `AvgPool2d(2, 2)` of the whole input at stride 2, read by both 1x1s: pooling first costs a
     /// quarter of the FLOPs of the 2x2 stride-2 conv equal to pooling then 1x1.
-    let pool: PoolingKernel?
+    private(set) var pool: PoolingKernel?
     let representativeLayout: TensorLayout
     let redundantLayout: TensorLayout
     /// Whether a ReLU follows (the batch norm after the layer is in `laneScale` and `laneShift`).
@@ -132,6 +132,8 @@ struct SPConvKernel {
         if let candidate, try directIsFaster(candidate, residual: epilogue.residual) {
             direct = candidate
             scratchShapes = [.images: ([max(1, DNNL.maxThreads), candidate.scratchPerThread], .rowMajor)]
+            // The oneDNN path lost: drop its packed weights and primitives.
+            (pool, gwc, pwc, merged, redundant_) = (nil, nil, nil, nil, nil)
         }
     }
 
