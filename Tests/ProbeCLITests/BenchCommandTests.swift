@@ -93,19 +93,30 @@ struct EngineSwitchTests {
 
 @Suite("probe-cli bench --profile")
 struct BenchProfileTests {
+    /// The SPConv kernel set is pinned: by default the compiler times both per layer shape.
     @Test func theProfileNamesTheOpsOfAnSPConvNetwork() throws {
         try withTemporaryDirectory { directory in
-            let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--variant", "spconv", "--batch", "2",
-                                                  "--runs", "2", "--warmup", "1", "--json", "--profile"], in: directory.url)
-            expectSuccess(result)
-            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-            let ops = json?["ops"] as? [[String: Any]] ?? []
-            let labels = ops.compactMap { $0["op"] as? String }
+            func profile(_ kernels: String) throws -> [[String: Any]] {
+                let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--variant", "spconv", "--batch", "2",
+                                                      "--runs", "2", "--warmup", "1", "--json", "--profile"], in: directory.url,
+                                                     environment: ["SPCONVLAB_SPCONV_KERNEL": kernels])
+                expectSuccess(result)
+                let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+                return json?["ops"] as? [[String: Any]] ?? []
+            }
+            // oneDNN's convolutions: resnet20 has 18 SPConv layers, one fusion and one split per layer and pass.
+            let oneDNN = try profile("onednn")
+            let labels = oneDNN.compactMap { $0["op"] as? String }
             #expect(labels.contains("spconv fusion + BN/residual/ReLU") && labels.contains("spconv split"))
             #expect(labels.contains { $0.hasPrefix("conv 3x3") } && labels.contains("linear"))
-            // resnet20 has 18 SPConv layers: one fusion and one split per layer and pass.
-            let fusion = ops.first { $0["op"] as? String == "spconv fusion + BN/residual/ReLU" }
+            let fusion = oneDNN.first { $0["op"] as? String == "spconv fusion + BN/residual/ReLU" }
             #expect(fusion?["calls_per_pass"] as? Double == 18)
+            // The engine's own kernels: one step per SPConv layer, named by its shape (6 + 1 + 5 + 1 + 5 layers).
+            let own = try profile("own")
+            let layers = own.filter { ($0["op"] as? String)?.hasSuffix("(own kernels)") == true }
+            #expect(layers.map { $0["calls_per_pass"] as? Double ?? 0 }.reduce(0, +) == 18)
+            #expect(layers.contains { $0["op"] as? String == "spconv 16->16 s1 32x32 (own kernels)" && $0["calls_per_pass"] as? Double == 6 })
+            #expect(!own.contains { $0["op"] as? String == "spconv split" })
         }
     }
 
