@@ -55,7 +55,7 @@ struct SPConvKernel {
         let block = DNNL.shared.channelBlock
         (inputChannels, representativeChannels, self.stride, self.block) = (channels, rep, stride, block)
         relu = epilogue.relu
-        let (a1, b1) = weights.bn1, (a2, b2) = weights.bn2
+        let (a1, b1) = weights.bn1
         let (ph, pw) = stride == 2 ? (h / 2, w / 2) : (h, w)
 
         let (ho, wo) = (Conv2DGeometry(kernelSize: 3, stride: stride, padding: 1).outputExtent(h),
@@ -113,9 +113,10 @@ struct SPConvKernel {
             representativeLayout = .channelBlocked(block)
         }
         redundantReadsWholeInput = rep % block != 0
-        let redundantBias = (0..<out).map { a2[$0] * weights.conv1x1Bias.scalars[$0] + b2[$0] }
-        let redundantWeight = redundantReadsWholeInput ? zeroPrefixed(weights.conv1x1, channels: rep) : weights.conv1x1
-        let redundant = try PackedConvolution(weight: scaleRows(redundantWeight, by: a2), bias: Tensor(shape: [out], scalars: redundantBias),
+        // bn2 folded as for the own kernels; at stride 2 the pooling runs first, so the 1x1 form.
+        let (folded, redundantBias) = Self.redundantConvolution(weights, stride: 1)
+        let redundantWeight = redundantReadsWholeInput ? zeroPrefixed(folded, channels: rep) : folded
+        let redundant = try PackedConvolution(weight: redundantWeight, bias: redundantBias,
                                               geometry: Conv2DGeometry(kernelSize: 1),
                                               inputShape: [n, redundantReadsWholeInput ? channels : channels - rep, ph, pw])
         redundant_ = redundant
