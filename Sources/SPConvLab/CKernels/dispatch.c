@@ -109,3 +109,6 @@ void ck_direct_conv_border(const float *x, long blocks, long h, long w, long gro
 void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_stride, float *y, long y_stride, long images) {
     ck_table_in_use()->direct_conv_images(conv, x, x_stride, y, y_stride, images);
 }
+int ck_winograd_tiles(const ck_winograd *conv, const float *x, float *y, long t0, long t1, float *scratch) {
+    return ck_table_in_use()->winograd_tiles(conv, x, y, t0, t1, scratch);
+}

@@ -102,7 +102,11 @@ public final class CompiledGraph: @unchecked Sendable {
                 arena.slots[slot].overwrite(with: r)
             }
             let x = read(input)
-            try conv.run(x, into: &arena.slots[slot])
+            if let scratch = plan.scratchSlots[step.output] {
+                try conv.run(x, into: &arena.slots[slot], scratch: &arena.scratch[scratch[0]])
+            } else {
+                try conv.run(x, into: &arena.slots[slot])
+            }
         case .spconv(let kernel, let input, let residual):
             let (x, r) = (read(input), residual.map(read))
             try kernel.run(x, residual: r, scratch: &arena.scratch, slots: plan.scratchSlots[step.output]!, into: &arena.slots[slot])
@@ -228,12 +232,20 @@ struct MemoryPlan {
         var scratchSpecs: [(shape: [Int], layout: TensorLayout)] = []
         var scratchIndex: [String: Int] = [:]
         var scratchSlots: [Int: [Int]] = [:]
+        // The own Winograd convolutions run one after another and share one scratch buffer, of
+        // the largest size any needs.
+        let winogradScratch = steps.reduce(0) { most, step in
+            guard case .convolution(let conv, _, _) = step.kind else { return most }
+            return max(most, conv.scratchCount)
+        }
+        if winogradScratch > 0 { scratchSpecs.append(([winogradScratch], .rowMajor)) }
         for (index, step) in steps.enumerated() {
             var spec: (shape: [Int], layout: TensorLayout)?
             var inPlace: Int?
             switch step.kind {
             case .convolution(let conv, _, let residual):
                 let output = conv.output
+                if conv.scratchCount > 0 { scratchSlots[step.output] = [0] }
                 if let residual {
                     // The residual is copied into (or already is) the output's buffer: it must share its layout.
                     if layoutOf[residual] == output.layout { spec = output }
@@ -301,35 +313,96 @@ struct MemoryPlan {
     }
 }
 
-/// A convolution with its weights packed for one input shape and set of post-ops.
+/// A convolution with its weights packed for one input shape and set of post-ops: oneDNN's, or
+/// the engine's own Winograd (``WinogradConvolution``) where it applies and, timed against
+/// oneDNN's choice when the graph is compiled (``KernelTiming``), was faster, or where
+/// `SPCONVLAB_CONV_ALGO=own-winograd` asks for it.
 package struct PackedConvolution {
     let kernel: ConvolutionKernel
+    /// oneDNN's packed weights (empty when ``winograd`` runs the convolution).
     let packed: [Float]
     let bias: Tensor?
+    /// The engine's own Winograd, when it runs this convolution.
+    let winograd: WinogradConvolution?
 
     package init(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
-         postOps: [ConvolutionKernel.PostOp] = []) throws {
-        kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: weight.shape[0], geometry: geometry,
-                                             hasBias: bias != nil, postOps: postOps))
-        packed = try kernel.packWeights(weight)
-        self.bias = bias
+                 postOps: [ConvolutionKernel.PostOp] = []) throws {
+        let kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: weight.shape[0], geometry: geometry,
+                                                 hasBias: bias != nil, postOps: postOps))
+        let packed = try kernel.packWeights(weight)
+        var chosen: WinogradConvolution?
+        if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps) {
+            let forced = Engine.ownWinogradChoice == .forced
+            if try forced || Self.ownIsFaster(candidate, than: kernel, packed: packed, bias: bias, postOps: postOps) { chosen = candidate }
+        }
+        // The losing path's weights are dropped.
+        (self.kernel, self.packed, self.bias, winograd) = (kernel, chosen == nil ? packed : [], bias, chosen)
+    }
+
+    /// The engine's Winograd for this convolution, where it applies and may run.
+    private static func ownWinograd(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
+                                    postOps: [ConvolutionKernel.PostOp]) -> WinogradConvolution? {
+        let block = DNNL.shared.channelBlock
+        guard Engine.ownWinogradChoice != .never, postOps == [] || postOps == [.sum] || postOps == [.relu] || postOps == [.sum, .relu],
+              WinogradConvolution.applies(geometry, inputChannels: inputShape[1], outputChannels: weight.shape[0], block: block)
+        else { return nil }
+        return WinogradConvolution(weight: weight, bias: bias?.scalars, channels: 0..<inputShape[1], inputChannels: inputShape[1],
+                                   batch: inputShape[0], height: inputShape[2], width: inputShape[3], block: block,
+                                   sum: postOps.contains(.sum), relu: postOps.contains(.relu), threads: max(1, DNNL.maxThreads))
+    }
+
+    /// Times oneDNN's convolution and `candidate` on a random input of this shape.
+    private static func ownIsFaster(_ candidate: WinogradConvolution, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
+                                    postOps: [ConvolutionKernel.PostOp]) throws -> Bool {
+        let key = "winograd \(kernel.key.inputShape) -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
+        if let known = KernelTiming.known(key) { return known }
+        var generator = SeededGenerator(seed: 1)
+        let block = candidate.block
+        let x = Tensor.gaussian(kernel.key.inputShape, standardDeviation: 1, generator: &generator).channelBlocked(block)
+        var output = Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(block))
+        var scratch = Tensor(zeroedShape: [max(1, DNNL.maxThreads), candidate.scratchPerThread], layout: .rowMajor)
+        return try KernelTiming.ownIsFaster(key: key, oneDNN: { try kernel.run(input: x, packedWeights: packed, bias: bias, into: &output) },
+                                            own: { candidate.run(x, into: &output, scratch: &scratch) })
     }
 
     /// The layout the kernel reads, so a producer can write its input in it.
-    var sourceLayout: TensorLayout { kernel.sourceLayout }
+    var sourceLayout: TensorLayout { winograd.map { .channelBlocked($0.block) } ?? kernel.sourceLayout }
+
+    /// Floats of scratch a call needs (for the own Winograd; 0 for oneDNN's kernels).
+    var scratchCount: Int { winograd.map { max(1, DNNL.maxThreads) * $0.scratchPerThread } ?? 0 }
 
     package func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
-        try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual)
+        guard winograd != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual) }
+        var output = residual.take()?.channelBlocked(kernel.block)
+            ?? Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(kernel.block))
+        try run(input, into: &output)
+        return output
     }
 
     /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
-    /// when the kernel sums one).
+    /// when the kernel sums one), with scratch made for the call.
     func run(_ input: Tensor, into output: inout Tensor) throws {
-        try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output)
+        var scratch = Tensor(zeroedShape: [scratchCount], layout: .rowMajor)
+        try run(input, into: &output, scratch: &scratch)
+    }
+
+    /// Runs into `output` with `scratch` holding at least ``scratchCount`` floats: no allocation
+    /// when `input` is in ``sourceLayout`` and `output`'s storage is not shared.
+    func run(_ input: Tensor, into output: inout Tensor, scratch: inout Tensor) throws {
+        guard let winograd else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
+        OpProfiler.measure(profileLabel) {
+            winograd.run(input.channelBlocked(winograd.block), into: &output, scratch: &scratch)
+        }
     }
 
     /// The output's shape and layout.
     var output: (shape: [Int], layout: TensorLayout) { (kernel.outputShape, .channelBlocked(kernel.block)) }
+
+    /// `conv 3x3 64->64 s1 winograd (own)`, or oneDNN's kernel's label (``ConvolutionKernel/profileLabel``).
+    var profileLabel: String {
+        guard winograd != nil else { return kernel.profileLabel }
+        return "conv 3x3 \(kernel.key.inputShape[1])->\(kernel.outputShape[1]) s1 winograd (own)"
+    }
 }
 
 /// Max or average pooling: oneDNN's kernel on channel-blocked maps, the element-wise loop otherwise.

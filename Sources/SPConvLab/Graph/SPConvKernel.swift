@@ -152,18 +152,11 @@ struct SPConvKernel {
         }
     }
 
-    /// The choices made so far in this process, by layer shape, instruction set and thread count:
-    /// each shape is timed once.
-    private static let choices = LockedBox<[String: Bool]>([:])
-
-    /// Times this layer both ways on a random input of its shape (medians of interleaved runs)
-    /// and says whether the own kernels were faster. Which one wins depends on
-    /// the CPU (AVX-512 or AVX2, Winograd in oneDNN or not), the channel counts and the batch, in
-    /// ways a fixed rule got wrong (docs/PERFORMANCE.md).
+    /// Times this layer both ways on a random input of its shape (``KernelTiming``) and says
+    /// whether the own kernels were faster.
     private func directIsFaster(_ candidate: SPConvDirect, residual hasResidual: Bool) throws -> Bool {
-        let key = "\(inputChannels) \(representativeChannels) \(outputShape) s\(stride) b\(block) residual \(hasResidual) "
-            + "isa \(DNNL.isaName) threads \(DNNL.maxThreads)"
-        if let known = Self.choices.withLock({ Self.choices.value[key] }) { return known }
+        let key = "spconv \(inputChannels) \(representativeChannels) \(outputShape) s\(stride) b\(block) residual \(hasResidual)"
+        if let known = KernelTiming.known(key) { return known }
         let n = outputShape[0]
         let inputShape = [n, inputChannels, stride * outputShape[2], stride * outputShape[3]]
         var generator = SeededGenerator(seed: 1)
@@ -183,19 +176,7 @@ struct SPConvKernel {
         ownSlots[Role.images.rawValue] = 0
         func oneDNNRun() throws { try run(x, residual: residual, scratch: &scratch, slots: slots, into: &output) }
         func ownRun() throws { try own.run(x, residual: residual, scratch: &ownScratch, slots: ownSlots, into: &output) }
-        // Interleaved rounds, so a slow spell of the machine falls on both; as many as fit in
-        // about 4 ms of the slower one (at least 5, at most 101), after an untimed run of each.
-        let first = try Stopwatch.measure(warmup: 1, runs: 1, oneDNNRun)[0] + Stopwatch.measure(warmup: 1, runs: 1, ownRun)[0]
-        let rounds = min(101, max(5, Int(4 / max(first, 1e-3))))
-        var (oneDNNTimes, ownTimes) = ([Double](), [Double]())
-        for _ in 0..<rounds {
-            oneDNNTimes += try Stopwatch.measure(warmup: 0, runs: 1, oneDNNRun)
-            ownTimes += try Stopwatch.measure(warmup: 0, runs: 1, ownRun)
-        }
-        let (oneDNN, direct) = (Stopwatch.median(oneDNNTimes), Stopwatch.median(ownTimes))
-        let faster = direct < oneDNN
-        Self.choices.withLock { Self.choices.value[key] = faster }
-        return faster
+        return try KernelTiming.ownIsFaster(key: key, oneDNN: oneDNNRun, own: ownRun)
     }
 
     /// The intermediate buffers of one run, by role; ``CompiledGraph`` shares them between the

@@ -29,14 +29,21 @@ public enum Engine {
     }
 
     /// The convolution algorithm besides direct, from `SPCONVLAB_CONV_ALGO` (see
-    /// ``ConvolutionKernel``): nil when unset, `auto`, `direct` or `winograd`.
-    package enum ConvolutionAlgorithm: String, Equatable { case auto, direct, winograd }
+    /// ``ConvolutionKernel`` and ``WinogradConvolution``): `auto` (the default) lets oneDNN
+    /// weigh its Winograd against its direct kernel and times the engine's own Winograd against
+    /// that choice per layer shape; `direct` runs oneDNN's direct kernels only; `winograd` takes
+    /// oneDNN's Winograd wherever it has it (AVX-512) and never the engine's; `own-winograd` takes
+    /// the engine's own wherever it applies (3x3, stride 1, whole channel blocks).
+    package enum ConvolutionAlgorithm: String, Equatable {
+        case auto, direct, winograd
+        case ownWinograd = "own-winograd"
+    }
 
     /// Reads `SPCONVLAB_CONV_ALGO` (nil: unset). An unknown value means `auto`, with a warning.
     package static func convolutionAlgorithm(_ value: String?) -> (algorithm: ConvolutionAlgorithm, warning: String?) {
         guard let value else { return (.auto, nil) }
         if let known = ConvolutionAlgorithm(rawValue: value) { return (known, nil) }
-        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct and winograd. Using auto.")
+        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct, winograd and own-winograd. Using auto.")
     }
 
     /// Which kernels run an SPConv layer, from `SPCONVLAB_SPCONV_KERNEL`: `auto` (the default)
@@ -54,6 +61,24 @@ public enum Engine {
     /// A choice for the graphs compiled in the current task, over the environment's (tests and
     /// `check-engine` run both kernels of a layer in one process with it).
     @TaskLocal package static var spconvKernelOverride: SPConvKernelChoice?
+
+    /// Whether graphs compiled in the current task may use the engine's own Winograd (nil: as
+    /// `SPCONVLAB_CONV_ALGO` says). Tests and `check-engine` compile a network with and without it.
+    @TaskLocal package static var ownWinogradOverride: Bool?
+
+    /// How the graphs compiled now choose the engine's own Winograd: `forced` with
+    /// `SPCONVLAB_CONV_ALGO=own-winograd` (or the override on), `never` with `direct` or `winograd`
+    /// (or the override off), else `measured`.
+    package enum OwnWinogradChoice: Equatable { case forced, never, measured }
+
+    package static var ownWinogradChoice: OwnWinogradChoice {
+        if let override = ownWinogradOverride { return override ? .forced : .never }
+        switch convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
+        case .ownWinograd: return .forced
+        case .direct, .winograd: return .never
+        case .auto: return .measured
+        }
+    }
 
     /// The override, else ``spconvKernel(_:)`` for this process's environment.
     package static var spconvKernelChoice: SPConvKernelChoice {

@@ -129,4 +129,27 @@ void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_st
 /// group_k 2, 4 or 8 each block's lanes in grouped mode's pair order (group_lanes 2); 1 keeps them.
 void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, float *out);
 
+// MARK: Winograd convolutions for inference
+
+/// A 3x3 convolution with stride 1 and padding 1 by Winograd's F(4x4, 3x3) (winograd.h), reading
+/// input channels [c0, c0 + k) of channel-blocked maps ([images][in_blocks][h][w][block]) and
+/// writing channel-blocked maps of the same extent ([images][out_blocks][h][w][block]). `weight`
+/// is the transformed weight G g G^T packed as [36][out_blocks][k][block] (position p = 6 i + j of
+/// the 6x6 patch, output lane fastest), `bias` out_blocks * block floats or NULL. With `sum` the
+/// output's values are added (a residual held there), then with `relu` a ReLU. Tiles are the
+/// 4x4 output tiles of every image in order (image, tile row, tile column); a call takes `chunk`
+/// at a time and needs 36 * chunk * (vrow + out_blocks * block) floats of scratch, vrow being
+/// block times the channel blocks [c0, c0 + k) touches.
+typedef struct {
+    long block, in_blocks, h, w, c0, k;
+    long out_blocks;
+    const float *weight, *bias;
+    long sum, relu;
+    long chunk;
+} ck_winograd;
+
+/// Tiles [t0, t1). Returns 0, or -1 where the build in use has no kernel for the block (16 lanes
+/// need AVX-512, 8 lanes AVX2 + FMA).
+int ck_winograd_tiles(const ck_winograd *conv, const float *x, float *y, long t0, long t1, float *scratch);
+
 #endif

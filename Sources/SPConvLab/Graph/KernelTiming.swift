@@ -1,0 +1,37 @@
+import SPConvCore
+import SPConvKernels
+
+/// The compiler's measurements: where the engine has its own kernel for a layer next to oneDNN's,
+/// it times both on a random input of the layer's shape and keeps the faster. Which one wins
+/// depends on the CPU (AVX-512 or AVX2, Winograd in oneDNN or not), the channel counts, the map
+/// and the batch, in ways a fixed rule got wrong (docs/PERFORMANCE.md).
+enum KernelTiming {
+    /// The choices made so far in this process, by key: each layer shape is timed once.
+    private static let choices = LockedBox<[String: Bool]>([:])
+
+    /// Whether `own` ran faster than `oneDNN`: medians of interleaved runs (so a slow spell of the
+    /// machine falls on both), as many as fit in about 4 ms of the slower one (at least 5, at
+    /// most 101), after an untimed run of each. `key` names the layer's shape and kind; the
+    /// instruction set and thread count are added to it.
+    static func ownIsFaster(key: String, oneDNN: () throws -> Void, own: () throws -> Void) rethrows -> Bool {
+        if let known = known(key) { return known }
+        let first = try Stopwatch.measure(warmup: 1, runs: 1, oneDNN)[0] + Stopwatch.measure(warmup: 1, runs: 1, own)[0]
+        let rounds = min(101, max(5, Int(4 / max(first, 1e-3))))
+        var (oneDNNTimes, ownTimes) = ([Double](), [Double]())
+        for _ in 0..<rounds {
+            oneDNNTimes += try Stopwatch.measure(warmup: 0, runs: 1, oneDNN)
+            ownTimes += try Stopwatch.measure(warmup: 0, runs: 1, own)
+        }
+        let faster = Stopwatch.median(ownTimes) < Stopwatch.median(oneDNNTimes)
+        choices.withLock { choices.value[fullKey(key)] = faster }
+        return faster
+    }
+
+    /// The choice made for `key` earlier in this process, if any (check it before making the
+    /// inputs a measurement needs).
+    static func known(_ key: String) -> Bool? {
+        choices.withLock { choices.value[fullKey(key)] }
+    }
+
+    private static func fullKey(_ key: String) -> String { key + " isa \(DNNL.isaName) threads \(DNNL.maxThreads)" }
+}
