@@ -69,7 +69,7 @@ struct EngineSwitchTests {
             let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--runs", "1", "--warmup", "0"], in: directory.url,
                                                  environment: ["SPCONVLAB_CONV_ALGO": "fast", "SPCONVLAB_MAX_ISA": "avx3"])
             expectSuccess(result)
-            #expect(result.stderr.contains("SPCONVLAB_CONV_ALGO='fast'") && result.stderr.contains("auto (the default), direct and winograd"))
+            #expect(result.stderr.contains("SPCONVLAB_CONV_ALGO='fast'") && result.stderr.contains("auto (the default), direct, winograd and own-winograd"))
             #expect(result.stderr.contains("SPCONVLAB_MAX_ISA='avx3'") && result.stderr.contains("avx2 and sse41"))
         }
     }
@@ -93,13 +93,14 @@ struct EngineSwitchTests {
 
 @Suite("probe-cli bench --profile")
 struct BenchProfileTests {
-    /// The SPConv kernel set is pinned: by default the compiler times both per layer shape.
+    /// The SPConv kernel set and the convolution algorithm are pinned: by default the compiler
+    /// times the candidates per layer shape.
     @Test func theProfileNamesTheOpsOfAnSPConvNetwork() throws {
         try withTemporaryDirectory { directory in
-            func profile(_ kernels: String) throws -> [[String: Any]] {
+            func profile(_ kernels: String, algorithm: String = "direct") throws -> [[String: Any]] {
                 let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--variant", "spconv", "--batch", "2",
                                                       "--runs", "2", "--warmup", "1", "--json", "--profile"], in: directory.url,
-                                                     environment: ["SPCONVLAB_SPCONV_KERNEL": kernels])
+                                                     environment: ["SPCONVLAB_SPCONV_KERNEL": kernels, "SPCONVLAB_CONV_ALGO": algorithm])
                 expectSuccess(result)
                 let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
                 return json?["ops"] as? [[String: Any]] ?? []
@@ -117,6 +118,13 @@ struct BenchProfileTests {
             #expect(layers.map { $0["calls_per_pass"] as? Double ?? 0 }.reduce(0, +) == 18)
             #expect(layers.contains { $0["op"] as? String == "spconv 16->16 s1 32x32 (own kernels)" && $0["calls_per_pass"] as? Double == 6 })
             #expect(!own.contains { $0["op"] as? String == "spconv split" })
+            // With the own Winograd forced, the 16 stride-1 layers' representative branch runs by it.
+            let winograd = try profile("own", algorithm: "own-winograd")
+            func calls(_ suffix: String) -> Double {
+                winograd.filter { ($0["op"] as? String)?.hasSuffix(suffix) == true }.map { $0["calls_per_pass"] as? Double ?? 0 }.reduce(0, +)
+            }
+            #expect(calls("(own kernels, Winograd)") == 16 && calls("(own kernels)") == 2)
+            #expect(winograd.contains { $0["op"] as? String == "spconv 16->16 s1 32x32 (own kernels, Winograd)" })
         }
     }
 

@@ -68,11 +68,12 @@ import Testing
     @Test func knownValuesGiveNoWarningAndUnknownOnesNameTheValue() {
         #expect(Engine.environmentWarnings([:]).isEmpty)
         #expect(Engine.environmentWarnings(["SPCONVLAB_MAX_ISA": "AVX2", "SPCONVLAB_CONV_ALGO": "direct"]).isEmpty)
-        #expect(Engine.isaLimit("sse41").limit == .sse41 && Engine.convolutionAlgorithm("winograd").algorithm == .winograd)
+        #expect(Engine.isaLimit("sse41").limit == .sse41 && Engine.convolutionAlgorithm("winograd").algorithm == .winograd
+                && Engine.convolutionAlgorithm("own-winograd").algorithm == .ownWinograd)
         let warnings = Engine.environmentWarnings(["SPCONVLAB_MAX_ISA": "avx3", "SPCONVLAB_CONV_ALGO": "fast", "OTHER": "x"])
         #expect(warnings.count == 2)
         #expect(warnings[0].contains("SPCONVLAB_MAX_ISA='avx3'") && warnings[0].contains("avx2 and sse41"))
-        #expect(warnings[1].contains("SPCONVLAB_CONV_ALGO='fast'") && warnings[1].contains("auto (the default), direct and winograd"))
+        #expect(warnings[1].contains("SPCONVLAB_CONV_ALGO='fast'") && warnings[1].contains("auto (the default), direct, winograd and own-winograd"))
         #expect(Engine.isaLimit("avx3").limit == .none && Engine.convolutionAlgorithm("fast").algorithm == .auto)
     }
 }

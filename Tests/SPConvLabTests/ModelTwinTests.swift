@@ -17,8 +17,8 @@ import Testing
         #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName)")
     }
 
-    /// SPConv networks with every layer on each of the two kernel sets the fast interpreter has
-    /// (the engine's own direct kernels, oneDNN's convolutions), at batch 1 (one image split over
+    /// SPConv networks with every layer on each kernel set the fast interpreter has (the engine's
+    /// own kernels with a direct or a Winograd representative conv, oneDNN's convolutions), at batch 1 (one image split over
     /// the threads) and batch 3 (whole images per thread), against the reference interpreter.
     @Test(arguments: specs.filter { $0.variant != .vanilla })
     func bothSPConvKernelSetsMatchReference(_ spec: ModelSpec) throws {
@@ -28,9 +28,11 @@ import Testing
         for batch in [1, 3] {
             let x = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &g)
             let reference = try network(x, backend: .reference)
-            for kernels in [Engine.SPConvKernelChoice.own, .onednn] {
-                let fast = try Engine.$spconvKernelOverride.withValue(kernels) { try network(x) }
-                #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName) batch \(batch), \(kernels) kernels")
+            for (kernels, winograd, label) in EngineCheck.spconvKernels {
+                let fast = try Engine.$spconvKernelOverride.withValue(kernels) {
+                    try Engine.$ownWinogradOverride.withValue(winograd) { try network(x) }
+                }
+                #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName) batch \(batch)\(label)")
             }
         }
     }

@@ -238,7 +238,7 @@ struct MemoryPlan {
             guard case .convolution(let conv, _, _) = step.kind else { return most }
             return max(most, conv.scratchCount)
         }
-        if winogradScratch > 0 { scratchSpecs.append(([winogradScratch], .rowMajor)) }
+        if winogradScratch > 0 { scratchSpecs.append(([1, winogradScratch], .rowMajor)) }
         for (index, step) in steps.enumerated() {
             var spec: (shape: [Int], layout: TensorLayout)?
             var inPlace: Int?
@@ -382,7 +382,7 @@ package struct PackedConvolution {
     /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
     /// when the kernel sums one), with scratch made for the call.
     func run(_ input: Tensor, into output: inout Tensor) throws {
-        var scratch = Tensor(zeroedShape: [scratchCount], layout: .rowMajor)
+        var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
         try run(input, into: &output, scratch: &scratch)
     }
 

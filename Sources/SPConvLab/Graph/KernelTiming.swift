@@ -9,7 +9,7 @@ enum KernelTiming {
     /// The choices made so far in this process, by key: each layer shape is timed once.
     private static let choices = LockedBox<[String: Bool]>([:])
 
-    /// Whether `own` ran faster than `oneDNN`: medians of interleaved runs (so a slow spell of the
+    /// Whether `own` ran faster than `oneDNN` (or any incumbent): medians of interleaved runs (so a slow spell of the
     /// machine falls on both), as many as fit in about 4 ms of the slower one (at least 5, at
     /// most 101), after an untimed run of each. `key` names the layer's shape and kind; the
     /// instruction set and thread count are added to it.

@@ -66,21 +66,43 @@ struct SPConvKernel {
         var candidate: SPConvDirect?
         let choice = Self.directKernelChoice(inputChannels: channels, representative: rep, outputChannels: out, block: block)
         if choice != .onednn {
-            // It reads a copy of the representative blocks with a one-pixel zero border: in grouped
-            // mode (gwc's taps read only their group's channels, pwc added in the same pass), or
-            // where that does not apply as the dense merged conv.
-            let representative = DirectConvolution(spconvRepresentative: weights.gwc, pointwise: weights.pwc, scale: a1, shift: b1,
-                                                   groups: groups, stride: stride, height: h + 2, width: w + 2, block: block)
-                ?? {
-                    let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
-                    return DirectConvolution(weight: weight, bias: bias, channels: 0..<rep, inputChannels: (rep + block - 1) / block * block,
-                                             height: h + 2, width: w + 2, stride: stride, padding: 0, block: block)
-                }()
             let (redWeight, redBias) = Self.redundantConvolution(weights, stride: stride)
             let redundant = DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: h,
                                               width: w, stride: stride, padding: 0, block: block)
-            candidate = SPConvDirect(representative: representative, redundant: redundant, inputChannels: channels, height: h, width: w,
-                                     padding: 1, batch: n, threads: max(1, DNNL.maxThreads))
+            func layer(_ representative: SPConvDirect.Representative) -> SPConvDirect {
+                SPConvDirect(representative: representative, redundant: redundant, inputChannels: channels, height: h, width: w,
+                             padding: 1, batch: n, threads: max(1, DNNL.maxThreads))
+            }
+            // At stride 1 the representative branch may run as the merged dense 3x3 by the own
+            // Winograd, straight from the input's representative channels.
+            let winogradChoice = Engine.ownWinogradChoice
+            var winograd: SPConvDirect?
+            if stride == 1, winogradChoice != .never, WinogradConvolution.isAvailable(block: block) {
+                let (weight, bias) = Self.mergedRepresentative(weights, stride: 1, groups: groups)
+                winograd = layer(.winograd(WinogradConvolution(weight: weight, bias: bias.scalars, channels: 0..<rep, inputChannels: channels,
+                                                               batch: 1, height: h, width: w, block: block, sum: false, relu: false,
+                                                               threads: 1)))
+            }
+            // Otherwise a bordered copy of the representative blocks, read in grouped mode (gwc's
+            // taps read only their group's channels, pwc added in the same pass), or where that
+            // does not apply as the dense merged conv.
+            var direct: SPConvDirect?
+            if winograd == nil || winogradChoice != .forced {
+                let representative = DirectConvolution(spconvRepresentative: weights.gwc, pointwise: weights.pwc, scale: a1, shift: b1,
+                                                       groups: groups, stride: stride, height: h + 2, width: w + 2, block: block)
+                    ?? {
+                        let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
+                        return DirectConvolution(weight: weight, bias: bias, channels: 0..<rep, inputChannels: (rep + block - 1) / block * block,
+                                                 height: h + 2, width: w + 2, stride: stride, padding: 0, block: block)
+                    }()
+                direct = layer(.direct(representative))
+            }
+            candidate = direct ?? winograd
+            if let direct, let winograd {
+                candidate = try Self.winogradIsFaster(direct, winograd, inputShape: inputShape, outputShape: outputShape,
+                                                      residual: epilogue.residual, relu: relu, laneScale: laneScale, laneShift: laneShift)
+                    ? winograd : direct
+            }
         }
         if choice == .own, let candidate {
             direct = candidate
@@ -179,6 +201,36 @@ struct SPConvKernel {
         return try KernelTiming.ownIsFaster(key: key, oneDNN: oneDNNRun, own: ownRun)
     }
 
+    /// Runs the own kernels' layer with the fusion's lanes.
+    private static func run(_ direct: SPConvDirect, _ x: Tensor, residual: Tensor?, laneScale: [Float], laneShift: [Float], relu: Bool,
+                            scratch: inout Tensor, into output: inout Tensor) {
+        laneScale.withUnsafeBufferPointer { sc in
+            laneShift.withUnsafeBufferPointer { sh in
+                let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: relu)
+                direct.run(x, residual: residual, lanes: fusion, scratch: &scratch, into: &output)
+            }
+        }
+    }
+
+    /// Times the own kernels' layer with the direct representative conv and with Winograd's on a
+    /// random input of its shape (``KernelTiming``), and says whether Winograd's was faster.
+    private static func winogradIsFaster(_ direct: SPConvDirect, _ winograd: SPConvDirect, inputShape: [Int], outputShape: [Int],
+                                         residual hasResidual: Bool, relu: Bool, laneScale: [Float], laneShift: [Float]) -> Bool {
+        let key = "spconv own Winograd \(inputShape) -> \(outputShape) rep \(winograd.redundant.descriptor.c0) residual \(hasResidual)"
+        if let known = KernelTiming.known(key) { return known }
+        let block = direct.block
+        var generator = SeededGenerator(seed: 1)
+        let x = Tensor.gaussian(inputShape, standardDeviation: 1, generator: &generator).channelBlocked(block)
+        let residual = hasResidual ? Tensor(zeroedShape: outputShape, layout: .channelBlocked(block)) : nil
+        var output = Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
+        let threads = max(1, DNNL.maxThreads)
+        var scratch = Tensor(zeroedShape: [threads, max(direct.scratchPerThread, winograd.scratchPerThread)], layout: .rowMajor)
+        func time(_ layer: SPConvDirect) {
+            run(layer, x, residual: residual, laneScale: laneScale, laneShift: laneShift, relu: relu, scratch: &scratch, into: &output)
+        }
+        return KernelTiming.ownIsFaster(key: key, oneDNN: { time(direct) }, own: { time(winograd) })
+    }
+
     /// The intermediate buffers of one run, by role; ``CompiledGraph`` shares them between the
     /// SPConv steps of a pass (they run one after another), keyed by role, shape and layout.
     enum Role: Int, CaseIterable {
@@ -212,14 +264,10 @@ struct SPConvKernel {
         let x = input.channelBlocked(block)
         func slot(_ role: Role) -> Int { slots[role.rawValue] }
         if let direct {
-            let lanes = (laneScale, laneShift)
-            lanes.0.withUnsafeBufferPointer { sc in
-                lanes.1.withUnsafeBufferPointer { sh in
-                    let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: relu)
-                    OpProfiler.measure("spconv \(inputChannels)->\(outputShape[1]) s\(stride) \(outputShape[2])x\(outputShape[3]) (own kernels)") {
-                        direct.run(x, residual: residual?.channelBlocked(block), lanes: fusion, scratch: &scratch[slot(.images)], into: &output)
-                    }
-                }
+            let kind = if case .winograd = direct.representative { "own kernels, Winograd" } else { "own kernels" }
+            OpProfiler.measure("spconv \(inputChannels)->\(outputShape[1]) s\(stride) \(outputShape[2])x\(outputShape[3]) (\(kind))") {
+                Self.run(direct, x, residual: residual?.channelBlocked(block), laneScale: laneScale, laneShift: laneShift, relu: relu,
+                         scratch: &scratch[slot(.images)], into: &output)
             }
             return
         }

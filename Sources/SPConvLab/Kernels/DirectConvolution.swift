@@ -194,42 +194,74 @@ package final class DirectConvolution: @unchecked Sendable {
 }
 
 /// An SPConv layer's inference with the engine's own kernels, image by image: the representative
-/// branch (`gwc` and `pwc` merged into one dense conv with both batch norms folded) reads a
-/// zero-bordered copy of the image's representative channel blocks, so every output pixel is a
-/// full register tile; the redundant conv reads its channels of the input where they lie; then
-/// the fusion with the layer's epilogue sweeps that image's two maps while they are in cache. No
-/// split, no intermediate map the size of the batch, one parallel region per layer (two at batch
-/// 1, whose single image is split over the threads by rows, then by channel blocks).
+/// branch (`gwc` and `pwc` with bn1 folded) either as a direct conv in grouped mode (or the dense
+/// merged conv) over a zero-bordered copy of the image's representative channel blocks, so every
+/// output pixel is a full register tile, or at stride 1 as the merged dense 3x3 by the own
+/// Winograd, which reads the representative channels where they lie; the redundant conv reads
+/// its channels of the input where they lie; then the fusion with the layer's epilogue sweeps
+/// that image's two maps while they are in cache. No split, no intermediate map the size of the
+/// batch, one parallel region per layer (two at batch 1, whose single image is split over the
+/// threads by rows, then by channel blocks).
 package struct SPConvDirect {
-    /// Reads the bordered copy: `[representativeBlocks][h + 2 padding][w + 2 padding][block]`.
-    package let representative: DirectConvolution
+    /// The representative branch's kernel.
+    package enum Representative {
+        /// Reads the bordered copy: `[representativeBlocks][h + 2 padding][w + 2 padding][block]`.
+        case direct(DirectConvolution)
+        /// Reads the input image; stride 1.
+        case winograd(WinogradConvolution)
+    }
+
+    package let representative: Representative
     package let redundant: DirectConvolution
     package let block: Int
     /// The input's channel blocks, extent and border of the copy the representative conv reads.
     package let inputBlocks: Int, representativeBlocks: Int, height: Int, width: Int, padding: Int
+    /// Floats of one image's output map, and of its bordered copy (0 with Winograd).
+    package let outputImage: Int, borderedImage: Int
+    /// Floats of Winograd's scratch per thread (0 with the direct conv).
+    let winogradScratch: Int
 
     /// Images each thread runs together: a layer whose weights would not stay in cache from one
     /// image to the next (more than 256 KiB) runs several images per output block, each block's
     /// weights read once for them all, as many as fit about 1 MiB of scratch per thread.
     package let chunk: Int
 
-    package init(representative: DirectConvolution, redundant: DirectConvolution, inputChannels: Int, height: Int, width: Int,
+    package init(representative: Representative, redundant: DirectConvolution, inputChannels: Int, height: Int, width: Int,
                  padding: Int, batch: Int, threads: Int) {
-        let d = representative.descriptor
-        precondition(representative.outputImage == redundant.outputImage && d.block == redundant.descriptor.block
-                     && d.h == height + 2 * padding && d.w == width + 2 * padding && d.pad == 0,
-                     "SPConv branches: representative conv \(d.h)x\(d.w) for a \(height)x\(width) map bordered by \(padding)")
-        (self.representative, self.redundant, block) = (representative, redundant, Int(d.block))
-        (inputBlocks, representativeBlocks) = ((inputChannels + block - 1) / block, Int(d.in_blocks))
+        (self.representative, self.redundant, block) = (representative, redundant, Int(redundant.descriptor.block))
         (self.height, self.width, self.padding) = (height, width, padding)
-        let perImage = (2 * representative.outputImage + representative.inputImage) * MemoryLayout<Float>.stride
+        inputBlocks = (inputChannels + block - 1) / block
+        outputImage = redundant.outputImage
+        let representativeWeightBytes: Int
+        switch representative {
+        case .direct(let conv):
+            let d = conv.descriptor
+            precondition(conv.outputImage == outputImage && d.block == block && d.h == height + 2 * padding && d.w == width + 2 * padding
+                         && d.pad == 0,
+                         "SPConv branches: representative conv \(d.h)x\(d.w) for a \(height)x\(width) map bordered by \(padding)")
+            (representativeBlocks, borderedImage, winogradScratch) = (Int(d.in_blocks), conv.inputImage, 0)
+            representativeWeightBytes = conv.weightBytes
+        case .winograd(let conv):
+            precondition(conv.outputImage == outputImage && conv.block == block && conv.height == height && conv.width == width
+                         && conv.batch == 1 && conv.inputImage == inputBlocks * height * width * block,
+                         "SPConv branches: Winograd representative conv of \(conv.height)x\(conv.width) for a \(height)x\(width) map")
+            (representativeBlocks, borderedImage, winogradScratch) = (0, 0, conv.scratchPerThread)
+            // Winograd reads its weights once per chunk of tiles within the image.
+            representativeWeightBytes = 0
+        }
+        let perImage = (2 * outputImage + borderedImage) * MemoryLayout<Float>.stride
         let imagesPerThread = (batch + max(1, threads) - 1) / max(1, threads)
-        chunk = representative.weightBytes + redundant.weightBytes <= 256 << 10
+        chunk = representativeWeightBytes + redundant.weightBytes <= 256 << 10
             ? 1 : max(1, min(imagesPerThread, (1 << 20) / perImage))
     }
 
-    /// Floats of scratch per thread: for ``chunk`` images the two output maps and the bordered copy.
-    package var scratchPerThread: Int { chunk * (2 * representative.outputImage + representative.inputImage) }
+    /// Floats of scratch per thread: for ``chunk`` images the two output maps and the bordered
+    /// copy, and Winograd's own.
+    package var scratchPerThread: Int { chunk * (2 * outputImage + borderedImage) + winogradScratch }
+
+    /// Output blocks and rows of the layer.
+    var outputBlocks: Int { redundant.outputBlocks }
+    var outputRows: Int { redundant.outputRows }
 
     /// Runs the layer on channel-blocked `input` into `output`; `scratch` holds
     /// ``scratchPerThread`` floats for each of ``DNNL/maxThreads`` threads (or for one, then
@@ -238,8 +270,8 @@ package struct SPConvDirect {
         let n = input.shape[0]
         let threads = max(1, DNNL.maxThreads)
         precondition(scratch.count >= scratchPerThread, "SPConv scratch of \(scratch.count) floats")
-        precondition(output.layout == .channelBlocked(block) && output.count == n * representative.outputImage,
-                     "SPConv output of \(output.count) floats for \(n) images of \(representative.outputImage)")
+        precondition(output.layout == .channelBlocked(block) && output.count == n * outputImage,
+                     "SPConv output of \(output.count) floats for \(n) images of \(outputImage)")
         precondition(input.count == n * inputBlocks * height * width * block, "SPConv input \(input.shape) \(input.layout)")
         let perThread = scratch.count >= threads * scratchPerThread
         let empty: [Float] = []
@@ -252,7 +284,7 @@ package struct SPConvDirect {
                         if n >= threads && perThread {
                             parallelFor(n, work: work)
                         } else {
-                            for i in 0..<n { work.runSplit(image: i) }
+                            for i in 0..<n { work.runSplit(image: i, threads: perThread ? threads : 1) }
                         }
                     }
                 }
@@ -262,14 +294,16 @@ package struct SPConvDirect {
 
     /// Copies the representative channel blocks of image `x` into `to` with a zero border (and
     /// in grouped mode's pair order where the representative conv reads two groups per block).
-    fileprivate func border(image x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>) {
+    fileprivate func border(image x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, conv: DirectConvolution) {
         precondition(padding == 1, "SPConv's bordered copy has a one-pixel border")
-        let d = representative.descriptor
+        let d = conv.descriptor
         ck_direct_conv_border(x, representativeBlocks, height, width, d.group_lanes == 2 ? d.group_k : 1, block, to)
     }
 }
 
-/// ``SPConvDirect``'s images: each thread runs whole images in its own part of the scratch.
+/// ``SPConvDirect``'s images: each thread runs whole images in its own part of the scratch
+/// (the chunk's representative maps, its redundant maps, then its bordered copies or Winograd's
+/// scratch).
 private struct SPConvImagesWork: ParallelWork {
     let layer: SPConvDirect
     let input: UnsafePointer<Float>, residual: UnsafePointer<Float>?
@@ -279,52 +313,74 @@ private struct SPConvImagesWork: ParallelWork {
     private var inputImage: Int { layer.inputBlocks * layer.height * layer.width * layer.block }
 
     func run(_ images: Range<Int>) {
-        let (rep, red) = (layer.representative, layer.redundant)
-        let (image, chunk) = (rep.outputImage, layer.chunk)
-        // This thread's scratch: the chunk's representative maps, its redundant maps, its copies.
+        let (image, chunk) = (layer.outputImage, layer.chunk)
         let mine = scratch + Int(omp_get_thread_num()) * layer.scratchPerThread
-        let (reds, bordered) = (mine + chunk * image, mine + 2 * chunk * image)
+        let (reds, rest) = (mine + chunk * image, mine + 2 * chunk * image)
         for first in stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
             let count = min(chunk, images.upperBound - first)
             let x = input + first * inputImage
-            for j in 0..<count { layer.border(image: x + j * inputImage, into: bordered + j * rep.inputImage) }
-            rep.run(images: count, from: bordered, stride: rep.inputImage, into: mine, stride: image)
-            red.run(images: count, from: x, stride: inputImage, into: reds, stride: image)
+            switch layer.representative {
+            case .direct(let rep):
+                for j in 0..<count { layer.border(image: x + j * inputImage, into: rest + j * rep.inputImage, conv: rep) }
+                rep.run(images: count, from: rest, stride: rep.inputImage, into: mine, stride: image)
+            case .winograd(let rep):
+                for j in 0..<count { rep.run(from: x + j * inputImage, into: mine + j * image, tiles: 0..<rep.tilesPerImage, scratch: rest) }
+            }
+            layer.redundant.run(images: count, from: x, stride: inputImage, into: reds, stride: image)
             for j in 0..<count {
-                fuse(image: first + j, representative: mine + j * image, redundant: reds + j * image, blocks: 0..<rep.outputBlocks)
+                fuse(image: first + j, representative: mine + j * image, redundant: reds + j * image, blocks: 0..<layer.outputBlocks)
             }
         }
     }
 
     fileprivate func fuse(image i: Int, representative a: UnsafePointer<Float>, redundant r: UnsafePointer<Float>, blocks: Range<Int>) {
-        let rep = layer.representative
-        let ob = rep.outputBlocks, plane = Int(rep.descriptor.ho * rep.descriptor.wo)
-        let at = i * rep.outputImage
-        ck_fuse_blocks(blocks.lowerBound, blocks.upperBound, ob, plane, a, r, residual.map { $0 + at }, output + at, lanes.scale,
-                       lanes.shift, lanes.relu ? 1 : 0, Int32(layer.block))
+        let plane = layer.outputImage / (layer.outputBlocks * layer.block)
+        let at = i * layer.outputImage
+        ck_fuse_blocks(blocks.lowerBound, blocks.upperBound, layer.outputBlocks, plane, a, r, residual.map { $0 + at }, output + at,
+                       lanes.scale, lanes.shift, lanes.relu ? 1 : 0, Int32(layer.block))
     }
 
-    /// One image split over the threads: the bordered copy, the two convolutions by output rows,
-    /// then the fusion by channel blocks (it needs every row's sum first), in the first thread's
-    /// part of the scratch.
-    func runSplit(image i: Int) {
-        let image = layer.representative.outputImage
+    /// One image split over the threads: the bordered copy, the two convolutions by output rows
+    /// (by rows of 4x4 tiles with Winograd, each thread in its own part of the scratch), then the
+    /// fusion by channel blocks (it needs every row's sum first), with the maps in the first
+    /// thread's part of the scratch.
+    func runSplit(image i: Int, threads: Int) {
         let x = input + i * inputImage
-        layer.border(image: x, into: scratch + 2 * layer.chunk * image)
-        parallelFor(layer.representative.outputRows, work: RowsWork(layer: layer, image: x, scratch: scratch))
-        parallelFor(layer.representative.outputBlocks, work: FuseWork(images: self, image: i, scratch: scratch))
+        switch layer.representative {
+        case .direct(let rep):
+            layer.border(image: x, into: scratch + 2 * layer.chunk * layer.outputImage, conv: rep)
+            parallelFor(layer.outputRows, work: RowsWork(layer: layer, image: x, scratch: scratch, perThread: threads > 1))
+        case .winograd(let rep):
+            // Each thread needs its own part of the scratch for Winograd's.
+            let work = RowsWork(layer: layer, image: x, scratch: scratch, perThread: threads > 1)
+            if threads > 1 { parallelFor(rep.tileRows, work: work) } else { work.run(0..<rep.tileRows) }
+        }
+        parallelFor(layer.outputBlocks, work: FuseWork(images: self, image: i, scratch: scratch))
     }
 
     private struct RowsWork: ParallelWork {
         let layer: SPConvDirect
         let image: UnsafePointer<Float>
         let scratch: UnsafeMutablePointer<Float>
+        /// Whether each thread has its own part of the scratch (else one thread runs all rows).
+        let perThread: Bool
 
         func run(_ rows: Range<Int>) {
-            let (rep, red) = (layer.representative, layer.redundant)
-            let chunk = layer.chunk
-            rep.run(image: scratch + 2 * chunk * rep.outputImage, into: scratch, blocks: 0..<rep.outputBlocks, rows: rows)
-            red.run(image: image, into: scratch + chunk * rep.outputImage, blocks: 0..<red.outputBlocks, rows: rows)
+            let (chunk, size) = (layer.chunk, layer.outputImage)
+            let red = layer.redundant
+            switch layer.representative {
+            case .direct(let rep):
+                rep.run(image: scratch + 2 * chunk * size, into: scratch, blocks: 0..<rep.outputBlocks, rows: rows)
+                red.run(image: image, into: scratch + chunk * size, blocks: 0..<red.outputBlocks, rows: rows)
+            case .winograd(let rep):
+                // Rows of tiles: tile row r covers output rows 4r ..< 4r + 4.
+                let thread = perThread ? Int(omp_get_thread_num()) : 0
+                let own = scratch + thread * layer.scratchPerThread + 2 * chunk * size
+                rep.run(from: image, into: scratch, tiles: (rows.lowerBound * rep.tilesPerRow)..<(rows.upperBound * rep.tilesPerRow),
+                        scratch: own)
+                red.run(image: image, into: scratch + chunk * size, blocks: 0..<red.outputBlocks,
+                        rows: (4 * rows.lowerBound)..<min(4 * rows.upperBound, layer.outputRows))
+            }
         }
     }
 
@@ -334,8 +390,8 @@ private struct SPConvImagesWork: ParallelWork {
         let scratch: UnsafeMutablePointer<Float>
 
         func run(_ blocks: Range<Int>) {
-            let size = images.layer.representative.outputImage
-            images.fuse(image: image, representative: scratch, redundant: scratch + images.layer.chunk * size, blocks: blocks)
+            images.fuse(image: image, representative: scratch, redundant: scratch + images.layer.chunk * images.layer.outputImage,
+                        blocks: blocks)
         }
     }
 }

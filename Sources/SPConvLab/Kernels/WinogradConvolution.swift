@@ -129,6 +129,24 @@ package final class WinogradConvolution: @unchecked Sendable {
         }
     }
 
+    /// 4x4 tiles per image, and per row of tiles.
+    package var tilesPerImage: Int { tileRows * tilesPerRow }
+    package var tileRows: Int { (height + 3) / 4 }
+    package var tilesPerRow: Int { (width + 3) / 4 }
+    /// Floats of one input image and of one output image.
+    package var inputImage: Int { Int(descriptor.in_blocks) * height * width * block }
+    package var outputImage: Int { outputChannels * height * width }
+
+    /// Tiles `tiles` (numbered across the images from `x` on) on the calling thread, with
+    /// ``scratchPerThread`` floats of `scratch`: the pieces ``SPConvDirect`` runs per image.
+    package func run(from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, tiles: Range<Int>,
+                     scratch: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: descriptor) { conv in
+            let status = ck_winograd_tiles(conv, x, y, tiles.lowerBound, tiles.upperBound, scratch)
+            precondition(status == 0, "Winograd convolution: the C build in use has no kernel for blocks of \(block) lanes")
+        }
+    }
+
     /// The convolution of a whole batch into a new tensor (with `sum`, added to `residual`), for
     /// tests and one-off calls.
     package func callAsFunction(_ input: Tensor, residual: Tensor? = nil) -> Tensor {

@@ -35,6 +35,7 @@ public enum EngineCheck {
         ModelSpec(.resnet18, variant: .spconv(.init(ratio: 0.5, groups: 2)), classes: 5, inputSize: 32),
         ModelSpec(.resnet50, variant: .spconv(.init(ratio: 0.5, groups: 2)), classes: 5, inputSize: 32),
         ModelSpec(.resnet50, classes: 5, inputSize: 32),
+        ModelSpec(.vgg16, inputSize: 32),
         ModelSpec(.vgg16, variant: .spconv(.init(ratio: 0.5, groups: 2)), inputSize: 32),
     ]
 
@@ -54,8 +55,16 @@ public enum EngineCheck {
             let w = Tensor.uniform([shape.outputChannels, shape.input[1] / shape.geometry.groups,
                                     shape.geometry.kernelSize, shape.geometry.kernelSize], generator: &generator)
             let b = Tensor.uniform([shape.outputChannels], generator: &generator)
-            record("conv", shape.description, try Ops.conv2d(x, weight: w, bias: b, geometry: shape.geometry),
-                   ReferenceOps.conv2d(x, weight: w, bias: b, geometry: shape.geometry))
+            let reference = ReferenceOps.conv2d(x, weight: w, bias: b, geometry: shape.geometry)
+            record("conv", shape.description, try Ops.conv2d(x, weight: w, bias: b, geometry: shape.geometry), reference)
+            // The engine's own Winograd, where it applies, forced (the compiler would time it).
+            if WinogradConvolution.applies(shape.geometry, inputChannels: shape.input[1], outputChannels: shape.outputChannels,
+                                           block: DNNL.shared.channelBlock) {
+                let conv = try Engine.$ownWinogradOverride.withValue(true) {
+                    try PackedConvolution(weight: w, bias: b, geometry: shape.geometry, inputShape: shape.input)
+                }
+                record("conv", shape.description + " (own Winograd)", try conv.run(x).rowMajor(), reference)
+            }
         }
         var made = 0
         while made < spconvLayers {
@@ -65,9 +74,9 @@ public enum EngineCheck {
             let name = "SPConv \(layer.inputChannels)->\(layer.outputChannels) s\(layer.stride) ratio \(layer.configuration.ratio) "
                 + "g\(layer.configuration.groups) on \(input)"
             let reference = try layer(x, backend: .reference)
-            for (kernels, label) in spconvKernels {
+            for (kernels, winograd, label) in spconvKernels {
                 try Engine.$spconvKernelOverride.withValue(kernels) {
-                    record("spconv", name + label, try layer(x), reference)
+                    try Engine.$ownWinogradOverride.withValue(winograd) { record("spconv", name + label, try layer(x), reference) }
                 }
             }
         }
@@ -76,18 +85,30 @@ public enum EngineCheck {
             randomizeBatchNorm(network.root, generator: &generator)
             let x = Tensor.uniform([2, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)
             let reference = try network(x, backend: .reference)
-            for (kernels, label) in spec.variant == .vanilla ? [(nil, "")] : spconvKernels {
+            if spec.variant == .vanilla {
+                for (own, label) in [(true, " (own Winograd)"), (false, " (oneDNN)")] {
+                    try Engine.$ownWinogradOverride.withValue(own) {
+                        record("model", "\(spec.displayName) on \(x.shape)" + label, try network(x), reference)
+                    }
+                }
+            }
+            for (kernels, winograd, label) in spec.variant == .vanilla ? [] : spconvKernels {
                 try Engine.$spconvKernelOverride.withValue(kernels) {
-                    record("model", "\(spec.displayName) on \(x.shape)" + label, try network(x), reference)
+                    try Engine.$ownWinogradOverride.withValue(winograd) {
+                        record("model", "\(spec.displayName) on \(x.shape)" + label, try network(x), reference)
+                    }
                 }
             }
         }
         return cases
     }
 
-    /// SPConv layers run both ways the fast interpreter can run them: the engine's own kernels
-    /// where they apply, and oneDNN's convolutions with a split and a fusion pass.
-    static let spconvKernels: [(Engine.SPConvKernelChoice?, String)] = [(.own, " (own kernels)"), (.onednn, " (oneDNN)")]
+    /// SPConv layers run every way the fast interpreter can run them: the engine's own kernels
+    /// where they apply, with the representative branch as a direct conv or (at stride 1) by the
+    /// own Winograd, and oneDNN's convolutions with a split and a fusion pass.
+    static let spconvKernels: [(Engine.SPConvKernelChoice?, Bool?, String)] = [
+        (.own, false, " (own kernels, direct)"), (.own, true, " (own kernels, Winograd)"), (.onednn, false, " (oneDNN)"),
+    ]
 
     /// `max |actual - expected| / max |expected|`.
     static func maxRelativeDifference(_ actual: Tensor, _ expected: Tensor) -> Float {
@@ -107,10 +128,13 @@ public enum EngineCheck {
         }
     }
 
-    /// Shapes where oneDNN's heuristic picks Winograd on AVX-512 (the resnet56 and resnet18 3x3s).
+    /// Shapes where oneDNN's heuristic picks Winograd on AVX-512 (the resnet56 and resnet18 3x3s),
+    /// and where the engine's own Winograd applies (sides not multiples of its 4x4 tile).
     static let winogradShapes = [
         ConvolutionShape(input: [4, 64, 8, 8], outputChannels: 64, geometry: Conv2DGeometry(kernelSize: 3, padding: 1)),
         ConvolutionShape(input: [1, 64, 15, 15], outputChannels: 64, geometry: Conv2DGeometry(kernelSize: 3, padding: 1)),
+        ConvolutionShape(input: [2, 16, 9, 13], outputChannels: 32, geometry: Conv2DGeometry(kernelSize: 3, padding: 1)),
+        ConvolutionShape(input: [3, 32, 5, 7], outputChannels: 48, geometry: Conv2DGeometry(kernelSize: 3, padding: 1)),
     ]
 
     static func randomConvolution(_ g: inout SeededGenerator) -> ConvolutionShape {

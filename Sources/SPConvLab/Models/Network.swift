@@ -23,6 +23,8 @@ public final class Network {
         var captures: Set<String>
         /// The task's SPConv kernel override (``Engine/spconvKernelOverride``), which changes the compiled steps.
         var spconvKernels: Engine.SPConvKernelChoice?
+        /// The task's own-Winograd override (``Engine/ownWinogradOverride``), likewise.
+        var ownWinograd: Bool?
     }
     /// Compiled graphs kept per network: each holds packed weights, so this bounds their memory.
     private static let compiledLimit = 8
@@ -86,7 +88,8 @@ public final class Network {
     /// The compiled graph for an input shape and captures, compiled on first use.
     public func compiledGraph(for shape: [Int], capturing paths: Set<String> = []) throws -> CompiledGraph {
         let revision = revisions.reduce(0) { $0 &+ $1() }
-        let key = CompiledKey(shape: shape, captures: paths, spconvKernels: Engine.spconvKernelOverride)
+        let key = CompiledKey(shape: shape, captures: paths, spconvKernels: Engine.spconvKernelOverride,
+                              ownWinograd: Engine.ownWinogradOverride)
         return try compiled.withLock {
             if compiled.value.revision != revision || compiled.value.graphs.count >= Self.compiledLimit {
                 compiled.value = (revision, [:])
