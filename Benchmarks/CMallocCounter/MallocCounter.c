@@ -9,6 +9,8 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
@@ -19,6 +21,9 @@ extern void __libc_free(void *pointer);
 static atomic_int counting;
 static atomic_long calls, bytes, largeCalls, largeBytes, dnnlCalls, blasCalls;
 static _Thread_local int walking;
+/// Set from ALLOCATION_BENCH_TRACE (any value) when counting starts: print the stack of every
+/// counted allocation made neither in oneDNN nor in OpenBLAS to stderr, to find the engine's own.
+static int traceElsewhere;
 
 /// Which library on the stack made this allocation: 1 oneDNN, 2 OpenBLAS, 0 neither.
 static int library(void) {
@@ -42,6 +47,14 @@ static void record(size_t size) {
     int from = library();
     if (from == 1) atomic_fetch_add_explicit(&dnnlCalls, 1, memory_order_relaxed);
     if (from == 2) atomic_fetch_add_explicit(&blasCalls, 1, memory_order_relaxed);
+    if (from == 0 && traceElsewhere) {
+        walking = 1;
+        void *frames[24];
+        int depth = backtrace(frames, 24);
+        (void)!write(2, "-- allocation elsewhere:\n", 25);
+        backtrace_symbols_fd(frames, depth, 2);
+        walking = 0;
+    }
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&bytes, (long)size, memory_order_relaxed);
     if (size >= 65536) {
@@ -69,6 +82,7 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
 void malloc_counter_start(void) {
     void *warm[2];
     backtrace(warm, 2);  // the first call loads the unwinder, which allocates
+    traceElsewhere = getenv("ALLOCATION_BENCH_TRACE") != NULL;
     atomic_store(&dnnlCalls, 0);
     atomic_store(&blasCalls, 0);
     atomic_store(&calls, 0);

@@ -382,6 +382,7 @@ package struct PackedConvolution {
     /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
     /// when the kernel sums one), with scratch made for the call.
     func run(_ input: Tensor, into output: inout Tensor) throws {
+        guard winograd != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
         var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
         try run(input, into: &output, scratch: &scratch)
     }
@@ -393,6 +394,13 @@ package struct PackedConvolution {
         OpProfiler.measure(profileLabel) {
             winograd.run(input.channelBlocked(winograd.block), into: &output, scratch: &scratch)
         }
+    }
+
+    /// Runs into `tensors[output]` with `tensors[scratch]` as the scratch (two buffers of one
+    /// array, such as an SPConv layer's).
+    func run(_ input: Tensor, in tensors: inout [Tensor], output: Int, scratch: Int) throws {
+        guard let winograd else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &tensors[output]) }
+        OpProfiler.measure(profileLabel) { winograd.run(input.channelBlocked(winograd.block), in: &tensors, output: output, scratch: scratch) }
     }
 
     /// The output's shape and layout.

@@ -9,9 +9,10 @@ enum KernelTiming {
     /// The choices made so far in this process, by key: each layer shape is timed once.
     private static let choices = LockedBox<[String: Bool]>([:])
 
-    /// Whether `own` ran faster than `oneDNN` (or any incumbent): medians of interleaved runs (so a slow spell of the
-    /// machine falls on both), as many as fit in about 4 ms of the slower one (at least 5, at
-    /// most 101), after an untimed run of each. `key` names the layer's shape and kind; the
+    /// Whether `own` ran faster than `oneDNN` (or any incumbent): medians of interleaved runs (so
+    /// a slow spell of the machine falls on both), each after the threads' private caches were
+    /// emptied (``CacheEviction``: in a network the layers between two passes do that), as many as
+    /// fit in about 4 ms of the slower one (at least 5, at most 101), after an untimed run of each. `key` names the layer's shape and kind; the
     /// instruction set and thread count are added to it.
     static func ownIsFaster(key: String, oneDNN: () throws -> Void, own: () throws -> Void) rethrows -> Bool {
         if let known = known(key) { return known }
@@ -19,7 +20,9 @@ enum KernelTiming {
         let rounds = min(101, max(5, Int(4 / max(first, 1e-3))))
         var (oneDNNTimes, ownTimes) = ([Double](), [Double]())
         for _ in 0..<rounds {
+            CacheEviction.evictPrivateCaches()
             oneDNNTimes += try Stopwatch.measure(warmup: 0, runs: 1, oneDNN)
+            CacheEviction.evictPrivateCaches()
             ownTimes += try Stopwatch.measure(warmup: 0, runs: 1, own)
         }
         let faster = Stopwatch.median(ownTimes) < Stopwatch.median(oneDNNTimes)

@@ -151,6 +151,7 @@ struct SPConvKernel {
         if stride == 2 { scratch[.pooled] = ([n, channels, ph, pw], .channelBlocked(block)) }
         if !redundantReadsWholeInput { scratch[.redundant] = ([n, channels - rep, ph, pw], redundantLayout) }
         if stride == 2 && merged == nil { scratch[.pooledRepresentative] = ([n, rep, ph, pw], .channelBlocked(block)) }
+        if let merged, merged.scratchCount > 0 { scratch[.winograd] = ([1, merged.scratchCount], .rowMajor) }
         scratchShapes = scratch
         if let candidate, try directIsFaster(candidate, residual: epilogue.residual) {
             direct = candidate
@@ -248,6 +249,8 @@ struct SPConvKernel {
         case redundantOutput
         /// ``SPConvDirect``'s per-thread maps of one image's two branches and its bordered input.
         case images
+        /// The merged representative conv's scratch, when the engine's own Winograd runs it.
+        case winograd
     }
 
     /// The shape and layout of each role this layer uses (nil for roles it does not).
@@ -288,7 +291,11 @@ struct SPConvKernel {
         }
         let xRep = scratch[slot(.representative)]
         if let merged {
-            try merged.run(xRep, into: &scratch[slot(.representativeOutput)])
+            if slot(.winograd) >= 0 {
+                try merged.run(xRep, in: &scratch, output: slot(.representativeOutput), scratch: slot(.winograd))
+            } else {
+                try merged.run(xRep, into: &scratch[slot(.representativeOutput)])
+            }
         } else {
             try gwc!.run(xRep, into: &scratch[slot(.representativeOutput)])
             let pooledRep: Tensor

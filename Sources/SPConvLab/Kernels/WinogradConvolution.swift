@@ -129,6 +129,13 @@ package final class WinogradConvolution: @unchecked Sendable {
         }
     }
 
+    /// ``run(_:into:scratch:)`` with the output and the scratch two tensors of one array (the
+    /// buffers an SPConv layer's steps share).
+    package func run(_ input: Tensor, in tensors: inout [Tensor], output: Int, scratch: Int) {
+        precondition(output != scratch, "Winograd convolution: the output and the scratch must be different buffers")
+        tensors.withUnsafeMutableBufferPointer { buffers in run(input, into: &buffers[output], scratch: &buffers[scratch]) }
+    }
+
     /// 4x4 tiles per image, and per row of tiles.
     package var tilesPerImage: Int { tileRows * tilesPerRow }
     package var tileRows: Int { (height + 3) / 4 }
