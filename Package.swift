@@ -68,7 +68,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "SPConvLabTests",
-            dependencies: ["SPConvLab", "CKernels"],
+            dependencies: ["SPConvLab", "SPConvGraph", "CKernels"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

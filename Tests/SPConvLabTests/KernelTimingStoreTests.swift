@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import SPConvGraph
+
+/// The compiler's timing choices on disk (`KernelTimingStore`): written choices are read back for
+/// the same machine only, lines it cannot read are skipped, an oversized file is ignored, and
+/// `SPCONVLAB_TIMING_CACHE=off` keeps choices in the process.
+@Suite struct KernelTimingStoreTests {
+    static func inTemporaryFolder(_ body: (URL) throws -> Void) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try body(folder)
+    }
+
+    @Test func choicesAreReadBackForTheSameMachineOnly() throws {
+        try Self.inTemporaryFolder { folder in
+            let path = folder.appendingPathComponent("sub/timing.tsv").path
+            let store = KernelTimingStore(environment: ["SPCONVLAB_TIMING_CACHE": path], machine: "cpu-a")
+            store.record("winograd [2, 16, 8, 8] isa avx2 threads 2", true)
+            store.record("spconv 16 8 [1, 16, 32, 32] isa avx2 threads 2", false)
+            #expect(store.load() == ["winograd [2, 16, 8, 8] isa avx2 threads 2": true, "spconv 16 8 [1, 16, 32, 32] isa avx2 threads 2": false])
+            let other = KernelTimingStore(environment: ["SPCONVLAB_TIMING_CACHE": path], machine: "cpu-b")
+            #expect(other.load().isEmpty)
+            // A key that would break the line format is not written.
+            store.record("bad\tkey", true)
+            #expect(store.load().count == 2)
+        }
+    }
+
+    @Test func unreadableLinesAreSkippedAndAnOversizedFileIsIgnored() throws {
+        try Self.inTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("timing.tsv")
+            try Data("cpu-a good\t1\ncpu-a no tab\ncpu-a bad value\t2\ncpu-a extra\t1\t0\n\u{0}\u{1}garbage\ncpu-a last\t0".utf8).write(to: url)
+            let store = KernelTimingStore(environment: ["SPCONVLAB_TIMING_CACHE": url.path], machine: "cpu-a")
+            #expect(store.load() == ["good": true, "last": false])
+            try Data(count: KernelTimingStore.maximumBytes + 1).write(to: url)
+            #expect(store.load().isEmpty)
+            store.record("new", true)
+            #expect(try Data(contentsOf: url).count == KernelTimingStore.maximumBytes + 1)
+        }
+    }
+
+    @Test func offKeepsChoicesInTheProcessAndTheDefaultIsTheUsersCache() {
+        #expect(KernelTimingStore(environment: ["SPCONVLAB_TIMING_CACHE": "off"]).url == nil)
+        #expect(KernelTimingStore(environment: ["HOME": "/home/u"]).url?.path == "/home/u/.cache/spconvlab/kernel-timing.tsv")
+        #expect(KernelTimingStore(environment: ["HOME": "/home/u", "XDG_CACHE_HOME": "/c"]).url?.path == "/c/spconvlab/kernel-timing.tsv")
+        #expect(!KernelTimingStore.machineName().contains(" "))
+    }
+}
