@@ -72,8 +72,15 @@ struct HostileInputTests {
             #expect(result.outputLines.map { String($0.prefix(11)) } == (0..<5).map { "horse\($0).png:" })
             let logits = try NPYFile.read(contentsOf: directory.file("logits.npy").path)
             #expect(logits.shape == [5, 10])
-            // The same image gives the same logits whichever batch it was in.
-            for row in 1..<5 { #expect(Array(logits.scalars[(row * 10)..<(row * 10 + 10)]) == Array(logits.scalars[0..<10])) }
+            // The same image gives the same logits whichever batch it was in, up to rounding: the
+            // compiler chooses kernels per input shape (the last batch holds one image), and the
+            // candidates (oneDNN's convolutions, the own Winograd) round differently.
+            let first = Array(logits.scalars[0..<10])
+            let scale = first.map(abs).max() ?? 1
+            for row in 1..<5 {
+                let worst = zip(logits.scalars[(row * 10)..<(row * 10 + 10)], first).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-5 * scale, "row \(row) differs from row 0 by \(worst)")
+            }
         }
     }
 

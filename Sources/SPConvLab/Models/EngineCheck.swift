@@ -35,7 +35,6 @@ public enum EngineCheck {
         ModelSpec(.resnet18, variant: .spconv(.init(ratio: 0.5, groups: 2)), classes: 5, inputSize: 32),
         ModelSpec(.resnet50, variant: .spconv(.init(ratio: 0.5, groups: 2)), classes: 5, inputSize: 32),
         ModelSpec(.resnet50, classes: 5, inputSize: 32),
-        ModelSpec(.vgg16, inputSize: 32),
         ModelSpec(.vgg16, variant: .spconv(.init(ratio: 0.5, groups: 2)), inputSize: 32),
     ]
 
