@@ -343,8 +343,11 @@ package struct PackedConvolution {
     private static func ownWinograd(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
                                     postOps: [ConvolutionKernel.PostOp]) -> WinogradConvolution? {
         let block = DNNL.shared.channelBlock
-        guard Engine.ownWinogradChoice != .never, postOps == [] || postOps == [.sum] || postOps == [.relu] || postOps == [.sum, .relu],
-              WinogradConvolution.applies(geometry, inputChannels: inputShape[1], outputChannels: weight.shape[0], block: block)
+        let choice = Engine.ownWinogradChoice
+        let tiles = inputShape[0] * ((inputShape[2] + 3) / 4) * ((inputShape[3] + 3) / 4)
+        guard choice != .never, postOps == [] || postOps == [.sum] || postOps == [.relu] || postOps == [.sum, .relu],
+              WinogradConvolution.applies(geometry, inputChannels: inputShape[1], outputChannels: weight.shape[0], block: block),
+              choice == .forced || WinogradConvolution.paysOff(tiles: tiles, inputChannels: inputShape[1], outputChannels: weight.shape[0])
         else { return nil }
         return WinogradConvolution(weight: weight, bias: bias?.scalars, channels: 0..<inputShape[1], inputChannels: inputShape[1],
                                    batch: inputShape[0], height: inputShape[2], width: inputShape[3], block: block,

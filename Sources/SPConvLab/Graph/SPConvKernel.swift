@@ -77,7 +77,9 @@ struct SPConvKernel {
             // Winograd, straight from the input's representative channels.
             let winogradChoice = Engine.ownWinogradChoice
             var winograd: SPConvDirect?
-            if stride == 1, winogradChoice != .never, WinogradConvolution.isAvailable(block: block) {
+            let tiles = n * ((h + 3) / 4) * ((w + 3) / 4)
+            if stride == 1, winogradChoice != .never, WinogradConvolution.isAvailable(block: block),
+               winogradChoice == .forced || WinogradConvolution.paysOff(tiles: tiles, inputChannels: rep, outputChannels: out) {
                 let (weight, bias) = Self.mergedRepresentative(weights, stride: 1, groups: groups)
                 winograd = layer(.winograd(WinogradConvolution(weight: weight, bias: bias.scalars, channels: 0..<rep, inputChannels: channels,
                                                                batch: 1, height: h, width: w, block: block, sum: false, relu: false,
