@@ -33,6 +33,21 @@ import Testing
 
     static let tolerance = 3e-5
 
+    /// Hand-derived: transformed weights are 36 x C_in x C_out floats; 16 tiles or 256 KiB decide.
+    @Test func paysOffWhereTilesReuseTheWeightsOrTheyAreSmall() {
+        // resnet110's third stage at batch 1: an 8x8 map is 4 tiles, 36 * 64 * 64 * 4 B = 576 KiB.
+        #expect(!WinogradConvolution.paysOff(tiles: 4, inputChannels: 64, outputChannels: 64))
+        // Its second stage: 144 KiB of weights.
+        #expect(WinogradConvolution.paysOff(tiles: 16, inputChannels: 32, outputChannels: 32))
+        #expect(WinogradConvolution.paysOff(tiles: 1, inputChannels: 32, outputChannels: 32))
+        // 16 tiles reuse any weights four times per byte: resnet50's 512-channel stage at batch 1.
+        #expect(WinogradConvolution.paysOff(tiles: 16, inputChannels: 512, outputChannels: 512))
+        #expect(!WinogradConvolution.paysOff(tiles: 15, inputChannels: 512, outputChannels: 512))
+        // The boundary: 36 * 32 * 56 * 4 B = 258,048 B fits; 36 * 32 * 64 * 4 B = 294,912 B does not.
+        #expect(WinogradConvolution.paysOff(tiles: 2, inputChannels: 32, outputChannels: 56))
+        #expect(!WinogradConvolution.paysOff(tiles: 2, inputChannels: 32, outputChannels: 64))
+    }
+
     @Test(arguments: cases)
     func matchesFloat64ConvolutionInEachBuild(_ c: Case) throws {
         var generator = SeededGenerator(seed: 41)
