@@ -56,7 +56,7 @@ struct KernelTimingStore: Sendable {
         guard let url, !key.contains("\n"), !key.contains("\t") else { return }
         let line = Data("\(machine) \(key)\t\(value ? 1 : 0)\n".utf8)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
         guard let handle = try? FileHandle(forWritingTo: url) else { return }
         defer { try? handle.close() }
         guard let end = try? handle.seekToEnd(), end + UInt64(line.count) <= UInt64(Self.maximumBytes) else { return }

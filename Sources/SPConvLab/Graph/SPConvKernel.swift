@@ -101,7 +101,7 @@ struct SPConvKernel {
             }
             candidate = direct ?? winograd
             if let direct, let winograd {
-                candidate = try Self.winogradIsFaster(direct, winograd, inputShape: inputShape, outputShape: outputShape,
+                candidate = Self.winogradIsFaster(direct, winograd, inputShape: inputShape, outputShape: outputShape,
                                                       residual: epilogue.residual, relu: relu, laneScale: laneScale, laneShift: laneShift)
                     ? winograd : direct
             }
