@@ -16,8 +16,20 @@
 
 typedef float ck_v8 __attribute__((ext_vector_type(8)));
 
+typedef int ck_v8i __attribute__((ext_vector_type(8)));
+
 CK_INLINE ck_v8 CK(dc_ld8)(const float *p) { ck_v8 v; __builtin_memcpy(&v, p, 32); return v; }
 CK_INLINE void CK(dc_st8)(float *p, ck_v8 v) { __builtin_memcpy(p, &v, 32); }
+CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <= 0)); }
+
+// The epilogue of every store: the residual held in the output added (`sum`), then a ReLU.
+#define CK_DC_STORE(VT, LD, ST, RELU, p, value)                         \
+    do {                                                                \
+        VT out_ = (value);                                              \
+        if (c->sum) out_ = out_ + LD(p);                                \
+        if (c->relu) out_ = RELU(out_);                                 \
+        ST(p, out_);                                                    \
+    } while (0)
 
 // Register tiles: up to 28 pixels with one output block, 14 with two, 6 with four with 32
 // vector registers (AVX-512); 12, 6 and 2 with 16 (AVX2); the rest hold the weight vectors and a
@@ -40,7 +52,7 @@ CK_INLINE void CK(dc_st8)(float *p, ck_v8 v) { __builtin_memcpy(p, &v, 32); }
 // taps [kh0, kh1) x [kw0, kw1). `x` is the image, `y` the output block ob0's row start. NOB and
 // R are constants once inlined into a case of the dispatchers below, so `acc` lives in registers.
 #define CK_DC_UNROLL _Pragma("clang loop unroll(full)")
-#define CK_DC_TILE(VT, B, LD, ST)                                                                                    \
+#define CK_DC_TILE(VT, B, LD, ST, RELU)                                                                                  \
     CK_INLINE void CK(dc_tile_##B)(const ck_direct_conv *c, const float *x, float *y, long ob0, long iy0, long ix0,    \
                                    long kh0, long kh1, long kw0, long kw1, const int NOB, const int R, const int S) { \
         VT acc[4][CK_DC_MAX1];                                                                                        \
@@ -70,11 +82,11 @@ CK_INLINE void CK(dc_st8)(float *p, ck_v8 v) { __builtin_memcpy(p, &v, 32); }
                 }                                                                                                     \
             }                                                                                                         \
         CK_DC_UNROLL for (int i = 0; i < NOB; i++)                                                                    \
-            CK_DC_UNROLL for (int j = 0; j < R; j++) ST(y + i * oplane + j * B, acc[i][j]);                           \
+            CK_DC_UNROLL for (int j = 0; j < R; j++) CK_DC_STORE(VT, LD, ST, RELU, y + i * oplane + j * B, acc[i][j]);  \
     }
 
-CK_DC_TILE(v16, 16, CK(ld), CK(st))
-CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8))
+CK_DC_TILE(v16, 16, CK(ld), CK(st), CK(relu))
+CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8))
 #undef CK_DC_TILE
 
 // Dense mode's dispatchers: (output blocks, pixels) to an inlined tile, for the strides the tiles
@@ -125,7 +137,7 @@ CK_INLINE v16 CK(dc_unpair16)(v16 v) {
 }
 CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 1, 3, 5, 7); }
 
-#define CK_DC_GTILE(VT, B, LD, ST, PAIR, UNPAIR)                                                                     \
+#define CK_DC_GTILE(VT, B, LD, ST, RELU, PAIR, UNPAIR)                                                                 \
     CK_INLINE void CK(dc_gtile_##B)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ob,         \
                                     const int G, const int RY, const int RX, const int S) {                           \
         VT acc[CK_DC_MAXY][CK_DC_MAX1];                                                                               \
@@ -165,11 +177,12 @@ CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0
         }                                                                                                             \
         CK_DC_UNROLL for (int r = 0; r < RY; r++)                                               \
             CK_DC_UNROLL for (int j = 0; j < RX; j++)                                           \
-                ST(yr[r] + j * B, G == 2 ? UNPAIR(acc[r][j]) : acc[r][j]);                                            \
+                CK_DC_STORE(VT, LD, ST, RELU, yr[r] + j * B, G == 2 ? UNPAIR(acc[r][j]) : acc[r][j]);                 \
     }
-CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(dc_pair16), CK(dc_unpair16))
-CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_pair8), CK(dc_unpair8))
+CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(relu), CK(dc_pair16), CK(dc_unpair16))
+CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8), CK(dc_pair8), CK(dc_unpair8))
 #undef CK_DC_GTILE
+#undef CK_DC_STORE
 
 // The dispatchers map (rows, columns) to an inlined tile: every shape within the build's
 // accumulators (CK_DC_MAXACC), for the group lanes and strides the tiles are specialised on.

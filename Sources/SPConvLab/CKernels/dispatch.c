@@ -112,3 +112,9 @@ void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_st
 int ck_winograd_tiles(const ck_winograd *conv, const float *x, float *y, long t0, long t1, float *scratch) {
     return ck_table_in_use()->winograd_tiles(conv, x, y, t0, t1, scratch);
 }
+void ck_pool_planes(const ck_pool *pool, const float *x, float *y, long p0, long p1) {
+    ck_table_in_use()->pool_planes(pool, x, y, p0, p1);
+}
+void ck_linear_rows(const float *x, long n, long in, const float *w, const float *bias, float *y, long out, long o0, long o1) {
+    ck_table_in_use()->linear_rows(x, n, in, w, bias, y, out, o0, o1);
+}

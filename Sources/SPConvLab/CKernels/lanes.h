@@ -194,11 +194,12 @@ static void CK(add_in_place_flat)(float *a, const float *b, long count) {
 #include "narrow_conv.h"
 #include "direct_conv.h"
 #include "winograd.h"
+#include "pool_linear.h"
 
 const ck_table CK_TABLE = {
     CK(lane_sum), CK(lane_squared_deviations), CK(lane_affine), CK(lane_batch_norm_sums), CK(lane_batch_norm_input),
     CK(lane_centred_moments), CK(lane_affine_pair), CK(lane_masked_gradient_sums), CK(lane_pair_gradient),
     CK(fuse_blocks), CK(relu_flat), CK(add_relu_flat), CK(masked_by_positive_flat), CK(add_in_place_flat),
     CK(narrow_conv_forward), CK(narrow_conv_backward), CK(direct_conv_rows), CK(direct_conv_images), CK(dc_border),
-    CK(winograd_tiles),
+    CK(winograd_tiles), CK(pool_planes), CK(linear_rows),
 };

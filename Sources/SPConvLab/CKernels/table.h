@@ -30,6 +30,8 @@ typedef struct {
     void (*direct_conv_images)(const ck_direct_conv *, const float *, long, float *, long, long);
     void (*dc_border)(const float *, long, long, long, long, long, float *);
     int (*winograd_tiles)(const ck_winograd *, const float *, float *, long, long, float *);
+    void (*pool_planes)(const ck_pool *, const float *, float *, long, long);
+    void (*linear_rows)(const float *, long, long, const float *, const float *, float *, long, long, long);
 } ck_table;
 
 extern const ck_table ck_table_avx512, ck_table_avx2, ck_table_baseline;

@@ -119,7 +119,7 @@ public final class CompiledGraph: @unchecked Sendable {
             OpProfiler.measure("global average pool") { LayoutKernels.globalAveragePool(x, block: block, into: &arena.slots[slot]) }
         case .linear(let weight, let bias, let input):
             let x = read(input)
-            OpProfiler.measure("linear") { ElementwiseKernels.linear(x, weight: weight, bias: bias, into: &arena.slots[slot]) }
+            OpProfiler.measure("linear") { ElementwiseKernels.linearByRows(x, weight: weight, bias: bias, into: &arena.slots[slot]) }
         case .batchNorm, .relu, .add, .slice, .fusion:
             preconditionFailure("the plan gives element-wise steps no buffer")
         }
@@ -314,29 +314,51 @@ struct MemoryPlan {
 }
 
 /// A convolution with its weights packed for one input shape and set of post-ops: oneDNN's, or
-/// the engine's own Winograd (``WinogradConvolution``) where it applies and, timed against
-/// oneDNN's choice when the graph is compiled (``KernelTiming``), was faster, or where
-/// `SPCONVLAB_CONV_ALGO=own-winograd` asks for it.
+/// one of the engine's own kernels where it applies and, timed against oneDNN's choice when the
+/// graph is compiled (``KernelTiming``), was faster, or where `SPCONVLAB_CONV_ALGO` forces it:
+/// its Winograd (``WinogradConvolution``: 3x3, stride 1, whole channel blocks), tried first, or
+/// its direct convolution (``DirectConvolution``: any dense convolution with a square kernel).
 package struct PackedConvolution {
+    /// The engine's own kernel for a convolution.
+    enum Own {
+        case winograd(WinogradConvolution)
+        case direct(DirectConvolution)
+    }
+
     let kernel: ConvolutionKernel
-    /// oneDNN's packed weights (empty when ``winograd`` runs the convolution).
+    /// oneDNN's packed weights (empty when ``own`` runs the convolution).
     let packed: [Float]
     let bias: Tensor?
-    /// The engine's own Winograd, when it runs this convolution.
-    let winograd: WinogradConvolution?
+    /// The engine's own kernel, when it runs this convolution.
+    let own: Own?
+    /// Whether the own direct convolution gets its input row-major (the graph's input) and reads
+    /// a channel-blocked copy of it in the scratch.
+    private let copiesInput: Bool
 
+    /// - Parameter inputIsRowMajor: whether the input arrives row-major (the graph's input), so an
+    ///   own direct convolution needs scratch for a channel-blocked copy.
     package init(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
-                 postOps: [ConvolutionKernel.PostOp] = []) throws {
+                 postOps: [ConvolutionKernel.PostOp] = [], inputIsRowMajor: Bool = false) throws {
         let kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: weight.shape[0], geometry: geometry,
                                                  hasBias: bias != nil, postOps: postOps))
         let packed = try kernel.packWeights(weight)
-        var chosen: WinogradConvolution?
-        if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps) {
-            let forced = Engine.ownWinogradChoice == .forced
-            if try forced || Self.ownIsFaster(candidate, than: kernel, packed: packed, bias: bias, postOps: postOps) { chosen = candidate }
+        var chosen: Own?
+        if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps),
+           try Engine.ownWinogradChoice == .forced
+            || Self.ownIsFaster(.winograd(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: false) {
+            chosen = .winograd(candidate)
+        }
+        let copies = inputIsRowMajor
+        if chosen == nil,
+           let candidate = Self.ownDirect(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps,
+                                          block: kernel.block),
+           try Engine.ownDirectChoice == .forced
+            || Self.ownIsFaster(.direct(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: copies) {
+            chosen = .direct(candidate)
         }
         // The losing path's weights are dropped.
-        (self.kernel, self.packed, self.bias, winograd) = (kernel, chosen == nil ? packed : [], bias, chosen)
+        (self.kernel, self.packed, self.bias, own) = (kernel, chosen == nil ? packed : [], bias, chosen)
+        copiesInput = copies && chosen != nil
     }
 
     /// The engine's Winograd for this convolution, where it applies and may run.
@@ -354,28 +376,59 @@ package struct PackedConvolution {
                                    sum: postOps.contains(.sum), relu: postOps.contains(.relu), threads: max(1, DNNL.maxThreads))
     }
 
-    /// Times oneDNN's convolution and `candidate` on a random input of this shape.
-    private static func ownIsFaster(_ candidate: WinogradConvolution, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
-                                    postOps: [ConvolutionKernel.PostOp]) throws -> Bool {
-        let key = "winograd \(kernel.key.inputShape) -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
+    /// The engine's direct convolution for this convolution, where it applies (one group, no
+    /// dilation, the build has the registers for `block` lanes) and may run.
+    private static func ownDirect(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
+                                  postOps: [ConvolutionKernel.PostOp], block: Int) -> DirectConvolution? {
+        guard Engine.ownDirectChoice != .never, geometry.groups == 1, geometry.dilation == 1, DirectConvolution.isAvailable(block: block),
+              postOps == [] || postOps == [.sum] || postOps == [.relu] || postOps == [.sum, .relu]
+        else { return nil }
+        return DirectConvolution(weight: weight, bias: bias, channels: 0..<inputShape[1], inputChannels: inputShape[1],
+                                 height: inputShape[2], width: inputShape[3], stride: geometry.stride, padding: geometry.padding,
+                                 block: block, sum: postOps.contains(.sum), relu: postOps.contains(.relu))
+    }
+
+    /// Times oneDNN's convolution and `candidate` on a random input of this shape (row-major
+    /// where the candidate reads a copy of a row-major input, so the copy is timed too).
+    private static func ownIsFaster(_ candidate: Own, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
+                                    postOps: [ConvolutionKernel.PostOp], rowMajor: Bool) throws -> Bool {
+        let shape = kernel.key.inputShape, geometry = kernel.key.geometry
+        let key = switch candidate {
+        case .winograd: "winograd \(shape) -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
+        case .direct: "direct \(geometry.kernelSize)x\(geometry.kernelSize) s\(geometry.stride) p\(geometry.padding) \(shape)"
+            + (rowMajor ? " nchw" : "") + " -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
+        }
         if let known = KernelTiming.known(key) { return known }
         var generator = SeededGenerator(seed: 1)
-        let block = candidate.block
-        let x = Tensor.gaussian(kernel.key.inputShape, standardDeviation: 1, generator: &generator).channelBlocked(block)
-        var output = Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(block))
-        var scratch = Tensor(zeroedShape: [max(1, DNNL.maxThreads), candidate.scratchPerThread], layout: .rowMajor)
+        let x0 = Tensor.gaussian(shape, standardDeviation: 1, generator: &generator)
+        let x = rowMajor ? x0 : x0.channelBlocked(kernel.block)
+        var output = Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(kernel.block))
+        let contender = PackedConvolution(kernel: kernel, bias: bias, own: candidate, copiesInput: rowMajor)
+        var scratch = Tensor(zeroedShape: [1, max(1, contender.scratchCount)], layout: .rowMajor)
         return try KernelTiming.ownIsFaster(key: key, oneDNN: { try kernel.run(input: x, packedWeights: packed, bias: bias, into: &output) },
-                                            own: { candidate.run(x, into: &output, scratch: &scratch) })
+                                            own: { contender.runOwn(x, into: &output, scratch: &scratch) })
+    }
+
+    /// An own kernel's convolution, for timing it.
+    private init(kernel: ConvolutionKernel, bias: Tensor?, own: Own, copiesInput: Bool) {
+        (self.kernel, packed, self.bias, self.own, self.copiesInput) = (kernel, [], bias, own, copiesInput)
     }
 
     /// The layout the kernel reads, so a producer can write its input in it.
-    var sourceLayout: TensorLayout { winograd.map { .channelBlocked($0.block) } ?? kernel.sourceLayout }
+    var sourceLayout: TensorLayout { own == nil ? kernel.sourceLayout : .channelBlocked(kernel.block) }
 
-    /// Floats of scratch a call needs (for the own Winograd; 0 for oneDNN's kernels).
-    var scratchCount: Int { winograd.map { max(1, DNNL.maxThreads) * $0.scratchPerThread } ?? 0 }
+    /// Floats of scratch a call needs: the own Winograd's, or the own direct convolution's
+    /// channel-blocked copy of a row-major input; 0 for oneDNN's kernels.
+    var scratchCount: Int {
+        switch own {
+        case .winograd(let winograd): max(1, DNNL.maxThreads) * winograd.scratchPerThread
+        case .direct(let direct): copiesInput ? kernel.key.inputShape[0] * direct.inputImage : 0
+        case nil: 0
+        }
+    }
 
     package func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
-        guard winograd != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual) }
+        guard own != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, residual: residual) }
         var output = residual.take()?.channelBlocked(kernel.block)
             ?? Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(kernel.block))
         try run(input, into: &output)
@@ -385,34 +438,73 @@ package struct PackedConvolution {
     /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
     /// when the kernel sums one), with scratch made for the call.
     func run(_ input: Tensor, into output: inout Tensor) throws {
-        guard winograd != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
-        var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
+        guard own != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
+        var scratch = Tensor(zeroedShape: [1, max(1, scratchCount)], layout: .rowMajor)
         try run(input, into: &output, scratch: &scratch)
     }
 
     /// Runs into `output` with `scratch` holding at least ``scratchCount`` floats: no allocation
-    /// when `input` is in ``sourceLayout`` and `output`'s storage is not shared.
+    /// when `input` is in ``sourceLayout`` (or is the row-major input the scratch holds a copy
+    /// of) and `output`'s storage is not shared.
     func run(_ input: Tensor, into output: inout Tensor, scratch: inout Tensor) throws {
-        guard let winograd else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
-        OpProfiler.measure(profileLabel) {
-            winograd.run(input.channelBlocked(winograd.block), into: &output, scratch: &scratch)
-        }
+        guard own != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
+        OpProfiler.measure(profileLabel) { runOwn(input, into: &output, scratch: &scratch) }
     }
 
     /// Runs into `tensors[output]` with `tensors[scratch]` as the scratch (two buffers of one
     /// array, such as an SPConv layer's).
     func run(_ input: Tensor, in tensors: inout [Tensor], output: Int, scratch: Int) throws {
-        guard let winograd else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &tensors[output]) }
-        OpProfiler.measure(profileLabel) { winograd.run(input.channelBlocked(winograd.block), in: &tensors, output: output, scratch: scratch) }
+        switch own {
+        case nil: try kernel.run(input: input, packedWeights: packed, bias: bias, into: &tensors[output])
+        case .winograd(let winograd):
+            OpProfiler.measure(profileLabel) { winograd.run(input.channelBlocked(winograd.block), in: &tensors, output: output, scratch: scratch) }
+        case .direct(let direct):
+            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &tensors[output], copy: nil) }
+        }
+    }
+
+    private func runOwn(_ input: Tensor, into output: inout Tensor, scratch: inout Tensor) {
+        switch own {
+        case nil: preconditionFailure("runOwn without an own kernel")
+        case .winograd(let winograd): winograd.run(input.channelBlocked(winograd.block), into: &output, scratch: &scratch)
+        case .direct(let direct):
+            guard copiesInput, input.layout == .rowMajor, scratch.count >= scratchCount else {
+                return Self.runDirect(direct, input, into: &output, copy: nil)
+            }
+            scratch.withUnsafeMutableBufferPointer { copy in Self.runDirect(direct, input, into: &output, copy: copy) }
+        }
+    }
+
+    /// The direct convolution of `input` (channel-blocked, or row-major and copied into `copy`
+    /// when given, else converted) into `output`.
+    private static func runDirect(_ conv: DirectConvolution, _ input: Tensor, into output: inout Tensor,
+                                  copy: UnsafeMutableBufferPointer<Float>?) {
+        let (n, block) = (input.shape[0], Int(conv.descriptor.block))
+        precondition(output.layout == .channelBlocked(block) && output.count == n * conv.outputImage,
+                     "direct convolution: output \(output.shape) \(output.layout) for \(n) images")
+        output.withUnsafeMutableBufferPointer { y in
+            if let copy, input.layout == .rowMajor {
+                input.withUnsafeBufferPointer { x in LayoutKernels.toBlocked(x, shape: input.shape, block: block, into: copy) }
+                conv.run(batch: n, from: copy.baseAddress!, into: y.baseAddress!)
+            } else {
+                input.channelBlocked(block).withUnsafeBufferPointer { x in conv.run(batch: n, from: x.baseAddress!, into: y.baseAddress!) }
+            }
+        }
     }
 
     /// The output's shape and layout.
     var output: (shape: [Int], layout: TensorLayout) { (kernel.outputShape, .channelBlocked(kernel.block)) }
 
-    /// `conv 3x3 64->64 s1 winograd (own)`, or oneDNN's kernel's label (``ConvolutionKernel/profileLabel``).
+    /// `conv 3x3 64->64 s1 winograd (own)`, `conv 1x1 64->256 s1 direct (own)`, or oneDNN's
+    /// kernel's label (``ConvolutionKernel/profileLabel``).
     var profileLabel: String {
-        guard winograd != nil else { return kernel.profileLabel }
-        return "conv 3x3 \(kernel.key.inputShape[1])->\(kernel.outputShape[1]) s1 winograd (own)"
+        let k = kernel.key.geometry.kernelSize
+        let shape = "conv \(k)x\(k) \(kernel.key.inputShape[1])->\(kernel.outputShape[1]) s\(kernel.key.geometry.stride)"
+        return switch own {
+        case nil: kernel.profileLabel
+        case .winograd: shape + " winograd (own)"
+        case .direct: shape + " direct (own)" + (copiesInput ? " (nchw src)" : "")
+        }
     }
 }
 
@@ -543,7 +635,9 @@ private struct Compiler {
             }
             var postOps: [ConvolutionKernel.PostOp] = epilogue.residual == nil ? [] : [.sum]
             if epilogue.relu { postOps.append(.relu) }
-            let conv = try PackedConvolution(weight: weight, bias: bias, geometry: geometry, inputShape: x, postOps: postOps)
+            // The graph's input (value 0) is the caller's tensor, row-major.
+            let conv = try PackedConvolution(weight: weight, bias: bias, geometry: geometry, inputShape: x, postOps: postOps,
+                                             inputIsRowMajor: input == 0)
             return ((epilogue.nodes.last ?? index), .init(kind: .convolution(conv, input: input, residual: epilogue.residual),
                                                           output: epilogue.output.id))
         case .batchNorm:

@@ -43,9 +43,10 @@ package final class DirectConvolution: @unchecked Sendable {
     }
 
     /// `conv2d(x[:, channels], weight, bias, stride, padding)` for input maps `[_, inputChannels, h, w]`
-    /// blocked by `block`; `weight` is OIHW `[C_out, channels.count, K, K]` with square K.
+    /// blocked by `block`; `weight` is OIHW `[C_out, channels.count, K, K]` with square K. With
+    /// `sum` the output buffer's values (a residual) are added, then with `relu` a ReLU.
     package convenience init(weight: Tensor, bias: Tensor?, channels: Range<Int>, inputChannels: Int, height h: Int, width w: Int,
-                             stride: Int, padding: Int, block: Int) {
+                             stride: Int, padding: Int, block: Int, sum: Bool = false, relu: Bool = false) {
         let (oc, k, ks) = (weight.shape[0], weight.shape[1], weight.shape[2])
         precondition(weight.rank == 4 && weight.shape[3] == ks && k == channels.count && channels.upperBound <= inputChannels,
                      "direct convolution: weight \(weight.shape) for channels \(channels) of \(inputChannels)")
@@ -71,7 +72,7 @@ package final class DirectConvolution: @unchecked Sendable {
         let d = ck_direct_conv(block: block, in_blocks: (inputChannels + block - 1) / block, h: h, w: w, c0: channels.lowerBound, k: k,
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
-                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil)
+                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, sum: sum ? 1 : 0, relu: relu ? 1 : 0)
         self.init(d, weight: packed, bias: lanes, extra: [])
     }
 
@@ -147,7 +148,7 @@ package final class DirectConvolution: @unchecked Sendable {
         let (ho, wo) = ((h - 3) / stride + 1, (w - 3) / stride + 1)
         let d = ck_direct_conv(block: block, in_blocks: (rep + block - 1) / block, h: h, w: w, c0: 0, k: rep, ks: 3, stride: stride, pad: 0,
                                out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil, group_lanes: g, group_k: gk, group_out: perGroup,
-                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil)
+                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, sum: 0, relu: 0)
         self.init(d, weight: weight, bias: bias, extra: extra)
     }
 
@@ -177,6 +178,20 @@ package final class DirectConvolution: @unchecked Sendable {
         run(image: x, into: y, blocks: 0..<outputBlocks, rows: 0..<outputRows)
     }
 
+    /// The whole outputs of a batch of `images` images on all threads: whole images per thread
+    /// when there are at least as many images as threads, else each image's output rows split
+    /// over the threads. Allocates nothing.
+    package func run(batch images: Int, from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let threads = max(1, DNNL.maxThreads)
+        if images >= threads {
+            parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, output: y))
+        } else {
+            for i in 0..<images {
+                parallelFor(outputRows, work: DirectConvolutionRows(conv: self, input: x + i * inputImage, output: y + i * outputImage))
+            }
+        }
+    }
+
     /// `conv2d` of a whole channel-blocked batch, in a new tensor (for tests and one-off calls).
     package func callAsFunction(_ x: Tensor, outputChannels: Int) -> Tensor {
         let (n, b) = (x.shape[0], descriptor.block)
@@ -191,6 +206,25 @@ package final class DirectConvolution: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Images of a batch, whole images per thread (``DirectConvolution/run(batch:from:into:)``).
+private struct DirectConvolutionImages: ParallelWork {
+    let conv: DirectConvolution
+    let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+
+    func run(_ images: Range<Int>) {
+        conv.run(images: images.count, from: input + images.lowerBound * conv.inputImage, stride: conv.inputImage,
+                 into: output + images.lowerBound * conv.outputImage, stride: conv.outputImage)
+    }
+}
+
+/// Output rows of one image (``DirectConvolution/run(batch:from:into:)``).
+private struct DirectConvolutionRows: ParallelWork {
+    let conv: DirectConvolution
+    let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+
+    func run(_ rows: Range<Int>) { conv.run(image: input, into: output, blocks: 0..<conv.outputBlocks, rows: rows) }
 }
 
 /// An SPConv layer's inference with the engine's own kernels, image by image: the representative

@@ -1,3 +1,4 @@
+import CKernels
 import CBLAS
 import SPConvCore
 
@@ -179,6 +180,27 @@ package enum ElementwiseKernels {
         }
     }
 
+    /// ``linear(_:weight:bias:into:)`` by the engine's own loop (``ck_linear_rows``), output
+    /// features split over the threads: the compiled graph's classifier, which allocates nothing
+    /// (BLAS's sgemm takes a buffer from the heap at some sizes).
+    package static func linearByRows(_ input: Tensor, weight: Tensor, bias: Tensor?, into output: inout Tensor) {
+        let (n, inFeatures, outFeatures) = (input.shape[0], input.count / max(input.shape[0], 1), weight.shape[0])
+        precondition(input.layout == .rowMajor && inFeatures == weight.shape[1], "linear: input \(input.shape) does not fit weight \(weight.shape)")
+        precondition(output.shape == [n, outFeatures] && output.layout == .rowMajor, "linear output \(output.shape)")
+        let empty: [Float] = []
+        input.withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { w in
+                (bias?.scalars ?? empty).withUnsafeBufferPointer { b in
+                    output.withUnsafeMutableBufferPointer { y in
+                        let work = LinearRows(x: x.baseAddress!, n: n, inFeatures: inFeatures, w: w.baseAddress!,
+                                              bias: bias == nil ? nil : b.baseAddress, y: y.baseAddress!, outFeatures: outFeatures)
+                        parallelFor(outFeatures, minimumPerThread: 16, work: work)
+                    }
+                }
+            }
+        }
+    }
+
     /// `alpha * op(A) op(B) + C` through BLAS sgemm: A is `[m, k]` (`[k, m]` with `transA`), B
     /// `[k, n]` (`[n, k]` with `transB`), both row-major; `c` (`m * n` values, or nil for zeros)
     /// is the starting value of the result.
@@ -292,5 +314,16 @@ package enum ElementwiseKernels {
                 }
             }
         }
+    }
+}
+
+/// Output features of ``ElementwiseKernels/linearByRows(_:weight:bias:into:)``.
+private struct LinearRows: ParallelWork {
+    let x: UnsafePointer<Float>, n: Int, inFeatures: Int
+    let w: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+    let y: UnsafeMutablePointer<Float>, outFeatures: Int
+
+    func run(_ outputs: Range<Int>) {
+        ck_linear_rows(x, n, inFeatures, w, bias, y, outFeatures, outputs.lowerBound, outputs.upperBound)
     }
 }

@@ -33,17 +33,19 @@ public enum Engine {
     /// weigh its Winograd against its direct kernel and times the engine's own Winograd against
     /// that choice per layer shape; `direct` runs oneDNN's direct kernels only; `winograd` takes
     /// oneDNN's Winograd wherever it has it (AVX-512) and never the engine's; `own-winograd` takes
-    /// the engine's own wherever it applies (3x3, stride 1, whole channel blocks).
+    /// the engine's own wherever it applies (3x3, stride 1, whole channel blocks); `own-direct`
+    /// the engine's own direct convolution wherever it applies (one group, no dilation).
     package enum ConvolutionAlgorithm: String, Equatable {
         case auto, direct, winograd
         case ownWinograd = "own-winograd"
+        case ownDirect = "own-direct"
     }
 
     /// Reads `SPCONVLAB_CONV_ALGO` (nil: unset). An unknown value means `auto`, with a warning.
     package static func convolutionAlgorithm(_ value: String?) -> (algorithm: ConvolutionAlgorithm, warning: String?) {
         guard let value else { return (.auto, nil) }
         if let known = ConvolutionAlgorithm(rawValue: value) { return (known, nil) }
-        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct, winograd and own-winograd. Using auto.")
+        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct, winograd, own-winograd and own-direct. Using auto.")
     }
 
     /// Which kernels run an SPConv layer, from `SPCONVLAB_SPCONV_KERNEL`: `auto` (the default)
@@ -66,17 +68,34 @@ public enum Engine {
     /// `SPCONVLAB_CONV_ALGO` says). Tests and `check-engine` compile a network with and without it.
     @TaskLocal package static var ownWinogradOverride: Bool?
 
-    /// How the graphs compiled now choose the engine's own Winograd: `forced` with
-    /// `SPCONVLAB_CONV_ALGO=own-winograd` (or the override on), `never` with `direct` or `winograd`
-    /// (or the override off), else `measured`.
-    package enum OwnWinogradChoice: Equatable { case forced, never, measured }
+    /// Whether graphs compiled in the current task may use the engine's own direct convolution
+    /// for dense convolutions (nil: as `SPCONVLAB_CONV_ALGO` says), likewise.
+    @TaskLocal package static var ownDirectOverride: Bool?
 
-    package static var ownWinogradChoice: OwnWinogradChoice {
+    /// How the graphs compiled now choose one of the engine's own convolutions: `forced`, `never`,
+    /// or `measured` against oneDNN's choice.
+    package enum OwnKernelChoice: Equatable { case forced, never, measured }
+
+    /// The own Winograd: `forced` with `SPCONVLAB_CONV_ALGO=own-winograd` (or the override on),
+    /// `never` with `direct`, `winograd` or `own-direct` (or the override off), else `measured`.
+    package static var ownWinogradChoice: OwnKernelChoice {
         if let override = ownWinogradOverride { return override ? .forced : .never }
         switch convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
         case .ownWinograd: return .forced
-        case .direct, .winograd: return .never
+        case .direct, .winograd, .ownDirect: return .never
         case .auto: return .measured
+        }
+    }
+
+    /// The own direct convolution (where the own Winograd does not run): `forced` with
+    /// `SPCONVLAB_CONV_ALGO=own-direct` (or the override on), `never` with `direct` or `winograd`
+    /// (or the override off), else `measured`.
+    package static var ownDirectChoice: OwnKernelChoice {
+        if let override = ownDirectOverride { return override ? .forced : .never }
+        switch convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
+        case .ownDirect: return .forced
+        case .direct, .winograd: return .never
+        case .auto, .ownWinograd: return .measured
         }
     }
 

@@ -1,7 +1,10 @@
 import CDNNL
+import CKernels
 import SPConvCore
 
-/// A oneDNN max or average pooling on channel-blocked feature maps, for one input shape.
+/// A max or average pooling on channel-blocked feature maps, for one input shape: the engine's
+/// own loop (``ck_pool_planes``, which allocates nothing) for the zoo's square windows (no
+/// dilation, the same padding on every side, padding counted in an average), oneDNN's otherwise.
 ///
 /// Any window: kernel, strides and dilations per axis, pads [top, left, bottom, right]. Average
 /// pooling divides by the whole window (`countIncludesPad`, PyTorch's default) or by its in-map
@@ -40,9 +43,15 @@ package final class PoolingKernel: @unchecked Sendable {
     private let source: MemoryDescriptor
     private let destination: MemoryDescriptor
     private let workspace: MemoryDescriptor
+    /// The own loop's descriptor, where it runs this pooling.
+    private let own: ck_pool?
 
     package init(_ key: Key) throws {
         block = DNNL.shared.channelBlock
+        let square = key.kernel[0] == key.kernel[1] && key.strides[0] == key.strides[1] && key.dilations == [1, 1]
+            && Set(key.pads).count == 1 && (key.isMax || key.countIncludesPad)
+        own = square ? ck_pool(block: block, h: key.inputShape[2], w: key.inputShape[3], ho: key.outputExtent(0), wo: key.outputExtent(1),
+                               ks: key.kernel[0], stride: key.strides[0], pad: key.pads[0], is_max: key.isMax ? 1 : 0) : nil
         let tag = block == 16 ? dnnl_nChw16c : dnnl_nChw8c
         let s = key.inputShape
         outputShape = [s[0], s[1], key.outputExtent(0), key.outputExtent(1)]
@@ -86,6 +95,18 @@ package final class PoolingKernel: @unchecked Sendable {
     package func run(_ input: Tensor, into output: inout Tensor) throws {
         precondition(output.shape == outputShape && output.layout == .channelBlocked(block),
                      "output \(output.shape) \(output.layout) must be \(outputShape) blocked by \(block)")
+        if let own {
+            let input = input.channelBlocked(block)
+            OpProfiler.measure("pool (own)") {
+                input.withUnsafeBufferPointer { x in
+                    output.withUnsafeMutableBufferPointer { y in
+                        let planes = outputShape[0] * ((outputShape[1] + block - 1) / block)
+                        parallelFor(planes, work: OwnPooling(pool: own, input: x.baseAddress!, output: y.baseAddress!))
+                    }
+                }
+            }
+            return
+        }
         try OpProfiler.measure("pool (oneDNN)") { try runUnprofiled(input, into: &output) }
     }
 
@@ -105,5 +126,15 @@ package final class PoolingKernel: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// Planes (image, channel block) of the own pooling loop, split over the threads.
+private struct OwnPooling: ParallelWork {
+    let pool: ck_pool
+    let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+
+    func run(_ planes: Range<Int>) {
+        withUnsafePointer(to: pool) { ck_pool_planes($0, input, output, planes.lowerBound, planes.upperBound) }
     }
 }

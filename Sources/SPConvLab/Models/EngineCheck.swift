@@ -64,6 +64,16 @@ public enum EngineCheck {
                 }
                 record("conv", shape.description + " (own Winograd)", try conv.run(x).rowMajor(), reference)
             }
+            // The engine's own direct convolution, where it applies, forced; on a row-major input
+            // (the graph's input, copied into the scratch) and on a blocked one.
+            if shape.geometry.groups == 1 && DirectConvolution.isAvailable(block: DNNL.shared.channelBlock) {
+                let conv = try KernelSet.ownDirect.with {
+                    try PackedConvolution(weight: w, bias: b, geometry: shape.geometry, inputShape: shape.input, inputIsRowMajor: true)
+                }
+                record("conv", shape.description + " (own direct)", try conv.run(x).rowMajor(), reference)
+                let blocked = x.channelBlocked(DNNL.shared.channelBlock)
+                record("conv", shape.description + " (own direct, blocked input)", try conv.run(blocked).rowMajor(), reference)
+            }
         }
         var made = 0
         while made < spconvLayers {
@@ -73,10 +83,8 @@ public enum EngineCheck {
             let name = "SPConv \(layer.inputChannels)->\(layer.outputChannels) s\(layer.stride) ratio \(layer.configuration.ratio) "
                 + "g\(layer.configuration.groups) on \(input)"
             let reference = try layer(x, backend: .reference)
-            for (kernels, winograd, label) in spconvKernels {
-                try Engine.$spconvKernelOverride.withValue(kernels) {
-                    try Engine.$ownWinogradOverride.withValue(winograd) { record("spconv", name + label, try layer(x), reference) }
-                }
+            for set in KernelSet.spconv {
+                try set.with { record("spconv", name + set.label, try layer(x), reference) }
             }
         }
         for spec in modelSpecs {
@@ -84,30 +92,49 @@ public enum EngineCheck {
             randomizeBatchNorm(network.root, generator: &generator)
             let x = Tensor.uniform([2, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &generator)
             let reference = try network(x, backend: .reference)
-            if spec.variant == .vanilla {
-                for (own, label) in [(true, " (own Winograd)"), (false, " (oneDNN)")] {
-                    try Engine.$ownWinogradOverride.withValue(own) {
-                        record("model", "\(spec.displayName) on \(x.shape)" + label, try network(x), reference)
-                    }
-                }
-            }
-            for (kernels, winograd, label) in spec.variant == .vanilla ? [] : spconvKernels {
-                try Engine.$spconvKernelOverride.withValue(kernels) {
-                    try Engine.$ownWinogradOverride.withValue(winograd) {
-                        record("model", "\(spec.displayName) on \(x.shape)" + label, try network(x), reference)
-                    }
-                }
+            for set in spec.variant == .vanilla ? KernelSet.vanilla : KernelSet.spconv {
+                try set.with { record("model", "\(spec.displayName) on \(x.shape)" + set.label, try network(x), reference) }
             }
         }
         return cases
     }
 
-    /// SPConv layers run every way the fast interpreter can run them: the engine's own kernels
-    /// where they apply, with the representative branch as a direct conv or (at stride 1) by the
-    /// own Winograd, and oneDNN's convolutions with a split and a fusion pass.
-    static let spconvKernels: [(Engine.SPConvKernelChoice?, Bool?, String)] = [
-        (.own, false, " (own kernels, direct)"), (.own, true, " (own kernels, Winograd)"), (.onednn, false, " (oneDNN)"),
-    ]
+    /// One way the fast interpreter can run a network: the kernel overrides a graph is compiled
+    /// under (``Engine/spconvKernelOverride``, ``Engine/ownWinogradOverride``,
+    /// ``Engine/ownDirectOverride``), so every way is checked, whatever the timing would choose.
+    struct KernelSet: Sendable {
+        var spconv: Engine.SPConvKernelChoice?
+        var winograd: Bool
+        var direct: Bool
+        var label: String
+
+        /// `body` with the overrides set.
+        func with<T>(_ body: () throws -> T) rethrows -> T {
+            try Engine.$spconvKernelOverride.withValue(spconv) {
+                try Engine.$ownWinogradOverride.withValue(winograd) { try Engine.$ownDirectOverride.withValue(direct, operation: body) }
+            }
+        }
+
+        static let ownDirect = KernelSet(spconv: nil, winograd: false, direct: true, label: " (own direct)")
+
+        /// Vanilla networks: the engine's own Winograd where it applies (oneDNN elsewhere), its own
+        /// direct convolution wherever it applies, and oneDNN's convolutions only.
+        static let vanilla = [
+            KernelSet(spconv: nil, winograd: true, direct: false, label: " (own Winograd)"), ownDirect,
+            KernelSet(spconv: nil, winograd: false, direct: false, label: " (oneDNN)"),
+        ]
+
+        /// SPConv layers: the engine's own kernels where they apply, with the representative
+        /// branch as a direct conv or (at stride 1) by the own Winograd; oneDNN's convolutions
+        /// with a split and a fusion pass; and that path with the own direct convolution for its
+        /// dense convolutions (and for the network's other convolutions).
+        static let spconv = [
+            KernelSet(spconv: .own, winograd: false, direct: false, label: " (own kernels, direct)"),
+            KernelSet(spconv: .own, winograd: true, direct: false, label: " (own kernels, Winograd)"),
+            KernelSet(spconv: .onednn, winograd: false, direct: false, label: " (oneDNN)"),
+            KernelSet(spconv: .onednn, winograd: false, direct: true, label: " (oneDNN path, own direct convs)"),
+        ]
+    }
 
     /// `max |actual - expected| / max |expected|`.
     static func maxRelativeDifference(_ actual: Tensor, _ expected: Tensor) -> Float {

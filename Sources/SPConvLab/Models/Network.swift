@@ -23,8 +23,9 @@ public final class Network {
         var captures: Set<String>
         /// The task's SPConv kernel override (``Engine/spconvKernelOverride``), which changes the compiled steps.
         var spconvKernels: Engine.SPConvKernelChoice?
-        /// The task's own-Winograd override (``Engine/ownWinogradOverride``), likewise.
+        /// The task's own-Winograd and own-direct overrides (``Engine/ownWinogradOverride``), likewise.
         var ownWinograd: Bool?
+        var ownDirect: Bool?
     }
     /// Compiled graphs kept per network: each holds packed weights, so this bounds their memory.
     private static let compiledLimit = 8
@@ -89,7 +90,7 @@ public final class Network {
     public func compiledGraph(for shape: [Int], capturing paths: Set<String> = []) throws -> CompiledGraph {
         let revision = revisions.reduce(0) { $0 &+ $1() }
         let key = CompiledKey(shape: shape, captures: paths, spconvKernels: Engine.spconvKernelOverride,
-                              ownWinograd: Engine.ownWinogradOverride)
+                              ownWinograd: Engine.ownWinogradOverride, ownDirect: Engine.ownDirectOverride)
         return try compiled.withLock {
             if compiled.value.revision != revision || compiled.value.graphs.count >= Self.compiledLimit {
                 compiled.value = (revision, [:])

@@ -108,6 +108,9 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 /// channels interleaved in pairs of groups (position (2q + s) ... see direct_conv.h), so one
 /// 64-bit broadcast feeds both groups. Then `extra_taps` taps (at extra_h, extra_w) read all k
 /// channels, `extra_weight` packed as [out_blocks][extra_taps][k][block], in the same lanes.
+///
+/// With `sum` the output's values are added to the result (a residual held there), then with
+/// `relu` a ReLU (max(v, 0), NaN kept) is applied, in either mode.
 typedef struct {
     long block, in_blocks, h, w, c0, k;
     long ks, stride, pad;
@@ -116,6 +119,7 @@ typedef struct {
     long group_lanes, group_k, group_out, extra_taps;
     long extra_h[4], extra_w[4];
     const float *extra_weight;
+    long sum, relu;
 } ck_direct_conv;
 
 /// Output rows [y0, y1) of output blocks [b0, b1) of one image. Runs only where the build in use
@@ -151,5 +155,23 @@ typedef struct {
 /// Tiles [t0, t1). Returns 0, or -1 where the build in use has no kernel for the block (16 lanes
 /// need AVX-512, 8 lanes AVX2 + FMA).
 int ck_winograd_tiles(const ck_winograd *conv, const float *x, float *y, long t0, long t1, float *scratch);
+
+// MARK: Pooling and the classifier (pool_linear.h)
+
+/// Max or average pooling of channel-blocked maps: `block` (at most 16) lanes, a ks x ks window
+/// moved by `stride` over the map with `pad` pixels of padding; `ho` and `wo` the output extent.
+typedef struct {
+    long block, h, w, ho, wo, ks, stride, pad, is_max;
+} ck_pool;
+
+/// Planes [p0, p1) (image times channel block) of x ([planes][h][w][block]) into y
+/// ([planes][ho][wo][block]): the maximum over the window's taps on the map (NaN propagates), or
+/// their sum divided by ks * ks (PyTorch's AvgPool2d with count_include_pad).
+void ck_pool_planes(const ck_pool *pool, const float *x, float *y, long p0, long p1);
+
+/// y[i][o] = bias[o] + sum_j w[o][j] x[i][j] (x [n][in], w [out][in], y [n][out], bias [out] or
+/// NULL) for outputs [o0, o1): fused multiply-adds 16 lanes of j at a time, the lanes summed in
+/// order, then the rest of j. Allocates nothing.
+void ck_linear_rows(const float *x, long n, long in, const float *w, const float *bias, float *y, long out, long o0, long o1);
 
 #endif
