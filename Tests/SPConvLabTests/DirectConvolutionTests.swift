@@ -89,6 +89,69 @@ import Testing
     }
 }
 
+/// The direct convolution as the compiled graph runs a dense convolution with it
+/// (`PackedConvolution`): dense mode only (`rowGroups: false`), a residual held in the output
+/// added and a ReLU (`sum`, `relu`), a whole batch on all threads (whole images per thread, or
+/// at batch 1 one image's rows split), from a channel-blocked input and from a row-major one
+/// copied image by image; against float64 from the definition, for the engine's instruction set
+/// and both block widths where it has them.
+@Suite struct DenseDirectConvolutionTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var shape: [Int], outputChannels: Int, kernel: Int, stride: Int, padding: Int, sum: Bool, relu: Bool
+        var testDescription: String {
+            "\(shape) -> \(outputChannels) k\(kernel) s\(stride) p\(padding)\(sum ? " sum" : "")\(relu ? " relu" : "")"
+        }
+    }
+
+    static let cases = [
+        Case(shape: [3, 3, 13, 15], outputChannels: 16, kernel: 7, stride: 2, padding: 3, sum: false, relu: true),
+        Case(shape: [2, 32, 9, 9], outputChannels: 48, kernel: 1, stride: 2, padding: 0, sum: true, relu: false),
+        Case(shape: [1, 16, 6, 7], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
+        Case(shape: [4, 24, 5, 11], outputChannels: 20, kernel: 1, stride: 1, padding: 0, sum: true, relu: true),
+        Case(shape: [1, 8, 16, 16], outputChannels: 64, kernel: 3, stride: 2, padding: 1, sum: false, relu: false),
+    ]
+
+    @Test(arguments: cases)
+    func matchesFloat64WithEpilogue(_ c: Case) {
+        var generator = SeededGenerator(seed: 9)
+        let x = Tensor.gaussian(c.shape, generator: &generator)
+        let weight = Tensor.gaussian([c.outputChannels, c.shape[1], c.kernel, c.kernel], generator: &generator)
+        let bias = Tensor.gaussian([c.outputChannels], generator: &generator)
+        let plain = DirectConvolutionTests.Case(shape: c.shape, channels: 0..<c.shape[1], outputChannels: c.outputChannels,
+                                                kernel: c.kernel, stride: c.stride, padding: c.padding, bias: true)
+        var expected = DirectConvolutionTests.reference(x, plain, weight: weight, bias: bias)
+        let (ho, wo) = ((c.shape[2] + 2 * c.padding - c.kernel) / c.stride + 1, (c.shape[3] + 2 * c.padding - c.kernel) / c.stride + 1)
+        let outputShape = [c.shape[0], c.outputChannels, ho, wo]
+        let residual = Tensor.gaussian(outputShape, generator: &generator)
+        for i in expected.indices {
+            if c.sum { expected[i] += Double(residual.scalars[i]) }
+            if c.relu { expected[i] = max(expected[i], 0) }
+        }
+        for block in [8, 16] where DirectConvolution.isAvailable(block: block) {
+            let conv = DirectConvolution(weight: weight, bias: bias, channels: 0..<c.shape[1], inputChannels: c.shape[1],
+                                         height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding, block: block,
+                                         sum: c.sum, relu: c.relu, rowGroups: false)
+            let start = c.sum ? residual.channelBlocked(block) : Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
+            var fromBlocked = start, fromRowMajor = start
+            let blocked = x.channelBlocked(block)
+            blocked.withUnsafeBufferPointer { xs in
+                fromBlocked.withUnsafeMutableBufferPointer { y in conv.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
+            }
+            var copy = [Float](repeating: .nan, count: blocked.count)
+            x.withUnsafeBufferPointer { xs in
+                copy.withUnsafeMutableBufferPointer { cp in
+                    fromRowMajor.withUnsafeMutableBufferPointer { y in
+                        conv.run(batch: c.shape[0], fromRowMajor: xs.baseAddress!, copy: cp.baseAddress!, into: y.baseAddress!)
+                    }
+                }
+            }
+            NarrowConvolutionTests.expectScaled(fromBlocked, expected, "\(block) lanes, blocked input")
+            // The copy leaves the lanes past the channels as they were (NaN here): the kernel must not read them.
+            CKernelsTests.expectBits(fromRowMajor.rowMajor().scalars, fromBlocked.rowMajor().scalars, "\(block) lanes, row-major input")
+        }
+    }
+}
+
 /// Grouped mode (`DirectConvolution(spconvRepresentative:...)` over `ck_direct_conv_border`'s
 /// copy): SPConv's representative branch, `scale * (gwc(x) + pwc(x or AvgPool2d(2, 2)(x))) + shift`,
 /// against float64 from the definition, in every C build and both block widths where it applies:

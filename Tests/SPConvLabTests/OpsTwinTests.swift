@@ -122,8 +122,9 @@ import Testing
 }
 
 /// Pooling with any window (ONNX's MaxPool / AveragePool): `ElementwiseKernels.windowPool` on
-/// row-major maps and oneDNN's `PoolingKernel` on channel-blocked ones, both against a float64
-/// loop written from the ONNX operator definition.
+/// row-major maps and `PoolingKernel` on channel-blocked ones (the engine's own loop for square
+/// windows with padding counted, oneDNN's otherwise), both against a float64 loop written from
+/// the ONNX operator definition.
 @Suite struct WindowPoolTwinTests {
     struct PoolCase: CustomTestStringConvertible, Sendable {
         var input: [Int]
@@ -146,6 +147,10 @@ import Testing
         PoolCase(input: [1, 33, 7, 7], kernel: [7, 7], strides: [7, 7], isMax: false),                  // global average
         PoolCase(input: [1, 8, 12, 9], kernel: [3, 3], strides: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2], isMax: true),
         PoolCase(input: [3, 17, 6, 5], kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], isMax: false),
+        // The own loop: resnet50's max pool, SPConv's 2x2 average, an average with padding counted.
+        PoolCase(input: [2, 21, 12, 11], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], isMax: true),
+        PoolCase(input: [1, 32, 8, 10], kernel: [2, 2], strides: [2, 2], isMax: false, countIncludesPad: true),
+        PoolCase(input: [2, 9, 7, 9], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], isMax: false, countIncludesPad: true),
     ]
 
     /// ONNX's definition, in float64: window positions `o * s - pad_begin + k * d`; the average
@@ -203,5 +208,29 @@ import Testing
                                                      geometry: Conv2DGeometry(kernelSize: 3, stride: 1, padding: 1), hasBias: true, postOps: []))
             #expect(!kernel.implementationName.contains("wino"), "\(channels) channels on \(size)x\(size): \(kernel.implementationName)")
         }
+    }
+}
+
+/// The compiled graph's classifier (`ElementwiseKernels.linearByRows`, `ck_linear_rows`) against
+/// float64 from the definition `y = x W^T + b`: row counts around its four-row blocks (1, 3, 4, 9),
+/// feature counts below, at and past its 16 lanes, with and without a bias.
+@Suite struct LinearByRowsTests {
+    @Test(arguments: [(1, 7, 5, true), (3, 16, 10, false), (4, 35, 33, true), (9, 2048, 40, true)])
+    func matchesFloat64(_ n: Int, _ inFeatures: Int, _ outFeatures: Int, _ hasBias: Bool) {
+        var g = SeededGenerator(seed: 21)
+        let x = Tensor.gaussian([n, inFeatures], generator: &g)
+        let w = Tensor.gaussian([outFeatures, inFeatures], generator: &g)
+        let b = hasBias ? Tensor.gaussian([outFeatures], generator: &g) : nil
+        var expected = [Float]()
+        for i in 0..<n {
+            for o in 0..<outFeatures {
+                var sum = Double(b?.scalars[o] ?? 0)
+                for j in 0..<inFeatures { sum += Double(x.scalars[i * inFeatures + j]) * Double(w.scalars[o * inFeatures + j]) }
+                expected.append(Float(sum))
+            }
+        }
+        var y = Tensor(zeroedShape: [n, outFeatures], layout: .rowMajor)
+        ElementwiseKernels.linearByRows(x, weight: w, bias: b, into: &y)
+        expectClose(y, Tensor(shape: [n, outFeatures], scalars: expected), rtol: 1e-5, atol: 1e-5)
     }
 }

@@ -322,9 +322,17 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
         float r = count > 0 ? (float)count / (float)tiles : 1, score = (float)candidate * r / ((float)candidate + r);
         if (score > best) { best = score; nob = candidate; most = limit; }
     }
-    for (long ob = b0; ob < b1; ob += nob)
-        for (long n = 0; n < images; n++)
-        for (long oy = y0; oy < y1; oy++) {
+    // Output blocks in chunks whose weights fit in about 256 KiB (the L2 cache of every CPU of
+    // this kind holds them): per chunk, every row of every image, each row's input read from cache
+    // for all the chunk's blocks. A chunk of one block's weights alone is the old order (each
+    // block's weights applied to every row before the next block's).
+    long per_block = c->ks * c->ks * c->k * B * (long)sizeof(float);
+    long chunk = (256L << 10) / (per_block > 0 ? per_block : 1) / nob * nob;
+    if (chunk < nob) chunk = nob;
+    for (long first = b0; first < b1; first += chunk)
+    for (long n = 0; n < images; n++)
+    for (long oy = y0; oy < y1; oy++)
+    for (long ob = first; ob < (first + chunk < b1 ? first + chunk : b1); ob += nob) {
             long iy0 = oy * s - pad, kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + ks > c->h ? c->h - iy0 : ks;
             const float *x = x0 + n * xs;
             float *row = y0s + n * ys + (ob * c->ho + oy) * c->wo * B;

@@ -385,7 +385,7 @@ package struct PackedConvolution {
         else { return nil }
         return DirectConvolution(weight: weight, bias: bias, channels: 0..<inputShape[1], inputChannels: inputShape[1],
                                  height: inputShape[2], width: inputShape[3], stride: geometry.stride, padding: geometry.padding,
-                                 block: block, sum: postOps.contains(.sum), relu: postOps.contains(.relu))
+                                 block: block, sum: postOps.contains(.sum), relu: postOps.contains(.relu), rowGroups: false)
     }
 
     /// Times oneDNN's convolution and `candidate` on a random input of this shape (row-major
@@ -438,9 +438,14 @@ package struct PackedConvolution {
     /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
     /// when the kernel sums one), with scratch made for the call.
     func run(_ input: Tensor, into output: inout Tensor) throws {
-        guard own != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
-        var scratch = Tensor(zeroedShape: [1, max(1, scratchCount)], layout: .rowMajor)
-        try run(input, into: &output, scratch: &scratch)
+        switch own {
+        case nil: try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output)
+        case .direct(let direct) where scratchCount == 0:
+            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &output, copy: nil) }
+        default:
+            var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
+            try run(input, into: &output, scratch: &scratch)
+        }
     }
 
     /// Runs into `output` with `scratch` holding at least ``scratchCount`` floats: no allocation
@@ -484,8 +489,8 @@ package struct PackedConvolution {
                      "direct convolution: output \(output.shape) \(output.layout) for \(n) images")
         output.withUnsafeMutableBufferPointer { y in
             if let copy, input.layout == .rowMajor {
-                input.withUnsafeBufferPointer { x in LayoutKernels.toBlocked(x, shape: input.shape, block: block, into: copy) }
-                conv.run(batch: n, from: copy.baseAddress!, into: y.baseAddress!)
+                precondition(copy.count >= n * conv.inputImage, "direct convolution: a copy of \(copy.count) floats for \(n) images")
+                input.withUnsafeBufferPointer { x in conv.run(batch: n, fromRowMajor: x.baseAddress!, copy: copy.baseAddress!, into: y.baseAddress!) }
             } else {
                 input.channelBlocked(block).withUnsafeBufferPointer { x in conv.run(batch: n, from: x.baseAddress!, into: y.baseAddress!) }
             }

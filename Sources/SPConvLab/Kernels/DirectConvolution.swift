@@ -45,8 +45,12 @@ package final class DirectConvolution: @unchecked Sendable {
     /// `conv2d(x[:, channels], weight, bias, stride, padding)` for input maps `[_, inputChannels, h, w]`
     /// blocked by `block`; `weight` is OIHW `[C_out, channels.count, K, K]` with square K. With
     /// `sum` the output buffer's values (a residual) are added, then with `relu` a ReLU.
+    /// `rowGroups` lets a convolution without padding run in grouped mode, whose tiles span
+    /// several rows (across images too) but which reads the whole input once per output block;
+    /// without it, dense mode reads each row's input from cache for a chunk of output blocks
+    /// (better where the input is larger than the cache).
     package convenience init(weight: Tensor, bias: Tensor?, channels: Range<Int>, inputChannels: Int, height h: Int, width w: Int,
-                             stride: Int, padding: Int, block: Int, sum: Bool = false, relu: Bool = false) {
+                             stride: Int, padding: Int, block: Int, sum: Bool = false, relu: Bool = false, rowGroups: Bool = true) {
         let (oc, k, ks) = (weight.shape[0], weight.shape[1], weight.shape[2])
         precondition(weight.rank == 4 && weight.shape[3] == ks && k == channels.count && channels.upperBound <= inputChannels,
                      "direct convolution: weight \(weight.shape) for channels \(channels) of \(inputChannels)")
@@ -68,7 +72,7 @@ package final class DirectConvolution: @unchecked Sendable {
         }
         // Without padding every tap is on the map, and grouped mode with one group (the same
         // packing) runs it in tiles of several rows, across images too.
-        let grouped = padding == 0
+        let grouped = padding == 0 && rowGroups
         let d = ck_direct_conv(block: block, in_blocks: (inputChannels + block - 1) / block, h: h, w: w, c0: channels.lowerBound, k: k,
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
@@ -182,13 +186,38 @@ package final class DirectConvolution: @unchecked Sendable {
     /// when there are at least as many images as threads, else each image's output rows split
     /// over the threads. Allocates nothing.
     package func run(batch images: Int, from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        run(batch: images, input: x, copy: nil, into: y)
+    }
+
+    /// ``run(batch:from:into:)`` on a row-major (NCHW) input `x` of ``inputChannels`` channels:
+    /// each image is first copied into its place in `copy` (the channel-blocked batch, by the
+    /// thread that runs the image).
+    package func run(batch images: Int, fromRowMajor x: UnsafePointer<Float>, copy: UnsafeMutablePointer<Float>,
+                     into y: UnsafeMutablePointer<Float>) {
+        run(batch: images, input: UnsafePointer(copy), copy: (x, copy), into: y)
+    }
+
+    private func run(batch images: Int, input x: UnsafePointer<Float>, copy: (from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>)?,
+                     into y: UnsafeMutablePointer<Float>) {
         let threads = max(1, DNNL.maxThreads)
         if images >= threads {
-            parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, output: y))
+            parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, copy: copy, output: y))
         } else {
+            if let copy { copyImages(0..<images, from: copy.from, to: copy.to) }
             for i in 0..<images {
                 parallelFor(outputRows, work: DirectConvolutionRows(conv: self, input: x + i * inputImage, output: y + i * outputImage))
             }
+        }
+    }
+
+    /// Images `images` of a row-major batch into the channel-blocked batch at `to`: the channels
+    /// the convolution reads ([c0, c0 + k), which start at 0 here), the other lanes left as they are.
+    fileprivate func copyImages(_ images: Range<Int>, from x: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>) {
+        let (b, c, plane) = (Int(descriptor.block), Int(descriptor.k), Int(descriptor.h * descriptor.w))
+        precondition(descriptor.c0 == 0, "a row-major copy feeds a convolution of all its channels")
+        for i in images {
+            LayoutKernels.toBlocked(UnsafeBufferPointer(start: x + i * c * plane, count: c * plane), shape: [1, c, Int(descriptor.h), Int(descriptor.w)],
+                                    block: b, into: UnsafeMutableBufferPointer(start: to + i * inputImage, count: inputImage))
         }
     }
 
@@ -211,9 +240,13 @@ package final class DirectConvolution: @unchecked Sendable {
 /// Images of a batch, whole images per thread (``DirectConvolution/run(batch:from:into:)``).
 private struct DirectConvolutionImages: ParallelWork {
     let conv: DirectConvolution
-    let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    let input: UnsafePointer<Float>
+    /// A row-major batch to copy the images from first, and where to (`input`).
+    let copy: (from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>)?
+    let output: UnsafeMutablePointer<Float>
 
     func run(_ images: Range<Int>) {
+        if let copy { conv.copyImages(images, from: copy.from, to: copy.to) }
         conv.run(images: images.count, from: input + images.lowerBound * conv.inputImage, stride: conv.inputImage,
                  into: output + images.lowerBound * conv.outputImage, stride: conv.outputImage)
     }
