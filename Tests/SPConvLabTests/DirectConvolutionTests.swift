@@ -92,8 +92,8 @@ import Testing
 /// The direct convolution as the compiled graph runs a dense convolution with it
 /// (`PackedConvolution`): dense mode only (`rowGroups: false`), a residual held in the output
 /// added and a ReLU (`sum`, `relu`), a whole batch on all threads (whole images per thread, or
-/// at batch 1 one image's rows split), from a channel-blocked input and from a row-major one
-/// copied image by image; against float64 from the definition, for the engine's instruction set
+/// at batch 1 one image's rows or output blocks split), from a channel-blocked input and from a
+/// row-major one read where it lies (`rowMajorInput`); against float64 from the definition, for the engine's instruction set
 /// and both block widths where it has them.
 @Suite struct DenseDirectConvolutionTests {
     struct Case: CustomTestStringConvertible, Sendable {
@@ -109,7 +109,24 @@ import Testing
         Case(shape: [1, 16, 6, 7], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
         Case(shape: [4, 24, 5, 11], outputChannels: 20, kernel: 1, stride: 1, padding: 0, sum: true, relu: true),
         Case(shape: [1, 8, 16, 16], outputChannels: 64, kernel: 3, stride: 2, padding: 1, sum: false, relu: false),
+        // A 1x1 with more than 128 channels runs them in chunks of 64 (partial sums in the output;
+        // the residual taken in with the first, the ReLU with the last).
+        Case(shape: [2, 160, 5, 6], outputChannels: 32, kernel: 1, stride: 1, padding: 0, sum: true, relu: true),
+        Case(shape: [3, 200, 4, 3], outputChannels: 16, kernel: 1, stride: 2, padding: 0, sum: false, relu: true),
     ]
+
+    /// A 1x1 conv's map seen as the longest rows whose input fits 256 KiB, derived by hand from
+    /// the divisors of h w: 56x56 by 256 channels (1 KiB a pixel) is 14 rows of 224 (the next
+    /// divisor, 392, is 392 KiB); by 64 channels 4 rows of 784; 7x7 by 2048 channels (8 KiB a
+    /// pixel) keeps its rows (49 pixels are 392 KiB); strided or 3x3 convs keep theirs.
+    @Test func pointwiseRowsAreTheLongestThatFitTheCache() {
+        let pointwise = Conv2DGeometry(kernelSize: 1)
+        #expect(PackedConvolution.pointwise(pointwise, inputShape: [8, 256, 56, 56]) == (14, 224))
+        #expect(PackedConvolution.pointwise(pointwise, inputShape: [1, 64, 56, 56]) == (4, 784))
+        #expect(PackedConvolution.pointwise(pointwise, inputShape: [8, 2048, 7, 7]) == (7, 7))
+        #expect(PackedConvolution.pointwise(Conv2DGeometry(kernelSize: 1, stride: 2), inputShape: [8, 256, 56, 56]) == (56, 56))
+        #expect(PackedConvolution.pointwise(Conv2DGeometry(kernelSize: 3, padding: 1), inputShape: [8, 64, 56, 56]) == (56, 56))
+    }
 
     @Test(arguments: cases)
     func matchesFloat64WithEpilogue(_ c: Case) {
@@ -137,16 +154,14 @@ import Testing
             blocked.withUnsafeBufferPointer { xs in
                 fromBlocked.withUnsafeMutableBufferPointer { y in conv.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
             }
-            var copy = [Float](repeating: .nan, count: blocked.count)
+            let rowMajor = DirectConvolution(weight: weight, bias: bias, channels: 0..<c.shape[1], inputChannels: c.shape[1],
+                                             height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding,
+                                             block: block, sum: c.sum, relu: c.relu, rowGroups: false, rowMajorInput: true)
             x.withUnsafeBufferPointer { xs in
-                copy.withUnsafeMutableBufferPointer { cp in
-                    fromRowMajor.withUnsafeMutableBufferPointer { y in
-                        conv.run(batch: c.shape[0], fromRowMajor: xs.baseAddress!, copy: cp.baseAddress!, into: y.baseAddress!)
-                    }
-                }
+                fromRowMajor.withUnsafeMutableBufferPointer { y in rowMajor.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
             }
             NarrowConvolutionTests.expectScaled(fromBlocked, expected, "\(block) lanes, blocked input")
-            // The copy leaves the lanes past the channels as they were (NaN here): the kernel must not read them.
+            // The same multiply-adds in the same order, only read from another layout.
             CKernelsTests.expectBits(fromRowMajor.rowMajor().scalars, fromBlocked.rowMajor().scalars, "\(block) lanes, row-major input")
         }
     }

@@ -48,3 +48,22 @@ import Testing
         #expect(!KernelTimingStore.machineName().contains(" "))
     }
 }
+
+/// The compiler's rule for a timed choice (`KernelTiming.ownWins(ratios:)`), on hand-made rounds:
+/// with n = 21 rounds the confidence interval of the median ratio starts at the 6th smallest
+/// ((21 - 1.96 sqrt 21) / 2 = 6.0, rounded down and at least 1), so oneDNN keeps a layer only
+/// where 16 or more rounds of 21 show the own kernel slower.
+@Suite struct KernelTimingRuleTests {
+    @Test func oneDNNKeepsALayerOnlyWhereItIsMeasurablyFaster() {
+        let slower = [Double](repeating: 1.05, count: 21)
+        #expect(!KernelTiming.ownWins(ratios: slower))
+        // Six rounds of 21 where the own kernel was faster: the interval reaches below 1, a tie.
+        #expect(KernelTiming.ownWins(ratios: [Double](repeating: 0.95, count: 6) + [Double](repeating: 1.05, count: 15)))
+        // Five: the 6th smallest ratio is 1.05, so oneDNN is measurably faster.
+        #expect(!KernelTiming.ownWins(ratios: [Double](repeating: 0.95, count: 5) + [Double](repeating: 1.05, count: 16)))
+        #expect(KernelTiming.ownWins(ratios: [Double](repeating: 0.8, count: 21)))
+        // A debug build's three rounds: the smallest ratio decides.
+        #expect(KernelTiming.ownWins(ratios: [1.3, 0.99, 1.2]))
+        #expect(!KernelTiming.ownWins(ratios: [1.3, 1.01, 1.2]))
+    }
+}

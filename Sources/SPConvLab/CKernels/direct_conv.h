@@ -47,29 +47,40 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
 #endif
 // Rows of a grouped-mode tile (each its own input and output pointer).
 #define CK_DC_MAXY 6
+// Input channels per call of a dense-mode tile of a 1x1 convolution with many channels.
+#define CK_DC_KC 64
 
 // One register tile: output pixels ox0 + j (j < R) of row oy, output blocks ob0 + i (i < NOB),
-// taps [kh0, kh1) x [kw0, kw1). `x` is the image, `y` the output block ob0's row start. NOB and
-// R are constants once inlined into a case of the dispatchers below, so `acc` lives in registers.
+// taps [kh0, kh1) x [kw0, kw1), input channels c0 + [ka, kb). `x` is the image, `y` the output
+// block ob0's row start. NOB and R are constants once inlined into a case of the dispatchers
+// below, so `acc` lives in registers. A convolution's channels may come in several calls (a
+// 1x1's, so a chunk's weights stay in L1 for a whole row): the `first` starts from the bias (and
+// the residual, when there are more), the others from the partial sums in `y`, and the `last`
+// applies the epilogue.
 #define CK_DC_UNROLL _Pragma("clang loop unroll(full)")
 #define CK_DC_TILE(VT, B, LD, ST, RELU)                                                                                  \
     CK_INLINE void CK(dc_tile_##B)(const ck_direct_conv *c, const float *x, float *y, long ob0, long iy0, long ix0,    \
-                                   long kh0, long kh1, long kw0, long kw1, const int NOB, const int R, const int S) { \
+                                   long kh0, long kh1, long kw0, long kw1, long ka, long kb, int first, int last,      \
+                                   const int NOB, const int R, const int S, const int IB) {                           \
         VT acc[4][CK_DC_MAX1];                                                                                        \
-        long taps = c->ks * c->ks, plane = c->h * c->w * B, oplane = c->ho * c->wo * B, step = S * B;                 \
+        long taps = c->ks * c->ks, plane = c->h * c->w * IB, oplane = c->ho * c->wo * B, step = S * IB;               \
         CK_DC_UNROLL for (int i = 0; i < NOB; i++) {                                                                  \
             VT init = c->bias ? LD(c->bias + (ob0 + i) * B) : (VT)0;                                                   \
-            CK_DC_UNROLL for (int j = 0; j < R; j++) acc[i][j] = init;                                                \
+            CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                                \
+                float *p = y + i * oplane + j * B;                                                                    \
+                acc[i][j] = !first ? LD(p) : c->sum && !last ? init + LD(p) : init;                                   \
+            }                                                                                                         \
         }                                                                                                             \
-        long cb0 = c->c0 / B, cb1 = (c->c0 + c->k - 1) / B, wstride = taps * c->k * B;                               \
+        long lo = c->c0 + ka, hi = c->c0 + kb;                                                                        \
+        long cb0 = lo / IB, cb1 = (hi - 1) / IB, wstride = taps * c->k * B;                                           \
         for (long kh = kh0; kh < kh1; kh++)                                                                           \
             for (long kw = kw0; kw < kw1; kw++) {                                                                     \
-                const float *px = x + ((iy0 + kh) * c->w + ix0 + kw) * B;                                             \
+                const float *px = x + ((iy0 + kh) * c->w + ix0 + kw) * IB;                                            \
                 const float *wt = c->weight + (ob0 * taps + kh * c->ks + kw) * c->k * B;                              \
                 for (long cb = cb0; cb <= cb1; cb++) {                                                                \
-                    long l0 = cb == cb0 ? c->c0 % B : 0, l1 = cb == cb1 ? (c->c0 + c->k - 1) % B + 1 : B;             \
+                    long l0 = cb == cb0 ? lo % IB : 0, l1 = cb == cb1 ? (hi - 1) % IB + 1 : IB;                       \
                     const float *xc = px + cb * plane;                                                                \
-                    const float *wc = wt + (cb * B - c->c0) * B;                                                      \
+                    const float *wc = wt + (cb * IB - c->c0) * B;                                                     \
                     for (long l = l0; l < l1; l++) {                                                                  \
                         VT wv[4];                                                                                     \
                         CK_DC_UNROLL for (int i = 0; i < NOB; i++) wv[i] = LD(wc + l * B + i * wstride);              \
@@ -82,7 +93,13 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
                 }                                                                                                     \
             }                                                                                                         \
         CK_DC_UNROLL for (int i = 0; i < NOB; i++)                                                                    \
-            CK_DC_UNROLL for (int j = 0; j < R; j++) CK_DC_STORE(VT, LD, ST, RELU, y + i * oplane + j * B, acc[i][j]);  \
+            CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                                \
+                float *p = y + i * oplane + j * B;                                                                    \
+                VT out = acc[i][j];                                                                                   \
+                if (last && first && c->sum) out = out + LD(p);                                                       \
+                if (last && c->relu) out = RELU(out);                                                                 \
+                ST(p, out);                                                                                           \
+            }                                                                                                         \
     }
 
 CK_DC_TILE(v16, 16, CK(ld), CK(st), CK(relu))
@@ -93,9 +110,10 @@ CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8))
 // are specialised on.
 #define CK_DC_CASE(F, NOB, R)                                                                                        \
     case NOB * 100 + R:                                                                                               \
-        if (c->stride == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 1);                                 \
-        else if (c->stride == 2) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, 2);                            \
-        else F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, NOB, R, (int)c->stride);                                   \
+        if (c->in_lanes == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, (int)c->stride, 1); \
+        else if (c->stride == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 1, lanes); \
+        else if (c->stride == 2) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 2, lanes); \
+        else F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, (int)c->stride, lanes); \
         return;
 #define CK_DC_CASES_FEW(F) \
     CK_DC_CASE(F, 1, 1) CK_DC_CASE(F, 1, 2) CK_DC_CASE(F, 1, 3) CK_DC_CASE(F, 1, 4) CK_DC_CASE(F, 1, 5) \
@@ -115,7 +133,9 @@ CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8))
 #endif
 #define CK_DC_TILES(B)                                                                                               \
     static void CK(dc_tiles_##B)(const ck_direct_conv *c, const float *x, float *y, long nob, long r, long ob0,        \
-                                 long iy0, long ix0, long kh0, long kh1, long kw0, long kw1) {                        \
+                                 long iy0, long ix0, long kh0, long kh1, long kw0, long kw1, long ka, long kb,        \
+                                 int first, int last) {                                                               \
+        const int lanes = B;                                                                                          \
         switch (nob * 100 + r) { CK_DC_CASES_FEW(CK(dc_tile_##B)) CK_DC_CASES_MORE(CK(dc_tile_##B)) }               \
     }
 CK_DC_TILES(16)
@@ -329,16 +349,25 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
     long per_block = c->ks * c->ks * c->k * B * (long)sizeof(float);
     long chunk = (256L << 10) / (per_block > 0 ? per_block : 1) / nob * nob;
     if (chunk < nob) chunk = nob;
+    // A 1x1's input channels in chunks of CK_DC_KC (the same in every build, so the sums agree),
+    // whose weights for a tile's output blocks (at most 4 x 64 x 16 floats, 16 KiB) stay in L1
+    // while the row's tiles read them; where the channels are few, all at once.
+    long kc = c->ks == 1 && c->k > 2 * CK_DC_KC ? CK_DC_KC : c->k;
     for (long first = b0; first < b1; first += chunk)
     for (long n = 0; n < images; n++)
     for (long oy = y0; oy < y1; oy++)
-    for (long ob = first; ob < (first + chunk < b1 ? first + chunk : b1); ob += nob) {
+    for (long ob = first; ob < (first + chunk < b1 ? first + chunk : b1); ob += nob)
+    for (long ka = 0; ka < c->k; ka += kc) {
+            long kb = ka + kc < c->k ? ka + kc : c->k;
+            int first_k = ka == 0, last_k = kb == c->k;
             long iy0 = oy * s - pad, kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + ks > c->h ? c->h - iy0 : ks;
             const float *x = x0 + n * xs;
             float *row = y0s + n * ys + (ob * c->ho + oy) * c->wo * B;
 #define CK_DC_CALL(R, OX, KW0, KW1)                                                                                  \
-    if (B == 16) CK(dc_tiles_16)(c, x, row + (OX) * 16, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1);           \
-    else CK(dc_tiles_8)(c, x, row + (OX) * 8, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1)
+    if (B == 16) CK(dc_tiles_16)(c, x, row + (OX) * 16, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1, ka, kb,    \
+                                 first_k, last_k);                                                                    \
+    else CK(dc_tiles_8)(c, x, row + (OX) * 8, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1, ka, kb, first_k,      \
+                        last_k)
             for (long ox = 0; ox < c->wo; ox++) {
                 if (ox == xa && xa < xb) {
                     // The interior in tiles of nearly equal width.

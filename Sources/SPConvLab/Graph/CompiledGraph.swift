@@ -331,12 +331,9 @@ package struct PackedConvolution {
     let bias: Tensor?
     /// The engine's own kernel, when it runs this convolution.
     let own: Own?
-    /// Whether the own direct convolution gets its input row-major (the graph's input) and reads
-    /// a channel-blocked copy of it in the scratch.
-    private let copiesInput: Bool
 
-    /// - Parameter inputIsRowMajor: whether the input arrives row-major (the graph's input), so an
-    ///   own direct convolution needs scratch for a channel-blocked copy.
+    /// - Parameter inputIsRowMajor: whether the input arrives row-major (the graph's input), which
+    ///   an own direct convolution then reads where it lies.
     package init(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
                  postOps: [ConvolutionKernel.PostOp] = [], inputIsRowMajor: Bool = false) throws {
         let kernel = try ConvolutionKernel(.init(inputShape: inputShape, outputChannels: weight.shape[0], geometry: geometry,
@@ -345,20 +342,18 @@ package struct PackedConvolution {
         var chosen: Own?
         if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps),
            try Engine.ownWinogradChoice == .forced
-            || Self.ownIsFaster(.winograd(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: false) {
+            || Self.ownWins(.winograd(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: false) {
             chosen = .winograd(candidate)
         }
-        let copies = inputIsRowMajor
         if chosen == nil,
            let candidate = Self.ownDirect(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps,
-                                          block: kernel.block),
+                                          block: kernel.block, rowMajor: inputIsRowMajor),
            try Engine.ownDirectChoice == .forced
-            || Self.ownIsFaster(.direct(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: copies) {
+            || Self.ownWins(.direct(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: inputIsRowMajor) {
             chosen = .direct(candidate)
         }
         // The losing path's weights are dropped.
         (self.kernel, self.packed, self.bias, own) = (kernel, chosen == nil ? packed : [], bias, chosen)
-        copiesInput = copies && chosen != nil
     }
 
     /// The engine's Winograd for this convolution, where it applies and may run.
@@ -377,21 +372,38 @@ package struct PackedConvolution {
     }
 
     /// The engine's direct convolution for this convolution, where it applies (one group, no
-    /// dilation, the build has the registers for `block` lanes) and may run.
+    /// dilation, the build has the registers for `block` lanes) and may run; reading a row-major
+    /// input with `rowMajor`.
     private static func ownDirect(weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry, inputShape: [Int],
-                                  postOps: [ConvolutionKernel.PostOp], block: Int) -> DirectConvolution? {
+                                  postOps: [ConvolutionKernel.PostOp], block: Int, rowMajor: Bool) -> DirectConvolution? {
         guard Engine.ownDirectChoice != .never, geometry.groups == 1, geometry.dilation == 1, DirectConvolution.isAvailable(block: block),
               postOps == [] || postOps == [.sum] || postOps == [.relu] || postOps == [.sum, .relu]
         else { return nil }
+        let (height, width) = pointwise(geometry, inputShape: inputShape)
         return DirectConvolution(weight: weight, bias: bias, channels: 0..<inputShape[1], inputChannels: inputShape[1],
-                                 height: inputShape[2], width: inputShape[3], stride: geometry.stride, padding: geometry.padding,
-                                 block: block, sum: postOps.contains(.sum), relu: postOps.contains(.relu), rowGroups: false)
+                                 height: height, width: width, stride: geometry.stride, padding: geometry.padding,
+                                 block: block, sum: postOps.contains(.sum), relu: postOps.contains(.relu), rowGroups: false,
+                                 rowMajorInput: rowMajor)
     }
 
-    /// Times oneDNN's convolution and `candidate` on a random input of this shape (row-major
-    /// where the candidate reads a copy of a row-major input, so the copy is timed too).
-    private static func ownIsFaster(_ candidate: Own, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
-                                    postOps: [ConvolutionKernel.PostOp], rowMajor: Bool) throws -> Bool {
+    /// The extent the direct convolution sees the map as. A 1x1 convolution with stride 1 and
+    /// no padding treats its pixels as one sequence, so a `[h][w]` map is equally `[h w / w'][w']`
+    /// for any w' dividing h w: rows as long as possible (whole register tiles, not a 7- or
+    /// 14-pixel row's remainders) while one row's input stays within about 256 KiB, so it is read
+    /// from cache for every output block of a chunk (``ck_direct_conv``'s loop); never narrower
+    /// than the map's own rows.
+    package static func pointwise(_ geometry: Conv2DGeometry, inputShape: [Int]) -> (height: Int, width: Int) {
+        let (c, h, w) = (inputShape[1], inputShape[2], inputShape[3])
+        guard geometry.kernelSize == 1, geometry.stride == 1, geometry.padding == 0 else { return (h, w) }
+        let pixels = h * w, bytesPerPixel = 4 * c
+        let widest = (w...pixels).last { pixels % $0 == 0 && $0 * bytesPerPixel <= 256 << 10 } ?? w
+        return (pixels / widest, widest)
+    }
+
+    /// Times oneDNN's convolution and `candidate` on a random input of this shape (``KernelTiming/ownWins(key:incumbent:own:)``; row-major
+    /// where the graph's input is, so a conversion oneDNN makes is timed too).
+    private static func ownWins(_ candidate: Own, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
+                                postOps: [ConvolutionKernel.PostOp], rowMajor: Bool) throws -> Bool {
         let shape = kernel.key.inputShape, geometry = kernel.key.geometry
         let key = switch candidate {
         case .winograd: "winograd \(shape) -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
@@ -403,28 +415,30 @@ package struct PackedConvolution {
         let x0 = Tensor.gaussian(shape, standardDeviation: 1, generator: &generator)
         let x = rowMajor ? x0 : x0.channelBlocked(kernel.block)
         var output = Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(kernel.block))
-        let contender = PackedConvolution(kernel: kernel, bias: bias, own: candidate, copiesInput: rowMajor)
+        let contender = PackedConvolution(kernel: kernel, bias: bias, own: candidate)
         var scratch = Tensor(zeroedShape: [1, max(1, contender.scratchCount)], layout: .rowMajor)
-        return try KernelTiming.ownIsFaster(key: key, oneDNN: { try kernel.run(input: x, packedWeights: packed, bias: bias, into: &output) },
+        return try KernelTiming.ownWins(key: key, incumbent: { try kernel.run(input: x, packedWeights: packed, bias: bias, into: &output) },
                                             own: { contender.runOwn(x, into: &output, scratch: &scratch) })
     }
 
     /// An own kernel's convolution, for timing it.
-    private init(kernel: ConvolutionKernel, bias: Tensor?, own: Own, copiesInput: Bool) {
-        (self.kernel, packed, self.bias, self.own, self.copiesInput) = (kernel, [], bias, own, copiesInput)
+    private init(kernel: ConvolutionKernel, bias: Tensor?, own: Own) {
+        (self.kernel, packed, self.bias, self.own) = (kernel, [], bias, own)
     }
 
     /// The layout the kernel reads, so a producer can write its input in it.
-    var sourceLayout: TensorLayout { own == nil ? kernel.sourceLayout : .channelBlocked(kernel.block) }
-
-    /// Floats of scratch a call needs: the own Winograd's, or the own direct convolution's
-    /// channel-blocked copy of a row-major input; 0 for oneDNN's kernels.
-    var scratchCount: Int {
+    var sourceLayout: TensorLayout {
         switch own {
-        case .winograd(let winograd): max(1, DNNL.maxThreads) * winograd.scratchPerThread
-        case .direct(let direct): copiesInput ? kernel.key.inputShape[0] * direct.inputImage : 0
-        case nil: 0
+        case nil: kernel.sourceLayout
+        case .direct(let direct) where direct.readsRowMajor: .rowMajor
+        default: .channelBlocked(kernel.block)
         }
+    }
+
+    /// Floats of scratch a call needs (the own Winograd's; 0 for the other kernels).
+    var scratchCount: Int {
+        guard case .winograd(let winograd) = own else { return 0 }
+        return max(1, DNNL.maxThreads) * winograd.scratchPerThread
     }
 
     package func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
@@ -440,8 +454,8 @@ package struct PackedConvolution {
     func run(_ input: Tensor, into output: inout Tensor) throws {
         switch own {
         case nil: try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output)
-        case .direct(let direct) where scratchCount == 0:
-            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &output, copy: nil) }
+        case .direct(let direct):
+            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &output) }
         default:
             var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
             try run(input, into: &output, scratch: &scratch)
@@ -449,8 +463,7 @@ package struct PackedConvolution {
     }
 
     /// Runs into `output` with `scratch` holding at least ``scratchCount`` floats: no allocation
-    /// when `input` is in ``sourceLayout`` (or is the row-major input the scratch holds a copy
-    /// of) and `output`'s storage is not shared.
+    /// when `input` is in ``sourceLayout`` and `output`'s storage is not shared.
     func run(_ input: Tensor, into output: inout Tensor, scratch: inout Tensor) throws {
         guard own != nil else { return try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output) }
         OpProfiler.measure(profileLabel) { runOwn(input, into: &output, scratch: &scratch) }
@@ -464,7 +477,7 @@ package struct PackedConvolution {
         case .winograd(let winograd):
             OpProfiler.measure(profileLabel) { winograd.run(input.channelBlocked(winograd.block), in: &tensors, output: output, scratch: scratch) }
         case .direct(let direct):
-            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &tensors[output], copy: nil) }
+            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &tensors[output]) }
         }
     }
 
@@ -472,28 +485,19 @@ package struct PackedConvolution {
         switch own {
         case nil: preconditionFailure("runOwn without an own kernel")
         case .winograd(let winograd): winograd.run(input.channelBlocked(winograd.block), into: &output, scratch: &scratch)
-        case .direct(let direct):
-            guard copiesInput, input.layout == .rowMajor, scratch.count >= scratchCount else {
-                return Self.runDirect(direct, input, into: &output, copy: nil)
-            }
-            scratch.withUnsafeMutableBufferPointer { copy in Self.runDirect(direct, input, into: &output, copy: copy) }
+        case .direct(let direct): Self.runDirect(direct, input, into: &output)
         }
     }
 
-    /// The direct convolution of `input` (channel-blocked, or row-major and copied into `copy`
-    /// when given, else converted) into `output`.
-    private static func runDirect(_ conv: DirectConvolution, _ input: Tensor, into output: inout Tensor,
-                                  copy: UnsafeMutableBufferPointer<Float>?) {
+    /// The direct convolution of `input` (converted to the layout it reads where it is not in
+    /// it) into `output`.
+    private static func runDirect(_ conv: DirectConvolution, _ input: Tensor, into output: inout Tensor) {
         let (n, block) = (input.shape[0], Int(conv.descriptor.block))
         precondition(output.layout == .channelBlocked(block) && output.count == n * conv.outputImage,
                      "direct convolution: output \(output.shape) \(output.layout) for \(n) images")
-        output.withUnsafeMutableBufferPointer { y in
-            if let copy, input.layout == .rowMajor {
-                precondition(copy.count >= n * conv.inputImage, "direct convolution: a copy of \(copy.count) floats for \(n) images")
-                input.withUnsafeBufferPointer { x in conv.run(batch: n, fromRowMajor: x.baseAddress!, copy: copy.baseAddress!, into: y.baseAddress!) }
-            } else {
-                input.channelBlocked(block).withUnsafeBufferPointer { x in conv.run(batch: n, from: x.baseAddress!, into: y.baseAddress!) }
-            }
+        let x = conv.readsRowMajor ? input.rowMajor() : input.channelBlocked(block)
+        x.withUnsafeBufferPointer { xs in
+            output.withUnsafeMutableBufferPointer { y in conv.run(batch: n, from: xs.baseAddress!, into: y.baseAddress!) }
         }
     }
 
@@ -508,7 +512,7 @@ package struct PackedConvolution {
         return switch own {
         case nil: kernel.profileLabel
         case .winograd: shape + " winograd (own)"
-        case .direct: shape + " direct (own)" + (copiesInput ? " (nchw src)" : "")
+        case .direct(let direct): shape + " direct (own)" + (direct.readsRowMajor ? " (nchw src)" : "")
         }
     }
 }

@@ -201,7 +201,7 @@ struct SPConvKernel {
         ownSlots[Role.images.rawValue] = 0
         func oneDNNRun() throws { try run(x, residual: residual, scratch: &scratch, slots: slots, into: &output) }
         func ownRun() throws { try own.run(x, residual: residual, scratch: &ownScratch, slots: ownSlots, into: &output) }
-        return try KernelTiming.ownIsFaster(key: key, oneDNN: oneDNNRun, own: ownRun)
+        return try KernelTiming.ownWins(key: key, incumbent: oneDNNRun, own: ownRun)
     }
 
     /// Runs the own kernels' layer with the fusion's lanes.
@@ -231,7 +231,7 @@ struct SPConvKernel {
         func time(_ layer: SPConvDirect) {
             run(layer, x, residual: residual, laneScale: laneScale, laneShift: laneShift, relu: relu, scratch: &scratch, into: &output)
         }
-        return KernelTiming.ownIsFaster(key: key, oneDNN: { time(direct) }, own: { time(winograd) })
+        return KernelTiming.ownWins(key: key, incumbent: { time(direct) }, own: { time(winograd) })
     }
 
     /// The intermediate buffers of one run, by role; ``CompiledGraph`` shares them between the

@@ -38,7 +38,7 @@ package final class DirectConvolution: @unchecked Sendable {
         d.bias = bias.isEmpty ? nil : UnsafePointer(buffers[1].baseAddress!)
         d.extra_weight = extra.isEmpty ? nil : UnsafePointer(buffers[2].baseAddress!)
         (self.descriptor, storage) = (d, buffers)
-        (inputImage, outputImage) = (d.in_blocks * d.h * d.w * d.block, d.out_blocks * d.ho * d.wo * d.block)
+        (inputImage, outputImage) = (d.in_blocks * d.h * d.w * d.in_lanes, d.out_blocks * d.ho * d.wo * d.block)
         (outputBlocks, outputRows) = (d.out_blocks, d.ho)
     }
 
@@ -48,9 +48,11 @@ package final class DirectConvolution: @unchecked Sendable {
     /// `rowGroups` lets a convolution without padding run in grouped mode, whose tiles span
     /// several rows (across images too) but which reads the whole input once per output block;
     /// without it, dense mode reads each row's input from cache for a chunk of output blocks
-    /// (better where the input is larger than the cache).
+    /// (better where the input is larger than the cache). With `rowMajorInput` the input is read
+    /// as row-major NCHW maps where they lie (the network's input), in dense mode.
     package convenience init(weight: Tensor, bias: Tensor?, channels: Range<Int>, inputChannels: Int, height h: Int, width w: Int,
-                             stride: Int, padding: Int, block: Int, sum: Bool = false, relu: Bool = false, rowGroups: Bool = true) {
+                             stride: Int, padding: Int, block: Int, sum: Bool = false, relu: Bool = false, rowGroups: Bool = true,
+                             rowMajorInput: Bool = false) {
         let (oc, k, ks) = (weight.shape[0], weight.shape[1], weight.shape[2])
         precondition(weight.rank == 4 && weight.shape[3] == ks && k == channels.count && channels.upperBound <= inputChannels,
                      "direct convolution: weight \(weight.shape) for channels \(channels) of \(inputChannels)")
@@ -72,11 +74,13 @@ package final class DirectConvolution: @unchecked Sendable {
         }
         // Without padding every tap is on the map, and grouped mode with one group (the same
         // packing) runs it in tiles of several rows, across images too.
-        let grouped = padding == 0 && rowGroups
-        let d = ck_direct_conv(block: block, in_blocks: (inputChannels + block - 1) / block, h: h, w: w, c0: channels.lowerBound, k: k,
+        let grouped = padding == 0 && rowGroups && !rowMajorInput
+        let (inLanes, inBlocks) = rowMajorInput ? (1, inputChannels) : (block, (inputChannels + block - 1) / block)
+        let d = ck_direct_conv(block: block, in_blocks: inBlocks, h: h, w: w, c0: channels.lowerBound, k: k,
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
-                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, sum: sum ? 1 : 0, relu: relu ? 1 : 0)
+                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, sum: sum ? 1 : 0, relu: relu ? 1 : 0,
+                               in_lanes: inLanes)
         self.init(d, weight: packed, bias: lanes, extra: [])
     }
 
@@ -152,7 +156,7 @@ package final class DirectConvolution: @unchecked Sendable {
         let (ho, wo) = ((h - 3) / stride + 1, (w - 3) / stride + 1)
         let d = ck_direct_conv(block: block, in_blocks: (rep + block - 1) / block, h: h, w: w, c0: 0, k: rep, ks: 3, stride: stride, pad: 0,
                                out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil, group_lanes: g, group_k: gk, group_out: perGroup,
-                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, sum: 0, relu: 0)
+                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, sum: 0, relu: 0, in_lanes: block)
         self.init(d, weight: weight, bias: bias, extra: extra)
     }
 
@@ -182,42 +186,26 @@ package final class DirectConvolution: @unchecked Sendable {
         run(image: x, into: y, blocks: 0..<outputBlocks, rows: 0..<outputRows)
     }
 
+    /// Whether the input is read as row-major NCHW maps.
+    package var readsRowMajor: Bool { descriptor.in_lanes == 1 }
+
     /// The whole outputs of a batch of `images` images on all threads: whole images per thread
     /// when there are at least as many images as threads, else each image's output rows split
     /// over the threads. Allocates nothing.
     package func run(batch images: Int, from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        run(batch: images, input: x, copy: nil, into: y)
-    }
-
-    /// ``run(batch:from:into:)`` on a row-major (NCHW) input `x` of ``inputChannels`` channels:
-    /// each image is first copied into its place in `copy` (the channel-blocked batch, by the
-    /// thread that runs the image).
-    package func run(batch images: Int, fromRowMajor x: UnsafePointer<Float>, copy: UnsafeMutablePointer<Float>,
-                     into y: UnsafeMutablePointer<Float>) {
-        run(batch: images, input: UnsafePointer(copy), copy: (x, copy), into: y)
-    }
-
-    private func run(batch images: Int, input x: UnsafePointer<Float>, copy: (from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>)?,
-                     into y: UnsafeMutablePointer<Float>) {
         let threads = max(1, DNNL.maxThreads)
         if images >= threads {
-            parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, copy: copy, output: y))
+            parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, output: y))
         } else {
-            if let copy { copyImages(0..<images, from: copy.from, to: copy.to) }
+            // An image's rows over the threads, or where it has few rows (a 1x1 conv's pixels run as
+            // one long row) its output blocks, in whole register tiles (4, 2 or 1 blocks).
+            let byRows = outputRows >= 2 * threads
+            let unit = outputBlocks % 4 == 0 ? 4 : outputBlocks % 2 == 0 ? 2 : 1
             for i in 0..<images {
-                parallelFor(outputRows, work: DirectConvolutionRows(conv: self, input: x + i * inputImage, output: y + i * outputImage))
+                let work = DirectConvolutionPart(conv: self, input: x + i * inputImage, output: y + i * outputImage, byRows: byRows,
+                                                 unit: unit)
+                parallelFor(byRows ? outputRows : outputBlocks / unit, work: work)
             }
-        }
-    }
-
-    /// Images `images` of a row-major batch into the channel-blocked batch at `to`: the channels
-    /// the convolution reads ([c0, c0 + k), which start at 0 here), the other lanes left as they are.
-    fileprivate func copyImages(_ images: Range<Int>, from x: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>) {
-        let (b, c, plane) = (Int(descriptor.block), Int(descriptor.k), Int(descriptor.h * descriptor.w))
-        precondition(descriptor.c0 == 0, "a row-major copy feeds a convolution of all its channels")
-        for i in images {
-            LayoutKernels.toBlocked(UnsafeBufferPointer(start: x + i * c * plane, count: c * plane), shape: [1, c, Int(descriptor.h), Int(descriptor.w)],
-                                    block: b, into: UnsafeMutableBufferPointer(start: to + i * inputImage, count: inputImage))
         }
     }
 
@@ -240,24 +228,27 @@ package final class DirectConvolution: @unchecked Sendable {
 /// Images of a batch, whole images per thread (``DirectConvolution/run(batch:from:into:)``).
 private struct DirectConvolutionImages: ParallelWork {
     let conv: DirectConvolution
-    let input: UnsafePointer<Float>
-    /// A row-major batch to copy the images from first, and where to (`input`).
-    let copy: (from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>)?
-    let output: UnsafeMutablePointer<Float>
+    let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
 
     func run(_ images: Range<Int>) {
-        if let copy { conv.copyImages(images, from: copy.from, to: copy.to) }
         conv.run(images: images.count, from: input + images.lowerBound * conv.inputImage, stride: conv.inputImage,
                  into: output + images.lowerBound * conv.outputImage, stride: conv.outputImage)
     }
 }
 
-/// Output rows of one image (``DirectConvolution/run(batch:from:into:)``).
-private struct DirectConvolutionRows: ParallelWork {
+/// Output rows, or groups of `unit` output blocks, of one image (``DirectConvolution/run(batch:from:into:)``).
+private struct DirectConvolutionPart: ParallelWork {
     let conv: DirectConvolution
     let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    let byRows: Bool, unit: Int
 
-    func run(_ rows: Range<Int>) { conv.run(image: input, into: output, blocks: 0..<conv.outputBlocks, rows: rows) }
+    func run(_ part: Range<Int>) {
+        if byRows {
+            conv.run(image: input, into: output, blocks: 0..<conv.outputBlocks, rows: part)
+        } else {
+            conv.run(image: input, into: output, blocks: (part.lowerBound * unit)..<(part.upperBound * unit), rows: 0..<conv.outputRows)
+        }
+    }
 }
 
 /// An SPConv layer's inference with the engine's own kernels, image by image: the representative

@@ -25,22 +25,6 @@ package enum LayoutKernels {
         }
     }
 
-    /// Row-major NCHW `x` of `shape` -> channel-blocked into `out` (at least the blocked
-    /// tensor's count). The lanes past the last channel are left as they are: for kernels that
-    /// read only the real channels (``DirectConvolution``), into a buffer kept between passes.
-    package static func toBlocked(_ x: UnsafeBufferPointer<Float>, shape: [Int], block b: Int, into out: UnsafeMutableBufferPointer<Float>) {
-        let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
-        let cb = (c + b - 1) / b
-        precondition(x.count >= n * c * plane && out.count >= n * cb * b * plane, "toBlocked: \(x.count) floats of \(shape) into \(out.count)")
-        for s in 0..<n {
-            for ch in 0..<c {
-                let src = x.baseAddress! + (s * c + ch) * plane
-                let dst = out.baseAddress! + (s * cb + ch / b) * plane * b + ch % b
-                for i in 0..<plane { dst[i * b] = src[i] }
-            }
-        }
-    }
-
     /// Channel-blocked -> row-major NCHW.
     package static func toRowMajor(_ input: Tensor, block b: Int) -> Tensor {
         sliceToRowMajor(input, 0..<input.shape[1], block: b)

@@ -111,6 +111,9 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 ///
 /// With `sum` the output's values are added to the result (a residual held there), then with
 /// `relu` a ReLU (max(v, 0), NaN kept) is applied, in either mode.
+///
+/// `in_lanes` is the input's channels per block: `block`, or (dense mode only) 1 for a row-major
+/// NCHW input read where it lies, `in_blocks` then being its channel count.
 typedef struct {
     long block, in_blocks, h, w, c0, k;
     long ks, stride, pad;
@@ -120,6 +123,7 @@ typedef struct {
     long extra_h[4], extra_w[4];
     const float *extra_weight;
     long sum, relu;
+    long in_lanes;
 } ck_direct_conv;
 
 /// Output rows [y0, y1) of output blocks [b0, b1) of one image. Runs only where the build in use
