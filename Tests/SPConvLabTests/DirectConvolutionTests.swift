@@ -109,6 +109,7 @@ import Testing
         Case(shape: [1, 16, 6, 7], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
         Case(shape: [4, 24, 5, 11], outputChannels: 20, kernel: 1, stride: 1, padding: 0, sum: true, relu: true),
         Case(shape: [1, 8, 16, 16], outputChannels: 64, kernel: 3, stride: 2, padding: 1, sum: false, relu: false),
+        Case(shape: [5, 16, 5, 9], outputChannels: 32, kernel: 3, stride: 2, padding: 1, sum: true, relu: true),
         // A 1x1 with more than 128 channels runs them in chunks of 64 (partial sums in the output;
         // the residual taken in with the first, the ReLU with the last).
         Case(shape: [2, 160, 5, 6], outputChannels: 32, kernel: 1, stride: 1, padding: 0, sum: true, relu: true),

@@ -64,15 +64,17 @@ public enum EngineCheck {
                 }
                 record("conv", shape.description + " (own Winograd)", try conv.run(x).rowMajor(), reference)
             }
-            // The engine's own direct convolution, where it applies, forced; on a row-major input
-            // (the graph's input, copied into the scratch) and on a blocked one.
+            // The engine's own direct convolution, where it applies, forced: reading a row-major
+            // input (the graph's) where it lies, and a blocked one.
             if shape.geometry.groups == 1 && DirectConvolution.isAvailable(block: DNNL.shared.channelBlock) {
-                let conv = try KernelSet.ownDirect.with {
-                    try PackedConvolution(weight: w, bias: b, geometry: shape.geometry, inputShape: shape.input, inputIsRowMajor: true)
+                for rowMajor in [true, false] {
+                    let conv = try KernelSet.ownDirect.with {
+                        try PackedConvolution(weight: w, bias: b, geometry: shape.geometry, inputShape: shape.input, inputIsRowMajor: rowMajor)
+                    }
+                    let input = rowMajor ? x : x.channelBlocked(DNNL.shared.channelBlock)
+                    record("conv", shape.description + " (own direct, \(rowMajor ? "row-major" : "blocked") input)", try conv.run(input).rowMajor(),
+                           reference)
                 }
-                record("conv", shape.description + " (own direct)", try conv.run(x).rowMajor(), reference)
-                let blocked = x.channelBlocked(DNNL.shared.channelBlock)
-                record("conv", shape.description + " (own direct, blocked input)", try conv.run(blocked).rowMajor(), reference)
             }
         }
         var made = 0
