@@ -4,33 +4,38 @@
 
 // Planes [p0, p1) (image, channel block) of [planes][h][w][B] pooled into [planes][ho][wo][B]:
 // the maximum over the window's taps on the map (a NaN wins, as in PyTorch), or their sum in
-// tap order divided by ks * ks (PyTorch's AvgPool2d: padding counts in the divisor).
-static void CK(pool_planes)(const ck_pool *p, const float *x, float *y, long p0, long p1) {
-    long B = p->block, ks = p->ks, s = p->stride, pad = p->pad;
-    float divisor = (float)(ks * ks);
-    for (long plane = p0; plane < p1; plane++) {
-        const float *src = x + plane * p->h * p->w * B;
-        float *dst = y + plane * p->ho * p->wo * B;
-        for (long oy = 0; oy < p->ho; oy++) {
-            long iy0 = oy * s - pad, ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + ks > p->h ? p->h - iy0 : ks;
-            for (long ox = 0; ox < p->wo; ox++) {
-                long ix0 = ox * s - pad, kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + ks > p->w ? p->w - ix0 : ks;
-                float acc[16];
-                for (long l = 0; l < B; l++) acc[l] = p->is_max ? -INFINITY : 0;
-                for (long ky = ky0; ky < ky1; ky++)
-                    for (long kx = kx0; kx < kx1; kx++) {
-                        const float *v = src + ((iy0 + ky) * p->w + ix0 + kx) * B;
-                        if (p->is_max) {
-                            for (long l = 0; l < B; l++) acc[l] = (v[l] > acc[l] || v[l] != v[l]) ? v[l] : acc[l];
-                        } else {
-                            for (long l = 0; l < B; l++) acc[l] += v[l];
-                        }
-                    }
-                float *o = dst + (oy * p->wo + ox) * B;
-                for (long l = 0; l < B; l++) o[l] = p->is_max ? acc[l] : acc[l] / divisor;
-            }
-        }
+// tap order divided by ks * ks (PyTorch's AvgPool2d: padding counts in the divisor). A block's
+// lanes are one vector (16 or 8 floats).
+#define CK_POOL(VT, B, LD, ST)                                                                                      \
+    static void CK(pool_planes_##B)(const ck_pool *p, const float *x, float *y, long p0, long p1) {                  \
+        long ks = p->ks, s = p->stride, pad = p->pad;                                                                 \
+        VT divisor = (VT)(float)(ks * ks);                                                                            \
+        for (long plane = p0; plane < p1; plane++) {                                                                  \
+            const float *src = x + plane * p->h * p->w * B;                                                           \
+            float *dst = y + plane * p->ho * p->wo * B;                                                               \
+            for (long oy = 0; oy < p->ho; oy++) {                                                                     \
+                long iy0 = oy * s - pad, ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + ks > p->h ? p->h - iy0 : ks;         \
+                for (long ox = 0; ox < p->wo; ox++) {                                                                 \
+                    long ix0 = ox * s - pad, kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + ks > p->w ? p->w - ix0 : ks;     \
+                    VT acc = p->is_max ? (VT)(-INFINITY) : (VT)0;                                                     \
+                    for (long ky = ky0; ky < ky1; ky++)                                                               \
+                        for (long kx = kx0; kx < kx1; kx++) {                                                         \
+                            VT v = LD(src + ((iy0 + ky) * p->w + ix0 + kx) * B);                                      \
+                            if (p->is_max) acc = (v > acc || v != v) ? v : acc;                                       \
+                            else acc = acc + v;                                                                       \
+                        }                                                                                             \
+                    ST(dst + (oy * p->wo + ox) * B, p->is_max ? acc : acc / divisor);                                 \
+                }                                                                                                     \
+            }                                                                                                         \
+        }                                                                                                             \
     }
+CK_POOL(v16, 16, CK(ld), CK(st))
+CK_POOL(ck_v8, 8, CK(dc_ld8), CK(dc_st8))
+#undef CK_POOL
+
+static void CK(pool_planes)(const ck_pool *p, const float *x, float *y, long p0, long p1) {
+    if (p->block == 16) CK(pool_planes_16)(p, x, y, p0, p1);
+    else CK(pool_planes_8)(p, x, y, p0, p1);
 }
 
 // y[i][o] = bias[o] + sum_j w[o][j] x[i][j] for outputs [o0, o1) of rows [0, n): 16 lanes of j at

@@ -22,8 +22,10 @@ enum KernelTiming {
     /// each run after the threads' private caches were emptied (``CacheEviction``: in a network
     /// the layers between two passes do that); as many as fit in about 4 ms of the slower one (at
     /// least 21, at most 101), after two untimed runs of each. `key` names the layer's shape and
-    /// kind; the instruction set and thread count are added to it.
-    static func ownWins(key: String, incumbent: () throws -> Void, own: () throws -> Void) rethrows -> Bool {
+    /// kind; the instruction set and thread count are added to it. Between two of the engine's own
+    /// kernels (`tieToOwn` false) neither avoids anything the other makes, and the lower median
+    /// wins.
+    static func ownWins(key: String, incumbent: () throws -> Void, own: () throws -> Void, tieToOwn: Bool = true) rethrows -> Bool {
         if let known = known(key) { return known }
         // The first runs of a process pay for its thread pool and first touches: two untimed runs
         // each, then the rounds are sized by a third.
@@ -36,7 +38,7 @@ enum KernelTiming {
             let ownTime = try Stopwatch.measure(warmup: 0, runs: 1, own)[0]
             ratios.append(ownTime / max(incumbentTime, 1e-9))
         }
-        let wins = ownWins(ratios: ratios)
+        let wins = tieToOwn ? ownWins(ratios: ratios) : ratios.sorted()[ratios.count / 2] < 1
         choices.withLock { choices.value[fullKey(key)] = wins }
         KernelTimingStore.shared.record(fullKey(key), wins)
         return wins

@@ -67,7 +67,7 @@ package final class ConvolutionTrainingKernel: @unchecked Sendable {
     private init(_ key: Key) throws {
         self.key = key
         let g = key.geometry
-        let (n, c, h, w) = (key.inputShape[0], key.inputShape[1], key.inputShape[2], key.inputShape[3])
+        let (n, h, w) = (key.inputShape[0], key.inputShape[2], key.inputShape[3])
         let o = key.outputChannels
         outputShape = [n, o, g.outputExtent(h), g.outputExtent(w)]
         let what = "a training convolution of input \(key.inputShape) with \(g)"
