@@ -17,37 +17,20 @@ import Testing
         #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName)")
     }
 
-    /// Vanilla networks on each kernel set (own Winograd, own direct convolution, oneDNN only) at
-    /// batch 1 (the own direct conv splits one image's rows over the threads) and batch 3 (whole
-    /// images per thread), against the reference interpreter.
-    @Test(arguments: specs.filter { $0.variant == .vanilla })
-    func everyVanillaKernelSetMatchesReference(_ spec: ModelSpec) throws {
-        let network = try Network(spec, seed: 5)
-        randomizeBatchNorm(network, seed: 6)
-        var g = SeededGenerator(seed: 7)
-        for batch in [1, 3] {
-            let x = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &g)
-            let reference = try network(x, backend: .reference)
-            for set in EngineCheck.KernelSet.vanilla {
-                let fast = try set.with { try network(x) }
-                #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName) batch \(batch)\(set.label)")
-            }
-        }
-    }
-
-    /// SPConv networks with every layer on each kernel set the fast interpreter has (the engine's
-    /// own kernels with a direct or a Winograd representative conv, oneDNN's convolutions, those
-    /// with the own direct convolution), at batch 1 (one image split over the threads) and
-    /// batch 3 (whole images per thread), against the reference interpreter.
-    @Test(arguments: specs.filter { $0.variant != .vanilla })
-    func bothSPConvKernelSetsMatchReference(_ spec: ModelSpec) throws {
+    /// Every network on each kernel set the fast interpreter has for it, against the reference
+    /// interpreter, at batch 1 (the own kernels split one image over the threads) and batch 3
+    /// (whole images per thread). Vanilla: the own Winograd, the own direct convolution, oneDNN
+    /// only. SPConv: the engine's own kernels with a direct or a Winograd representative conv,
+    /// oneDNN's convolutions, and those with the own direct convolution.
+    @Test(arguments: specs)
+    func everyKernelSetMatchesReference(_ spec: ModelSpec) throws {
         let network = try Network(spec, seed: 7)
         randomizeBatchNorm(network, seed: 4)
         var g = SeededGenerator(seed: 8)
         for batch in [1, 3] {
             let x = Tensor.uniform([batch, spec.inputChannels, spec.inputSize, spec.inputSize], generator: &g)
             let reference = try network(x, backend: .reference)
-            for set in EngineCheck.KernelSet.spconv {
+            for set in spec.variant == .vanilla ? EngineCheck.KernelSet.vanilla : EngineCheck.KernelSet.spconv {
                 let fast = try set.with { try network(x) }
                 #expect(maxRelativeDifference(fast, reference) < 1e-4, "\(spec.displayName) batch \(batch)\(set.label)")
             }
