@@ -418,7 +418,7 @@ package struct PackedConvolution {
         let contender = PackedConvolution(kernel: kernel, bias: bias, own: candidate)
         var scratch = Tensor(zeroedShape: [1, max(1, contender.scratchCount)], layout: .rowMajor)
         return try KernelTiming.ownWins(key: key, incumbent: { try kernel.run(input: x, packedWeights: packed, bias: bias, into: &output) },
-                                            own: { contender.runOwn(x, into: &output, scratch: &scratch) })
+                                        own: { contender.runOwn(x, into: &output, scratch: &scratch) })
     }
 
     /// An own kernel's convolution, for timing it.
@@ -456,7 +456,7 @@ package struct PackedConvolution {
         case nil: try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output)
         case .direct(let direct):
             OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &output) }
-        default:
+        case .winograd:
             var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
             try run(input, into: &output, scratch: &scratch)
         }
@@ -517,7 +517,8 @@ package struct PackedConvolution {
     }
 }
 
-/// Max or average pooling: oneDNN's kernel on channel-blocked maps, the element-wise loop otherwise.
+/// Max or average pooling: ``PoolingKernel`` (the engine's own loop for these square windows) on
+/// channel-blocked maps, the element-wise loop otherwise.
 package struct Pooling {
     let kernelSize: Int, stride: Int, padding: Int, isMax: Bool
     let blocked: PoolingKernel
