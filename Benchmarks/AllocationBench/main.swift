@@ -17,7 +17,9 @@ struct AllocationBench: ParsableCommand {
         with those of 64 KiB or more (feature maps, scratch) apart, and how many were made inside \
         oneDNN or OpenBLAS (a frame of the allocating stack lies in libdnnl or libopenblas) and \
         elsewhere (the engine, the Swift runtime, OpenMP). Default rows: resnet56 and \
-        vgg16 at batch 1 and 32, resnet50 at batch 1 and 8, vanilla and SPConv (1/2, 2).         With ALLOCATION_BENCH_TRACE set, the stack of every counted allocation made elsewhere         is printed to stderr (symbolise the addresses with addr2line -f -e <binary>).
+        vgg16 at batch 1 and 32, resnet50 at batch 1 and 8, vanilla and SPConv (1/2, 2). With \
+        ALLOCATION_BENCH_TRACE set, the stack of every counted allocation made elsewhere is \
+        printed to stderr (symbolise the addresses with addr2line -f -e <binary>).
         """)
 
     @Option(help: "One model (default: the standard rows).")
