@@ -190,8 +190,8 @@ package final class DirectConvolution: @unchecked Sendable {
     package var readsRowMajor: Bool { descriptor.in_lanes == 1 }
 
     /// The whole outputs of a batch of `images` images on all threads: whole images per thread
-    /// when there are at least as many images as threads, else each image's output rows split
-    /// over the threads. Allocates nothing.
+    /// when there are at least as many images as threads, else each image's output rows (or,
+    /// where it has few rows, its output blocks) split over the threads. Allocates nothing.
     package func run(batch images: Int, from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let threads = max(1, DNNL.maxThreads)
         if images >= threads {
@@ -214,13 +214,7 @@ package final class DirectConvolution: @unchecked Sendable {
         let (n, b) = (x.shape[0], descriptor.block)
         precondition(x.layout == .channelBlocked(b) && x.count == n * inputImage, "direct convolution: input \(x.shape) \(x.layout)")
         return Tensor(blockedShape: [n, outputChannels, descriptor.ho, descriptor.wo], block: b) { out in
-            let y = out.baseAddress!
-            x.withUnsafeBufferPointer { xs in
-                let x = xs.baseAddress!
-                parallelFor(n) { images in
-                    for i in images { self.run(image: x + i * self.inputImage, into: y + i * self.outputImage) }
-                }
-            }
+            x.withUnsafeBufferPointer { xs in run(batch: n, from: xs.baseAddress!, into: out.baseAddress!) }
         }
     }
 }
