@@ -12,7 +12,7 @@ struct ProbeCLI: ParsableCommand {
         state_dicts saved as safetensors. Exit codes: 0 success, 64 bad usage, 1 failure.
         """,
         version: ToolInfo.version,
-        subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self, CheckEngineCommand.self,
+        subcommands: [DemoCommand.self, ModelsCommand.self, CostCommand.self, RunCommand.self, BenchCommand.self, TuneCommand.self, CheckEngineCommand.self,
                       SimilarityCommand.self, CaptureCommand.self, CompareCommand.self, GridCommand.self,
                       BenchSimilarityCommand.self, SweepCommand.self, TrainCommand.self, StoreCommand.self,
                       QueryCommand.self, MergeCommand.self, ReportCommand.self]

@@ -67,3 +67,42 @@ import Testing
         #expect(!KernelTiming.ownWins(ratios: [1.3, 1.01, 1.2]))
     }
 }
+
+/// The median's confidence interval by order statistics, hand-derived, and a re-timing session
+/// (`probe-cli tune`) on two kernels whose order is known: a no-op and a 300 µs sleep.
+@Suite struct KernelTimingTuningTests {
+    @Test func theMediansIntervalIsTheKthSmallestAndLargest() {
+        // n = 21: k = 6 (above); the values 1...21 in any order.
+        let interval = KernelTiming.medianInterval((1...21).map(Double.init).reversed())
+        #expect(interval.low == 6 && interval.median == 11 && interval.high == 16)
+        // n = 4: k = (4 - 3.92) / 2 = 0.04, at least 1: the whole range; the median of an even
+        // count is the mean of the middle two.
+        let four = KernelTiming.medianInterval([4, 1, 3, 2])
+        #expect(four.low == 1 && four.median == 2.5 && four.high == 4)
+    }
+
+    @Test func aSessionTimesAKnownChoiceAgainAndReplacesIt() throws {
+        let key = "test: tuning session replaces a choice"
+        func sleep() { usleep(300) }
+        let slowOwn = KernelTiming.Tuning(milliseconds: 1)
+        let first = KernelTiming.$tuning.withValue(slowOwn) {
+            KernelTiming.ownWins(key: key, incumbent: {}, own: sleep)
+        }
+        #expect(!first)
+        let measured = try #require(slowOwn.measurements.first)
+        #expect(slowOwn.measurements.count == 1 && measured.key == key && !measured.ownWins)
+        #expect(measured.rounds >= 3 && measured.low <= measured.median && measured.median <= measured.high && measured.low > 1)
+        #expect(measured.name(false) == "oneDNN" && measured.name(true) == "own")
+
+        // A second session times it again although the process now knows the choice.
+        let fastOwn = KernelTiming.Tuning(milliseconds: 1)
+        let second = KernelTiming.$tuning.withValue(fastOwn) {
+            KernelTiming.ownWins(key: key, incumbent: sleep, own: {})
+        }
+        #expect(second)
+        #expect(fastOwn.measurements.map(\.previous) == [false])
+        #expect(fastOwn.measurements.first.map { $0.high < 1 } == true)
+        // Outside a session the new choice is the one kept.
+        #expect(KernelTiming.known(key) == true)
+    }
+}

@@ -1,6 +1,5 @@
 import Dispatch
 
-/// Engine-wide settings.
 /// Median-of-runs timing of a whole-network forward pass.
 public enum Stopwatch {
     /// Milliseconds of each timed run of `body`, after `warmup` untimed runs.

@@ -405,10 +405,12 @@ package struct PackedConvolution {
     private static func ownWins(_ candidate: Own, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
                                 postOps: [ConvolutionKernel.PostOp], rowMajor: Bool) throws -> Bool {
         let shape = kernel.key.inputShape, geometry = kernel.key.geometry
+        // Post-ops are the only ones the own kernels take (sum, relu).
+        let post = postOps.isEmpty ? "" : " + " + postOps.map { $0 == .sum ? "sum" : "relu" }.joined(separator: " + ")
         let key = switch candidate {
-        case .winograd: "winograd \(shape) -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
+        case .winograd: "winograd \(shape) -> \(kernel.outputShape[1])\(post) bias \(bias != nil) oneDNN \(kernel.implementationName)"
         case .direct: "direct \(geometry.kernelSize)x\(geometry.kernelSize) s\(geometry.stride) p\(geometry.padding) \(shape)"
-            + (rowMajor ? " nchw" : "") + " -> \(kernel.outputShape[1]) \(postOps) bias \(bias != nil) oneDNN \(kernel.implementationName)"
+            + (rowMajor ? " nchw" : "") + " -> \(kernel.outputShape[1])\(post) bias \(bias != nil) oneDNN \(kernel.implementationName)"
         }
         if let known = KernelTiming.known(key) { return known }
         var generator = SeededGenerator(seed: 1)

@@ -203,7 +203,7 @@ struct SPConvKernel {
         func ownRun() throws { try own.run(x, residual: residual, scratch: &ownScratch, slots: ownSlots, into: &output) }
         // The medians decide here: a layer the timing called a tie measured 5-15% slower in a whole
         // vgg16 SPConv pass on its own kernels (docs/PERFORMANCE.md, tenth session).
-        return try KernelTiming.ownWins(key: key, incumbent: oneDNNRun, own: ownRun, tieToOwn: false)
+        return try KernelTiming.ownWins(key: key, incumbent: oneDNNRun, own: ownRun, tieToOwn: false, names: ("oneDNN", "own kernels"))
     }
 
     /// Runs the own kernels' layer with the fusion's lanes.
@@ -233,7 +233,8 @@ struct SPConvKernel {
         func time(_ layer: SPConvDirect) {
             run(layer, x, residual: residual, laneScale: laneScale, laneShift: laneShift, relu: relu, scratch: &scratch, into: &output)
         }
-        return KernelTiming.ownWins(key: key, incumbent: { time(direct) }, own: { time(winograd) }, tieToOwn: false)
+        return KernelTiming.ownWins(key: key, incumbent: { time(direct) }, own: { time(winograd) }, tieToOwn: false,
+                                    names: ("own direct", "own Winograd"))
     }
 
     /// The intermediate buffers of one run, by role; ``CompiledGraph`` shares them between the
