@@ -93,8 +93,8 @@ import Testing
 /// (`PackedConvolution`): dense mode only (`rowGroups: false`), a residual held in the output
 /// added and a ReLU (`sum`, `relu`), a whole batch on all threads (whole images per thread, or
 /// at batch 1 one image's rows or output blocks split), from a channel-blocked input and from a
-/// row-major one read where it lies (`rowMajorInput`); against float64 from the definition, for the engine's instruction set
-/// and both block widths where it has them.
+/// row-major one read where it lies (`rowMajorInput`); against float64 from the definition, in
+/// every C build with multiply-add instructions and both block widths where it has them.
 @Suite struct DenseDirectConvolutionTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var shape: [Int], outputChannels: Int, kernel: Int, stride: Int, padding: Int, sum: Bool, relu: Bool
@@ -114,6 +114,25 @@ import Testing
         // the residual taken in with the first, the ReLU with the last).
         Case(shape: [2, 160, 5, 6], outputChannels: 32, kernel: 1, stride: 1, padding: 0, sum: true, relu: true),
         Case(shape: [3, 200, 4, 3], outputChannels: 16, kernel: 1, stride: 2, padding: 0, sum: false, relu: true),
+        // Narrow maps' 3x3 rows run in edge tiles (the border pixels leave out their taps off the
+        // map): one tile of 4-6 pixels with four output blocks or of 7-14 with two (two or one
+        // with 8 lanes in the AVX2 build), or a left and a right tile; stride 1 and 2 (an even
+        // input width); a map of one row. Not in edge tiles: 5 pixels with three blocks (no whole
+        // tiles), an odd width at stride 2, 30 pixels (more than two tiles).
+        Case(shape: [1, 64, 8, 8], outputChannels: 64, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
+        Case(shape: [2, 32, 14, 14], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: false, relu: true),
+        Case(shape: [2, 40, 5, 5], outputChannels: 64, kernel: 3, stride: 1, padding: 1, sum: true, relu: false),
+        Case(shape: [3, 16, 1, 12], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: false, relu: false),
+        Case(shape: [1, 32, 3, 20], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
+        Case(shape: [2, 32, 16, 16], outputChannels: 64, kernel: 3, stride: 2, padding: 1, sum: false, relu: true),
+        Case(shape: [1, 16, 6, 28], outputChannels: 32, kernel: 3, stride: 2, padding: 1, sum: true, relu: false),
+        Case(shape: [1, 16, 5, 32], outputChannels: 32, kernel: 3, stride: 2, padding: 1, sum: false, relu: true),
+        Case(shape: [1, 16, 5, 5], outputChannels: 48, kernel: 3, stride: 1, padding: 1, sum: false, relu: true),
+        Case(shape: [1, 16, 7, 15], outputChannels: 32, kernel: 3, stride: 2, padding: 1, sum: true, relu: true),
+        Case(shape: [1, 16, 3, 30], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
+        // A CIFAR stem's rows (two edge tiles of 16 from a row-major input) and one tile of 10.
+        Case(shape: [2, 3, 12, 32], outputChannels: 16, kernel: 3, stride: 1, padding: 1, sum: false, relu: true),
+        Case(shape: [1, 3, 5, 10], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: false),
     ]
 
     /// A 1x1 conv's map seen as the longest rows whose input fits 256 KiB, derived by hand from
@@ -145,25 +164,33 @@ import Testing
             if c.sum { expected[i] += Double(residual.scalars[i]) }
             if c.relu { expected[i] = max(expected[i], 0) }
         }
-        for block in [8, 16] where DirectConvolution.isAvailable(block: block) {
-            let conv = DirectConvolution(weight: weight, bias: bias, channels: 0..<c.shape[1], inputChannels: c.shape[1],
-                                         height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding, block: block,
-                                         sum: c.sum, relu: c.relu, rowGroups: false)
-            let start = c.sum ? residual.channelBlocked(block) : Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
-            var fromBlocked = start, fromRowMajor = start
-            let blocked = x.channelBlocked(block)
-            blocked.withUnsafeBufferPointer { xs in
-                fromBlocked.withUnsafeMutableBufferPointer { y in conv.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
+        // Every build with multiply-add instructions: AVX2's (level 1) with its 16 registers has
+        // other tiles than AVX-512's.
+        for level in CKernelsTests.levels where level >= 1 {
+            _ = DNNL.shared
+            ck_select_isa(level)
+            defer { ck_select_isa(ck_engine_isa()) }
+            for block in [8, 16] where block == 8 || level >= 2 {
+                let conv = DirectConvolution(weight: weight, bias: bias, channels: 0..<c.shape[1], inputChannels: c.shape[1],
+                                             height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding, block: block,
+                                             sum: c.sum, relu: c.relu, rowGroups: false)
+                let start = c.sum ? residual.channelBlocked(block) : Tensor(zeroedShape: outputShape, layout: .channelBlocked(block))
+                var fromBlocked = start, fromRowMajor = start
+                let blocked = x.channelBlocked(block)
+                blocked.withUnsafeBufferPointer { xs in
+                    fromBlocked.withUnsafeMutableBufferPointer { y in conv.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
+                }
+                let rowMajor = DirectConvolution(weight: weight, bias: bias, channels: 0..<c.shape[1], inputChannels: c.shape[1],
+                                                 height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding,
+                                                 block: block, sum: c.sum, relu: c.relu, rowGroups: false, rowMajorInput: true)
+                x.withUnsafeBufferPointer { xs in
+                    fromRowMajor.withUnsafeMutableBufferPointer { y in rowMajor.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
+                }
+                NarrowConvolutionTests.expectScaled(fromBlocked, expected, "build \(level), \(block) lanes, blocked input")
+                // The same multiply-adds in the same order, only read from another layout.
+                CKernelsTests.expectBits(fromRowMajor.rowMajor().scalars, fromBlocked.rowMajor().scalars,
+                                         "build \(level), \(block) lanes, row-major input")
             }
-            let rowMajor = DirectConvolution(weight: weight, bias: bias, channels: 0..<c.shape[1], inputChannels: c.shape[1],
-                                             height: c.shape[2], width: c.shape[3], stride: c.stride, padding: c.padding,
-                                             block: block, sum: c.sum, relu: c.relu, rowGroups: false, rowMajorInput: true)
-            x.withUnsafeBufferPointer { xs in
-                fromRowMajor.withUnsafeMutableBufferPointer { y in rowMajor.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!) }
-            }
-            NarrowConvolutionTests.expectScaled(fromBlocked, expected, "\(block) lanes, blocked input")
-            // The same multiply-adds in the same order, only read from another layout.
-            CKernelsTests.expectBits(fromRowMajor.rowMajor().scalars, fromBlocked.rowMajor().scalars, "\(block) lanes, row-major input")
         }
     }
 }

@@ -58,10 +58,32 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
 // the residual, when there are more), the others from the partial sums in `y`, and the `last`
 // applies the epilogue.
 #define CK_DC_UNROLL _Pragma("clang loop unroll(full)")
+// One tap (kh, kw) of a tile: every input channel of [lo, hi), each a broadcast times NOB weight
+// vectors; in a tile at a row's end (EDGE: 1 the left end, 2 the right, 3 both) the pixels whose
+// tap lies off the map leave it out.
+#define CK_DC_TAP(VT, LD, B)                                                                                          \
+    {                                                                                                                 \
+        const float *px = x + ((iy0 + kh) * c->w + ix0 + kw) * IB;                                                    \
+        const float *wt = c->weight + (ob0 * taps + kh * c->ks + kw) * c->k * B;                                      \
+        for (long cb = cb0; cb <= cb1; cb++) {                                                                        \
+            long l0 = cb == cb0 ? lo % IB : 0, l1 = cb == cb1 ? (hi - 1) % IB + 1 : IB;                               \
+            const float *xc = px + cb * plane;                                                                        \
+            const float *wc = wt + (cb * IB - c->c0) * B;                                                             \
+            for (long l = l0; l < l1; l++) {                                                                          \
+                VT wv[4];                                                                                             \
+                CK_DC_UNROLL for (int i = 0; i < NOB; i++) wv[i] = LD(wc + l * B + i * wstride);                      \
+                CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                            \
+                    if (((EDGE & 1) && j * S + kw < 1) || ((EDGE & 2) && j * S + kw > S * R)) continue;                \
+                    VT xv = (VT)xc[j * step + l];                                                                     \
+                    CK_DC_UNROLL for (int i = 0; i < NOB; i++) acc[i][j] = __builtin_elementwise_fma(xv, wv[i], acc[i][j]); \
+                }                                                                                                     \
+            }                                                                                                         \
+        }                                                                                                             \
+    }
 #define CK_DC_TILE(VT, B, LD, ST, RELU)                                                                                  \
     CK_INLINE void CK(dc_tile_##B)(const ck_direct_conv *c, const float *x, float *y, long ob0, long iy0, long ix0,    \
                                    long kh0, long kh1, long kw0, long kw1, long ka, long kb, int first, int last,      \
-                                   const int NOB, const int R, const int S, const int IB) {                           \
+                                   const int NOB, const int R, const int S, const int IB, const int EDGE) {           \
         VT acc[4][CK_DC_MAX1];                                                                                        \
         long taps = c->ks * c->ks, plane = c->h * c->w * IB, oplane = c->ho * c->wo * B, step = S * IB;               \
         CK_DC_UNROLL for (int i = 0; i < NOB; i++) {                                                                  \
@@ -73,25 +95,13 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
         }                                                                                                             \
         long lo = c->c0 + ka, hi = c->c0 + kb;                                                                        \
         long cb0 = lo / IB, cb1 = (hi - 1) / IB, wstride = taps * c->k * B;                                           \
-        for (long kh = kh0; kh < kh1; kh++)                                                                           \
-            for (long kw = kw0; kw < kw1; kw++) {                                                                     \
-                const float *px = x + ((iy0 + kh) * c->w + ix0 + kw) * IB;                                            \
-                const float *wt = c->weight + (ob0 * taps + kh * c->ks + kw) * c->k * B;                              \
-                for (long cb = cb0; cb <= cb1; cb++) {                                                                \
-                    long l0 = cb == cb0 ? lo % IB : 0, l1 = cb == cb1 ? (hi - 1) % IB + 1 : IB;                       \
-                    const float *xc = px + cb * plane;                                                                \
-                    const float *wc = wt + (cb * IB - c->c0) * B;                                                     \
-                    for (long l = l0; l < l1; l++) {                                                                  \
-                        VT wv[4];                                                                                     \
-                        CK_DC_UNROLL for (int i = 0; i < NOB; i++) wv[i] = LD(wc + l * B + i * wstride);              \
-                        CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                    \
-                            VT xv = (VT)xc[j * step + l];                                                             \
-                            CK_DC_UNROLL for (int i = 0; i < NOB; i++)                                                \
-                                acc[i][j] = __builtin_elementwise_fma(xv, wv[i], acc[i][j]);                          \
-                        }                                                                                             \
-                    }                                                                                                 \
-                }                                                                                                     \
+        for (long kh = kh0; kh < kh1; kh++) {                                                                         \
+            if (EDGE) {                                                                                               \
+                CK_DC_UNROLL for (long kw = 0; kw < 3; kw++) CK_DC_TAP(VT, LD, B)                                     \
+            } else {                                                                                                  \
+                for (long kw = kw0; kw < kw1; kw++) CK_DC_TAP(VT, LD, B)                                              \
             }                                                                                                         \
+        }                                                                                                             \
         CK_DC_UNROLL for (int i = 0; i < NOB; i++)                                                                    \
             CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                                \
                 float *p = y + i * oplane + j * B;                                                                    \
@@ -105,15 +115,18 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
 CK_DC_TILE(v16, 16, CK(ld), CK(st), CK(relu))
 CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8))
 #undef CK_DC_TILE
+#undef CK_DC_TAP
 
 // Dense mode's dispatchers: (output blocks, pixels) to an inlined tile, for the strides the tiles
 // are specialised on.
 #define CK_DC_CASE(F, NOB, R)                                                                                        \
     case NOB * 100 + R:                                                                                               \
-        if (c->in_lanes == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, (int)c->stride, 1); \
-        else if (c->stride == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 1, lanes); \
-        else if (c->stride == 2) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 2, lanes); \
-        else F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, (int)c->stride, lanes); \
+        if (c->in_lanes == 1 && c->stride == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 1, 1, 0); \
+        else if (c->in_lanes == 1 && c->stride == 2) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 2, 1, 0); \
+        else if (c->in_lanes == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, (int)c->stride, 1, 0); \
+        else if (c->stride == 1) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 1, lanes, 0); \
+        else if (c->stride == 2) F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, 2, lanes, 0); \
+        else F(c, x, y, ob0, iy0, ix0, kh0, kh1, kw0, kw1, ka, kb, first, last, NOB, R, (int)c->stride, lanes, 0); \
         return;
 #define CK_DC_CASES_FEW(F) \
     CK_DC_CASE(F, 1, 1) CK_DC_CASE(F, 1, 2) CK_DC_CASE(F, 1, 3) CK_DC_CASE(F, 1, 4) CK_DC_CASE(F, 1, 5) \
@@ -141,6 +154,69 @@ CK_DC_TILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8))
 CK_DC_TILES(16)
 CK_DC_TILES(8)
 #undef CK_DC_TILES
+
+// Edge tiles of a 3x3 convolution with padding 1 and stride 1 or 2 (input width stride times the
+// output's): a row's border pixels share the registers of their neighbours, each leaving out its
+// taps off the map (decided when the tile is compiled), so a narrow row reads each weight vector
+// once or twice, not once for its interior and once more for each border pixel (weights that do
+// not fit L1 came from L2 three times per row). Four output blocks for tiles of 4-6 pixels and
+// two for 7-14 with 32 vector registers; two for 4-6 and one for 7-12 with 16.
+#if CK_VREGS >= 32
+#define CK_DC_EDGE_MAX 14
+#define CK_DC_EDGE_NOB(r) ((r) >= 4 && (r) <= 6 ? 4 : (r) >= 7 && (r) <= 14 ? 2 : 0)
+#define CK_DC_ECASES(F)                                                                                              \
+    CK_DC_ECASE(F, 4, 4) CK_DC_ECASE(F, 4, 5) CK_DC_ECASE(F, 4, 6) CK_DC_ECASE(F, 2, 7) CK_DC_ECASE(F, 2, 8)          \
+    CK_DC_ECASE(F, 2, 9) CK_DC_ECASE(F, 2, 10) CK_DC_ECASE(F, 2, 11) CK_DC_ECASE(F, 2, 12) CK_DC_ECASE(F, 2, 13)      \
+    CK_DC_ECASE(F, 2, 14)
+#else
+#define CK_DC_EDGE_MAX 12
+#define CK_DC_EDGE_NOB(r) ((r) >= 4 && (r) <= 6 ? 2 : (r) >= 7 && (r) <= 12 ? 1 : 0)
+#define CK_DC_ECASES(F)                                                                                              \
+    CK_DC_ECASE(F, 2, 4) CK_DC_ECASE(F, 2, 5) CK_DC_ECASE(F, 2, 6) CK_DC_ECASE(F, 1, 7) CK_DC_ECASE(F, 1, 8)          \
+    CK_DC_ECASE(F, 1, 9) CK_DC_ECASE(F, 1, 10) CK_DC_ECASE(F, 1, 11) CK_DC_ECASE(F, 1, 12)
+#endif
+// A row-major input's (the stem's: few channels, one output block) at stride 1: 8-16 pixels with
+// 32 registers, 8-12 with 16.
+#if CK_VREGS >= 32
+#define CK_DC_EDGE1_MAX 16
+#define CK_DC_E1CASES(F)                                                                                             \
+    CK_DC_E1CASE(F, 8) CK_DC_E1CASE(F, 9) CK_DC_E1CASE(F, 10) CK_DC_E1CASE(F, 11) CK_DC_E1CASE(F, 12)                 \
+    CK_DC_E1CASE(F, 13) CK_DC_E1CASE(F, 14) CK_DC_E1CASE(F, 15) CK_DC_E1CASE(F, 16)
+#else
+#define CK_DC_EDGE1_MAX 12
+#define CK_DC_E1CASES(F)                                                                                             \
+    CK_DC_E1CASE(F, 8) CK_DC_E1CASE(F, 9) CK_DC_E1CASE(F, 10) CK_DC_E1CASE(F, 11) CK_DC_E1CASE(F, 12)
+#endif
+#define CK_DC_E1CASE(F, R)                                                                                           \
+    case (R * 4 + 1): F(c, x, y, ob0, iy0, ix0, kh0, kh1, 0, 3, 0, c->k, 1, 1, 1, R, 1, 1, 1); return;                \
+    case (R * 4 + 2): F(c, x, y, ob0, iy0, ix0, kh0, kh1, 0, 3, 0, c->k, 1, 1, 1, R, 1, 1, 2); return;                \
+    case (R * 4 + 3): F(c, x, y, ob0, iy0, ix0, kh0, kh1, 0, 3, 0, c->k, 1, 1, 1, R, 1, 1, 3); return;
+#define CK_DC_ECALL(F, NOB, R, S, E) F(c, x, y, ob0, iy0, ix0, kh0, kh1, 0, 3, 0, c->k, 1, 1, NOB, R, S, lanes, E); return;
+#define CK_DC_ECASE(F, NOB, R)                                                                                       \
+    case ((NOB * 100 + R) * 4 + 1) * 4 + 1: CK_DC_ECALL(F, NOB, R, 1, 1)                                              \
+    case ((NOB * 100 + R) * 4 + 2) * 4 + 1: CK_DC_ECALL(F, NOB, R, 1, 2)                                              \
+    case ((NOB * 100 + R) * 4 + 3) * 4 + 1: CK_DC_ECALL(F, NOB, R, 1, 3)                                              \
+    case ((NOB * 100 + R) * 4 + 1) * 4 + 2: CK_DC_ECALL(F, NOB, R, 2, 1)                                              \
+    case ((NOB * 100 + R) * 4 + 2) * 4 + 2: CK_DC_ECALL(F, NOB, R, 2, 2)                                              \
+    case ((NOB * 100 + R) * 4 + 3) * 4 + 2: CK_DC_ECALL(F, NOB, R, 2, 3)
+#define CK_DC_EDGES(B)                                                                                               \
+    static void CK(dc_edge_##B)(const ck_direct_conv *c, const float *x, float *y, long nob, long r, long edge,       \
+                                long ob0, long iy0, long ix0, long kh0, long kh1) {                                   \
+        const int lanes = B;                                                                                          \
+        if (c->in_lanes == 1) {                                                                                       \
+            switch (r * 4 + edge) { CK_DC_E1CASES(CK(dc_tile_##B)) }                                                  \
+            return;                                                                                                   \
+        }                                                                                                             \
+        switch (((nob * 100 + r) * 4 + edge) * 4 + c->stride) { CK_DC_ECASES(CK(dc_tile_##B)) }                       \
+    }
+CK_DC_EDGES(16)
+CK_DC_EDGES(8)
+#undef CK_DC_EDGES
+#undef CK_DC_ECASE
+#undef CK_DC_ECALL
+#undef CK_DC_ECASES
+#undef CK_DC_E1CASE
+#undef CK_DC_E1CASES
 #undef CK_DC_CASES_FEW
 #undef CK_DC_CASES_MORE
 #undef CK_DC_CASE
@@ -325,6 +401,33 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
                     at += r;
                 }
             }
+        return;
+    }
+    // A narrow map's 3x3 rows (at most two edge tiles wide) in edge tiles, where the output
+    // blocks come in whole tiles: one tile, or a left and a right one.
+    // A row-major input (the stem) at stride 1 in tiles of one output block.
+    long row_major = c->in_lanes == 1, edge_max = row_major ? CK_DC_EDGE1_MAX : CK_DC_EDGE_MAX;
+    long halves = c->wo > edge_max ? 2 : 1, er = (c->wo + halves - 1) / halves, enob = 0;
+    if (ks == 3 && pad == 1 && c->w == s * c->wo && c->wo <= 2 * edge_max) {
+        if (!row_major && (s == 1 || s == 2) && (halves == 1 || CK_DC_EDGE_NOB(c->wo - er) == CK_DC_EDGE_NOB(er)))
+            enob = CK_DC_EDGE_NOB(er);
+        else if (row_major && s == 1 && c->wo - (halves - 1) * er >= 8 && er >= 8)
+            enob = 1;
+    }
+    if (enob > 0 && (b1 - b0) % enob == 0) {
+        for (long n = 0; n < images; n++)
+            for (long oy = y0; oy < y1; oy++)
+                for (long ob = b0; ob < b1; ob += enob) {
+                    long iy0 = oy * s - 1, kh0 = iy0 < 0 ? 1 : 0, kh1 = iy0 + 3 > c->h ? c->h - iy0 : 3;
+                    const float *x = x0 + n * xs;
+                    float *row = y0s + n * ys + (ob * c->ho + oy) * c->wo * B;
+                    for (long t = 0, at = 0; t < halves; t++) {
+                        long r = t == 0 ? er : c->wo - er, edge = halves == 1 ? 3 : t == 0 ? 1 : 2;
+                        if (B == 16) CK(dc_edge_16)(c, x, row + at * 16, enob, r, edge, ob, iy0, at * s - 1, kh0, kh1);
+                        else CK(dc_edge_8)(c, x, row + at * 8, enob, r, edge, ob, iy0, at * s - 1, kh0, kh1);
+                        at += r;
+                    }
+                }
         return;
     }
     // Output columns [xa, xb) have every tap on the map.
