@@ -130,6 +130,13 @@ import Testing
         Case(shape: [1, 16, 5, 5], outputChannels: 48, kernel: 3, stride: 1, padding: 1, sum: false, relu: true),
         Case(shape: [1, 16, 7, 15], outputChannels: 32, kernel: 3, stride: 2, padding: 1, sum: true, relu: true),
         Case(shape: [1, 16, 3, 30], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: true),
+        // Strided 1x1s run on their input pixels gathered into long rows: several row groups
+        // (20 output rows, 12 a group) split over the threads, channels not a multiple of the
+        // block, stride 3, and more output blocks than a 256 KiB chunk of weights.
+        Case(shape: [1, 64, 40, 40], outputChannels: 64, kernel: 1, stride: 2, padding: 0, sum: true, relu: true),
+        Case(shape: [2, 24, 10, 10], outputChannels: 32, kernel: 1, stride: 2, padding: 0, sum: false, relu: false),
+        Case(shape: [1, 16, 9, 9], outputChannels: 16, kernel: 1, stride: 3, padding: 0, sum: true, relu: false),
+        Case(shape: [1, 512, 4, 4], outputChannels: 256, kernel: 1, stride: 2, padding: 0, sum: false, relu: true),
         // A CIFAR stem's rows (two edge tiles of 16 from a row-major input) and one tile of 10.
         Case(shape: [2, 3, 12, 32], outputChannels: 16, kernel: 3, stride: 1, padding: 1, sum: false, relu: true),
         Case(shape: [1, 3, 5, 10], outputChannels: 32, kernel: 3, stride: 1, padding: 1, sum: true, relu: false),

@@ -47,6 +47,8 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
 #endif
 // Rows of a grouped-mode tile (each its own input and output pointer).
 #define CK_DC_MAXY 6
+// Floats of a strided 1x1's gathered input rows (on the stack).
+#define CK_DC_GATHER 16384
 // Input channels per call of a dense-mode tile of a 1x1 convolution with many channels.
 #define CK_DC_KC 64
 
@@ -58,6 +60,8 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
 // the residual, when there are more), the others from the partial sums in `y`, and the `last`
 // applies the epilogue.
 #define CK_DC_UNROLL _Pragma("clang loop unroll(full)")
+// Floats between two output blocks.
+#define CK_DC_OPLANE(c) ((c)->out_plane ? (c)->out_plane : (c)->ho * (c)->wo * (c)->block)
 // One tap (kh, kw) of a tile: every input channel of [lo, hi), each a broadcast times NOB weight
 // vectors; in a tile at a row's end (EDGE: 1 the left end, 2 the right, 3 both) the pixels whose
 // tap lies off the map leave it out.
@@ -85,7 +89,7 @@ CK_INLINE ck_v8 CK(dc_relu8)(ck_v8 v) { return (ck_v8)((ck_v8i)v & ~(ck_v8i)(v <
                                    long kh0, long kh1, long kw0, long kw1, long ka, long kb, int first, int last,      \
                                    const int NOB, const int R, const int S, const int IB, const int EDGE) {           \
         VT acc[4][CK_DC_MAX1];                                                                                        \
-        long taps = c->ks * c->ks, plane = c->h * c->w * IB, oplane = c->ho * c->wo * B, step = S * IB;               \
+        long taps = c->ks * c->ks, plane = c->h * c->w * IB, oplane = CK_DC_OPLANE(c), step = S * IB;                    \
         CK_DC_UNROLL for (int i = 0; i < NOB; i++) {                                                                  \
             VT init = c->bias ? LD(c->bias + (ob0 + i) * B) : (VT)0;                                                   \
             CK_DC_UNROLL for (int j = 0; j < R; j++) {                                                                \
@@ -420,13 +424,48 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
                 for (long ob = b0; ob < b1; ob += enob) {
                     long iy0 = oy * s - 1, kh0 = iy0 < 0 ? 1 : 0, kh1 = iy0 + 3 > c->h ? c->h - iy0 : 3;
                     const float *x = x0 + n * xs;
-                    float *row = y0s + n * ys + (ob * c->ho + oy) * c->wo * B;
+                    float *row = y0s + n * ys + ob * CK_DC_OPLANE(c) + oy * c->wo * B;
                     for (long t = 0, at = 0; t < halves; t++) {
                         long r = t == 0 ? er : c->wo - er, edge = halves == 1 ? 3 : t == 0 ? 1 : 2;
                         if (B == 16) CK(dc_edge_16)(c, x, row + at * 16, enob, r, edge, ob, iy0, at * s - 1, kh0, kh1);
                         else CK(dc_edge_8)(c, x, row + at * 8, enob, r, edge, ob, iy0, at * s - 1, kh0, kh1);
                         at += r;
                     }
+                }
+        return;
+    }
+    // A strided 1x1 (the ResNets' projection shortcuts) reads every s-th pixel of every s-th row:
+    // its rows are short, and the pixels it skips share its cache lines and prefetches. Groups
+    // of output rows have their input pixels gathered into a 64 KiB buffer on the stack, one long
+    // row per channel block, which then runs as a 1x1 with stride 1 (the same multiply-adds in
+    // the same order).
+    long need = (c->k + B - 1) / B;
+    if (ks == 1 && s > 1 && pad == 0 && c->in_lanes == B && c->c0 == 0 && c->out_plane == 0
+        && c->wo * need * B <= CK_DC_GATHER) {
+        float buf[CK_DC_GATHER] __attribute__((aligned(64)));
+        long g = CK_DC_GATHER / (c->wo * need * B);
+        ck_direct_conv v = *c;
+        v.in_blocks = need; v.h = 1; v.stride = 1; v.ho = 1; v.out_plane = c->ho * c->wo * B;
+        // Output blocks in chunks whose weights fit about 256 KiB (as below), each chunk over
+        // every row group, gathered again per chunk (a copy of at most 64 KiB per row group).
+        long per_block = c->k * B * (long)sizeof(float), chunk = (256L << 10) / per_block / 4 * 4;
+        if (chunk < 4) chunk = 4;
+        for (long first = b0; first < b1; first += chunk)
+            for (long n = 0; n < images; n++)
+                for (long oy = y0; oy < y1; oy += g) {
+                    long rows = y1 - oy < g ? y1 - oy : g, width = rows * c->wo;
+                    const float *x = x0 + n * xs;
+                    for (long cb = 0; cb < need; cb++)
+                        for (long r = 0; r < rows; r++) {
+                            const float *src = x + (cb * c->h + (oy + r) * s) * c->w * B;
+                            float *dst = buf + (cb * width + r * c->wo) * B;
+                            if (B == 16)
+                                for (long ox = 0; ox < c->wo; ox++) CK(st)(dst + ox * 16, CK(ld)(src + ox * s * 16));
+                            else
+                                for (long ox = 0; ox < c->wo; ox++) CK(dc_st8)(dst + ox * 8, CK(dc_ld8)(src + ox * s * 8));
+                        }
+                    v.w = width; v.wo = width;
+                    CK(dc_run)(&v, buf, 0, y0s + n * ys + oy * c->wo * B, 0, 1, first, first + chunk < b1 ? first + chunk : b1, 0, 1);
                 }
         return;
     }
@@ -465,7 +504,7 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
             int first_k = ka == 0, last_k = kb == c->k;
             long iy0 = oy * s - pad, kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + ks > c->h ? c->h - iy0 : ks;
             const float *x = x0 + n * xs;
-            float *row = y0s + n * ys + (ob * c->ho + oy) * c->wo * B;
+            float *row = y0s + n * ys + ob * CK_DC_OPLANE(c) + oy * c->wo * B;
 #define CK_DC_CALL(R, OX, KW0, KW1)                                                                                  \
     if (B == 16) CK(dc_tiles_16)(c, x, row + (OX) * 16, nob, R, ob, iy0, (OX) * s - pad, kh0, kh1, KW0, KW1, ka, kb,    \
                                  first_k, last_k);                                                                    \

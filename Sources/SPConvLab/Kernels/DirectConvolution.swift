@@ -80,7 +80,7 @@ package final class DirectConvolution: @unchecked Sendable {
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
                                extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, sum: sum ? 1 : 0, relu: relu ? 1 : 0,
-                               in_lanes: inLanes)
+                               in_lanes: inLanes, out_plane: 0)
         self.init(d, weight: packed, bias: lanes, extra: [])
     }
 
@@ -156,7 +156,7 @@ package final class DirectConvolution: @unchecked Sendable {
         let (ho, wo) = ((h - 3) / stride + 1, (w - 3) / stride + 1)
         let d = ck_direct_conv(block: block, in_blocks: (rep + block - 1) / block, h: h, w: w, c0: 0, k: rep, ks: 3, stride: stride, pad: 0,
                                out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil, group_lanes: g, group_k: gk, group_out: perGroup,
-                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, sum: 0, relu: 0, in_lanes: block)
+                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, sum: 0, relu: 0, in_lanes: block, out_plane: 0)
         self.init(d, weight: weight, bias: bias, extra: extra)
     }
 

@@ -113,7 +113,8 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 /// `relu` a ReLU (max(v, 0), NaN kept) is applied, in either mode.
 ///
 /// `in_lanes` is the input's channels per block: `block`, or (dense mode only) 1 for a row-major
-/// NCHW input read where it lies, `in_blocks` then being its channel count.
+/// NCHW input read where it lies, `in_blocks` then being its channel count. `out_plane` is 0, or
+/// (used within the kernels) the floats between two output blocks where they are not ho wo block.
 typedef struct {
     long block, in_blocks, h, w, c0, k;
     long ks, stride, pad;
@@ -124,6 +125,7 @@ typedef struct {
     const float *extra_weight;
     long sum, relu;
     long in_lanes;
+    long out_plane;
 } ck_direct_conv;
 
 /// Output rows [y0, y1) of output blocks [b0, b1) of one image. Runs only where the build in use
