@@ -69,8 +69,32 @@ struct EngineSwitchTests {
             let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--runs", "1", "--warmup", "0"], in: directory.url,
                                                  environment: ["SPCONVLAB_CONV_ALGO": "fast", "SPCONVLAB_MAX_ISA": "avx3"])
             expectSuccess(result)
-            #expect(result.stderr.contains("SPCONVLAB_CONV_ALGO='fast'") && result.stderr.contains("auto (the default), direct, winograd, own-winograd and own-direct"))
+            #expect(result.stderr.contains("SPCONVLAB_CONV_ALGO='fast'") && result.stderr.contains("auto (the default), direct, winograd, own-winograd, own-direct and own"))
             #expect(result.stderr.contains("SPCONVLAB_MAX_ISA='avx3'") && result.stderr.contains("avx2 and sse41"))
+        }
+    }
+
+    /// `SPCONVLAB_CONV_ALGO=own` runs every convolution and SPConv layer of the zoo's networks on
+    /// the engine's own kernels (their profile labels say "(own"), vanilla and SPConv, at a batch
+    /// of one and more, on every instruction-set path the CPU has: no oneDNN call, so no heap
+    /// allocation in a pass (`allocation-bench` counts them; docs/PERFORMANCE.md).
+    @Test func ownRunsEveryConvolutionOnTheEnginesKernels() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        try #require(cpuinfo.contains(" avx2"), "the own kernels need AVX2 or AVX-512")
+        try withTemporaryDirectory { directory in
+            for (variant, batch, isa) in [("vanilla", "1", nil), ("spconv", "3", nil), ("spconv", "1", "avx2"), ("vanilla", "2", "avx2")] {
+                var environment = ["SPCONVLAB_CONV_ALGO": "own", "SPCONVLAB_TIMING_CACHE": "off"]
+                if let isa { environment["SPCONVLAB_MAX_ISA"] = isa }
+                let result = try ProbeCLIProcess.run(["bench", "--model", "resnet20", "--variant", variant, "--batch", batch, "--runs", "1",
+                                                      "--warmup", "0", "--profile", "--json"], in: directory.url, environment: environment)
+                expectSuccess(result)
+                let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+                let labels = (json?["ops"] as? [[String: Any]] ?? []).compactMap { $0["op"] as? String }
+                #expect(labels.contains { $0.hasPrefix("conv") }, "\(variant) b\(batch): \(labels)")
+                for label in labels where label.hasPrefix("conv") || label.hasPrefix("spconv") {
+                    #expect(label.contains("(own"), "\(variant) b\(batch) \(isa ?? "widest"): \(label) is not one of the engine's kernels")
+                }
+            }
         }
     }
 

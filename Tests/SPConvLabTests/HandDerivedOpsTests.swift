@@ -69,11 +69,11 @@ import Testing
         #expect(Engine.environmentWarnings([:]).isEmpty)
         #expect(Engine.environmentWarnings(["SPCONVLAB_MAX_ISA": "AVX2", "SPCONVLAB_CONV_ALGO": "direct"]).isEmpty)
         #expect(Engine.isaLimit("sse41").limit == .sse41 && Engine.convolutionAlgorithm("winograd").algorithm == .winograd
-                && Engine.convolutionAlgorithm("own-winograd").algorithm == .ownWinograd)
+                && Engine.convolutionAlgorithm("own-winograd").algorithm == .ownWinograd && Engine.convolutionAlgorithm("own").algorithm == .own)
         let warnings = Engine.environmentWarnings(["SPCONVLAB_MAX_ISA": "avx3", "SPCONVLAB_CONV_ALGO": "fast", "OTHER": "x"])
         #expect(warnings.count == 2)
         #expect(warnings[0].contains("SPCONVLAB_MAX_ISA='avx3'") && warnings[0].contains("avx2 and sse41"))
-        #expect(warnings[1].contains("SPCONVLAB_CONV_ALGO='fast'") && warnings[1].contains("auto (the default), direct, winograd, own-winograd and own-direct"))
+        #expect(warnings[1].contains("SPCONVLAB_CONV_ALGO='fast'") && warnings[1].contains("auto (the default), direct, winograd, own-winograd, own-direct and own"))
         #expect(Engine.isaLimit("avx3").limit == .none && Engine.convolutionAlgorithm("fast").algorithm == .auto)
     }
 }

@@ -341,7 +341,7 @@ package struct PackedConvolution {
         let packed = try kernel.packWeights(weight)
         var chosen: Own?
         if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps),
-           try Engine.ownWinogradChoice == .forced
+           try [.forced, .preferred].contains(Engine.ownWinogradChoice)
             || Self.ownWins(.winograd(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: false) {
             chosen = .winograd(candidate)
         }

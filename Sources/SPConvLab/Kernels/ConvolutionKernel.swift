@@ -116,7 +116,7 @@ package final class ConvolutionKernel: @unchecked Sendable {
         switch Engine.convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
         case .winograd: return dnnl_convolution_winograd
         case .direct: return dnnl_convolution_direct
-        case .auto, .ownWinograd, .ownDirect: return dnnl_convolution_auto
+        case .auto, .ownWinograd, .ownDirect, .own: return dnnl_convolution_auto
         }
     }()
 

@@ -34,9 +34,13 @@ public enum Engine {
     /// that choice per layer shape; `direct` runs oneDNN's direct kernels only; `winograd` takes
     /// oneDNN's Winograd wherever it has it (AVX-512) and never the engine's; `own-winograd` takes
     /// the engine's own wherever it applies (3x3, stride 1, whole channel blocks); `own-direct`
-    /// the engine's own direct convolution wherever it applies (one group, no dilation).
+    /// the engine's own direct convolution wherever it applies (one group, no dilation); `own`
+    /// the engine's own kernels alone wherever they apply, no oneDNN convolution and no timing
+    /// against oneDNN (its Winograd where it pays off, its direct convolution elsewhere, and
+    /// SPConv's own kernels unless `SPCONVLAB_SPCONV_KERNEL` says otherwise), so a pass makes no
+    /// heap allocation.
     package enum ConvolutionAlgorithm: String, Equatable {
-        case auto, direct, winograd
+        case auto, direct, winograd, own
         case ownWinograd = "own-winograd"
         case ownDirect = "own-direct"
     }
@@ -45,7 +49,7 @@ public enum Engine {
     package static func convolutionAlgorithm(_ value: String?) -> (algorithm: ConvolutionAlgorithm, warning: String?) {
         guard let value else { return (.auto, nil) }
         if let known = ConvolutionAlgorithm(rawValue: value) { return (known, nil) }
-        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct, winograd, own-winograd and own-direct. Using auto.")
+        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct, winograd, own-winograd, own-direct and own. Using auto.")
     }
 
     /// Which kernels run an SPConv layer, from `SPCONVLAB_SPCONV_KERNEL`: `auto` (the default)
@@ -72,36 +76,45 @@ public enum Engine {
     /// for dense convolutions (nil: as `SPCONVLAB_CONV_ALGO` says), likewise.
     @TaskLocal package static var ownDirectOverride: Bool?
 
-    /// How the graphs compiled now choose one of the engine's own convolutions: `forced`, `never`,
-    /// or `measured` against oneDNN's choice.
-    package enum OwnKernelChoice: Equatable { case forced, never, measured }
+    /// How the graphs compiled now choose one of the engine's own convolutions: `forced`
+    /// (wherever it applies), `never`, `measured` against oneDNN's choice, or `preferred` (where it
+    /// applies and its own rule says it pays off, without timing against oneDNN).
+    package enum OwnKernelChoice: Equatable { case forced, never, measured, preferred }
 
     /// The own Winograd: `forced` with `SPCONVLAB_CONV_ALGO=own-winograd` (or the override on),
-    /// `never` with `direct`, `winograd` or `own-direct` (or the override off), else `measured`.
+    /// `never` with `direct`, `winograd` or `own-direct` (or the override off), `preferred` with
+    /// `own`, else `measured`.
     package static var ownWinogradChoice: OwnKernelChoice {
         if let override = ownWinogradOverride { return override ? .forced : .never }
         switch convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
         case .ownWinograd: return .forced
         case .direct, .winograd, .ownDirect: return .never
+        case .own: return .preferred
         case .auto: return .measured
         }
     }
 
     /// The own direct convolution (where the own Winograd does not run): `forced` with
     /// `SPCONVLAB_CONV_ALGO=own-direct` (or the override on), `never` with `direct` or `winograd`
-    /// (or the override off), else `measured`.
+    /// (or the override off), `forced` with `own` too, else `measured`.
     package static var ownDirectChoice: OwnKernelChoice {
         if let override = ownDirectOverride { return override ? .forced : .never }
         switch convolutionAlgorithm(ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"]).algorithm {
-        case .ownDirect: return .forced
+        case .ownDirect, .own: return .forced
         case .direct, .winograd: return .never
         case .auto, .ownWinograd: return .measured
         }
     }
 
-    /// The override, else ``spconvKernel(_:)`` for this process's environment.
+    /// The override, else ``spconvKernel(_:)`` for this process's environment; unset there, `own`
+    /// with `SPCONVLAB_CONV_ALGO=own`.
     package static var spconvKernelChoice: SPConvKernelChoice {
-        spconvKernelOverride ?? spconvKernel(ProcessInfo.processInfo.environment["SPCONVLAB_SPCONV_KERNEL"]).choice
+        let environment = ProcessInfo.processInfo.environment
+        if let override = spconvKernelOverride { return override }
+        if environment["SPCONVLAB_SPCONV_KERNEL"] == nil, convolutionAlgorithm(environment["SPCONVLAB_CONV_ALGO"]).algorithm == .own {
+            return .own
+        }
+        return spconvKernel(environment["SPCONVLAB_SPCONV_KERNEL"]).choice
     }
 
     /// What is wrong with the engine's environment switches in `environment` (the process's by
