@@ -370,6 +370,43 @@ static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, 
     }
 }
 
+static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float *y0s, long ys, long images, long b0,
+                       long b1, long y0, long y1);
+
+// A strided 1x1 reads every s-th pixel of every s-th row: its rows are short, and the pixels it
+// skips share its cache lines and prefetches. Groups of output rows have their input pixels
+// gathered into a 64 KiB buffer on the stack (in this function's frame only, not dc_run's), one
+// long row per channel block, which then runs as a 1x1 with stride 1 (the same multiply-adds in
+// the same order), per chunk of output blocks whose weights fit about 256 KiB (as in dc_run),
+// each row group gathered again per chunk (a copy of at most 64 KiB).
+__attribute__((noinline)) static void CK(dc_gathered)(const ck_direct_conv *c, const float *x0, long xs, float *y0s, long ys,
+                                                      long images, long b0, long b1, long y0, long y1) {
+    long B = c->block, s = c->stride, need = (c->k + B - 1) / B;
+    float buf[CK_DC_GATHER] __attribute__((aligned(64)));
+    long g = CK_DC_GATHER / (c->wo * need * B);
+    ck_direct_conv v = *c;
+    v.in_blocks = need; v.h = 1; v.stride = 1; v.ho = 1; v.out_plane = c->ho * c->wo * B;
+    long per_block = c->k * B * (long)sizeof(float), chunk = (256L << 10) / per_block / 4 * 4;
+    if (chunk < 4) chunk = 4;
+    for (long first = b0; first < b1; first += chunk)
+        for (long n = 0; n < images; n++)
+            for (long oy = y0; oy < y1; oy += g) {
+                long rows = y1 - oy < g ? y1 - oy : g, width = rows * c->wo;
+                const float *x = x0 + n * xs;
+                for (long cb = 0; cb < need; cb++)
+                    for (long r = 0; r < rows; r++) {
+                        const float *src = x + (cb * c->h + (oy + r) * s) * c->w * B;
+                        float *dst = buf + (cb * width + r * c->wo) * B;
+                        if (B == 16)
+                            for (long ox = 0; ox < c->wo; ox++) CK(st)(dst + ox * 16, CK(ld)(src + ox * s * 16));
+                        else
+                            for (long ox = 0; ox < c->wo; ox++) CK(dc_st8)(dst + ox * 8, CK(dc_ld8)(src + ox * s * 8));
+                    }
+                v.w = width; v.wo = width;
+                CK(dc_run)(&v, buf, 0, y0s + n * ys + oy * c->wo * B, 0, 1, first, first + chunk < b1 ? first + chunk : b1, 0, 1);
+            }
+}
+
 // Output rows [y0, y1) of output blocks [b0, b1) of `images` images (x and y `xs` and `ys` floats
 // apart): output blocks outermost, so a block's weights are read from cache for every image.
 static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float *y0s, long ys, long images, long b0,
@@ -434,39 +471,10 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
                 }
         return;
     }
-    // A strided 1x1 (the ResNets' projection shortcuts) reads every s-th pixel of every s-th row:
-    // its rows are short, and the pixels it skips share its cache lines and prefetches. Groups
-    // of output rows have their input pixels gathered into a 64 KiB buffer on the stack, one long
-    // row per channel block, which then runs as a 1x1 with stride 1 (the same multiply-adds in
-    // the same order).
-    long need = (c->k + B - 1) / B;
+    // A strided 1x1 (the ResNets' projection shortcuts): its input pixels gathered into long rows.
     if (ks == 1 && s > 1 && pad == 0 && c->in_lanes == B && c->c0 == 0 && c->out_plane == 0
-        && c->wo * need * B <= CK_DC_GATHER) {
-        float buf[CK_DC_GATHER] __attribute__((aligned(64)));
-        long g = CK_DC_GATHER / (c->wo * need * B);
-        ck_direct_conv v = *c;
-        v.in_blocks = need; v.h = 1; v.stride = 1; v.ho = 1; v.out_plane = c->ho * c->wo * B;
-        // Output blocks in chunks whose weights fit about 256 KiB (as below), each chunk over
-        // every row group, gathered again per chunk (a copy of at most 64 KiB per row group).
-        long per_block = c->k * B * (long)sizeof(float), chunk = (256L << 10) / per_block / 4 * 4;
-        if (chunk < 4) chunk = 4;
-        for (long first = b0; first < b1; first += chunk)
-            for (long n = 0; n < images; n++)
-                for (long oy = y0; oy < y1; oy += g) {
-                    long rows = y1 - oy < g ? y1 - oy : g, width = rows * c->wo;
-                    const float *x = x0 + n * xs;
-                    for (long cb = 0; cb < need; cb++)
-                        for (long r = 0; r < rows; r++) {
-                            const float *src = x + (cb * c->h + (oy + r) * s) * c->w * B;
-                            float *dst = buf + (cb * width + r * c->wo) * B;
-                            if (B == 16)
-                                for (long ox = 0; ox < c->wo; ox++) CK(st)(dst + ox * 16, CK(ld)(src + ox * s * 16));
-                            else
-                                for (long ox = 0; ox < c->wo; ox++) CK(dc_st8)(dst + ox * 8, CK(dc_ld8)(src + ox * s * 8));
-                        }
-                    v.w = width; v.wo = width;
-                    CK(dc_run)(&v, buf, 0, y0s + n * ys + oy * c->wo * B, 0, 1, first, first + chunk < b1 ? first + chunk : b1, 0, 1);
-                }
+        && c->wo * ((c->k + B - 1) / B) * B <= CK_DC_GATHER) {
+        CK(dc_gathered)(c, x0, xs, y0s, ys, images, b0, b1, y0, y1);
         return;
     }
     // Output columns [xa, xb) have every tap on the map.
