@@ -62,4 +62,15 @@ struct TuneCommandTests {
             expectFailure(result, exitCode: 64, mentions: ["--milliseconds 0", "1 to 10000"])
         }
     }
+
+    /// A batch whose activations would not fit the memory budget is refused before anything is
+    /// compiled (resnet50 at batch 100000 needs terabytes).
+    @Test func refusesABatchBeyondTheMemoryBudget() throws {
+        try withTemporaryDirectory { directory in
+            let result = try ProbeCLIProcess.run(["tune", "--model", "resnet50", "--batch", "100000", "--max-memory", "1G"], in: directory.url)
+            #expect(result.exitCode != 0 && !result.killedBySignal, "\(result)")
+            #expect(result.stdout.isEmpty && result.stderr.contains("100000"), "\(result)")
+            expectNoCrash(result)
+        }
+    }
 }

@@ -31,6 +31,8 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Rounds per choice: as many as fit in about this many milliseconds of the slower kernel (at least 21, at most 1001).")
     var milliseconds: Double = 40
 
+    @OptionGroup var memory: MemoryOptions
+
     @Flag(help: "Print JSON (one object per choice) instead of a table.")
     var json = false
 
@@ -74,6 +76,7 @@ struct TuneCommand: ParsableCommand {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
             let network = try model.makeNetwork()
+            try memory.checkInference(network, batch: batch)
             let spec = network.spec
             let tuning = KernelTiming.Tuning(milliseconds: milliseconds)
             let clock = Stopwatch.start()
