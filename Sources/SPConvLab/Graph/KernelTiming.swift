@@ -69,8 +69,7 @@ package enum KernelTiming {
         let sorted = values.sorted()
         let n = Double(sorted.count)
         let k = min(max(1, Int((n - 1.96 * n.squareRoot()) / 2)), sorted.count)
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return (sorted[k - 1], median, sorted[sorted.count - k])
+        return (sorted[k - 1], Stopwatch.median(sorted), sorted[sorted.count - k])
     }
 
     /// The choice made for `key` earlier in this process, if any (check it before making the
