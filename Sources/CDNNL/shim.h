@@ -11,3 +11,5 @@ int omp_get_max_threads(void);
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned int flags);
 int omp_get_thread_num(void);
 int omp_get_num_threads(void);
+/* A barrier of the enclosing parallel region's threads (returns at once outside a region). */
+void GOMP_barrier(void);

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Testing
 @testable import SPConvLab
 
@@ -132,7 +133,7 @@ import Testing
     /// against the row-major fusion is LayoutKernelTests' and the model twins' business).
     @Test(arguments: [8, 16])
     func fuseBlocksAgreeAcrossBuilds(_ block: Int) {
-        let (n, cb, plane) = (3, 2, 7)
+        let (n, cb, plane, width) = (3, 2, 14, 7)
         let count = n * cb * plane * block
         let (a, r, res) = (Self.values(count, seed: 30), Self.values(count, seed: 31), Self.values(count, seed: 32))
         let (scale, shift) = (Self.values(cb * block, seed: 33), Self.values(cb * block, seed: 34))
@@ -143,13 +144,96 @@ import Testing
                     var out = [Float](repeating: 0, count: count)
                     with(level) {
                         res.withUnsafeBufferPointer { rp in
-                            ck_fuse_blocks(0, n * cb, cb, plane, a, r, residual ? rp.baseAddress : nil, &out, scale, shift, relu, Int32(block))
+                                ck_fuse_blocks(0, n * cb, cb, plane, width, a, r, residual ? rp.baseAddress : nil, &out, scale, shift, relu, Int32(block))
+                            }
+                        }
+                        results.append(out)
+                    }
+                    for other in results.dropFirst() { Self.expectBits(other, results[0], "fuse \(block) residual \(residual) relu \(relu)") }
+                }
+            }
+        }
+
+        /// The fusion against a scalar twin of the header's formula (a plane's sum per lane is its
+        /// rows' sums, each from 0, added in row order; then the softmax weights and the sweep), on
+        /// whole images and split by rows at every cut (``SPConvDirect``'s batch-1 region: row sums,
+        /// a barrier, rows fused), in every build, bit for bit.
+        @Test(arguments: [8, 16])
+        func fusionByRowsMatchesTwinAndWholeImages(_ block: Int) {
+            let (cb, height, width) = (2, 5, 3)
+            let plane = height * width, count = cb * plane * block
+            let (a, r, res) = (Self.values(count, seed: 40), Self.values(count, seed: 41), Self.values(count, seed: 42))
+            let (scale, shift) = (Self.values(cb * block, seed: 43), Self.values(cb * block, seed: 44))
+            func planeSum(_ x: [Float], _ b: Int, _ l: Int) -> Float {
+                var total: Float = 0
+                for y in 0..<height {
+                    var row: Float = 0
+                    for i in 0..<width { row += x[(b * plane + y * width + i) * block + l] }
+                    total += row
+                }
+                return total
+            }
+            for residual in [false, true] {
+                for relu: Int32 in [0, 1] {
+                    var twin = [Float](repeating: 0, count: count)
+                    for b in 0..<cb {
+                        for l in 0..<block {
+                            let (ma, mr) = (planeSum(a, b, l) / Float(plane), planeSum(r, b, l) / Float(plane))
+                            let m = ma < mr ? mr : ma
+                            let (ea, er) = (expf(ma - m), expf(mr - m))
+                            let (sc, sh) = (scale[b * block + l], shift[b * block + l])
+                            let (wa, wr) = (sc * ea / (ea + er), sc * er / (ea + er))
+                            for i in 0..<plane {
+                                let at = (b * plane + i) * block + l
+                                var v = wa * a[at] + wr * r[at] + sh
+                                if residual { v = v + res[at] }
+                                twin[at] = relu == 1 && v <= 0 ? 0 : v
+                            }
                         }
                     }
-                    results.append(out)
+                    res.withUnsafeBufferPointer { rp in
+                    let resPointer = residual ? rp.baseAddress : nil
+                    for level in Self.levels {
+                        var whole = [Float](repeating: .nan, count: count)
+                        with(level) { ck_fuse_blocks(0, cb, cb, plane, width, a, r, resPointer, &whole, scale, shift, relu, Int32(block)) }
+                        Self.expectBits(whole, twin, "whole image, build \(level), block \(block), residual \(residual), relu \(relu)")
+                        for cut in 0...height {
+                            var split = [Float](repeating: .nan, count: count)
+                            var sums = [Float](repeating: .nan, count: 2 * cb * block * height)
+                            with(level) {
+                                ck_fuse_row_sums(cb, plane, width, 0, cut, a, r, &sums, Int32(block))
+                                ck_fuse_row_sums(cb, plane, width, cut, height, a, r, &sums, Int32(block))
+                                ck_fuse_rows(cb, plane, width, sums, cut, height, a, r, resPointer, &split, scale, shift, relu, Int32(block))
+                                ck_fuse_rows(cb, plane, width, sums, 0, cut, a, r, resPointer, &split, scale, shift, relu, Int32(block))
+                            }
+                            Self.expectBits(split, twin, "rows cut at \(cut), build \(level), block \(block), residual \(residual), relu \(relu)")
+                        }
+                    }
                 }
-                for other in results.dropFirst() { Self.expectBits(other, results[0], "fuse \(block) residual \(residual) relu \(relu)") }
             }
         }
     }
+
+    /// The bordered copy written in row ranges, as threads share it, equals the copy in one call.
+    @Test(arguments: [8, 16])
+    func borderedCopyByRowsMatchesWholeCopy(_ block: Int) {
+        let (blocks, h, w) = (2, 4, 5)
+        let x = Self.values(blocks * h * w * block, seed: 45)
+        for groupK in [1, 2] {
+            for level in Self.levels {
+                var whole = [Float](repeating: .nan, count: blocks * (h + 2) * (w + 2) * block)
+                with(level) { ck_direct_conv_border(x, blocks, h, w, groupK, block, 0, h + 2, &whole) }
+                #expect(whole.allSatisfy { !$0.isNaN }, "every float of the copy written")
+                for cut in 0...(h + 2) {
+                    var parts = [Float](repeating: .nan, count: whole.count)
+                    with(level) {
+                        ck_direct_conv_border(x, blocks, h, w, groupK, block, cut, h + 2, &parts)
+                        ck_direct_conv_border(x, blocks, h, w, groupK, block, 0, cut, &parts)
+                    }
+                    Self.expectBits(parts, whole, "border cut at \(cut), build \(level), group_k \(groupK)")
+                }
+            }
+        }
+    }
+
 }

@@ -292,7 +292,7 @@ import Testing
                         bordered.withUnsafeMutableBufferPointer { bs in
                             for image in 0..<n {
                                 ck_direct_conv_border(xs.baseAddress! + image * ((cin + block - 1) / block) * h * w * block, repBlocks, h, w,
-                                                      groupK, block, bs.baseAddress!)
+                                                      groupK, block, 0, h + 2, bs.baseAddress!)
                                 conv.run(image: bs.baseAddress!, into: ys.baseAddress! + image * outBlocks * ho * wo * block)
                             }
                         }

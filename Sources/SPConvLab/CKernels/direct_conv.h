@@ -326,8 +326,8 @@ CK_DC_GTILES(8)
 #undef CK_DC_GCASES_MORE
 #undef CK_DC_GCASE
 
-// Grouped mode's input copy: `blocks` channel blocks of one image with a one-pixel zero border,
-// each block's lanes in pairs of groups (lane p holds channel (p / 2gk) 2gk + (p % 2) gk + (p % 2gk) / 2
+// Grouped mode's input copy: `blocks` channel blocks of one image with a one-pixel zero border
+// (rows [r0, r1) of the bordered copy, so threads can share the work), each block's lanes in pairs of groups (lane p holds channel (p / 2gk) 2gk + (p % 2) gk + (p % 2gk) / 2
 // of the block; gk = 1 keeps the order), so a 64-bit broadcast reads both groups' inputs.
 CK_INLINE v16 CK(dc_pairs_16)(v16 v, long gk) {
     switch (gk) {
@@ -345,16 +345,18 @@ CK_INLINE ck_v8 CK(dc_pairs_8)(ck_v8 v, long gk) {
     }
 }
 
-static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, long block, float *out) {
+static void CK(dc_border)(const float *x, long blocks, long h, long w, long gk, long block, long r0, long r1, float *out) {
     long pw = w + 2, plane = h * w * block, pplane = (h + 2) * pw * block;
     for (long cb = 0; cb < blocks; cb++) {
         const float *src = x + cb * plane;
         float *dst = out + cb * pplane;
-        __builtin_memset(dst, 0, (size_t)(pw * block) * sizeof(float));
-        __builtin_memset(dst + (h + 1) * pw * block, 0, (size_t)(pw * block) * sizeof(float));
-        for (long r = 0; r < h; r++) {
-            float *line = dst + (r + 1) * pw * block;
-            const float *from = src + r * w * block;
+        for (long r = r0; r < r1; r++) {
+            float *line = dst + r * pw * block;
+            if (r == 0 || r == h + 1) {
+                __builtin_memset(line, 0, (size_t)(pw * block) * sizeof(float));
+                continue;
+            }
+            const float *from = src + (r - 1) * w * block;
             __builtin_memset(line, 0, (size_t)block * sizeof(float));
             __builtin_memset(line + (w + 1) * block, 0, (size_t)block * sizeof(float));
             if (gk <= 1) {

@@ -80,9 +80,17 @@ void ck_lane_pair_gradient(const float *dy, const float *r, const float *d, floa
                            const float *coefficients, int relu) {
     ck_table_in_use()->lane_pair_gradient(dy, r, d, oa, ob, pixels, coefficients, relu);
 }
-void ck_fuse_blocks(long first, long last, long channel_blocks, long plane, const float *a, const float *r,
+void ck_fuse_blocks(long first, long last, long channel_blocks, long plane, long width, const float *a, const float *r,
                     const float *residual, float *out, const float *scale, const float *shift, int relu, int block) {
-    ck_table_in_use()->fuse_blocks(first, last, channel_blocks, plane, a, r, residual, out, scale, shift, relu, block);
+    ck_table_in_use()->fuse_blocks(first, last, channel_blocks, plane, width, a, r, residual, out, scale, shift, relu, block);
+}
+void ck_fuse_row_sums(long channel_blocks, long plane, long width, long y0, long y1, const float *a, const float *r, float *sums,
+                      int block) {
+    ck_table_in_use()->fuse_row_sums(channel_blocks, plane, width, y0, y1, a, r, sums, block);
+}
+void ck_fuse_rows(long channel_blocks, long plane, long width, const float *sums, long y0, long y1, const float *a, const float *r,
+                  const float *residual, float *out, const float *scale, const float *shift, int relu, int block) {
+    ck_table_in_use()->fuse_rows(channel_blocks, plane, width, sums, y0, y1, a, r, residual, out, scale, shift, relu, block);
 }
 void ck_relu(const float *x, float *o, long count) { ck_table_in_use()->relu(x, o, count); }
 void ck_add_relu(const float *a, const float *b, float *o, long count) { ck_table_in_use()->add_relu(a, b, o, count); }
@@ -103,8 +111,8 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 void ck_direct_conv_rows(const ck_direct_conv *conv, const float *x, float *y, long b0, long b1, long y0, long y1) {
     ck_table_in_use()->direct_conv_rows(conv, x, y, b0, b1, y0, y1);
 }
-void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, float *out) {
-    ck_table_in_use()->dc_border(x, blocks, h, w, group_k, block, out);
+void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, long r0, long r1, float *out) {
+    ck_table_in_use()->dc_border(x, blocks, h, w, group_k, block, r0, r1, out);
 }
 void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_stride, float *y, long y_stride, long images) {
     ck_table_in_use()->direct_conv_images(conv, x, x_stride, y, y_stride, images);

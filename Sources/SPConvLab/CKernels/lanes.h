@@ -121,50 +121,106 @@ static void CK(lane_pair_gradient)(const float *dy, const float *r, const float 
     }
 }
 
-// The fusion for a block size known at compile time, so the lane loops vectorise.
+// The fusion for a block size known at compile time, so the lane loops vectorise. A plane's sum
+// is its rows' sums (each from 0, pixel by pixel) added in row order, in the whole-image fusion
+// and in the one split by rows over threads alike, so both give the same bits.
 #define CK_FUSE(B)                                                                                                  \
-    static void CK(fuse##B)(long first, long last, long cb, long plane, const float *a, const float *r,            \
+    CK_INLINE void CK(fuse_row_sum##B)(const float *p, long wo, float *s) {                                         \
+        float t[B];                                                                                                 \
+        for (int l = 0; l < B; l++) t[l] = 0;                                                                       \
+        for (long i = 0; i < wo; i++)                                                                               \
+            for (int l = 0; l < B; l++) t[l] += p[i * B + l];                                                      \
+        for (int l = 0; l < B; l++) s[l] = t[l];                                                                    \
+    }                                                                                                               \
+    /* The softmax weights of one block's lanes (times the epilogue's scale) from its plane sums. */               \
+    CK_INLINE void CK(fuse_weights##B)(const float *sa, const float *sr, long plane, const float *scale,           \
+                                       const float *shift, float *wa, float *wr, float *sh) {                       \
+        for (int l = 0; l < B; l++) {                                                                               \
+            float ma = sa[l] / (float)plane, mr = sr[l] / (float)plane;                                             \
+            float m = ma < mr ? mr : ma;                                                                            \
+            float ea = expf(ma - m), er = expf(mr - m);                                                             \
+            wa[l] = scale[l] * ea / (ea + er);                                                                      \
+            wr[l] = scale[l] * er / (ea + er);                                                                      \
+            sh[l] = shift[l];                                                                                       \
+        }                                                                                                           \
+    }                                                                                                               \
+    CK_INLINE void CK(fuse_apply##B)(const float *pa, const float *pr, const float *pres, float *po, long pixels,   \
+                                     const float *wa, const float *wr, const float *sh, int relu) {                 \
+        if (pres) {                                                                                                 \
+            for (long i = 0; i < pixels; i++)                                                                       \
+                for (int l = 0; l < B; l++) {                                                                       \
+                    float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l] + pres[i * B + l];              \
+                    po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                    \
+                }                                                                                                   \
+        } else {                                                                                                    \
+            for (long i = 0; i < pixels; i++)                                                                       \
+                for (int l = 0; l < B; l++) {                                                                       \
+                    float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l];                                \
+                    po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                    \
+                }                                                                                                   \
+        }                                                                                                           \
+    }                                                                                                               \
+    static void CK(fuse##B)(long first, long last, long cb, long plane, long wo, const float *a, const float *r,   \
                             const float *residual, float *out, const float *scale, const float *shift, int relu) { \
-        float sa[B], sr[B], wa[B], wr[B], sh[B];                                                                    \
-        for (long item = first; item < last; item++) {                                                              \
+        float sa[B], sr[B], ra[B], rr[B], wa[B], wr[B], sh[B];                                                      \
+        for (long item = first; item < last; item++) {                                                             \
             long block = item % cb, base = item * plane * B;                                                        \
             const float *pa = a + base, *pr = r + base;                                                             \
-            float *po = out + base;                                                                                 \
             for (int l = 0; l < B; l++) { sa[l] = 0; sr[l] = 0; }                                                   \
-            for (long i = 0; i < plane; i++)                                                                        \
-                for (int l = 0; l < B; l++) { sa[l] += pa[i * B + l]; sr[l] += pr[i * B + l]; }                    \
-            for (int l = 0; l < B; l++) {                                                                           \
-                float ma = sa[l] / (float)plane, mr = sr[l] / (float)plane;                                         \
-                float m = ma < mr ? mr : ma;                                                                        \
-                float ea = expf(ma - m), er = expf(mr - m);                                                         \
-                float sc = scale[block * B + l];                                                                    \
-                wa[l] = sc * ea / (ea + er);                                                                        \
-                wr[l] = sc * er / (ea + er);                                                                        \
-                sh[l] = shift[block * B + l];                                                                       \
+            for (long y = 0; y < plane / wo; y++) {                                                                 \
+                CK(fuse_row_sum##B)(pa + y * wo * B, wo, ra);                                                       \
+                CK(fuse_row_sum##B)(pr + y * wo * B, wo, rr);                                                       \
+                for (int l = 0; l < B; l++) { sa[l] += ra[l]; sr[l] += rr[l]; }                                     \
             }                                                                                                       \
-            if (residual) {                                                                                         \
-                const float *pres = residual + base;                                                                \
-                for (long i = 0; i < plane; i++)                                                                    \
-                    for (int l = 0; l < B; l++) {                                                                   \
-                        float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l] + pres[i * B + l];          \
-                        po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                \
-                    }                                                                                               \
-            } else {                                                                                                \
-                for (long i = 0; i < plane; i++)                                                                    \
-                    for (int l = 0; l < B; l++) {                                                                   \
-                        float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l];                            \
-                        po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                \
-                    }                                                                                               \
+            CK(fuse_weights##B)(sa, sr, plane, scale + block * B, shift + block * B, wa, wr, sh);                   \
+            CK(fuse_apply##B)(pa, pr, residual ? residual + base : 0, out + base, plane, wa, wr, sh, relu);         \
+        }                                                                                                           \
+    }                                                                                                               \
+    /* Rows [y0, y1) of one image's two maps: each row's sums per channel into sums[y][2][cb B]. */                 \
+    static void CK(fuse_row_sums##B)(long cb, long plane, long wo, long y0, long y1, const float *a, const float *r, \
+                                     float *sums) {                                                                 \
+        for (long y = y0; y < y1; y++)                                                                              \
+            for (long b = 0; b < cb; b++) {                                                                         \
+                CK(fuse_row_sum##B)(a + (b * plane + y * wo) * B, wo, sums + (y * 2 * cb + b) * B);                 \
+                CK(fuse_row_sum##B)(r + (b * plane + y * wo) * B, wo, sums + ((y * 2 + 1) * cb + b) * B);           \
             }                                                                                                       \
+    }                                                                                                               \
+    /* Rows [y0, y1) of one image fused, from every row's sums (sums[y][2][cb B], plane / wo rows). */              \
+    static void CK(fuse_rows##B)(long cb, long plane, long wo, const float *sums, long y0, long y1, const float *a,  \
+                                 const float *r, const float *residual, float *out, const float *scale,              \
+                                 const float *shift, int relu) {                                                    \
+        float sa[B], sr[B], wa[B], wr[B], sh[B];                                                                    \
+        for (long b = 0; b < cb; b++) {                                                                             \
+            for (int l = 0; l < B; l++) { sa[l] = 0; sr[l] = 0; }                                                   \
+            for (long y = 0; y < plane / wo; y++)                                                                   \
+                for (int l = 0; l < B; l++) {                                                                       \
+                    sa[l] += sums[(y * 2 * cb + b) * B + l];                                                        \
+                    sr[l] += sums[((y * 2 + 1) * cb + b) * B + l];                                                  \
+                }                                                                                                   \
+            CK(fuse_weights##B)(sa, sr, plane, scale + b * B, shift + b * B, wa, wr, sh);                           \
+            long at = (b * plane + y0 * wo) * B;                                                                    \
+            CK(fuse_apply##B)(a + at, r + at, residual ? residual + at : 0, out + at, (y1 - y0) * wo, wa, wr, sh, relu); \
         }                                                                                                           \
     }
 CK_FUSE(8)
 CK_FUSE(16)
 
-static void CK(fuse_blocks)(long first, long last, long cb, long plane, const float *a, const float *r, const float *residual,
-                            float *out, const float *scale, const float *shift, int relu, int block) {
-    if (block == 16) CK(fuse16)(first, last, cb, plane, a, r, residual, out, scale, shift, relu);
-    else CK(fuse8)(first, last, cb, plane, a, r, residual, out, scale, shift, relu);
+static void CK(fuse_blocks)(long first, long last, long cb, long plane, long wo, const float *a, const float *r,
+                            const float *residual, float *out, const float *scale, const float *shift, int relu, int block) {
+    if (block == 16) CK(fuse16)(first, last, cb, plane, wo, a, r, residual, out, scale, shift, relu);
+    else CK(fuse8)(first, last, cb, plane, wo, a, r, residual, out, scale, shift, relu);
+}
+
+static void CK(fuse_row_sums)(long cb, long plane, long wo, long y0, long y1, const float *a, const float *r, float *sums,
+                              int block) {
+    if (block == 16) CK(fuse_row_sums16)(cb, plane, wo, y0, y1, a, r, sums);
+    else CK(fuse_row_sums8)(cb, plane, wo, y0, y1, a, r, sums);
+}
+
+static void CK(fuse_rows)(long cb, long plane, long wo, const float *sums, long y0, long y1, const float *a, const float *r,
+                          const float *residual, float *out, const float *scale, const float *shift, int relu, int block) {
+    if (block == 16) CK(fuse_rows16)(cb, plane, wo, sums, y0, y1, a, r, residual, out, scale, shift, relu);
+    else CK(fuse_rows8)(cb, plane, wo, sums, y0, y1, a, r, residual, out, scale, shift, relu);
 }
 
 static void CK(relu_flat)(const float *x, float *o, long count) {
@@ -199,7 +255,7 @@ static void CK(add_in_place_flat)(float *a, const float *b, long count) {
 const ck_table CK_TABLE = {
     CK(lane_sum), CK(lane_squared_deviations), CK(lane_affine), CK(lane_batch_norm_sums), CK(lane_batch_norm_input),
     CK(lane_centred_moments), CK(lane_affine_pair), CK(lane_masked_gradient_sums), CK(lane_pair_gradient),
-    CK(fuse_blocks), CK(relu_flat), CK(add_relu_flat), CK(masked_by_positive_flat), CK(add_in_place_flat),
+    CK(fuse_blocks), CK(fuse_row_sums), CK(fuse_rows), CK(relu_flat), CK(add_relu_flat), CK(masked_by_positive_flat), CK(add_in_place_flat),
     CK(narrow_conv_forward), CK(narrow_conv_backward), CK(direct_conv_rows), CK(direct_conv_images), CK(dc_border),
     CK(winograd_tiles), CK(pool_planes), CK(linear_rows),
 };

@@ -16,8 +16,11 @@ typedef struct {
     void (*lane_masked_gradient_sums)(const float *, const float *, const float *, long, const float *, const float *,
                                       const float *, const float *, const float *, int, float *);
     void (*lane_pair_gradient)(const float *, const float *, const float *, float *, float *, long, const float *, int);
-    void (*fuse_blocks)(long, long, long, long, const float *, const float *, const float *, float *, const float *,
+    void (*fuse_blocks)(long, long, long, long, long, const float *, const float *, const float *, float *, const float *,
                         const float *, int, int);
+    void (*fuse_row_sums)(long, long, long, long, long, const float *, const float *, float *, int);
+    void (*fuse_rows)(long, long, long, const float *, long, long, const float *, const float *, const float *, float *,
+                      const float *, const float *, int, int);
     void (*relu)(const float *, float *, long);
     void (*add_relu)(const float *, const float *, float *, long);
     void (*masked_by_positive)(const float *, const float *, float *, long);
@@ -28,7 +31,7 @@ typedef struct {
                                 float *, int, float *, float *);
     void (*direct_conv_rows)(const ck_direct_conv *, const float *, float *, long, long, long, long);
     void (*direct_conv_images)(const ck_direct_conv *, const float *, long, float *, long, long);
-    void (*dc_border)(const float *, long, long, long, long, long, float *);
+    void (*dc_border)(const float *, long, long, long, long, long, long, long, float *);
     int (*winograd_tiles)(const ck_winograd *, const float *, float *, long, long, float *);
     void (*pool_planes)(const ck_pool *, const float *, float *, long, long);
     void (*linear_rows)(const float *, long, long, const float *, const float *, float *, long, long, long);

@@ -252,8 +252,8 @@ private struct DirectConvolutionPart: ParallelWork {
 /// Winograd, which reads the representative channels where they lie; the redundant conv reads
 /// its channels of the input where they lie; then the fusion with the layer's epilogue sweeps
 /// that image's two maps while they are in cache. No split, no intermediate map the size of the
-/// batch, one parallel region per layer (two at batch 1, whose single image is split over the
-/// threads by rows, then by channel blocks).
+/// batch, one parallel region per layer: at batch 1 its single image is split over the threads by
+/// rows, with two barriers inside the region (``SPConvImageRegion``).
 package struct SPConvDirect {
     /// The representative branch's kernel.
     package enum Representative {
@@ -272,6 +272,9 @@ package struct SPConvDirect {
     package let outputImage: Int, borderedImage: Int
     /// Floats of Winograd's scratch per thread (0 with the direct conv).
     let winogradScratch: Int
+    /// Floats of the per-row channel sums of both maps for an image split over the threads by
+    /// rows (`ck_fuse_row_sums`): at the end of each thread's part of the scratch.
+    let rowSums: Int
 
     /// Images each thread runs together: a layer whose weights would not stay in cache from one
     /// image to the next (more than 256 KiB) runs several images per output block, each block's
@@ -284,6 +287,7 @@ package struct SPConvDirect {
         (self.height, self.width, self.padding) = (height, width, padding)
         inputBlocks = (inputChannels + block - 1) / block
         outputImage = redundant.outputImage
+        rowSums = 2 * redundant.outputBlocks * block * redundant.outputRows
         let representativeWeightBytes: Int
         switch representative {
         case .direct(let conv):
@@ -308,8 +312,8 @@ package struct SPConvDirect {
     }
 
     /// Floats of scratch per thread: for ``chunk`` images the two output maps and the bordered
-    /// copy, and Winograd's own.
-    package var scratchPerThread: Int { chunk * (2 * outputImage + borderedImage) + winogradScratch }
+    /// copy, Winograd's own, and the rows' sums.
+    package var scratchPerThread: Int { chunk * (2 * outputImage + borderedImage) + winogradScratch + rowSums }
 
     /// Output blocks and rows of the layer.
     var outputBlocks: Int { redundant.outputBlocks }
@@ -336,7 +340,11 @@ package struct SPConvDirect {
                         if n >= threads && perThread {
                             parallelFor(n, work: work)
                         } else {
-                            for i in 0..<n { work.runSplit(image: i, threads: perThread ? threads : 1) }
+                            for i in 0..<n {
+                                let region = SPConvImageRegion(images: work, image: i, perThread: perThread)
+                                // Winograd's scratch for one thread only: the image on this thread.
+                                if perThread || !isWinograd { parallelRegion(work: region) } else { region.run(thread: 0, threads: 1) }
+                            }
                         }
                     }
                 }
@@ -344,12 +352,22 @@ package struct SPConvDirect {
         }
     }
 
+    /// Whether the representative branch runs on the own Winograd.
+    var isWinograd: Bool {
+        if case .winograd = representative { return true }
+        return false
+    }
+
     /// Copies the representative channel blocks of image `x` into `to` with a zero border (and
-    /// in grouped mode's pair order where the representative conv reads two groups per block).
-    fileprivate func border(image x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, conv: DirectConvolution) {
+    /// in grouped mode's pair order where the representative conv reads two groups per block):
+    /// `rows` of the bordered copy, all of them by default.
+    fileprivate func border(image x: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, conv: DirectConvolution,
+                            rows: Range<Int>? = nil) {
         precondition(padding == 1, "SPConv's bordered copy has a one-pixel border")
         let d = conv.descriptor
-        ck_direct_conv_border(x, representativeBlocks, height, width, d.group_lanes == 2 ? d.group_k : 1, block, to)
+        let rows = rows ?? 0..<(height + 2)
+        ck_direct_conv_border(x, representativeBlocks, height, width, d.group_lanes == 2 ? d.group_k : 1, block, rows.lowerBound,
+                              rows.upperBound, to)
     }
 }
 
@@ -362,7 +380,7 @@ private struct SPConvImagesWork: ParallelWork {
     let scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
     let lanes: FusionLanes
 
-    private var inputImage: Int { layer.inputBlocks * layer.height * layer.width * layer.block }
+    fileprivate var inputImage: Int { layer.inputBlocks * layer.height * layer.width * layer.block }
 
     func run(_ images: Range<Int>) {
         let (image, chunk) = (layer.outputImage, layer.chunk)
@@ -388,62 +406,59 @@ private struct SPConvImagesWork: ParallelWork {
     fileprivate func fuse(image i: Int, representative a: UnsafePointer<Float>, redundant r: UnsafePointer<Float>, blocks: Range<Int>) {
         let plane = layer.outputImage / (layer.outputBlocks * layer.block)
         let at = i * layer.outputImage
-        ck_fuse_blocks(blocks.lowerBound, blocks.upperBound, layer.outputBlocks, plane, a, r, residual.map { $0 + at }, output + at,
-                       lanes.scale, lanes.shift, lanes.relu ? 1 : 0, Int32(layer.block))
+        ck_fuse_blocks(blocks.lowerBound, blocks.upperBound, layer.outputBlocks, plane, plane / layer.outputRows, a, r,
+                       residual.map { $0 + at }, output + at, lanes.scale, lanes.shift, lanes.relu ? 1 : 0, Int32(layer.block))
     }
+}
 
-    /// One image split over the threads: the bordered copy, the two convolutions by output rows
-    /// (by rows of 4x4 tiles with Winograd, each thread in its own part of the scratch), then the
-    /// fusion by channel blocks (it needs every row's sum first), with the maps in the first
-    /// thread's part of the scratch.
-    func runSplit(image i: Int, threads: Int) {
-        let x = input + i * inputImage
+/// One image of ``SPConvDirect`` split over the threads in one parallel region (a batch smaller
+/// than the thread count): the bordered copy by rows; a barrier; both convolutions by output rows
+/// (by rows of 4x4 tiles with Winograd, each thread in its own part of the scratch for its
+/// transforms), each row's channel sums taken while the row is in cache; a barrier; the fusion of
+/// the same rows. The maps are in the first thread's part of the scratch, the rows' sums at its
+/// end. Every thread passes both barriers, with or without rows of its own.
+private struct SPConvImageRegion: ParallelRegion {
+    let images: SPConvImagesWork
+    let image: Int
+    /// Whether each thread has its own part of the scratch (for Winograd's transforms).
+    let perThread: Bool
+
+    func run(thread: Int, threads: Int) {
+        let layer = images.layer
+        let x = images.input + image * images.inputImage
+        let (chunk, size, scratch) = (layer.chunk, layer.outputImage, images.scratch)
+        let (representative, redundant) = (scratch, scratch + chunk * size)
+        let sums = scratch + layer.scratchPerThread - layer.rowSums
+        let allBlocks = 0..<layer.outputBlocks
+        let rows: Range<Int>
         switch layer.representative {
-        case .direct(let rep):
-            layer.border(image: x, into: scratch + 2 * layer.chunk * layer.outputImage, conv: rep)
-            parallelFor(layer.outputRows, work: RowsWork(layer: layer, image: x, scratch: scratch, perThread: threads > 1))
-        case .winograd(let rep):
-            // Each thread needs its own part of the scratch for Winograd's.
-            let work = RowsWork(layer: layer, image: x, scratch: scratch, perThread: threads > 1)
-            if threads > 1 { parallelFor(rep.tileRows, work: work) } else { work.run(0..<rep.tileRows) }
-        }
-        parallelFor(layer.outputBlocks, work: FuseWork(images: self, image: i, scratch: scratch))
-    }
-
-    private struct RowsWork: ParallelWork {
-        let layer: SPConvDirect
-        let image: UnsafePointer<Float>
-        let scratch: UnsafeMutablePointer<Float>
-        /// Whether each thread has its own part of the scratch (else one thread runs all rows).
-        let perThread: Bool
-
-        func run(_ rows: Range<Int>) {
-            let (chunk, size) = (layer.chunk, layer.outputImage)
-            let red = layer.redundant
-            switch layer.representative {
-            case .direct(let rep):
-                rep.run(image: scratch + 2 * chunk * size, into: scratch, blocks: 0..<rep.outputBlocks, rows: rows)
-                red.run(image: image, into: scratch + chunk * size, blocks: 0..<red.outputBlocks, rows: rows)
-            case .winograd(let rep):
-                // Rows of tiles: tile row r covers output rows 4r ..< 4r + 4.
-                let thread = perThread ? Int(omp_get_thread_num()) : 0
-                let own = scratch + thread * layer.scratchPerThread + 2 * chunk * size
-                rep.run(from: image, into: scratch, tiles: (rows.lowerBound * rep.tilesPerRow)..<(rows.upperBound * rep.tilesPerRow),
-                        scratch: own)
-                red.run(image: image, into: scratch + chunk * size, blocks: 0..<red.outputBlocks,
-                        rows: (4 * rows.lowerBound)..<min(4 * rows.upperBound, layer.outputRows))
+        case .direct(let conv):
+            let bordered = scratch + 2 * chunk * size
+            layer.border(image: x, into: bordered, conv: conv, rows: threadShare(layer.height + 2, thread: thread, threads: threads))
+            parallelBarrier()
+            rows = threadShare(layer.outputRows, thread: thread, threads: threads)
+            if !rows.isEmpty {
+                conv.run(image: bordered, into: representative, blocks: 0..<conv.outputBlocks, rows: rows)
+                layer.redundant.run(image: x, into: redundant, blocks: allBlocks, rows: rows)
+            }
+        case .winograd(let conv):
+            // Tile row r covers output rows 4r ..< 4r + 4.
+            let tiles = threadShare(conv.tileRows, thread: thread, threads: threads)
+            rows = min(4 * tiles.lowerBound, layer.outputRows)..<min(4 * tiles.upperBound, layer.outputRows)
+            if !tiles.isEmpty {
+                let own = scratch + (perThread ? thread : 0) * layer.scratchPerThread + 2 * chunk * size
+                conv.run(from: x, into: representative, tiles: (tiles.lowerBound * conv.tilesPerRow)..<(tiles.upperBound * conv.tilesPerRow),
+                         scratch: own)
+                layer.redundant.run(image: x, into: redundant, blocks: allBlocks, rows: rows)
             }
         }
-    }
-
-    private struct FuseWork: ParallelWork {
-        let images: SPConvImagesWork
-        let image: Int
-        let scratch: UnsafeMutablePointer<Float>
-
-        func run(_ blocks: Range<Int>) {
-            images.fuse(image: image, representative: scratch, redundant: scratch + images.layer.chunk * images.layer.outputImage,
-                        blocks: blocks)
-        }
+        let (blocks, plane) = (layer.outputBlocks, size / (layer.outputBlocks * layer.block))
+        let width = plane / layer.outputRows
+        ck_fuse_row_sums(blocks, plane, width, rows.lowerBound, rows.upperBound, representative, redundant, sums, Int32(layer.block))
+        parallelBarrier()
+        let at = image * size
+        ck_fuse_rows(blocks, plane, width, sums, rows.lowerBound, rows.upperBound, representative, redundant,
+                     images.residual.map { $0 + at }, images.output + at, images.lanes.scale, images.lanes.shift,
+                     images.lanes.relu ? 1 : 0, Int32(layer.block))
     }
 }

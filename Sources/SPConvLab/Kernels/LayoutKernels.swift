@@ -165,7 +165,7 @@ package enum LayoutKernels {
                                 let fusion = FusionLanes(scale: sc.baseAddress!, shift: sh.baseAddress!, relu: relu)
                                 let (aBase, rBase, oBase) = (a.baseAddress!, r.baseAddress!, out.baseAddress!)
                                 let resBase = residual == nil ? nil : res.baseAddress
-                                parallelFor(n * cb, work: FusionWork(channelBlocks: cb, plane: h * w, representative: aBase, redundant: rBase,
+                                parallelFor(n * cb, work: FusionWork(channelBlocks: cb, plane: h * w, width: w, representative: aBase, redundant: rBase,
                                                                      residual: resBase, output: oBase, lanes: fusion, block: b))
                             }
                         }
@@ -176,14 +176,15 @@ package enum LayoutKernels {
     }
 
     /// The fusion on `items` (sample, channel block) pairs, counted from the pointers given, of
-    /// channel-blocked maps with `plane` pixels: per lane, the two means, their softmax weights
-    /// (times the epilogue's scale), then one sweep `relu?(w_a * a + w_r * r + shift + residual)`
-    /// (`ck_fuse_blocks`, built for the widest instruction set this CPU has).
-    package static func fuseBlocks(_ items: Range<Int>, channelBlocks cb: Int, plane: Int, representative: UnsafePointer<Float>,
+    /// channel-blocked maps with `plane` pixels in rows of `width`: per lane, the two means, their
+    /// softmax weights (times the epilogue's scale), then one sweep
+    /// `relu?(w_a * a + w_r * r + shift + residual)` (`ck_fuse_blocks`, built for the widest
+    /// instruction set this CPU has).
+    package static func fuseBlocks(_ items: Range<Int>, channelBlocks cb: Int, plane: Int, width: Int, representative: UnsafePointer<Float>,
                            redundant: UnsafePointer<Float>, residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                            lanes: FusionLanes, block b: Int) {
         precondition(b == 8 || b == 16, "fuseBlocks: blocks of \(b) lanes; 8 or 16 are built")
-        ck_fuse_blocks(items.lowerBound, items.upperBound, cb, plane, representative, redundant, residual, output, lanes.scale, lanes.shift,
+        ck_fuse_blocks(items.lowerBound, items.upperBound, cb, plane, width, representative, redundant, residual, output, lanes.scale, lanes.shift,
                        lanes.relu ? 1 : 0, Int32(b))
     }
 }
@@ -250,13 +251,13 @@ private struct SliceBlockedWork: ParallelWork {
 /// ``LayoutKernels/softmaxFusion(representative:redundant:residual:laneScale:laneShift:relu:block:into:)``'s
 /// items: one per (sample, channel block).
 private struct FusionWork: ParallelWork {
-    let channelBlocks: Int, plane: Int
+    let channelBlocks: Int, plane: Int, width: Int
     let representative: UnsafePointer<Float>, redundant: UnsafePointer<Float>, residual: UnsafePointer<Float>?
     let output: UnsafeMutablePointer<Float>
     let lanes: FusionLanes, block: Int
 
     func run(_ items: Range<Int>) {
-        LayoutKernels.fuseBlocks(items, channelBlocks: channelBlocks, plane: plane, representative: representative, redundant: redundant,
+        LayoutKernels.fuseBlocks(items, channelBlocks: channelBlocks, plane: plane, width: width, representative: representative, redundant: redundant,
                                  residual: residual, output: output, lanes: lanes, block: block)
     }
 }

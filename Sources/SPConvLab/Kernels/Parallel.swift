@@ -63,3 +63,52 @@ private struct ParallelWorkTask {
     let type: any ParallelWork.Type
     let work: UnsafeRawPointer
 }
+
+/// Work that runs on every thread of one parallel region, which may meet at
+/// ``parallelBarrier()`` between its steps: a layer's steps that would otherwise each be a
+/// region of their own (each entry and exit a wake-up and a join of the pool).
+package protocol ParallelRegion {
+    /// The part of thread `thread` of `threads`. Every thread must reach the same barriers.
+    func run(thread: Int, threads: Int)
+}
+
+/// Runs `work` once on each of the OpenMP threads oneDNN uses (or on the calling thread alone
+/// when there is one), without a heap allocation.
+package func parallelRegion<Work: ParallelRegion>(work: Work) {
+    _ = DNNL.shared
+    guard DNNL.maxThreads > 1 else {
+        work.run(thread: 0, threads: 1)
+        return
+    }
+    withUnsafePointer(to: work) { pointer in
+        var task = ParallelRegionTask(type: Work.self, work: UnsafeRawPointer(pointer))
+        withUnsafeMutablePointer(to: &task) { task in
+            GOMP_parallel({ raw in
+                let task = raw!.assumingMemoryBound(to: ParallelRegionTask.self).pointee
+                task.type.run(task.work, thread: Int(omp_get_thread_num()), threads: Int(omp_get_num_threads()))
+            }, task, 0, 0)
+        }
+    }
+}
+
+/// Waits until every thread of the enclosing ``parallelRegion(work:)`` has arrived (a no-op
+/// outside one); memory written before it is visible to every thread after it.
+package func parallelBarrier() { GOMP_barrier() }
+
+/// Thread `thread`'s share of `count` items split over `threads` in contiguous parts.
+package func threadShare(_ count: Int, thread: Int, threads: Int) -> Range<Int> {
+    let chunk = (count + threads - 1) / max(threads, 1)
+    let start = min(thread * chunk, count)
+    return start..<min(start + chunk, count)
+}
+
+extension ParallelRegion {
+    fileprivate static func run(_ pointer: UnsafeRawPointer, thread: Int, threads: Int) {
+        pointer.assumingMemoryBound(to: Self.self).pointee.run(thread: thread, threads: threads)
+    }
+}
+
+private struct ParallelRegionTask {
+    let type: any ParallelRegion.Type
+    let work: UnsafeRawPointer
+}

@@ -57,11 +57,20 @@ void ck_lane_pair_gradient(const float *dy, const float *r, const float *d, floa
                            const float *coefficients, int relu);
 
 /// SPConv's inference fusion on (sample, channel block) items [first, last) of channel-blocked maps
-/// with `block` (8 or 16) lanes and `plane` pixels per item: per lane the plane means of `a` and
-/// `r`, their softmax weights times `scale`, then o = relu?(((w_a a + w_r r) + shift) + residual)
-/// (residual may be NULL). Lane sums and arithmetic in the order of the Swift code it replaced.
-void ck_fuse_blocks(long first, long last, long channel_blocks, long plane, const float *a, const float *r,
+/// with `block` (8 or 16) lanes and `plane` pixels per item in rows of `width`: per lane the plane
+/// means of `a` and `r`, their softmax weights times `scale`, then
+/// o = relu?(((w_a a + w_r r) + shift) + residual) (residual may be NULL). A plane's sum per lane
+/// is the sum of its rows' sums (each row's from 0, pixel by pixel), added in row order.
+void ck_fuse_blocks(long first, long last, long channel_blocks, long plane, long width, const float *a, const float *r,
                     const float *residual, float *out, const float *scale, const float *shift, int relu, int block);
+/// The fusion of one image split by rows over threads, in two steps with a barrier between:
+/// `ck_fuse_row_sums` writes the sums of rows [y0, y1) of both maps to sums[y][2][channel_blocks
+/// block] (a's, then r's); `ck_fuse_rows`, once every row's sums are in, fuses rows [y0, y1) of
+/// every block. The same sums in the same order as `ck_fuse_blocks`, so the same bits.
+void ck_fuse_row_sums(long channel_blocks, long plane, long width, long y0, long y1, const float *a, const float *r, float *sums,
+                      int block);
+void ck_fuse_rows(long channel_blocks, long plane, long width, const float *sums, long y0, long y1, const float *a, const float *r,
+                  const float *residual, float *out, const float *scale, const float *shift, int relu, int block);
 
 // MARK: Flat kernels
 
@@ -137,7 +146,8 @@ void ck_direct_conv_images(const ck_direct_conv *conv, const float *x, long x_st
 /// The input copy a conv with padding 1 reads as padding 0: `blocks` channel blocks of one image
 /// ([blocks][h][w][block]) into [blocks][h + 2][w + 2][block] with a zero border, and with
 /// group_k 2, 4 or 8 each block's lanes in grouped mode's pair order (group_lanes 2); 1 keeps them.
-void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, float *out);
+/// Writes rows [r0, r1) of the bordered copy (0 and h + 1 are the zero border rows).
+void ck_direct_conv_border(const float *x, long blocks, long h, long w, long group_k, long block, long r0, long r1, float *out);
 
 // MARK: Winograd convolutions for inference
 
