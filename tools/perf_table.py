@@ -65,12 +65,14 @@ BEGIN, END = ((f"<!-- perf-table-{ISA_TAG}:begin -->", f"<!-- perf-table-{ISA_TA
               else ("<!-- perf-table:begin -->", "<!-- perf-table:end -->"))
 
 # model, batch, input size, classes, default runs: every zoo model at batch 1 (latency) and at
-# its throughput batch (32 for the CIFAR models, 8 for the ImageNet ones).
+# its throughput batch (32 for the CIFAR models, 8 for the ImageNet ones). The CIFAR models at
+# batch 1 take well under a millisecond per pass, so they get more runs: a median over 50 runs
+# spans a few tens of milliseconds, shorter than the host's noisy spells.
 STANDARD = [
-    ("resnet20", 1, 32, 10, 50), ("resnet20", 32, 32, 10, 30),
-    ("resnet56", 1, 32, 10, 50), ("resnet56", 32, 32, 10, 30),
-    ("resnet110", 1, 32, 10, 30), ("resnet110", 32, 32, 10, 20),
-    ("vgg16", 1, 32, 10, 50), ("vgg16", 32, 32, 10, 30),
+    ("resnet20", 1, 32, 10, 200), ("resnet20", 32, 32, 10, 30),
+    ("resnet56", 1, 32, 10, 200), ("resnet56", 32, 32, 10, 30),
+    ("resnet110", 1, 32, 10, 100), ("resnet110", 32, 32, 10, 20),
+    ("vgg16", 1, 32, 10, 100), ("vgg16", 32, 32, 10, 30),
     ("resnet18", 1, 224, 1000, 20), ("resnet18", 8, 224, 1000, 10),
     ("resnet50", 1, 224, 1000, 20), ("resnet50", 8, 224, 1000, 10),
 ]
@@ -346,6 +348,28 @@ def ms(rec):
     return None if rec is None or "error" in rec else rec.get("ms_per_batch")
 
 
+def round_ratios(a, b):
+    """a's time over b's, round by round (both measured within the same round, seconds apart);
+    [] where either lacks its rounds (older result files, errors)."""
+    ra = None if a is None or "error" in a else a.get("rounds_ms")
+    rb = None if b is None or "error" in b else b.get("rounds_ms")
+    if not ra or not rb or len(ra) != len(rb):
+        return []
+    return [x / y for x, y in zip(ra, rb) if y]
+
+
+def fmt_paired(ratios):
+    """The median of the rounds' ratios and their range, or a dash."""
+    if not ratios:
+        return "—"
+    ordered = sorted(ratios)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    if len(ordered) == 1:
+        return f"{median:.2f}"
+    return f"{median:.2f} ({ordered[0]:.2f}-{ordered[-1]:.2f})"
+
+
 def render(meta, rows):
     L = []
     L.append(f"Measured {meta['date']} on **{meta['cpu']}** "
@@ -390,8 +414,12 @@ def render(meta, rows):
                 "credited with, so a network can exceed 100% of that roof."
                 if peak else "no roof is given for this CPU."))
     L.append("")
-    L.append("| model | batch | variant | ours ms | ORT ms | PyTorch ms | ours/ORT | ours/PyTorch | our GFLOP/s | of roof |")
-    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("\"ours/ORT\" divides the two medians; \"paired\" is the median (and range) of the rounds' own "
+             "ratios, each round's two numbers measured seconds apart, which cancels most of a noisy spell "
+             "that lasts longer than one round.")
+    L.append("")
+    L.append("| model | batch | variant | ours ms | ORT ms | PyTorch ms | ours/ORT | ours/ORT paired | ours/PyTorch | our GFLOP/s | of roof |")
+    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     contended = False
     for r in rows:
         o, a, p = ms(r["ours"]), ms(r["onnxruntime"]), ms(r["pytorch"])
@@ -404,7 +432,7 @@ def render(meta, rows):
         rp = mark["ours"] or mark["pytorch"]
         L.append(f"| {r['model']} | {r['batch']} | {variant} | {fmt_ms(o)}{mark['ours']} | "
                  f"{fmt_ms(a)}{mark['onnxruntime']} | {fmt_ms(p)}{mark['pytorch']} | "
-                 f"{fmt_ratio(o, a)}{ro} | {fmt_ratio(o, p)}{rp} | "
+                 f"{fmt_ratio(o, a)}{ro} | {fmt_paired(round_ratios(r['ours'], r['onnxruntime']))} | {fmt_ratio(o, p)}{rp} | "
                  f"{'—' if g is None else f'{g:.1f}'}{mark['ours']} | "
                  f"{'—' if g is None or not peak else f'{100 * g / peak:.0f}%'} |")
     if contended:
@@ -425,7 +453,9 @@ def render(meta, rows):
         for key, name in (("ours", None), ("onnxruntime", "ORT"), ("pytorch", "PyTorch")):
             x = fmt_ratio(ms(by["spconv"][key]), ms(by["vanilla"][key]))
             parts.append(x if name is None else f"{name} {x}")
-        L.append(f"- {m} b{batch}: SPConv/vanilla in ours: {parts[0]} (for reference {parts[1]}, {parts[2]})")
+        paired = fmt_paired(round_ratios(by["spconv"]["ours"], by["vanilla"]["ours"]))
+        L.append(f"- {m} b{batch}: SPConv/vanilla in ours: {parts[0]}, paired {paired} "
+                 f"(for reference {parts[1]}, {parts[2]})")
     allocations = meta.get("allocations") or []
     if allocations:
         L.append("")
