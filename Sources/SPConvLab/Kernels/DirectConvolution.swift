@@ -417,6 +417,11 @@ private struct SPConvImagesWork: ParallelWork {
 /// transforms), each row's channel sums taken while the row is in cache; a barrier; the fusion of
 /// the same rows. The maps are in the first thread's part of the scratch, the rows' sums at its
 /// end. Every thread passes both barriers, with or without rows of its own.
+///
+/// A small map (fewer than 16 rows) with a direct representative conv and output blocks that
+/// divide evenly goes by output blocks instead: each thread convolves and fuses whole blocks, so
+/// its register tiles span all the rows (a few rows per thread leave short tiles) and the fusion
+/// needs no second barrier (a block's sums are its own).
 private struct SPConvImageRegion: ParallelRegion {
     let images: SPConvImagesWork
     let image: Int
@@ -436,6 +441,13 @@ private struct SPConvImageRegion: ParallelRegion {
             let bordered = scratch + 2 * chunk * size
             layer.border(image: x, into: bordered, conv: conv, rows: threadShare(layer.height + 2, thread: thread, threads: threads))
             parallelBarrier()
+            if layer.outputRows < 16 && layer.outputBlocks % threads == 0 && conv.outputBlocks == layer.outputBlocks {
+                let blocks = threadShare(layer.outputBlocks, thread: thread, threads: threads)
+                conv.run(image: bordered, into: representative, blocks: blocks, rows: 0..<layer.outputRows)
+                layer.redundant.run(image: x, into: redundant, blocks: blocks, rows: 0..<layer.outputRows)
+                images.fuse(image: image, representative: representative, redundant: redundant, blocks: blocks)
+                return
+            }
             rows = threadShare(layer.outputRows, thread: thread, threads: threads)
             if !rows.isEmpty {
                 conv.run(image: bordered, into: representative, blocks: 0..<conv.outputBlocks, rows: rows)
