@@ -124,13 +124,48 @@ static void CK(lane_pair_gradient)(const float *dy, const float *r, const float 
 // The fusion for a block size known at compile time, so the lane loops vectorise. A plane's sum
 // is its rows' sums (each from 0, pixel by pixel) added in row order, in the whole-image fusion
 // and in the one split by rows over threads alike, so both give the same bits.
+#define CK_FUSE_UNROLL _Pragma("clang loop unroll(full)")
 #define CK_FUSE(B)                                                                                                  \
-    CK_INLINE void CK(fuse_row_sum##B)(const float *p, long wo, float *s) {                                         \
-        float t[B];                                                                                                 \
-        for (int l = 0; l < B; l++) t[l] = 0;                                                                       \
+    typedef float ck_fv##B __attribute__((ext_vector_type(B)));                                                     \
+    typedef int ck_iv##B __attribute__((ext_vector_type(B)));                                                       \
+    CK_INLINE ck_fv##B CK(fuse_ld##B)(const float *p) { ck_fv##B v; __builtin_memcpy(&v, p, 4 * B); return v; }    \
+    CK_INLINE void CK(fuse_st##B)(float *p, ck_fv##B v) { __builtin_memcpy(p, &v, 4 * B); }                         \
+    /* v with every lane <= 0 made +0 (NaN kept): `v <= 0 ? 0 : v`. */                                              \
+    CK_INLINE ck_fv##B CK(fuse_relu##B)(ck_fv##B v) { return (ck_fv##B)((ck_iv##B)v & ~(ck_iv##B)(v <= 0)); }      \
+    /* The sums of ROWS consecutive rows (each from 0, pixel by pixel) of a and of r, rows `row` floats apart:     \
+       the rows' chains of additions are independent, so they run side by side. */                               \
+    CK_INLINE void CK(fuse_row_sums_of##B)(const float *a, const float *r, long wo, long row, const int ROWS,       \
+                                          ck_fv##B *sa, ck_fv##B *sr) {                                             \
+        ck_fv##B ta[4], tr[4];                                                                                      \
+        CK_FUSE_UNROLL for (int q = 0; q < ROWS; q++) { ta[q] = 0; tr[q] = 0; }                                       \
         for (long i = 0; i < wo; i++)                                                                               \
-            for (int l = 0; l < B; l++) t[l] += p[i * B + l];                                                      \
-        for (int l = 0; l < B; l++) s[l] = t[l];                                                                    \
+            CK_FUSE_UNROLL for (int q = 0; q < ROWS; q++) {                                                           \
+                ta[q] += CK(fuse_ld##B)(a + q * row + i * B);                                                       \
+                tr[q] += CK(fuse_ld##B)(r + q * row + i * B);                                                       \
+            }                                                                                                       \
+        CK_FUSE_UNROLL for (int q = 0; q < ROWS; q++) { sa[q] = ta[q]; sr[q] = tr[q]; }                               \
+    }                                                                                                               \
+    /* Rows [y0, y1) of one block of both maps, four at a time: each row's sums to `out` (a's at row y's          \
+       place, r's half a stride further) when given, and added in row order to the totals when given. */         \
+    CK_INLINE void CK(fuse_block_row_sums##B)(const float *a, const float *r, long wo, long y0, long y1,            \
+                                             float *out, long out_stride, float *total_a, float *total_r) {         \
+        ck_fv##B sa[4], sr[4], ta = 0, tr = 0;                                                                      \
+        if (total_a) { ta = CK(fuse_ld##B)(total_a); tr = CK(fuse_ld##B)(total_r); }                                \
+        long row = wo * B, y = y0;                                                                                  \
+        for (; y < y1; ) {                                                                                          \
+            int n = y1 - y >= 4 ? 4 : 1;                                                                            \
+            if (n == 4) CK(fuse_row_sums_of##B)(a + y * row, r + y * row, wo, row, 4, sa, sr);                     \
+            else CK(fuse_row_sums_of##B)(a + y * row, r + y * row, wo, row, 1, sa, sr);                            \
+            for (int q = 0; q < n; q++) {                                                                           \
+                if (out) {                                                                                          \
+                    __builtin_memcpy(out + (y + q) * out_stride, &sa[q], 4 * B);                                    \
+                    __builtin_memcpy(out + (y + q) * out_stride + out_stride / 2, &sr[q], 4 * B);                   \
+                }                                                                                                   \
+                ta += sa[q]; tr += sr[q];                                                                           \
+            }                                                                                                       \
+            y += n;                                                                                                 \
+        }                                                                                                           \
+        if (total_a) { __builtin_memcpy(total_a, &ta, 4 * B); __builtin_memcpy(total_r, &tr, 4 * B); }              \
     }                                                                                                               \
     /* The softmax weights of one block's lanes (times the epilogue's scale) from its plane sums. */               \
     CK_INLINE void CK(fuse_weights##B)(const float *sa, const float *sr, long plane, const float *scale,           \
@@ -144,34 +179,35 @@ static void CK(lane_pair_gradient)(const float *dy, const float *r, const float 
             sh[l] = shift[l];                                                                                       \
         }                                                                                                           \
     }                                                                                                               \
+    /* One sweep: relu?(((w_a a + w_r r) + shift) + residual), a branch per case outside the loop. */           \
     CK_INLINE void CK(fuse_apply##B)(const float *pa, const float *pr, const float *pres, float *po, long pixels,   \
                                      const float *wa, const float *wr, const float *sh, int relu) {                 \
-        if (pres) {                                                                                                 \
+        ck_fv##B va = CK(fuse_ld##B)(wa), vr = CK(fuse_ld##B)(wr), vs = CK(fuse_ld##B)(sh);                         \
+        if (pres && relu) {                                                                                         \
             for (long i = 0; i < pixels; i++)                                                                       \
-                for (int l = 0; l < B; l++) {                                                                       \
-                    float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l] + pres[i * B + l];              \
-                    po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                    \
-                }                                                                                                   \
+                CK(fuse_st##B)(po + i * B, CK(fuse_relu##B)(va * CK(fuse_ld##B)(pa + i * B) + vr * CK(fuse_ld##B)(pr + i * B) \
+                                                           + vs + CK(fuse_ld##B)(pres + i * B)));                   \
+        } else if (pres) {                                                                                          \
+            for (long i = 0; i < pixels; i++)                                                                       \
+                CK(fuse_st##B)(po + i * B, va * CK(fuse_ld##B)(pa + i * B) + vr * CK(fuse_ld##B)(pr + i * B) + vs    \
+                                           + CK(fuse_ld##B)(pres + i * B));                                         \
+        } else if (relu) {                                                                                          \
+            for (long i = 0; i < pixels; i++)                                                                       \
+                CK(fuse_st##B)(po + i * B, CK(fuse_relu##B)(va * CK(fuse_ld##B)(pa + i * B) + vr * CK(fuse_ld##B)(pr + i * B) \
+                                                           + vs));                                                  \
         } else {                                                                                                    \
             for (long i = 0; i < pixels; i++)                                                                       \
-                for (int l = 0; l < B; l++) {                                                                       \
-                    float v = wa[l] * pa[i * B + l] + wr[l] * pr[i * B + l] + sh[l];                                \
-                    po[i * B + l] = relu ? (v <= 0 ? 0 : v) : v;                                                    \
-                }                                                                                                   \
+                CK(fuse_st##B)(po + i * B, va * CK(fuse_ld##B)(pa + i * B) + vr * CK(fuse_ld##B)(pr + i * B) + vs);  \
         }                                                                                                           \
     }                                                                                                               \
     static void CK(fuse##B)(long first, long last, long cb, long plane, long wo, const float *a, const float *r,   \
                             const float *residual, float *out, const float *scale, const float *shift, int relu) { \
-        float sa[B], sr[B], ra[B], rr[B], wa[B], wr[B], sh[B];                                                      \
+        float sa[B], sr[B], wa[B], wr[B], sh[B];                                                                    \
         for (long item = first; item < last; item++) {                                                             \
             long block = item % cb, base = item * plane * B;                                                        \
             const float *pa = a + base, *pr = r + base;                                                             \
             for (int l = 0; l < B; l++) { sa[l] = 0; sr[l] = 0; }                                                   \
-            for (long y = 0; y < plane / wo; y++) {                                                                 \
-                CK(fuse_row_sum##B)(pa + y * wo * B, wo, ra);                                                       \
-                CK(fuse_row_sum##B)(pr + y * wo * B, wo, rr);                                                       \
-                for (int l = 0; l < B; l++) { sa[l] += ra[l]; sr[l] += rr[l]; }                                     \
-            }                                                                                                       \
+            CK(fuse_block_row_sums##B)(pa, pr, wo, 0, plane / wo, 0, 0, sa, sr);                                   \
             CK(fuse_weights##B)(sa, sr, plane, scale + block * B, shift + block * B, wa, wr, sh);                   \
             CK(fuse_apply##B)(pa, pr, residual ? residual + base : 0, out + base, plane, wa, wr, sh, relu);         \
         }                                                                                                           \
@@ -179,11 +215,9 @@ static void CK(lane_pair_gradient)(const float *dy, const float *r, const float 
     /* Rows [y0, y1) of one image's two maps: each row's sums per channel into sums[y][2][cb B]. */                 \
     static void CK(fuse_row_sums##B)(long cb, long plane, long wo, long y0, long y1, const float *a, const float *r, \
                                      float *sums) {                                                                 \
-        for (long y = y0; y < y1; y++)                                                                              \
-            for (long b = 0; b < cb; b++) {                                                                         \
-                CK(fuse_row_sum##B)(a + (b * plane + y * wo) * B, wo, sums + (y * 2 * cb + b) * B);                 \
-                CK(fuse_row_sum##B)(r + (b * plane + y * wo) * B, wo, sums + ((y * 2 + 1) * cb + b) * B);           \
-            }                                                                                                       \
+        for (long b = 0; b < cb; b++)                                                                               \
+            CK(fuse_block_row_sums##B)(a + b * plane * B, r + b * plane * B, wo, y0, y1, sums + b * B,              \
+                                       2 * cb * B, 0, 0);                                                           \
     }                                                                                                               \
     /* Rows [y0, y1) of one image fused, from every row's sums (sums[y][2][cb B], plane / wo rows). */              \
     static void CK(fuse_rows##B)(long cb, long plane, long wo, const float *sums, long y0, long y1, const float *a,  \
