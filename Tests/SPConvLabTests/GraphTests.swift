@@ -128,22 +128,24 @@ struct GraphTests {
 
     /// SPConv's own kernels run a batch smaller than the thread count one image at a time, split
     /// over the threads by rows (or, on small maps, by output blocks) in one parallel region, and a
-    /// larger batch whole images per thread. Each output is the same sum in the same order either
-    /// way, so an image's logits at batch 1 are the bits of its row in a batch of 4. The dense
-    /// convolutions are pinned to the own direct kernel and the representative branch to the
-    /// direct conv, so no timed choice differs between the two compiles.
-    @Test func spconvAtBatchOneGivesTheBitsOfTheBatch() throws {
+    /// larger batch whole images per thread (with the own Winograd, several images' tiles in one
+    /// run). Each output is the same sum in the same order either way, so an image's logits at
+    /// batch 1 are the bits of its row in a batch of 4. The dense convolutions are pinned to the
+    /// own direct kernel and the representative branch to the direct conv or the own Winograd, so
+    /// no timed choice differs between the two compiles.
+    @Test(arguments: [false, true])
+    func spconvAtBatchOneGivesTheBitsOfTheBatch(winograd: Bool) throws {
         let spec = ModelSpec(.resnet20, variant: .spconv(SPConvConfiguration(ratio: 0.5, groups: 2)), inputSize: 32)
         let network = try Self.network(spec)
         var generator = SeededGenerator(seed: 21)
         let batch = Tensor.gaussian([4, 3, 32, 32], standardDeviation: 1, generator: &generator)
         try Engine.$spconvKernelOverride.withValue(.own) {
-            try Engine.$ownWinogradOverride.withValue(false) {
+            try Engine.$ownWinogradOverride.withValue(winograd) {
                 try Engine.$ownDirectOverride.withValue(true) {
                     let together = try network(batch)
                     for image in 0..<4 {
-                        let image1 = Tensor(shape: [1, 3, 32, 32], scalars: Array(batch.scalars[(image * 3 * 32 * 32)..<((image + 1) * 3 * 32 * 32)]))
-                        let alone = try network(image1)
+                        let pixels = 3 * 32 * 32
+                        let alone = try network(Tensor(shape: [1, 3, 32, 32], scalars: Array(batch.scalars[(image * pixels)..<((image + 1) * pixels)])))
                         let row = Array(together.scalars[(image * 10)..<((image + 1) * 10)])
                         #expect(alone.scalars.map(\.bitPattern) == row.map(\.bitPattern), "image \(image): \(alone.scalars) against \(row)")
                     }

@@ -81,8 +81,16 @@ struct SPConvKernel {
             if stride == 1, winogradChoice != .never, WinogradConvolution.isAvailable(block: block),
                winogradChoice == .forced || WinogradConvolution.paysOff(tiles: tiles, inputChannels: rep, outputChannels: out) {
                 let (weight, bias) = Self.mergedRepresentative(weights, stride: 1, groups: groups)
+                // Several images per run where the transformed weights (36 per input and output
+                // channel) would not stay in cache from one image to the next, or where an image
+                // has fewer than 32 tiles (each transformed weight is read once per run's tiles).
+                let imageBytes = 2 * out * h * w * MemoryLayout<Float>.stride, threads = max(1, DNNL.maxThreads)
+                let byWeights = SPConvDirect.imagesPerChunk(weightBytes: 36 * rep * out * MemoryLayout<Float>.stride + redundant.weightBytes,
+                                                            imageBytes: imageBytes, batch: n, threads: threads)
+                let byTiles = min((n + threads - 1) / threads, (32 + tiles / n - 1) / (tiles / n), max(1, (1 << 20) / imageBytes))
+                let images = max(byWeights, byTiles)
                 winograd = layer(.winograd(WinogradConvolution(weight: weight, bias: bias.scalars, channels: 0..<rep, inputChannels: channels,
-                                                               batch: 1, height: h, width: w, block: block, sum: false, relu: false,
+                                                               batch: images, height: h, width: w, block: block, sum: false, relu: false,
                                                                threads: 1)))
             }
             // Otherwise a bordered copy of the representative blocks, read in grouped mode (gwc's

@@ -278,8 +278,19 @@ package struct SPConvDirect {
 
     /// Images each thread runs together: a layer whose weights would not stay in cache from one
     /// image to the next (more than 256 KiB) runs several images per output block, each block's
-    /// weights read once for them all, as many as fit about 1 MiB of scratch per thread.
+    /// weights read once for them all, as many as fit about 1 MiB of scratch per thread. With
+    /// the Winograd representative conv, the images that conv was built for (its batch: its
+    /// tiles over them share each transformed weight, see ``imagesPerChunk``).
     package let chunk: Int
+
+    /// How many images a thread runs together for a layer of `weightBytes` of weights (the
+    /// representative conv's, transformed for Winograd, and the redundant one's) whose image
+    /// needs `imageBytes` of scratch: 1 where the weights stay in cache from one image to the
+    /// next (256 KiB), else as many as fit about 1 MiB, at most each thread's share of the batch.
+    package static func imagesPerChunk(weightBytes: Int, imageBytes: Int, batch: Int, threads: Int) -> Int {
+        let imagesPerThread = (batch + max(1, threads) - 1) / max(1, threads)
+        return weightBytes <= 256 << 10 ? 1 : max(1, min(imagesPerThread, (1 << 20) / max(1, imageBytes)))
+    }
 
     package init(representative: Representative, redundant: DirectConvolution, inputChannels: Int, height: Int, width: Int,
                  padding: Int, batch: Int, threads: Int) {
@@ -299,16 +310,15 @@ package struct SPConvDirect {
             representativeWeightBytes = conv.weightBytes
         case .winograd(let conv):
             precondition(conv.outputImage == outputImage && conv.block == block && conv.height == height && conv.width == width
-                         && conv.batch == 1 && conv.inputImage == inputBlocks * height * width * block,
+                         && conv.inputImage == inputBlocks * height * width * block,
                          "SPConv branches: Winograd representative conv of \(conv.height)x\(conv.width) for a \(height)x\(width) map")
             (representativeBlocks, borderedImage, winogradScratch) = (0, 0, conv.scratchPerThread)
-            // Winograd reads its weights once per chunk of tiles within the image.
-            representativeWeightBytes = 0
+            chunk = conv.batch
+            return
         }
-        let perImage = (2 * outputImage + borderedImage) * MemoryLayout<Float>.stride
-        let imagesPerThread = (batch + max(1, threads) - 1) / max(1, threads)
-        chunk = representativeWeightBytes + redundant.weightBytes <= 256 << 10
-            ? 1 : max(1, min(imagesPerThread, (1 << 20) / perImage))
+        chunk = Self.imagesPerChunk(weightBytes: representativeWeightBytes + redundant.weightBytes,
+                                    imageBytes: (2 * outputImage + borderedImage) * MemoryLayout<Float>.stride, batch: batch,
+                                    threads: threads)
     }
 
     /// Floats of scratch per thread: for ``chunk`` images the two output maps and the bordered
@@ -394,7 +404,8 @@ private struct SPConvImagesWork: ParallelWork {
                 for j in 0..<count { layer.border(image: x + j * inputImage, into: rest + j * rep.inputImage, conv: rep) }
                 rep.run(images: count, from: rest, stride: rep.inputImage, into: mine, stride: image)
             case .winograd(let rep):
-                for j in 0..<count { rep.run(from: x + j * inputImage, into: mine + j * image, tiles: 0..<rep.tilesPerImage, scratch: rest) }
+                // The chunk's images in one run: its tiles over them share each transformed weight.
+                rep.run(from: x, into: mine, tiles: 0..<(count * rep.tilesPerImage), scratch: rest)
             }
             layer.redundant.run(images: count, from: x, stride: inputImage, into: reds, stride: image)
             for j in 0..<count {
