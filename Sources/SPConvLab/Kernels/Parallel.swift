@@ -42,10 +42,8 @@ package func parallelFor<Work: ParallelWork>(_ count: Int, minimumPerThread: Int
         withUnsafeMutablePointer(to: &task) { task in
             GOMP_parallel({ raw in
                 let task = raw!.assumingMemoryBound(to: ParallelWorkTask.self).pointee
-                let (thread, threads) = (Int(omp_get_thread_num()), Int(omp_get_num_threads()))
-                let chunk = (task.count + threads - 1) / threads
-                let start = min(thread * chunk, task.count), end = min(start + chunk, task.count)
-                if start < end { task.type.run(task.work, start..<end) }
+                let part = threadShare(task.count, thread: Int(omp_get_thread_num()), threads: Int(omp_get_num_threads()))
+                if !part.isEmpty { task.type.run(task.work, part) }
             }, task, 0, 0)
         }
     }
