@@ -37,29 +37,19 @@ package func parallelFor<Work: ParallelWork>(_ count: Int, minimumPerThread: Int
         work.run(0..<count)
         return
     }
-    withUnsafePointer(to: work) { pointer in
-        var task = ParallelWorkTask(count: count, type: Work.self, work: UnsafeRawPointer(pointer))
-        withUnsafeMutablePointer(to: &task) { task in
-            GOMP_parallel({ raw in
-                let task = raw!.assumingMemoryBound(to: ParallelWorkTask.self).pointee
-                let part = threadShare(task.count, thread: Int(omp_get_thread_num()), threads: Int(omp_get_num_threads()))
-                if !part.isEmpty { task.type.run(task.work, part) }
-            }, task, 0, 0)
-        }
-    }
+    parallelRegion(work: SharedWork(count: count, work: work))
 }
 
-extension ParallelWork {
-    /// Runs items `range` of the `Self` at `pointer`.
-    fileprivate static func run(_ pointer: UnsafeRawPointer, _ range: Range<Int>) {
-        pointer.assumingMemoryBound(to: Self.self).pointee.run(range)
-    }
-}
-
-private struct ParallelWorkTask {
+/// ``parallelFor(_:minimumPerThread:work:)``'s region: each thread runs its ``threadShare`` of
+/// the items.
+private struct SharedWork<Work: ParallelWork>: ParallelRegion {
     let count: Int
-    let type: any ParallelWork.Type
-    let work: UnsafeRawPointer
+    let work: Work
+
+    func run(thread: Int, threads: Int) {
+        let part = threadShare(count, thread: thread, threads: threads)
+        if !part.isEmpty { work.run(part) }
+    }
 }
 
 /// Work that runs on every thread of one parallel region, which may meet at
