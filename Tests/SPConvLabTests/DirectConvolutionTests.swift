@@ -223,7 +223,27 @@ import Testing
         Case(shape: [1, 48, 3, 3], representative: 32, outputChannels: 64, groups: 4, stride: 1),
         Case(shape: [1, 16, 5, 4], representative: 16, outputChannels: 16, groups: 2, stride: 1),
         Case(shape: [2, 32, 8, 8], representative: 24, outputChannels: 32, groups: 1, stride: 1),
+        Case(shape: [2, 48, 6, 10], representative: 24, outputChannels: 32, groups: 2, stride: 2),
     ]
+
+    /// AvgPool2d(2, 2) of every channel block of each image of channel-blocked `x`
+    /// (`[n][blocks][h][w][block]`), as `[n][blocks][h / 2][w / 2][block]`: what
+    /// ``DirectConvolution/readsPooledMap`` convolutions read for pwc.
+    static func pooled(_ x: [Float], images n: Int, blocks: Int, h: Int, w: Int, block: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: n * blocks * (h / 2) * (w / 2) * block)
+        for plane in 0..<(n * blocks) {
+            for i in 0..<(h / 2) {
+                for j in 0..<(w / 2) {
+                    for l in 0..<block {
+                        func at(_ r: Int, _ c: Int) -> Float { x[((plane * h + r) * w + c) * block + l] }
+                        y[((plane * (h / 2) + i) * (w / 2) + j) * block + l] =
+                            (at(2 * i, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j) + at(2 * i + 1, 2 * j + 1)) / 4
+                    }
+                }
+            }
+        }
+        return y
+    }
 
     /// The branch in float64, NCHW.
     static func reference(_ x: Tensor, _ c: Case, gwc: Tensor, pwc: Tensor, scale: [Float], shift: [Float]) -> [Double] {
@@ -271,39 +291,50 @@ import Testing
         let expected = Self.reference(x, c, gwc: gwc, pwc: pwc, scale: scale, shift: shift)
         // The builds agree bit for bit per block width (the widths may group the lanes differently,
         // which changes the order of pwc's terms).
-        var first: [Int: [Float]] = [:]
+        // At stride 2 also with pwc reading a pooled map (made here from the definition).
+        var first: [String: [Float]] = [:]
         var ran = 0
         for level in CKernelsTests.levels where level >= 1 {
             for block in [8, 16] {
-                _ = DNNL.shared
-                ck_select_isa(level)
-                defer { ck_select_isa(ck_engine_isa()) }
-                guard let conv = DirectConvolution(spconvRepresentative: gwc, pointwise: pwc, scale: scale, shift: shift, groups: c.groups,
-                                                   stride: c.stride, height: h + 2, width: w + 2, block: block) else { continue }
-                ran += 1
-                let blocked = x.channelBlocked(block)
-                let (repBlocks, outBlocks) = ((c.representative + block - 1) / block, c.outputChannels / block)
-                let (ho, wo) = (h / c.stride, w / c.stride)
-                var bordered = [Float](repeating: .nan, count: repBlocks * (h + 2) * (w + 2) * block)
-                var output = Tensor(zeroedShape: [n, c.outputChannels, ho, wo], layout: .channelBlocked(block))
-                let groupK = conv.descriptor.group_lanes == 2 ? conv.descriptor.group_k : 1
-                blocked.withUnsafeBufferPointer { xs in
-                    output.withUnsafeMutableBufferPointer { ys in
-                        bordered.withUnsafeMutableBufferPointer { bs in
-                            for image in 0..<n {
-                                ck_direct_conv_border(xs.baseAddress! + image * ((cin + block - 1) / block) * h * w * block, repBlocks, h, w,
-                                                      groupK, block, 0, h + 2, bs.baseAddress!)
-                                conv.run(image: bs.baseAddress!, into: ys.baseAddress! + image * outBlocks * ho * wo * block)
+                for pooled in c.stride == 2 ? [false, true] : [false] {
+                    _ = DNNL.shared
+                    ck_select_isa(level)
+                    defer { ck_select_isa(ck_engine_isa()) }
+                    guard let conv = DirectConvolution(spconvRepresentative: gwc, pointwise: pwc, scale: scale, shift: shift, groups: c.groups,
+                                                       stride: c.stride, height: h + 2, width: w + 2, block: block,
+                                                       pooledPointwise: pooled) else { continue }
+                    ran += 1
+                    let blocked = x.channelBlocked(block)
+                    let (repBlocks, outBlocks) = ((c.representative + block - 1) / block, c.outputChannels / block)
+                    let (ho, wo) = (h / c.stride, w / c.stride)
+                    let inBlocks = (cin + block - 1) / block
+                    let pooledMaps = Self.pooled(blocked.scalars, images: n, blocks: inBlocks, h: h, w: w, block: block)
+                    var bordered = [Float](repeating: .nan, count: repBlocks * (h + 2) * (w + 2) * block)
+                    var output = Tensor(zeroedShape: [n, c.outputChannels, ho, wo], layout: .channelBlocked(block))
+                    let groupK = conv.descriptor.group_lanes == 2 ? conv.descriptor.group_k : 1
+                    blocked.withUnsafeBufferPointer { xs in
+                        output.withUnsafeMutableBufferPointer { ys in
+                            bordered.withUnsafeMutableBufferPointer { bs in
+                                for image in 0..<n {
+                                    ck_direct_conv_border(xs.baseAddress! + image * ((cin + block - 1) / block) * h * w * block, repBlocks, h, w,
+                                                          groupK, block, 0, h + 2, bs.baseAddress!)
+                                    pooledMaps.withUnsafeBufferPointer { ps in
+                                        conv.run(image: bs.baseAddress!, into: ys.baseAddress! + image * outBlocks * ho * wo * block,
+                                                 blocks: 0..<outBlocks, rows: 0..<ho,
+                                                 pooled: pooled ? ps.baseAddress! + image * inBlocks * ho * wo * block : nil)
+                                    }
+                                }
                             }
                         }
                     }
-                }
-                NarrowConvolutionTests.expectScaled(output, expected, "build \(level), \(block) lanes, \(conv.descriptor.group_lanes) groups per block")
-                let values = output.rowMajor().scalars
-                if let earlier = first[block] {
-                    CKernelsTests.expectBits(values, earlier, "build \(level), \(block) lanes against the first")
-                } else {
-                    first[block] = values
+                    NarrowConvolutionTests.expectScaled(output, expected,
+                                                        "build \(level), \(block) lanes, \(conv.descriptor.group_lanes) groups per block, pooled \(pooled)")
+                    let values = output.rowMajor().scalars
+                    if let earlier = first["\(block) \(pooled)"] {
+                        CKernelsTests.expectBits(values, earlier, "build \(level), \(block) lanes, pooled \(pooled) against the first")
+                    } else {
+                        first["\(block) \(pooled)"] = values
+                    }
                 }
             }
         }

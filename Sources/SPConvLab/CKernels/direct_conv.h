@@ -237,9 +237,20 @@ CK_INLINE v16 CK(dc_unpair16)(v16 v) {
 }
 CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0, 2, 4, 6, 1, 3, 5, 7); }
 
+// An extra tap's channel p: its weight vector times each pixel's input at `at` floats from its
+// row's pointer in `rows`, pixels `step` floats apart.
+#define CK_DC_EXTRA(VT, LD, BW, rows, at_, step_)                                                                        \
+    {                                                                                                                 \
+        long at = (at_);                                                                                              \
+        VT wv = LD(wt + p * (BW));                                                                                    \
+        CK_DC_UNROLL for (int r = 0; r < RY; r++) {                                                                   \
+            const float *xc = rows[r] + at;                                                                           \
+            CK_DC_UNROLL for (int j = 0; j < RX; j++) acc[r][j] = __builtin_elementwise_fma((VT)xc[j * (step_)], wv, acc[r][j]); \
+        }                                                                                                             \
+    }
 #define CK_DC_GTILE(VT, B, LD, ST, RELU, PAIR, UNPAIR)                                                                 \
-    CK_INLINE void CK(dc_gtile_##B)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ob,         \
-                                    const int G, const int RY, const int RX, const int S) {                           \
+    CK_INLINE void CK(dc_gtile_##B)(const ck_direct_conv *c, const float *const *xr, const float *const *er,            \
+                                    float *const *yr, long ob, const int G, const int RY, const int RX, const int S) { \
         VT acc[CK_DC_MAXY][CK_DC_MAX1];                                                                               \
         long ks = c->ks, taps = ks * ks, plane = c->h * c->w * B, step = S * B, gk = c->group_k, w = c->w;            \
         VT init = c->bias ? LD(c->bias + ob * B) : (VT)0;                                                              \
@@ -262,17 +273,15 @@ CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0
                     }                                                                                                 \
                 }                                                                                                     \
             }                                                                                                         \
-        for (long e = 0; e < c->extra_taps; e++) {                                                                    \
-            long tap = (c->extra_h[e] * w + c->extra_w[e]) * B;                                                       \
-            const float *wt = c->extra_weight + (ob * c->extra_taps + e) * c->k * B;                                  \
-            for (long p = 0; p < c->k; p++) {                                                                         \
-                long at = tap + (p / B) * plane + p % B;                                                              \
-                VT wv = LD(wt + p * B);                                                                               \
-                CK_DC_UNROLL for (int r = 0; r < RY; r++) {                                     \
-                    const float *xc = xr[r] + at;                                                                     \
-                    CK_DC_UNROLL for (int j = 0; j < RX; j++)                                   \
-                        acc[r][j] = __builtin_elementwise_fma((VT)xc[j * step], wv, acc[r][j]);                       \
-                }                                                                                                     \
+        if (c->extra_x) {                                                                                             \
+            long eplane = c->ho * c->wo * B;                                                                          \
+            const float *wt = c->extra_weight + ob * c->k * B;                                                        \
+            for (long p = 0; p < c->k; p++) CK_DC_EXTRA(VT, LD, B, er, (p / B) * eplane + p % B, B)                       \
+        } else {                                                                                                      \
+            for (long e = 0; e < c->extra_taps; e++) {                                                                \
+                long tap = (c->extra_h[e] * w + c->extra_w[e]) * B;                                                   \
+                const float *wt = c->extra_weight + (ob * c->extra_taps + e) * c->k * B;                              \
+                for (long p = 0; p < c->k; p++) CK_DC_EXTRA(VT, LD, B, xr, tap + (p / B) * plane + p % B, step)          \
             }                                                                                                         \
         }                                                                                                             \
         CK_DC_UNROLL for (int r = 0; r < RY; r++)                                               \
@@ -282,16 +291,17 @@ CK_INLINE ck_v8 CK(dc_unpair8)(ck_v8 v) { return __builtin_shufflevector(v, v, 0
 CK_DC_GTILE(v16, 16, CK(ld), CK(st), CK(relu), CK(dc_pair16), CK(dc_unpair16))
 CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8), CK(dc_pair8), CK(dc_unpair8))
 #undef CK_DC_GTILE
+#undef CK_DC_EXTRA
 #undef CK_DC_STORE
 
 // The dispatchers map (rows, columns) to an inlined tile: every shape within the build's
 // accumulators (CK_DC_MAXACC), for the group lanes and strides the tiles are specialised on.
 #define CK_DC_GCASE(F, RY, RX)                                                                                       \
     case RY * 100 + RX:                                                                                               \
-        if (g == 2 && s == 1) F(c, xr, yr, ob, 2, RY, RX, 1);                                                         \
-        else if (g == 2) F(c, xr, yr, ob, 2, RY, RX, s);                                                              \
-        else if (s == 1) F(c, xr, yr, ob, 1, RY, RX, 1);                                                              \
-        else F(c, xr, yr, ob, 1, RY, RX, s);                                                                          \
+        if (g == 2 && s == 1) F(c, xr, er, yr, ob, 2, RY, RX, 1);                                                     \
+        else if (g == 2) F(c, xr, er, yr, ob, 2, RY, RX, s);                                                          \
+        else if (s == 1) F(c, xr, er, yr, ob, 1, RY, RX, 1);                                                          \
+        else F(c, xr, er, yr, ob, 1, RY, RX, s);                                                                      \
         return;
 #define CK_DC_GCASES_FEW(F) \
     CK_DC_GCASE(F, 1, 1) CK_DC_GCASE(F, 1, 2) CK_DC_GCASE(F, 1, 3) CK_DC_GCASE(F, 1, 4) CK_DC_GCASE(F, 1, 5) \
@@ -314,8 +324,8 @@ CK_DC_GTILE(ck_v8, 8, CK(dc_ld8), CK(dc_st8), CK(dc_relu8), CK(dc_pair8), CK(dc_
 #define CK_DC_GCASES_MORE(F)
 #endif
 #define CK_DC_GTILES(B)                                                                                              \
-    static void CK(dc_gtiles_##B)(const ck_direct_conv *c, const float *const *xr, float *const *yr, long ry, long rx, \
-                                  long ob) {                                                                          \
+    static void CK(dc_gtiles_##B)(const ck_direct_conv *c, const float *const *xr, const float *const *er,              \
+                                  float *const *yr, long ry, long rx, long ob) {                                      \
         int g = (int)c->group_lanes, s = (int)c->stride;                                                              \
         switch (ry * 100 + rx) { CK_DC_GCASES_FEW(CK(dc_gtile_##B)) CK_DC_GCASES_MORE(CK(dc_gtile_##B)) }           \
     }
@@ -427,7 +437,7 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
             if (rows_fit > CK_DC_MAXY) rows_fit = CK_DC_MAXY;
             if (rows_fit * widest > filled) { filled = rows_fit * widest; tiles = t; ry = rows_fit; }
         }
-        const float *xr[CK_DC_MAXY];
+        const float *xr[CK_DC_MAXY], *er[CK_DC_MAXY];
         float *yr[CK_DC_MAXY];
         for (long ob = b0; ob < b1; ob++)
             for (long first = 0; first < rows; first += ry) {
@@ -438,9 +448,10 @@ static void CK(dc_run)(const ck_direct_conv *c, const float *x0, long xs, float 
                         long n = (first + q) / (y1 - y0), oy = y0 + (first + q) % (y1 - y0);
                         xr[q] = x0 + n * xs + (oy * s * c->w + at * s) * B;
                         yr[q] = y0s + n * ys + ((ob * c->ho + oy) * c->wo + at) * B;
+                        er[q] = c->extra_x ? c->extra_x + n * c->extra_xs + (oy * c->wo + at) * B : 0;
                     }
-                    if (B == 16) CK(dc_gtiles_16)(c, xr, yr, count, r, ob);
-                    else CK(dc_gtiles_8)(c, xr, yr, count, r, ob);
+                    if (B == 16) CK(dc_gtiles_16)(c, xr, er, yr, count, r, ob);
+                    else CK(dc_gtiles_8)(c, xr, er, yr, count, r, ob);
                     at += r;
                 }
             }

@@ -14,7 +14,7 @@ import SPConvCore
 /// and when the file cannot be written the choices stay in the process.
 struct KernelTimingStore: Sendable {
     /// Changes whenever a kernel the timing chooses between changes, so older choices are not reused.
-    static let revision = "kernels-2026-12-06b"
+    static let revision = "kernels-2026-12-07"
     static let maximumBytes = 4 << 20
 
     let url: URL?

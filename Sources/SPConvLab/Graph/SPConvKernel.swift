@@ -66,12 +66,20 @@ struct SPConvKernel {
         var candidate: SPConvDirect?
         let choice = Self.directKernelChoice(inputChannels: channels, representative: rep, outputChannels: out, block: block)
         if choice != .onednn {
-            let (redWeight, redBias) = Self.redundantConvolution(weights, stride: stride)
-            let redundant = DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: h,
-                                              width: w, stride: stride, padding: 0, block: block)
+            // At stride 2 (even extents) with the grouped representative conv, both 1x1s read
+            // AvgPool2d(2, 2) of the input, pooled first as in the module; else the redundant conv
+            // is the equal 2x2 stride-2 conv and pwc four taps (four times the multiply-adds).
+            let poolFirst = stride == 2 && h % 2 == 0 && w % 2 == 0 && rep % groups == 0
+                && DirectConvolution.groupLanes(outputChannels: out, representative: rep, groups: groups, block: block) != nil
+            let (redWeight, redBias) = Self.redundantConvolution(weights, stride: poolFirst ? 1 : stride)
+            let redundant = poolFirst
+                ? DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: ph, width: pw,
+                                    stride: 1, padding: 0, block: block)
+                : DirectConvolution(weight: redWeight, bias: redBias, channels: rep..<channels, inputChannels: channels, height: h,
+                                    width: w, stride: stride, padding: 0, block: block)
             func layer(_ representative: SPConvDirect.Representative) -> SPConvDirect {
                 SPConvDirect(representative: representative, redundant: redundant, inputChannels: channels, height: h, width: w,
-                             padding: 1, batch: n, threads: max(1, DNNL.maxThreads))
+                             padding: 1, batch: n, threads: max(1, DNNL.maxThreads), pooled: poolFirst)
             }
             // At stride 1 the representative branch may run as the merged dense 3x3 by the own
             // Winograd, straight from the input's representative channels.
@@ -99,7 +107,8 @@ struct SPConvKernel {
             var direct: SPConvDirect?
             if winograd == nil || winogradChoice != .forced {
                 let representative = DirectConvolution(spconvRepresentative: weights.gwc, pointwise: weights.pwc, scale: a1, shift: b1,
-                                                       groups: groups, stride: stride, height: h + 2, width: w + 2, block: block)
+                                                       groups: groups, stride: stride, height: h + 2, width: w + 2, block: block,
+                                                       pooledPointwise: poolFirst)
                     ?? {
                         let (weight, bias) = Self.mergedRepresentative(weights, stride: stride, groups: groups)
                         return DirectConvolution(weight: weight, bias: bias, channels: 0..<rep, inputChannels: (rep + block - 1) / block * block,

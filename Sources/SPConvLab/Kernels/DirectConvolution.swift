@@ -19,6 +19,9 @@ package final class DirectConvolution: @unchecked Sendable {
 
     /// The descriptor handed to C; its pointers are this object's storage.
     package private(set) var descriptor: ck_direct_conv
+    /// Whether each run needs the input's AvgPool2d(2, 2) map for pwc (SPConv's representative
+    /// branch at stride 2, `pooledPointwise`).
+    package private(set) var readsPooledMap = false
     private let storage: [UnsafeMutableBufferPointer<Float>]
     /// Floats per image of the input and of the output map.
     package let inputImage: Int, outputImage: Int
@@ -79,7 +82,7 @@ package final class DirectConvolution: @unchecked Sendable {
         let d = ck_direct_conv(block: block, in_blocks: inBlocks, h: h, w: w, c0: channels.lowerBound, k: k,
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
-                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, sum: sum ? 1 : 0, relu: relu ? 1 : 0,
+                               extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, extra_x: nil, extra_xs: 0, sum: sum ? 1 : 0, relu: relu ? 1 : 0,
                                in_lanes: inLanes, out_plane: 0)
         self.init(d, weight: packed, bias: lanes, extra: [])
     }
@@ -110,8 +113,11 @@ package final class DirectConvolution: @unchecked Sendable {
     /// (bn1 folded) over a copy of the representative channels in ``groupedPositions`` order
     /// with a one-pixel zero border (`height` and `width` are the bordered extents). `gwc` is
     /// `[C_out, rep / groups, 3, 3]`, `pwc` `[C_out, rep, 1, 1]`. Nil where ``groupLanes`` is.
+    /// At stride 2, pwc reads AvgPool2d(2, 2)(x) as four taps of a quarter each over the copy,
+    /// or with `pooledPointwise` from a pooled map handed to each run (``readsPooledMap``).
     package convenience init?(spconvRepresentative gwc: Tensor, pointwise pwc: Tensor, scale: [Float], shift: [Float], groups: Int,
-                              stride: Int, height h: Int, width w: Int, block: Int) {
+                              stride: Int, height h: Int, width w: Int, block: Int, pooledPointwise: Bool = false) {
+        precondition(!pooledPointwise || stride == 2, "SPConv's pwc reads a pooled map at stride 2 only")
         let (out, gk, rep) = (gwc.shape[0], gwc.shape[1], pwc.shape[1])
         guard let g = Self.groupLanes(outputChannels: out, representative: rep, groups: groups, block: block), out % block == 0, gk * groups == rep else { return nil }
         let ob = out / block, perGroup = out / groups
@@ -129,10 +135,10 @@ package final class DirectConvolution: @unchecked Sendable {
             }
         }
         // pwc: the centre tap at stride 1; at stride 2 (it reads AvgPool2d(2, 2)) a quarter in each
-        // tap of that window.
-        let taps = stride == 1 ? [(1, 1)] : [(1, 1), (1, 2), (2, 1), (2, 2)]
-        let share: Float = stride == 1 ? 1 : 0.25
-        let positions = Self.groupedPositions(channels: rep, groupK: gk, groupLanes: g)
+        // tap of that window, or one tap over the pooled map, whose channels are in their order.
+        let taps = stride == 1 || pooledPointwise ? [(1, 1)] : [(1, 1), (1, 2), (2, 1), (2, 2)]
+        let share: Float = stride == 1 || pooledPointwise ? 1 : 0.25
+        let positions = pooledPointwise ? Array(0..<rep) : Self.groupedPositions(channels: rep, groupK: gk, groupLanes: g)
         var extra = [Float](repeating: 0, count: ob * taps.count * rep * block)
         for b in 0..<ob {
             for e in taps.indices {
@@ -156,8 +162,10 @@ package final class DirectConvolution: @unchecked Sendable {
         let (ho, wo) = ((h - 3) / stride + 1, (w - 3) / stride + 1)
         let d = ck_direct_conv(block: block, in_blocks: (rep + block - 1) / block, h: h, w: w, c0: 0, k: rep, ks: 3, stride: stride, pad: 0,
                                out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil, group_lanes: g, group_k: gk, group_out: perGroup,
-                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, sum: 0, relu: 0, in_lanes: block, out_plane: 0)
+                               extra_taps: taps.count, extra_h: hs, extra_w: ws, extra_weight: nil, extra_x: nil, extra_xs: 0, sum: 0, relu: 0,
+                               in_lanes: block, out_plane: 0)
         self.init(d, weight: weight, bias: bias, extra: extra)
+        readsPooledMap = pooledPointwise
     }
 
     deinit {
@@ -169,16 +177,28 @@ package final class DirectConvolution: @unchecked Sendable {
 
     /// Output rows `rows` of output blocks `blocks` of one image: `x` points at the image's input
     /// map, `y` at its output map.
-    package func run(image x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, blocks: Range<Int>, rows: Range<Int>) {
-        withUnsafePointer(to: descriptor) { d in
+    /// `pooled` is the image's pooled map where ``readsPooledMap`` (else nil).
+    package func run(image x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, blocks: Range<Int>, rows: Range<Int>,
+                     pooled: UnsafePointer<Float>? = nil) {
+        withDescriptor(pooled: pooled, stride: 0) { d in
             ck_direct_conv_rows(d, x, y, blocks.lowerBound, blocks.upperBound, rows.lowerBound, rows.upperBound)
         }
     }
 
     /// The whole outputs of `images` images, `x` and `y` advancing by their strides (in floats)
     /// per image: each output block's weights applied to all of them before the next block's.
-    package func run(images: Int, from x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int) {
-        withUnsafePointer(to: descriptor) { d in ck_direct_conv_images(d, x, xs, y, ys, images) }
+    /// `pooled` is the first image's pooled map where ``readsPooledMap`` (the next `pooledStride` floats on).
+    package func run(images: Int, from x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
+                     pooled: UnsafePointer<Float>? = nil, pooledStride: Int = 0) {
+        withDescriptor(pooled: pooled, stride: pooledStride) { d in ck_direct_conv_images(d, x, xs, y, ys, images) }
+    }
+
+    /// The descriptor with the pooled map of this run (a copy on the stack; no allocation).
+    private func withDescriptor(pooled: UnsafePointer<Float>?, stride: Int, _ body: (UnsafePointer<ck_direct_conv>) -> Void) {
+        precondition((pooled != nil) == readsPooledMap, "direct convolution: a pooled map is needed exactly where pwc reads one")
+        var d = descriptor
+        (d.extra_x, d.extra_xs) = (pooled, stride)
+        withUnsafePointer(to: d, body)
     }
 
     /// The whole output of image `x` into `y`.
@@ -270,6 +290,12 @@ package struct SPConvDirect {
     package let inputBlocks: Int, representativeBlocks: Int, height: Int, width: Int, padding: Int
     /// Floats of one image's output map, and of its bordered copy (0 with Winograd).
     package let outputImage: Int, borderedImage: Int
+    /// At stride 2, AvgPool2d(2, 2) of the whole input image, which both 1x1s read (the redundant
+    /// conv, and pwc inside the representative conv): pooling first does a quarter of the
+    /// multiply-adds of the 2x2 stride-2 convs equal to pooling then 1x1. Nil at stride 1.
+    let pool: ck_pool?
+    /// Floats of one image's pooled map, `[inputBlocks][height / 2][width / 2][block]` (0 without).
+    package let pooledImage: Int
     /// Floats of Winograd's scratch per thread (0 with the direct conv).
     let winogradScratch: Int
     /// Floats of the per-row channel sums of both maps for an image split over the threads by
@@ -292,11 +318,25 @@ package struct SPConvDirect {
         return weightBytes <= 256 << 10 ? 1 : max(1, min(imagesPerThread, (1 << 20) / max(1, imageBytes)))
     }
 
+    /// With `pooled` (stride 2, even extents) the redundant conv is a 1x1 over the pooled map and
+    /// the representative conv reads it for pwc (``DirectConvolution/readsPooledMap``).
     package init(representative: Representative, redundant: DirectConvolution, inputChannels: Int, height: Int, width: Int,
-                 padding: Int, batch: Int, threads: Int) {
+                 padding: Int, batch: Int, threads: Int, pooled: Bool = false) {
         (self.representative, self.redundant, block) = (representative, redundant, Int(redundant.descriptor.block))
         (self.height, self.width, self.padding) = (height, width, padding)
         inputBlocks = (inputChannels + block - 1) / block
+        if pooled {
+            let (ph, pw) = (height / 2, width / 2)
+            guard case .direct(let conv) = representative else { preconditionFailure("SPConv's pooled form has a direct representative conv") }
+            precondition(height % 2 == 0 && width % 2 == 0 && conv.readsPooledMap && redundant.descriptor.h == ph && redundant.descriptor.w == pw
+                         && redundant.descriptor.ks == 1 && redundant.descriptor.stride == 1,
+                         "SPConv's pooled form: a \(height)x\(width) map, a representative conv reading the pooled map and a 1x1 over it")
+            pool = ck_pool(block: block, h: height, w: width, ho: ph, wo: pw, ks: 2, stride: 2, pad: 0, is_max: 0)
+            pooledImage = inputBlocks * ph * pw * block
+        } else {
+            if case .direct(let conv) = representative { precondition(!conv.readsPooledMap, "SPConv: the representative conv needs a pooled map") }
+            (pool, pooledImage) = (nil, 0)
+        }
         outputImage = redundant.outputImage
         rowSums = 2 * redundant.outputBlocks * block * redundant.outputRows
         let representativeWeightBytes: Int
@@ -317,13 +357,22 @@ package struct SPConvDirect {
             return
         }
         chunk = Self.imagesPerChunk(weightBytes: representativeWeightBytes + redundant.weightBytes,
-                                    imageBytes: (2 * outputImage + borderedImage) * MemoryLayout<Float>.stride, batch: batch,
-                                    threads: threads)
+                                    imageBytes: (2 * outputImage + borderedImage + pooledImage) * MemoryLayout<Float>.stride,
+                                    batch: batch, threads: threads)
     }
 
-    /// Floats of scratch per thread: for ``chunk`` images the two output maps and the bordered
-    /// copy, Winograd's own, and the rows' sums.
-    package var scratchPerThread: Int { chunk * (2 * outputImage + borderedImage) + winogradScratch + rowSums }
+    /// Floats of scratch per thread: for ``chunk`` images the two output maps, the bordered copy
+    /// and the pooled map, Winograd's own, and the rows' sums.
+    package var scratchPerThread: Int { chunk * (2 * outputImage + borderedImage + pooledImage) + winogradScratch + rowSums }
+
+    /// Floats from a thread's part of the scratch to its pooled maps (after the bordered copies).
+    var pooledOffset: Int { chunk * (2 * outputImage + borderedImage) }
+
+    /// Planes `planes` (channel blocks) of image `x`'s pooled map into `y`.
+    fileprivate func pool(image x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, planes: Range<Int>) {
+        guard var pool else { return }
+        ck_pool_planes(&pool, x, y, planes.lowerBound, planes.upperBound)
+    }
 
     /// Output blocks and rows of the layer.
     var outputBlocks: Int { redundant.outputBlocks }
@@ -395,19 +444,25 @@ private struct SPConvImagesWork: ParallelWork {
     func run(_ images: Range<Int>) {
         let (image, chunk) = (layer.outputImage, layer.chunk)
         let mine = scratch + Int(omp_get_thread_num()) * layer.scratchPerThread
-        let (reds, rest) = (mine + chunk * image, mine + 2 * chunk * image)
+        let (reds, rest, pooled) = (mine + chunk * image, mine + 2 * chunk * image, mine + layer.pooledOffset)
+        let pooledMaps = layer.pool == nil ? nil : UnsafePointer(pooled)
         for first in stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
             let count = min(chunk, images.upperBound - first)
             let x = input + first * inputImage
+            for j in 0..<count where pooledMaps != nil {
+                layer.pool(image: x + j * inputImage, into: pooled + j * layer.pooledImage, planes: 0..<layer.inputBlocks)
+            }
             switch layer.representative {
             case .direct(let rep):
                 for j in 0..<count { layer.border(image: x + j * inputImage, into: rest + j * rep.inputImage, conv: rep) }
-                rep.run(images: count, from: rest, stride: rep.inputImage, into: mine, stride: image)
+                rep.run(images: count, from: rest, stride: rep.inputImage, into: mine, stride: image, pooled: pooledMaps,
+                        pooledStride: layer.pooledImage)
             case .winograd(let rep):
                 // The chunk's images in one run: its tiles over them share each transformed weight.
                 rep.run(from: x, into: mine, tiles: 0..<(count * rep.tilesPerImage), scratch: rest)
             }
-            layer.redundant.run(images: count, from: x, stride: inputImage, into: reds, stride: image)
+            layer.redundant.run(images: count, from: pooledMaps ?? UnsafePointer(x), stride: pooledMaps == nil ? inputImage : layer.pooledImage,
+                                into: reds, stride: image)
             for j in 0..<count {
                 fuse(image: first + j, representative: mine + j * image, redundant: reds + j * image, blocks: 0..<layer.outputBlocks)
             }
@@ -449,20 +504,23 @@ private struct SPConvImageRegion: ParallelRegion {
         let rows: Range<Int>
         switch layer.representative {
         case .direct(let conv):
-            let bordered = scratch + 2 * chunk * size
+            let bordered = scratch + 2 * chunk * size, pooled = scratch + layer.pooledOffset
+            let pooledMap = layer.pool == nil ? nil : UnsafePointer(pooled)
             layer.border(image: x, into: bordered, conv: conv, rows: threadShare(layer.height + 2, thread: thread, threads: threads))
+            layer.pool(image: x, into: pooled, planes: threadShare(layer.inputBlocks, thread: thread, threads: threads))
             parallelBarrier()
+            let redundantInput = pooledMap ?? x
             if layer.outputRows < 16 && layer.outputBlocks % threads == 0 && conv.outputBlocks == layer.outputBlocks {
                 let blocks = threadShare(layer.outputBlocks, thread: thread, threads: threads)
-                conv.run(image: bordered, into: representative, blocks: blocks, rows: 0..<layer.outputRows)
-                layer.redundant.run(image: x, into: redundant, blocks: blocks, rows: 0..<layer.outputRows)
+                conv.run(image: bordered, into: representative, blocks: blocks, rows: 0..<layer.outputRows, pooled: pooledMap)
+                layer.redundant.run(image: redundantInput, into: redundant, blocks: blocks, rows: 0..<layer.outputRows)
                 images.fuse(image: image, representative: representative, redundant: redundant, blocks: blocks)
                 return
             }
             rows = threadShare(layer.outputRows, thread: thread, threads: threads)
             if !rows.isEmpty {
-                conv.run(image: bordered, into: representative, blocks: 0..<conv.outputBlocks, rows: rows)
-                layer.redundant.run(image: x, into: redundant, blocks: allBlocks, rows: rows)
+                conv.run(image: bordered, into: representative, blocks: 0..<conv.outputBlocks, rows: rows, pooled: pooledMap)
+                layer.redundant.run(image: redundantInput, into: redundant, blocks: allBlocks, rows: rows)
             }
         case .winograd(let conv):
             // Tile row r covers output rows 4r ..< 4r + 4.

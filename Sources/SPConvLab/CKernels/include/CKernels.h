@@ -117,6 +117,10 @@ int ck_narrow_conv_backward(long n0, long n1, long h, long w, const float *x, lo
 /// channels interleaved in pairs of groups (position (2q + s) ... see direct_conv.h), so one
 /// 64-bit broadcast feeds both groups. Then `extra_taps` taps (at extra_h, extra_w) read all k
 /// channels, `extra_weight` packed as [out_blocks][extra_taps][k][block], in the same lanes.
+/// With `extra_x` set, the one extra tap reads a second map instead, at the output pixel itself
+/// (extra_h and extra_w unused): channels [0, k) of a channel-blocked [blocks][ho][wo][block] map
+/// per image, the next image's `extra_xs` floats on. SPConv at stride 2 hands it AvgPool2d(2, 2)
+/// of the input, so pwc reads the pooled map as in the module, a quarter of the four taps' work.
 ///
 /// With `sum` the output's values are added to the result (a residual held there), then with
 /// `relu` a ReLU (max(v, 0), NaN kept) is applied, in either mode.
@@ -132,6 +136,8 @@ typedef struct {
     long group_lanes, group_k, group_out, extra_taps;
     long extra_h[4], extra_w[4];
     const float *extra_weight;
+    const float *extra_x;
+    long extra_xs;
     long sum, relu;
     long in_lanes;
     long out_plane;
