@@ -47,7 +47,7 @@ def runs_for(model, batch):
     return 20 if batch == 1 else 6
 
 
-def bench(binary, cache, model, variant, batch, threads, runs, timeout):
+def bench(binary, cache, model, variant, batch, threads, runs, timeout, extra_env=()):
     size, classes, _ = MODELS[model]
     cmd = [binary, "bench", "--model", model, "--variant", variant, "--input-size", str(size),
            "--classes", str(classes), "--batch", str(batch), "--threads", str(threads),
@@ -55,6 +55,7 @@ def bench(binary, cache, model, variant, batch, threads, runs, timeout):
     if variant == "spconv":
         cmd[6:6] = ["--ratio", "1/2", "--groups", "2"]
     env = dict(os.environ, SPCONVLAB_TIMING_CACHE=cache)
+    env.update(extra_env)
     r = pt.subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{binary} exit {r.returncode} on {model} {variant} b{batch}: {r.stderr.strip()[-400:]}")
@@ -76,6 +77,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", required=True, help="probe-cli of the earlier build")
     ap.add_argument("--candidate", default=pt.PROBE, help="probe-cli of the build under test (default: this tree's release build)")
+    ap.add_argument("--baseline-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for the baseline's runs only (repeatable); with --baseline the same "
+                         "binary as the candidate, this compares two settings of one build")
+    ap.add_argument("--candidate-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for the candidate's runs only (repeatable)")
     ap.add_argument("--rows", default=",".join(MODELS), help="models, comma-separated (default: the whole zoo)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds per row (default 5)")
     ap.add_argument("--threads", type=int, default=pt.nproc(), help="kernel threads (default: all cores)")
@@ -94,9 +100,16 @@ def main():
     if args.rounds < 1:
         sys.exit(f"compare_builds: --rounds {args.rounds} must be at least 1.")
 
+    envs = {}
+    for name in ("baseline", "candidate"):
+        pairs = getattr(args, f"{name}_env")
+        bad = [p for p in pairs if "=" not in p or not p.split("=", 1)[0]]
+        if bad:
+            sys.exit(f"compare_builds: --{name}-env {bad[0]!r} is not NAME=VALUE; give one variable per flag, as SPCONVLAB_CONV_ALGO=auto.")
+        envs[name] = dict(p.split("=", 1) for p in pairs)
     caches = tempfile.mkdtemp(prefix="compare-builds-")
-    builds = {"baseline": (args.baseline, os.path.join(caches, "baseline.tsv")),
-              "candidate": (args.candidate, os.path.join(caches, "candidate.tsv"))}
+    builds = {"baseline": (args.baseline, os.path.join(caches, "baseline.tsv"), envs["baseline"]),
+              "candidate": (args.candidate, os.path.join(caches, "candidate.tsv"), envs["candidate"])}
     results = []
     for model in models:
         for batch in MODELS[model][2]:
@@ -104,15 +117,15 @@ def main():
                 pt.wait_for_idle(args.idle_wait)
                 runs = runs_for(model, batch)
                 # The first call of each build times its kernel choices; not measured.
-                for binary, cache in builds.values():
-                    bench(binary, cache, model, variant, batch, args.threads, 2, args.timeout)
+                for binary, cache, env in builds.values():
+                    bench(binary, cache, model, variant, batch, args.threads, 2, args.timeout, env)
                 rounds = []
                 for k in range(args.rounds):
                     order = ("baseline", "candidate") if k % 2 == 0 else ("candidate", "baseline")
                     got = {}
                     for name in order:
-                        binary, cache = builds[name]
-                        got[name] = bench(binary, cache, model, variant, batch, args.threads, runs, args.timeout)
+                        binary, cache, env = builds[name]
+                        got[name] = bench(binary, cache, model, variant, batch, args.threads, runs, args.timeout, env)
                     rounds.append({name: {"ms": got[name]["ms_per_batch"], "isa": got[name].get("isa")} for name in got})
                 row = {"model": model, "batch": batch, "variant": variant, "runs": runs, "rounds": rounds}
                 results.append(row)
@@ -124,7 +137,10 @@ def main():
     cpu = f"{model_name} ({'AVX-512' if avx512 else 'no AVX-512'}), family {cpu_family()}"
     print(f"Paired comparison, {time.strftime('%Y-%m-%d %H:%M')}: {args.rounds} rounds per row, {args.threads} threads, "
           f"CPU {cpu}.")
-    print(f"- baseline: `{args.baseline}`\n- candidate: `{args.candidate}`\n")
+    def described(name, path):
+        env = " ".join(f"{k}={v}" for k, v in envs[name].items())
+        return f"`{env + ' ' if env else ''}{path}`"
+    print(f"- baseline: {described('baseline', args.baseline)}\n- candidate: {described('candidate', args.candidate)}\n")
     print("| model | batch | variant | baseline ms | candidate ms | candidate ÷ baseline, median (range) of rounds |")
     print("|---|---:|---|---:|---:|---|")
     over = 0
@@ -142,6 +158,7 @@ def main():
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"cpu": cpu, "threads": args.threads, "baseline": args.baseline, "candidate": args.candidate,
+                       "baseline_env": envs["baseline"], "candidate_env": envs["candidate"],
                        "rows": results}, f, indent=1)
 
 

@@ -197,6 +197,19 @@ import Testing
                 // The same multiply-adds in the same order, only read from another layout.
                 CKernelsTests.expectBits(fromRowMajor.rowMajor().scalars, fromBlocked.rowMajor().scalars,
                                          "build \(level), \(block) lanes, row-major input")
+                // With scratch, a strided 1x1 runs at stride 1 over its subsampled input (the
+                // other cases need none and must take the path above).
+                let needed = conv.scratchCount(batch: c.shape[0])
+                #expect((needed > 0) == (c.kernel == 1 && c.stride > 1), "scratch of \(needed) floats")
+                var withScratch = start, scratch = [Float](repeating: .nan, count: max(1, needed))
+                blocked.withUnsafeBufferPointer { xs in
+                    withScratch.withUnsafeMutableBufferPointer { y in
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            conv.run(batch: c.shape[0], from: xs.baseAddress!, into: y.baseAddress!, scratch: s.baseAddress!)
+                        }
+                    }
+                }
+                NarrowConvolutionTests.expectScaled(withScratch, expected, "build \(level), \(block) lanes, with scratch")
             }
         }
     }

@@ -313,9 +313,10 @@ struct MemoryPlan {
     }
 }
 
-/// A convolution with its weights packed for one input shape and set of post-ops: oneDNN's, or
-/// one of the engine's own kernels where it applies and, timed against oneDNN's choice when the
-/// graph is compiled (``KernelTiming``), was faster, or where `SPCONVLAB_CONV_ALGO` forces it:
+/// A convolution with its weights packed for one input shape and set of post-ops: one of the
+/// engine's own kernels where it applies (by default, `SPCONVLAB_CONV_ALGO=own`; with `auto`
+/// where, timed against oneDNN's choice when the graph is compiled (``KernelTiming``), it was
+/// not measurably slower), else oneDNN's:
 /// its Winograd (``WinogradConvolution``: 3x3, stride 1, whole channel blocks), tried first, or
 /// its direct convolution (``DirectConvolution``: any dense convolution with a square kernel).
 package struct PackedConvolution {
@@ -386,18 +387,13 @@ package struct PackedConvolution {
                                  rowMajorInput: rowMajor)
     }
 
-    /// The extent the direct convolution sees the map as. A 1x1 convolution with stride 1 and
-    /// no padding treats its pixels as one sequence, so a `[h][w]` map is equally `[h w / w'][w']`
-    /// for any w' dividing h w: rows as long as possible (whole register tiles, not a 7- or
-    /// 14-pixel row's remainders) while one row's input stays within about 256 KiB, so it is read
-    /// from cache for every output block of a chunk (``ck_direct_conv``'s loop); never narrower
-    /// than the map's own rows.
+    /// The extent the direct convolution sees the map as: a 1x1 convolution with stride 1 and no
+    /// padding in long rows (``DirectConvolution/pointwiseRows(channels:height:width:)``), any
+    /// other its own.
     package static func pointwise(_ geometry: Conv2DGeometry, inputShape: [Int]) -> (height: Int, width: Int) {
         let (c, h, w) = (inputShape[1], inputShape[2], inputShape[3])
         guard geometry.kernelSize == 1, geometry.stride == 1, geometry.padding == 0 else { return (h, w) }
-        let pixels = h * w, bytesPerPixel = 4 * c
-        let widest = (w...pixels).last { pixels % $0 == 0 && $0 * bytesPerPixel <= 256 << 10 } ?? w
-        return (pixels / widest, widest)
+        return DirectConvolution.pointwiseRows(channels: c, height: h, width: w)
     }
 
     /// Times oneDNN's convolution and `candidate` on a random input of this shape (``KernelTiming/ownWins(key:incumbent:own:)``; row-major
@@ -439,8 +435,11 @@ package struct PackedConvolution {
 
     /// Floats of scratch a call needs (the own Winograd's; 0 for the other kernels).
     var scratchCount: Int {
-        guard case .winograd(let winograd) = own else { return 0 }
-        return max(1, DNNL.maxThreads) * winograd.scratchPerThread
+        switch own {
+        case .winograd(let winograd): max(1, DNNL.maxThreads) * winograd.scratchPerThread
+        case .direct(let direct): direct.scratchCount(batch: kernel.key.inputShape[0])
+        case nil: 0
+        }
     }
 
     package func run(_ input: Tensor, residual: consuming Tensor? = nil) throws -> Tensor {
@@ -452,13 +451,13 @@ package struct PackedConvolution {
     }
 
     /// Runs into `output` (channel-blocked, the kernel's output shape; holding the residual
-    /// when the kernel sums one), with scratch made for the call.
+    /// when the kernel sums one), with scratch made for the call where it needs any.
     func run(_ input: Tensor, into output: inout Tensor) throws {
         switch own {
         case nil: try kernel.run(input: input, packedWeights: packed, bias: bias, into: &output)
-        case .direct(let direct):
-            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &output) }
-        case .winograd:
+        case .direct(let direct) where scratchCount == 0:
+            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &output, scratch: nil) }
+        case .direct, .winograd:
             var scratch = Tensor(zeroedShape: [1, scratchCount], layout: .rowMajor)
             try run(input, into: &output, scratch: &scratch)
         }
@@ -479,7 +478,8 @@ package struct PackedConvolution {
         case .winograd(let winograd):
             OpProfiler.measure(profileLabel) { winograd.run(input.channelBlocked(winograd.block), in: &tensors, output: output, scratch: scratch) }
         case .direct(let direct):
-            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &tensors[output]) }
+            // (SPConv's merged convs: never a strided 1x1, the one direct conv that uses scratch.)
+            OpProfiler.measure(profileLabel) { Self.runDirect(direct, input, into: &tensors[output], scratch: nil) }
         }
     }
 
@@ -487,19 +487,22 @@ package struct PackedConvolution {
         switch own {
         case nil: preconditionFailure("runOwn without an own kernel")
         case .winograd(let winograd): winograd.run(input.channelBlocked(winograd.block), into: &output, scratch: &scratch)
-        case .direct(let direct): Self.runDirect(direct, input, into: &output)
+        case .direct(let direct):
+            let fits = scratch.count >= direct.scratchCount(batch: input.shape[0])
+            scratch.withUnsafeMutableBufferPointer { s in Self.runDirect(direct, input, into: &output, scratch: fits ? s.baseAddress : nil) }
         }
     }
 
     /// The direct convolution of `input` (converted to the layout it reads where it is not in
-    /// it) into `output`.
-    private static func runDirect(_ conv: DirectConvolution, _ input: Tensor, into output: inout Tensor) {
+    /// it) into `output`, with `scratch` (nil, or the conv's ``DirectConvolution/scratchCount(batch:)`` floats).
+    private static func runDirect(_ conv: DirectConvolution, _ input: Tensor, into output: inout Tensor,
+                                  scratch: UnsafeMutablePointer<Float>?) {
         let (n, block) = (input.shape[0], Int(conv.descriptor.block))
         precondition(output.layout == .channelBlocked(block) && output.count == n * conv.outputImage,
                      "direct convolution: output \(output.shape) \(output.layout) for \(n) images")
         let x = conv.readsRowMajor ? input.rowMajor() : input.channelBlocked(block)
         x.withUnsafeBufferPointer { xs in
-            output.withUnsafeMutableBufferPointer { y in conv.run(batch: n, from: xs.baseAddress!, into: y.baseAddress!) }
+            output.withUnsafeMutableBufferPointer { y in conv.run(batch: n, from: xs.baseAddress!, into: y.baseAddress!, scratch: scratch) }
         }
     }
 

@@ -27,9 +27,17 @@ package final class DirectConvolution: @unchecked Sendable {
     package let inputImage: Int, outputImage: Int
     package let outputBlocks: Int, outputRows: Int
 
+    /// A strided 1x1 in dense mode, given scratch: the input's every s-th pixel of every s-th row
+    /// copied once per pass (by `pool`, a 1x1 max pooling with the stride) and the same 1x1 at
+    /// stride 1 over those maps (`conv`, its pixels as long rows). Without scratch the C kernel
+    /// gathers row groups into a 64 KiB buffer instead, again for every chunk of output blocks.
+    private let subsampled: (pool: ck_pool, conv: DirectConvolution)?
+
     /// Copies `arrays` into storage this object owns and points `descriptor`'s weight, bias and
     /// extra weight at them (in that order; an empty array is NULL).
-    private init(_ descriptor: ck_direct_conv, weight: [Float], bias: [Float], extra: [Float]) {
+    private init(_ descriptor: ck_direct_conv, weight: [Float], bias: [Float], extra: [Float],
+                 subsampled: (pool: ck_pool, conv: DirectConvolution)? = nil) {
+        self.subsampled = subsampled
         let buffers = [weight, bias, extra].map { array -> UnsafeMutableBufferPointer<Float> in
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(array.count, 1))
             buffer.initialize(repeating: 0)
@@ -79,12 +87,38 @@ package final class DirectConvolution: @unchecked Sendable {
         // packing) runs it in tiles of several rows, across images too.
         let grouped = padding == 0 && rowGroups && !rowMajorInput
         let (inLanes, inBlocks) = rowMajorInput ? (1, inputChannels) : (block, (inputChannels + block - 1) / block)
+        var subsampled: (pool: ck_pool, conv: DirectConvolution)?
+        if ks == 1 && stride > 1 && padding == 0 && !grouped && !rowMajorInput && channels == 0..<inputChannels {
+            let rows = Self.pointwiseRows(channels: inputChannels, height: ho, width: wo)
+            let conv = DirectConvolution(weight: weight, bias: bias, channels: channels, inputChannels: inputChannels, height: rows.height,
+                                         width: rows.width, stride: 1, padding: 0, block: block, sum: sum, relu: relu, rowGroups: false)
+            subsampled = (ck_pool(block: block, h: h, w: w, ho: ho, wo: wo, ks: 1, stride: stride, pad: 0, is_max: 1), conv)
+        }
         let d = ck_direct_conv(block: block, in_blocks: inBlocks, h: h, w: w, c0: channels.lowerBound, k: k,
                                ks: ks, stride: stride, pad: padding, out_blocks: ob, ho: ho, wo: wo, weight: nil, bias: nil,
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
                                extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, extra_x: nil, extra_xs: 0, sum: sum ? 1 : 0, relu: relu ? 1 : 0,
                                in_lanes: inLanes, out_plane: 0)
-        self.init(d, weight: packed, bias: lanes, extra: [])
+        self.init(d, weight: packed, bias: lanes, extra: [], subsampled: subsampled)
+    }
+
+    /// The extent a 1x1 convolution with stride 1 and no padding sees a `channels`-channel
+    /// `[height][width]` map as. It treats its pixels as one sequence, so the map is equally
+    /// `[height width / w'][w']` for any w' dividing height width: rows as long as possible (whole
+    /// register tiles, not a 7- or 14-pixel row's remainders) while one row's input stays within
+    /// about 256 KiB, so it is read from cache for every output block of a chunk
+    /// (``ck_direct_conv``'s loop); never narrower than the map's own rows.
+    package static func pointwiseRows(channels: Int, height h: Int, width w: Int) -> (height: Int, width: Int) {
+        let pixels = h * w, bytesPerPixel = 4 * channels
+        let widest = (w...pixels).last { pixels % $0 == 0 && $0 * bytesPerPixel <= 256 << 10 } ?? w
+        return (pixels / widest, widest)
+    }
+
+    /// Floats of scratch a batch of `images` needs for the fastest run (``run(batch:from:into:scratch:)``):
+    /// the subsampled maps of a strided 1x1, else 0.
+    package func scratchCount(batch images: Int) -> Int {
+        guard let subsampled else { return 0 }
+        return images * subsampled.conv.inputImage
     }
 
     /// How many groups one output block of `outputChannels / groups`-channel groups holds in
@@ -212,7 +246,15 @@ package final class DirectConvolution: @unchecked Sendable {
     /// The whole outputs of a batch of `images` images on all threads: whole images per thread
     /// when there are at least as many images as threads, else each image's output rows (or,
     /// where it has few rows, its output blocks) split over the threads. Allocates nothing.
-    package func run(batch images: Int, from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    /// `scratch` holds ``scratchCount(batch:)`` floats (or is nil: then a strided 1x1 gathers its
+    /// input per chunk of output blocks).
+    package func run(batch images: Int, from x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                     scratch: UnsafeMutablePointer<Float>? = nil) {
+        if let subsampled, let scratch {
+            parallelFor(images * Int(descriptor.in_blocks), work: OwnPooling(pool: subsampled.pool, input: x, output: scratch))
+            subsampled.conv.run(batch: images, from: scratch, into: y)
+            return
+        }
         let threads = max(1, DNNL.maxThreads)
         if images >= threads {
             parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, output: y))

@@ -28,28 +28,29 @@ public enum Engine {
         }
     }
 
-    /// The convolution algorithm besides direct, from `SPCONVLAB_CONV_ALGO` (see
-    /// ``ConvolutionKernel`` and ``WinogradConvolution``): `auto` (the default) lets oneDNN
-    /// weigh its Winograd against its direct kernel and times the engine's own Winograd against
-    /// that choice per layer shape; `direct` runs oneDNN's direct kernels only; `winograd` takes
-    /// oneDNN's Winograd wherever it has it (AVX-512) and never the engine's; `own-winograd` takes
-    /// the engine's own wherever it applies (3x3, stride 1, whole channel blocks); `own-direct`
-    /// the engine's own direct convolution wherever it applies (one group, no dilation); `own`
-    /// the engine's own kernels alone wherever they apply, no oneDNN convolution and no timing
-    /// against oneDNN (its Winograd where it pays off, its direct convolution elsewhere, and
-    /// SPConv's own kernels unless `SPCONVLAB_SPCONV_KERNEL` says otherwise), so a pass makes no
-    /// heap allocation.
+    /// The convolution algorithm, from `SPCONVLAB_CONV_ALGO` (see ``ConvolutionKernel`` and
+    /// ``WinogradConvolution``): `own` (the default) runs the engine's own kernels alone wherever
+    /// they apply, with no oneDNN convolution and no timing against oneDNN (its Winograd where it
+    /// pays off, its direct convolution elsewhere, and SPConv's own kernels unless
+    /// `SPCONVLAB_SPCONV_KERNEL` says otherwise), so a steady-state pass makes no heap allocation
+    /// (oneDNN 2.6 allocates inside every execution); `auto` times the engine's own kernels
+    /// against oneDNN's choice (its Winograd or direct kernel) per layer shape and keeps the
+    /// faster, allocations inside oneDNN and all; `direct` runs oneDNN's direct kernels only;
+    /// `winograd` takes oneDNN's Winograd wherever it has it (AVX-512) and never the engine's;
+    /// `own-winograd` takes the engine's own Winograd wherever it applies (3x3, stride 1, whole
+    /// channel blocks) and times the rest as `auto`; `own-direct` the engine's own direct
+    /// convolution wherever it applies (one group, no dilation).
     package enum ConvolutionAlgorithm: String, Equatable {
         case auto, direct, winograd, own
         case ownWinograd = "own-winograd"
         case ownDirect = "own-direct"
     }
 
-    /// Reads `SPCONVLAB_CONV_ALGO` (nil: unset). An unknown value means `auto`, with a warning.
+    /// Reads `SPCONVLAB_CONV_ALGO` (nil: unset). An unknown value means `own`, with a warning.
     package static func convolutionAlgorithm(_ value: String?) -> (algorithm: ConvolutionAlgorithm, warning: String?) {
-        guard let value else { return (.auto, nil) }
+        guard let value else { return (.own, nil) }
         if let known = ConvolutionAlgorithm(rawValue: value) { return (known, nil) }
-        return (.auto, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are auto (the default), direct, winograd, own-winograd, own-direct and own. Using auto.")
+        return (.own, "SPCONVLAB_CONV_ALGO='\(value)' (from the environment) is not known; accepted are own (the default), auto, direct, winograd, own-winograd and own-direct. Using own.")
     }
 
     /// Which kernels run an SPConv layer, from `SPCONVLAB_SPCONV_KERNEL`: `auto` (the default)

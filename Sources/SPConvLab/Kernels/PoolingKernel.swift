@@ -130,7 +130,7 @@ package final class PoolingKernel: @unchecked Sendable {
 }
 
 /// Planes (image, channel block) of the own pooling loop, split over the threads.
-private struct OwnPooling: ParallelWork {
+struct OwnPooling: ParallelWork {
     let pool: ck_pool
     let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
 

@@ -18,6 +18,12 @@ struct TuneCommand: ParsableCommand {
             interval, the choice before and now. Run it on a quiet machine with the batch size \
             and threads you will use; build in release mode (swift build -c release) for \
             choices that mean anything.
+
+            By default the engine runs its own kernels without timing them against oneDNN's \
+            (SPCONVLAB_CONV_ALGO=own, so a pass makes no heap allocation); its only timed \
+            choices are then between two of its own kernels. The choices against oneDNN are \
+            those of SPCONVLAB_CONV_ALGO=auto, which this command times when the variable is \
+            unset; runs use them only with SPCONVLAB_CONV_ALGO=auto.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -75,6 +81,8 @@ struct TuneCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             if let threads { Engine.setThreads(threads) }
+            // Every choice there is to time: the timed mode's (see the discussion above).
+            if ProcessInfo.processInfo.environment["SPCONVLAB_CONV_ALGO"] == nil { setenv("SPCONVLAB_CONV_ALGO", "auto", 1) }
             let network = try model.makeNetwork()
             try memory.checkInference(network, batch: batch)
             let spec = network.spec
