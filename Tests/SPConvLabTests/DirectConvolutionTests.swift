@@ -153,6 +153,13 @@ import Testing
         #expect(PackedConvolution.pointwise(pointwise, inputShape: [8, 2048, 7, 7]) == (7, 7))
         #expect(PackedConvolution.pointwise(Conv2DGeometry(kernelSize: 1, stride: 2), inputShape: [8, 256, 56, 56]) == (56, 56))
         #expect(PackedConvolution.pointwise(Conv2DGeometry(kernelSize: 3, padding: 1), inputShape: [8, 64, 56, 56]) == (56, 56))
+        // Split over two threads by rows (batch 1): 28x28 by 512 channels (2 KiB a pixel) would
+        // be 7 rows of 112; 8 rows of 98 share evenly (98 >= 112 / 2). 56x56 by 256 channels is
+        // 14 rows already. 7x7 by 2048 has no even count of rows but 49 of one pixel (too narrow).
+        #expect(DirectConvolution.pointwiseRows(channels: 512, height: 28, width: 28) == (7, 112))
+        #expect(DirectConvolution.pointwiseRows(channels: 512, height: 28, width: 28, parts: 2) == (8, 98))
+        #expect(DirectConvolution.pointwiseRows(channels: 256, height: 56, width: 56, parts: 2) == (14, 224))
+        #expect(DirectConvolution.pointwiseRows(channels: 2048, height: 7, width: 7, parts: 2) == (7, 7))
     }
 
     @Test(arguments: cases)

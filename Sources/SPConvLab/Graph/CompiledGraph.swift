@@ -341,10 +341,25 @@ package struct PackedConvolution {
                                                  hasBias: bias != nil, postOps: postOps))
         let packed = try kernel.packWeights(weight)
         var chosen: Own?
-        if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps),
-           try [.forced, .preferred].contains(Engine.ownWinogradChoice)
-            || Self.ownWins(.winograd(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: false) {
-            chosen = .winograd(candidate)
+        if let candidate = Self.ownWinograd(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps) {
+            switch Engine.ownWinogradChoice {
+            case .forced:
+                chosen = .winograd(candidate)
+            case .preferred:
+                // The allocation-free default: the own Winograd against the own direct convolution
+                // (Winograd's 4x4 tiles are mostly padding on a 2x2 map: vgg16's 512-channel 2x2
+                // layers ran 1.6x slower on it than on a direct kernel).
+                chosen = .winograd(candidate)
+                if let direct = Self.ownDirect(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps,
+                                               block: kernel.block, rowMajor: false),
+                   !Self.winogradBeatsDirect(candidate, direct, kernel: kernel, bias: bias, postOps: postOps) {
+                    chosen = .direct(direct)
+                }
+            case .measured, .never:
+                if try Self.ownWins(.winograd(candidate), than: kernel, packed: packed, bias: bias, postOps: postOps, rowMajor: false) {
+                    chosen = .winograd(candidate)
+                }
+            }
         }
         if chosen == nil,
            let candidate = Self.ownDirect(weight: weight, bias: bias, geometry: geometry, inputShape: inputShape, postOps: postOps,
@@ -393,7 +408,8 @@ package struct PackedConvolution {
     package static func pointwise(_ geometry: Conv2DGeometry, inputShape: [Int]) -> (height: Int, width: Int) {
         let (c, h, w) = (inputShape[1], inputShape[2], inputShape[3])
         guard geometry.kernelSize == 1, geometry.stride == 1, geometry.padding == 0 else { return (h, w) }
-        return DirectConvolution.pointwiseRows(channels: c, height: h, width: w)
+        let threads = max(1, DNNL.maxThreads)
+        return DirectConvolution.pointwiseRows(channels: c, height: h, width: w, parts: inputShape[0] < threads ? threads : 1)
     }
 
     /// Times oneDNN's convolution and `candidate` on a random input of this shape (``KernelTiming/ownWins(key:incumbent:own:)``; row-major
@@ -417,6 +433,26 @@ package struct PackedConvolution {
         var scratch = Tensor(zeroedShape: [1, max(1, contender.scratchCount)], layout: .rowMajor)
         return try KernelTiming.ownWins(key: key, incumbent: { try kernel.run(input: x, packedWeights: packed, bias: bias, into: &output) },
                                         own: { contender.runOwn(x, into: &output, scratch: &scratch) })
+    }
+
+    /// Times the own direct convolution and the own Winograd on a random input of this shape
+    /// (``KernelTiming/ownWins(key:incumbent:own:tieToOwn:names:)``, the medians deciding) and
+    /// says whether Winograd was faster.
+    private static func winogradBeatsDirect(_ winograd: WinogradConvolution, _ direct: DirectConvolution, kernel: ConvolutionKernel,
+                                            bias: Tensor?, postOps: [ConvolutionKernel.PostOp]) -> Bool {
+        let shape = kernel.key.inputShape
+        let post = postOps.isEmpty ? "" : " + " + postOps.map { $0 == .sum ? "sum" : "relu" }.joined(separator: " + ")
+        let key = "own winograd or direct \(shape) -> \(kernel.outputShape[1])\(post) bias \(bias != nil)"
+        if let known = KernelTiming.known(key) { return known }
+        var generator = SeededGenerator(seed: 1)
+        let x = Tensor.gaussian(shape, standardDeviation: 1, generator: &generator).channelBlocked(kernel.block)
+        var output = Tensor(zeroedShape: kernel.outputShape, layout: .channelBlocked(kernel.block))
+        let (byWinograd, byDirect) = (PackedConvolution(kernel: kernel, bias: bias, own: .winograd(winograd)),
+                                      PackedConvolution(kernel: kernel, bias: bias, own: .direct(direct)))
+        var scratch = Tensor(zeroedShape: [1, max(1, byWinograd.scratchCount, byDirect.scratchCount)], layout: .rowMajor)
+        return KernelTiming.ownWins(key: key, incumbent: { byDirect.runOwn(x, into: &output, scratch: &scratch) },
+                                    own: { byWinograd.runOwn(x, into: &output, scratch: &scratch) }, tieToOwn: false,
+                                    names: ("own direct", "own Winograd"))
     }
 
     /// An own kernel's convolution, for timing it.

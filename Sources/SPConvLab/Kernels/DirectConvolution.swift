@@ -107,11 +107,16 @@ package final class DirectConvolution: @unchecked Sendable {
     /// `[height width / w'][w']` for any w' dividing height width: rows as long as possible (whole
     /// register tiles, not a 7- or 14-pixel row's remainders) while one row's input stays within
     /// about 256 KiB, so it is read from cache for every output block of a chunk
-    /// (``ck_direct_conv``'s loop); never narrower than the map's own rows.
-    package static func pointwiseRows(channels: Int, height h: Int, width w: Int) -> (height: Int, width: Int) {
+    /// (``ck_direct_conv``'s loop); never narrower than the map's own rows. An image that is split
+    /// over `parts` threads by rows gets a row count they share evenly where a width at least half
+    /// the widest allows it (resnet50's 28x28 maps at batch 1: 8 rows of 98 pixels, not 7 of 112).
+    package static func pointwiseRows(channels: Int, height h: Int, width w: Int, parts: Int = 1) -> (height: Int, width: Int) {
         let pixels = h * w, bytesPerPixel = 4 * channels
-        let widest = (w...pixels).last { pixels % $0 == 0 && $0 * bytesPerPixel <= 256 << 10 } ?? w
-        return (pixels / widest, widest)
+        let fits = (w...pixels).filter { pixels % $0 == 0 && $0 * bytesPerPixel <= 256 << 10 }
+        let widest = fits.last ?? w
+        let even = fits.last { (pixels / $0) % max(1, parts) == 0 && 2 * $0 >= widest }
+        let width = even ?? widest
+        return (pixels / width, width)
     }
 
     /// Floats of scratch a batch of `images` needs for the fastest run (``run(batch:from:into:scratch:)``):
@@ -259,10 +264,13 @@ package final class DirectConvolution: @unchecked Sendable {
         if images >= threads {
             parallelFor(images, work: DirectConvolutionImages(conv: self, input: x, output: y))
         } else {
-            // An image's rows over the threads, or where it has few rows (a 1x1 conv's pixels run as
-            // one long row) its output blocks, in whole register tiles (4, 2 or 1 blocks).
-            let byRows = outputRows >= 2 * threads
+            // An image's rows over the threads, or its output blocks, in whole register tiles (4, 2
+            // or 1 blocks): where it has few rows (a 1x1 conv's pixels run as a few long rows), or
+            // where its weights outweigh its input (resnet50's late 1x1s at batch 1: split by rows,
+            // each thread read all 4 MB of weights for a 400 KB input).
             let unit = outputBlocks % 4 == 0 ? 4 : outputBlocks % 2 == 0 ? 2 : 1
+            let weightHeavy = weightBytes > inputImage * MemoryLayout<Float>.stride && outputBlocks / unit >= threads
+            let byRows = outputRows >= 2 * threads && !weightHeavy
             for i in 0..<images {
                 let work = DirectConvolutionPart(conv: self, input: x + i * inputImage, output: y + i * outputImage, byRows: byRows,
                                                  unit: unit)

@@ -31,7 +31,7 @@ public enum Engine {
     /// The convolution algorithm, from `SPCONVLAB_CONV_ALGO` (see ``ConvolutionKernel`` and
     /// ``WinogradConvolution``): `own` (the default) runs the engine's own kernels alone wherever
     /// they apply, with no oneDNN convolution and no timing against oneDNN (its Winograd where it
-    /// pays off, its direct convolution elsewhere, and SPConv's own kernels unless
+    /// pays off and times faster than its direct convolution, that elsewhere, and SPConv's own kernels unless
     /// `SPCONVLAB_SPCONV_KERNEL` says otherwise), so a steady-state pass makes no heap allocation
     /// (oneDNN 2.6 allocates inside every execution); `auto` times the engine's own kernels
     /// against oneDNN's choice (its Winograd or direct kernel) per layer shape and keeps the
