@@ -42,6 +42,8 @@ import time
 
 import numpy as np
 import torch
+
+from spconvlab_tools import cpuinfo
 import torch.nn.functional as F
 
 import torch_zoo  # this folder: Python puts a script's own folder first on sys.path
@@ -54,14 +56,7 @@ BEGIN, END = "<!-- training-bench:begin -->", "<!-- training-bench:end -->"
 
 
 def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
+    return cpuinfo.field("model name", "unknown CPU")
 
 
 def augment(x_u8: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

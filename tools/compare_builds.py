@@ -32,6 +32,7 @@ import tempfile
 import time
 
 import perf_table as pt
+from spconvlab_tools import cpuinfo
 
 MODELS = {  # model: (input size, classes, batch sizes)
     "resnet20": (32, 10, (1, 32)), "resnet56": (32, 10, (1, 32)), "resnet110": (32, 10, (1, 32)),
@@ -60,17 +61,6 @@ def bench(binary, cache, model, variant, batch, threads, runs, timeout, extra_en
     if r.returncode != 0:
         raise RuntimeError(f"{binary} exit {r.returncode} on {model} {variant} b{batch}: {r.stderr.strip()[-400:]}")
     return pt.parse_json_object(r.stdout)
-
-
-def cpu_family():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("cpu family"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def main():
@@ -134,7 +124,7 @@ def main():
                        f"({min(ratios):.3f}-{max(ratios):.3f})")
 
     model_name, avx512 = pt.cpu_info()
-    cpu = f"{model_name} ({'AVX-512' if avx512 else 'no AVX-512'}), family {cpu_family()}"
+    cpu = f"{model_name} ({'AVX-512' if avx512 else 'no AVX-512'}), family {cpuinfo.field('cpu family')}"
     print(f"Paired comparison, {time.strftime('%Y-%m-%d %H:%M')}: {args.rounds} rounds per row, {args.threads} threads, "
           f"CPU {cpu}.")
     def described(name, path):
