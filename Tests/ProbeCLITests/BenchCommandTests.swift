@@ -10,10 +10,11 @@ struct BenchCommandTests {
         var batch: Int
         var runs: Int
         var msPerBatch: Double
+        var activationBytes: Int
 
         enum CodingKeys: String, CodingKey {
             case model, batch, runs
-            case msPerBatch = "ms_per_batch"
+            case msPerBatch = "ms_per_batch", activationBytes = "activation_bytes"
         }
     }
 
@@ -25,6 +26,10 @@ struct BenchCommandTests {
             let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
             #expect(report.model == "resnet20" && report.batch == 2 && report.runs == 2)
             #expect(report.msPerBatch > 0 && report.msPerBatch.isFinite)
+            // The memory plan's buffers: at least a conv's input and output of the first stage live
+            // at once (2 images x 16 x 32 x 32 floats each, 131,072 bytes), and far less than
+            // resnet20's 19 convolution outputs kept without reuse (most of them that size or less).
+            #expect(report.activationBytes >= 2 * 131_072 && report.activationBytes < 19 * 131_072, "\(report.activationBytes) bytes")
         }
     }
 

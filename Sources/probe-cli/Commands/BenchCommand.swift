@@ -100,6 +100,7 @@ struct BenchCommand: ParsableCommand {
         enum CodingKeys: String, CodingKey {
             case model, variant, ratio, groups, batch, threads, runs, ops, roofline, isa
             case inputSize = "input_size", msPerBatch = "ms_per_batch", msMin = "ms_min", gflopsPerSecond = "gflops_per_second"
+            case activationBytes = "activation_bytes"
         }
     }
 
