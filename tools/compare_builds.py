@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +58,7 @@ def bench(binary, cache, model, variant, batch, threads, runs, timeout, extra_en
         cmd[6:6] = ["--ratio", "1/2", "--groups", "2"]
     env = dict(os.environ, SPCONVLAB_TIMING_CACHE=cache)
     env.update(extra_env)
-    r = pt.subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{binary} exit {r.returncode} on {model} {variant} b{batch}: {r.stderr.strip()[-400:]}")
     return pt.parse_json_object(r.stdout)

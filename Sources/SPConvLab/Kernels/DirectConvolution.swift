@@ -34,7 +34,9 @@ package final class DirectConvolution: @unchecked Sendable {
     private let subsampled: (pool: ck_pool, conv: DirectConvolution)?
 
     /// Copies `arrays` into storage this object owns and points `descriptor`'s weight, bias and
-    /// extra weight at them (in that order; an empty array is NULL).
+    /// extra weight at them (in that order; an empty array is NULL). With `subsampled`, the
+    /// descriptor points at that stride-1 conv's weight and bias instead (a 1x1's packing is the
+    /// same at any stride), which it keeps alive.
     private init(_ descriptor: ck_direct_conv, weight: [Float], bias: [Float], extra: [Float],
                  subsampled: (pool: ck_pool, conv: DirectConvolution)? = nil) {
         self.subsampled = subsampled
@@ -45,8 +47,12 @@ package final class DirectConvolution: @unchecked Sendable {
             return buffer
         }
         var d = descriptor
-        d.weight = UnsafePointer(buffers[0].baseAddress!)
-        d.bias = bias.isEmpty ? nil : UnsafePointer(buffers[1].baseAddress!)
+        if let shared = subsampled?.conv.descriptor {
+            (d.weight, d.bias) = (shared.weight, shared.bias)
+        } else {
+            d.weight = UnsafePointer(buffers[0].baseAddress!)
+            d.bias = bias.isEmpty ? nil : UnsafePointer(buffers[1].baseAddress!)
+        }
         d.extra_weight = extra.isEmpty ? nil : UnsafePointer(buffers[2].baseAddress!)
         (self.descriptor, storage) = (d, buffers)
         (inputImage, outputImage) = (d.in_blocks * d.h * d.w * d.in_lanes, d.out_blocks * d.ho * d.wo * d.block)
@@ -99,7 +105,8 @@ package final class DirectConvolution: @unchecked Sendable {
                                group_lanes: grouped ? 1 : 0, group_k: grouped ? k : 0, group_out: grouped ? ob * block : 0, extra_taps: 0,
                                extra_h: (0, 0, 0, 0), extra_w: (0, 0, 0, 0), extra_weight: nil, extra_x: nil, extra_xs: 0, sum: sum ? 1 : 0, relu: relu ? 1 : 0,
                                in_lanes: inLanes, out_plane: 0)
-        self.init(d, weight: packed, bias: lanes, extra: [], subsampled: subsampled)
+        // A strided 1x1 shares its stride-1 twin's packed weights.
+        self.init(d, weight: subsampled == nil ? packed : [], bias: subsampled == nil ? lanes : [], extra: [], subsampled: subsampled)
     }
 
     /// The extent a 1x1 convolution with stride 1 and no padding sees a `channels`-channel
@@ -212,7 +219,7 @@ package final class DirectConvolution: @unchecked Sendable {
     }
 
     /// Bytes of packed weights, bias and extra weights.
-    package var weightBytes: Int { storage.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
+    package var weightBytes: Int { subsampled?.conv.weightBytes ?? storage.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
 
     /// Output rows `rows` of output blocks `blocks` of one image: `x` points at the image's input
     /// map, `y` at its output map.
@@ -499,8 +506,8 @@ private struct SPConvImagesWork: ParallelWork {
         for first in stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
             let count = min(chunk, images.upperBound - first)
             let x = input + first * inputImage
-            for j in 0..<count where pooledMaps != nil {
-                layer.pool(image: x + j * inputImage, into: pooled + j * layer.pooledImage, planes: 0..<layer.inputBlocks)
+            if pooledMaps != nil {
+                for j in 0..<count { layer.pool(image: x + j * inputImage, into: pooled + j * layer.pooledImage, planes: 0..<layer.inputBlocks) }
             }
             switch layer.representative {
             case .direct(let rep):
