@@ -417,8 +417,7 @@ package struct PackedConvolution {
     private static func ownWins(_ candidate: Own, than kernel: ConvolutionKernel, packed: [Float], bias: Tensor?,
                                 postOps: [ConvolutionKernel.PostOp], rowMajor: Bool) throws -> Bool {
         let shape = kernel.key.inputShape, geometry = kernel.key.geometry
-        // Post-ops are the only ones the own kernels take (sum, relu).
-        let post = postOps.isEmpty ? "" : " + " + postOps.map { $0 == .sum ? "sum" : "relu" }.joined(separator: " + ")
+        let post = timingLabel(postOps)
         let key = switch candidate {
         case .winograd: "winograd \(shape) -> \(kernel.outputShape[1])\(post) bias \(bias != nil) oneDNN \(kernel.implementationName)"
         case .direct: "direct \(geometry.kernelSize)x\(geometry.kernelSize) s\(geometry.stride) p\(geometry.padding) \(shape)"
@@ -435,13 +434,18 @@ package struct PackedConvolution {
                                         own: { contender.runOwn(x, into: &output, scratch: &scratch) })
     }
 
+    /// ` + sum + relu` and the like, for a timing key: the post-ops the own kernels take (sum, relu).
+    private static func timingLabel(_ postOps: [ConvolutionKernel.PostOp]) -> String {
+        postOps.isEmpty ? "" : " + " + postOps.map { $0 == .sum ? "sum" : "relu" }.joined(separator: " + ")
+    }
+
     /// Times the own direct convolution and the own Winograd on a random input of this shape
     /// (``KernelTiming/ownWins(key:incumbent:own:tieToOwn:names:)``, the medians deciding) and
     /// says whether Winograd was faster.
     private static func winogradBeatsDirect(_ winograd: WinogradConvolution, _ direct: DirectConvolution, kernel: ConvolutionKernel,
                                             bias: Tensor?, postOps: [ConvolutionKernel.PostOp]) -> Bool {
         let shape = kernel.key.inputShape
-        let post = postOps.isEmpty ? "" : " + " + postOps.map { $0 == .sum ? "sum" : "relu" }.joined(separator: " + ")
+        let post = timingLabel(postOps)
         let key = "own winograd or direct \(shape) -> \(kernel.outputShape[1])\(post) bias \(bias != nil)"
         if let known = KernelTiming.known(key) { return known }
         var generator = SeededGenerator(seed: 1)
